@@ -374,6 +374,8 @@ export interface ServiceSpec {
   restart: RestartPolicy | undefined;
   health: HealthConfig | undefined;
   networks: string[];
+  /** SIGTERM, then SIGKILL after this long (default 10 s, as docker) */
+  stopGracePeriodMs: number;
 }
 
 export interface ServiceSpec_LabelsEntry {
@@ -1131,6 +1133,7 @@ function createBaseServiceSpec(): ServiceSpec {
     restart: undefined,
     health: undefined,
     networks: [],
+    stopGracePeriodMs: 0,
   };
 }
 
@@ -1177,6 +1180,9 @@ export const ServiceSpec: MessageFns<ServiceSpec> = {
     }
     for (const v of message.networks) {
       writer.uint32(114).string(v!);
+    }
+    if (message.stopGracePeriodMs !== 0) {
+      writer.uint32(120).int64(message.stopGracePeriodMs);
     }
     return writer;
   },
@@ -1309,6 +1315,14 @@ export const ServiceSpec: MessageFns<ServiceSpec> = {
             message.networks.push(reader.string());
             continue;
           }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.stopGracePeriodMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1352,6 +1366,11 @@ export const ServiceSpec: MessageFns<ServiceSpec> = {
       restart: isSet(object.restart) ? RestartPolicy.fromJSON(object.restart) : undefined,
       health: isSet(object.health) ? HealthConfig.fromJSON(object.health) : undefined,
       networks: globalThis.Array.isArray(object?.networks) ? object.networks.map((e: any) => globalThis.String(e)) : [],
+      stopGracePeriodMs: isSet(object.stopGracePeriodMs)
+        ? globalThis.Number(object.stopGracePeriodMs)
+        : isSet(object.stop_grace_period_ms)
+        ? globalThis.Number(object.stop_grace_period_ms)
+        : 0,
     };
   },
 
@@ -1405,6 +1424,9 @@ export const ServiceSpec: MessageFns<ServiceSpec> = {
     if (message.networks?.length) {
       obj.networks = message.networks;
     }
+    if (message.stopGracePeriodMs !== 0) {
+      obj.stopGracePeriodMs = Math.round(message.stopGracePeriodMs);
+    }
     return obj;
   },
 
@@ -1443,6 +1465,7 @@ export const ServiceSpec: MessageFns<ServiceSpec> = {
       ? HealthConfig.fromPartial(object.health)
       : undefined;
     message.networks = object.networks?.map((e) => e) || [];
+    message.stopGracePeriodMs = object.stopGracePeriodMs ?? 0;
     return message;
   },
 };
