@@ -1,0 +1,96 @@
+// Publishes cluster changes on NATS. Event delivery is best effort: while NATS is away,
+// events are dropped and nothing else waits for it.
+import { connect, JSONCodec, type NatsConnection } from 'nats';
+import { AvailabilityToJSON, NodeStatusToJSON } from './enum-names.js';
+import { stateName } from '../../proto/task-state.js';
+import type { Change, ClusterState } from '../store/cluster-state.js';
+import { subjects } from './subjects.js';
+
+const codec = JSONCodec();
+
+export class EventPublisher {
+  private nc: NatsConnection | undefined;
+  private closed = false;
+  published = 0;
+
+  constructor(
+    private readonly url: string,
+    private readonly log: (line: string) => void = () => {},
+  ) {}
+
+  /** Connects in the background, retrying forever; never blocks the manager's start. */
+  start(state: ClusterState): void {
+    state.onChange((c) => this.observe(c));
+    void this.connectLoop();
+  }
+
+  private async connectLoop(): Promise<void> {
+    try {
+      const nc = await connect({ servers: this.url, reconnect: true, maxReconnectAttempts: -1, waitOnFirstConnect: true, name: 'shoal-manager' });
+      if (this.closed) {
+        await nc.close();
+        return;
+      }
+      this.nc = nc;
+      this.log(`events: connected to NATS at ${this.url}`);
+    } catch (err) {
+      this.log(`events: cannot connect to NATS at ${this.url}: ${(err as Error).message}`);
+    }
+  }
+
+  private publish(subject: string, data: unknown): void {
+    const nc = this.nc;
+    if (!nc || nc.isClosed()) return;
+    try {
+      nc.publish(subject, codec.encode(data));
+      this.published++;
+    } catch {
+      // disconnected and buffer full: drop, events are best effort
+    }
+  }
+
+  private observe(c: Change): void {
+    if (c.kind === 'task') {
+      const t = c.after ?? c.before!;
+      const stateBefore = c.before?.status?.state;
+      const stateAfter = c.after?.status?.state;
+      if (c.after && stateBefore === stateAfter && c.before?.desiredState === c.after.desiredState) return;
+      this.publish(subjects.task(t.serviceName), {
+        type: c.after ? (c.before ? 'updated' : 'created') : 'deleted',
+        task: t.id,
+        service: t.serviceName,
+        slot: t.slot,
+        nodeId: t.nodeId,
+        state: stateName(t.status?.state ?? 0),
+        desiredState: stateName(t.desiredState),
+        error: t.status?.err ?? '',
+        containerId: t.status?.containerId ?? '',
+      });
+    } else if (c.kind === 'node') {
+      const n = c.after ?? c.before!;
+      if (c.after && c.before && c.before.status === c.after.status && c.before.availability === c.after.availability) return;
+      this.publish(subjects.node(n.description?.hostname ?? n.id), {
+        type: c.after ? (c.before ? 'updated' : 'created') : 'deleted',
+        node: n.id,
+        hostname: n.description?.hostname ?? '',
+        status: NodeStatusToJSON(n.status),
+        availability: AvailabilityToJSON(n.availability),
+      });
+    } else {
+      const s = c.after ?? c.before!;
+      this.publish(subjects.service(s.spec?.name ?? s.id), {
+        type: c.after ? (c.before ? 'updated' : 'created') : 'deleted',
+        service: s.id,
+        name: s.spec?.name ?? '',
+        replicas: s.spec?.replicas ?? 0,
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const nc = this.nc;
+    this.nc = undefined;
+    if (nc && !nc.isClosed()) await nc.drain().catch(() => nc.close());
+  }
+}

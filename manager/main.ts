@@ -1,0 +1,99 @@
+// shoal-manager: flags -> Manager. Wiring only.
+import { parseArgs } from 'node:util';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { Manager } from './manager.js';
+import { parseDuration } from './duration.js';
+
+function fail(message: string): never {
+  process.stderr.write(`shoal-manager: ${message}\n`);
+  process.exit(1);
+}
+
+let values;
+try {
+  ({ values } = parseArgs({
+    options: {
+      listen: { type: 'string', default: '127.0.0.1:4242' },
+      'state-dir': { type: 'string', default: '/var/lib/shoal/manager' },
+      'join-token': { type: 'string' },
+      'etcd-endpoints': { type: 'string', default: process.env.SHOAL_ETCD_ENDPOINTS ?? '' },
+      'nats-url': { type: 'string', default: process.env.SHOAL_NATS_URL ?? '' },
+      'embedded-etcd-port': { type: 'string', default: '12379' },
+      'embedded-nats-port': { type: 'string', default: '14222' },
+      'heartbeat-period': { type: 'string', default: '1s' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: false,
+  }));
+} catch (err) {
+  fail((err as Error).message);
+}
+
+if (values.help) {
+  process.stdout.write(
+    'usage: shoal-manager [--listen HOST:PORT] [--state-dir DIR] [--join-token TOKEN]\n' +
+      '                     [--etcd-endpoints URL,...] [--nats-url URL] [--heartbeat-period 1s]\n' +
+      'With no --etcd-endpoints / --nats-url, runs its own etcd and nats-server (embedded).\n',
+  );
+  process.exit(0);
+}
+
+function port(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) fail(`--${name} must be a port number, got "${v}"`);
+  return n;
+}
+
+const stateDir = values['state-dir']!;
+mkdirSync(stateDir, { recursive: true });
+let joinToken = values['join-token'] ?? process.env.SHOAL_JOIN_TOKEN ?? '';
+const tokenFile = join(stateDir, 'join-token');
+if (!joinToken) {
+  if (existsSync(tokenFile)) joinToken = readFileSync(tokenFile, 'utf8').trim();
+  else {
+    joinToken = `SHOAL-${randomBytes(24).toString('hex')}`;
+    writeFileSync(tokenFile, joinToken + '\n', { mode: 0o600 });
+  }
+}
+let heartbeatPeriodMs: number;
+try {
+  heartbeatPeriodMs = parseDuration(values['heartbeat-period']!);
+} catch (err) {
+  fail(`--heartbeat-period: ${(err as Error).message}`);
+}
+
+const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+const manager = new Manager({
+  listen: values.listen!,
+  stateDir,
+  joinToken,
+  etcdEndpoints: values['etcd-endpoints']!.split(',').map((s) => s.trim()).filter(Boolean),
+  natsUrl: values['nats-url']!,
+  embeddedEtcdPort: port('embedded-etcd-port', values['embedded-etcd-port']!),
+  embeddedNatsPort: port('embedded-nats-port', values['embedded-nats-port']!),
+  heartbeatPeriodMs,
+  log,
+});
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log(`${signal}: stopping`);
+  await manager.stop();
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
+
+try {
+  await manager.start();
+  log(`join token in ${values['join-token'] ? '--join-token' : tokenFile}`);
+} catch (err) {
+  process.stderr.write(`shoal-manager: ${(err as Error).message}\n`);
+  await manager.stop().catch(() => {});
+  process.exit(1);
+}

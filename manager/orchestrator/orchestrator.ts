@@ -1,0 +1,97 @@
+// Turns services into tasks. Reconciles only the services touched since the last pass
+// (a task, node or service change marks them), so a pass costs what changed.
+import type { Service } from '../../proto/gen/shoal.js';
+import { Availability, ServiceMode } from '../../proto/gen/shoal.js';
+import { TaskState, isTerminal } from '../../proto/task-state.js';
+import type { Change, ClusterState } from '../store/cluster-state.js';
+import { reconcileGlobal } from './global.js';
+import { reconcileReplicated } from './replicated.js';
+import type { OrchestratorContext } from './slots.js';
+import { observedState, stopTask } from './tasks.js';
+
+export class Orchestrator {
+  private readonly dirty = new Set<string>();
+  private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  /** Called when a timer makes a service dirty again (the manager then runs a pass). */
+  onWake: () => void = () => {};
+
+  constructor(
+    private readonly state: ClusterState,
+    private readonly now: () => number = Date.now,
+  ) {
+    for (const id of state.services.keys()) this.dirty.add(id);
+    for (const t of state.tasks.values()) this.dirty.add(t.serviceId);
+    state.onChange((c) => this.observe(c));
+  }
+
+  get hasWork(): boolean {
+    return this.dirty.size > 0;
+  }
+
+  markAll(): void {
+    for (const id of this.state.services.keys()) this.dirty.add(id);
+  }
+
+  private observe(c: Change): void {
+    if (c.kind === 'service') this.dirty.add(c.id);
+    else if (c.kind === 'task') this.dirty.add((c.after ?? c.before)!.serviceId);
+    else {
+      // A node change matters to global services, and to services with tasks on it.
+      for (const s of this.state.services.values()) if (s.spec?.mode === ServiceMode.GLOBAL) this.dirty.add(s.id);
+      for (const t of this.state.tasksOnNode(c.id)) this.dirty.add(t.serviceId);
+    }
+  }
+
+  /** One pass over the dirty services. */
+  run(): number {
+    const ids = [...this.dirty];
+    this.dirty.clear();
+    const ctx: OrchestratorContext = {
+      state: this.state,
+      now: this.now(),
+      nodeKeepsTasks: (nodeId) => {
+        const n = this.state.nodes.get(nodeId);
+        return n !== undefined && n.availability !== Availability.DRAIN;
+      },
+      wakeAt: (serviceId, atMs) => this.wakeAt(serviceId, atMs),
+    };
+    for (const id of ids) {
+      const service = this.state.services.get(id);
+      if (service) this.reconcileService(ctx, service);
+      else this.reconcileRemoved(ctx, id);
+    }
+    return ids.length;
+  }
+
+  close(): void {
+    for (const { timer } of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  private reconcileService(ctx: OrchestratorContext, service: Service): void {
+    const tasks = this.state.tasksOfService(service.id);
+    if (service.spec?.mode === ServiceMode.GLOBAL) reconcileGlobal(ctx, service, tasks);
+    else reconcileReplicated(ctx, service, tasks);
+  }
+
+  /** The service is gone: stop every task, forget each once it has ended. */
+  private reconcileRemoved(ctx: OrchestratorContext, serviceId: string): void {
+    for (const t of this.state.tasksOfService(serviceId)) {
+      if (isTerminal(observedState(t)) || observedState(t) < TaskState.ASSIGNED) this.state.deleteTask(t.id);
+      else stopTask(this.state, t, TaskState.REMOVE, 'service removed', ctx.now);
+    }
+  }
+
+  private wakeAt(serviceId: string, atMs: number): void {
+    const existing = this.timers.get(serviceId);
+    if (existing && existing.at <= atMs) return;
+    if (existing) clearTimeout(existing.timer);
+    const timer = setTimeout(() => {
+      this.timers.delete(serviceId);
+      this.dirty.add(serviceId);
+      this.onWake();
+    }, Math.max(0, atMs - this.now()));
+    timer.unref();
+    this.timers.set(serviceId, { at: atMs, timer });
+  }
+}

@@ -1,0 +1,87 @@
+// What replicated and global services share: one "slot" (a replica number, or a node for
+// global services) holds at most one current task; ended tasks become history.
+import type { Service, Task } from '../../proto/gen/shoal.js';
+import { TaskState, isTerminal } from '../../proto/task-state.js';
+import type { ClusterState } from '../store/cluster-state.js';
+import { decideRestart } from './restart.js';
+import { newTask, observedState, retire, stopTask } from './tasks.js';
+
+/** Tasks kept per slot, current one included (swarm's task history retention limit). */
+export const TASK_HISTORY_PER_SLOT = 5;
+
+export interface OrchestratorContext {
+  state: ClusterState;
+  now: number;
+  /** Whether tasks may keep running on this node (it exists and is not drained). */
+  nodeKeepsTasks(nodeId: string): boolean;
+  /** Ask to be called again for this service at a later time (restart delay). */
+  wakeAt(serviceId: string, atMs: number): void;
+}
+
+/**
+ * Brings one slot to exactly one current task (or none, when `wanted` is false or the
+ * restart policy says so). `nodeId` is set for global slots. Returns nothing; writes go
+ * through the cluster state.
+ */
+export function reconcileSlot(ctx: OrchestratorContext, service: Service, slot: number, nodeId: string, tasks: Task[], wanted: boolean): void {
+  const { state, now } = ctx;
+  // newest first
+  tasks.sort((a, b) => b.createdAtMs - a.createdAtMs);
+  let current = tasks.filter((t) => t.desiredState === TaskState.RUNNING);
+  let needsReplacement = false;
+
+  if (!wanted) {
+    for (const t of current) stopTask(state, t, TaskState.SHUTDOWN, 'no longer wanted', now);
+    reapHistory(state, tasks, 0);
+    return;
+  }
+
+  for (const t of current) {
+    if (t.nodeId && !ctx.nodeKeepsTasks(t.nodeId)) {
+      stopTask(state, t, TaskState.SHUTDOWN, 'node drained', now);
+      needsReplacement = true;
+    }
+  }
+  current = current.filter((t) => !t.nodeId || ctx.nodeKeepsTasks(t.nodeId));
+
+  const ended = current.filter((t) => isTerminal(observedState(t)));
+  for (const t of ended) retire(state, t);
+  current = current.filter((t) => !isTerminal(observedState(t)));
+
+  if (current.length > 1) {
+    // Keep the most advanced (then newest); stop the others.
+    current.sort((a, b) => observedState(b) - observedState(a) || b.createdAtMs - a.createdAtMs);
+    for (const t of current.slice(1)) stopTask(state, t, TaskState.SHUTDOWN, 'duplicate task for the slot', now);
+    current = current.slice(0, 1);
+  }
+
+  if (current.length === 0) {
+    const last = tasks[0];
+    let create = needsReplacement || last === undefined;
+    if (!create && last && isTerminal(observedState(last))) {
+      const d = decideRestart(service.spec?.restart, last, tasks, now);
+      if (d.kind === 'now') create = true;
+      else if (d.kind === 'later') ctx.wakeAt(service.id, d.atMs);
+    } else if (!create && last && !isTerminal(observedState(last))) {
+      // The newest task is being stopped on purpose but still alive: a new one is due.
+      create = true;
+    }
+    if (create) {
+      state.putTask(newTask(service, slot, nodeId, now));
+      reapHistory(state, tasks, 1);
+      return;
+    }
+  }
+  reapHistory(state, tasks, current.length);
+}
+
+/** Deletes the oldest ended tasks beyond the history limit. `tasks` is newest first. */
+function reapHistory(state: ClusterState, tasks: Task[], currentCount: number): void {
+  let kept = currentCount;
+  for (const t of tasks) {
+    if (t.desiredState === TaskState.RUNNING && !isTerminal(observedState(t))) continue;
+    if (!isTerminal(observedState(t))) continue; // still stopping: keep until it ends
+    if (kept < TASK_HISTORY_PER_SLOT) kept++;
+    else state.deleteTask(t.id);
+  }
+}

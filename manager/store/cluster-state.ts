@@ -1,0 +1,160 @@
+// The manager's in-memory view of desired and observed state, with the indexes the
+// orchestrator, scheduler and dispatcher need. Every mutation goes through here: it
+// updates the indexes, queues the write to the store, and tells the listeners.
+import type { Node, Service, Task } from '../../proto/gen/shoal.js';
+import type { Snapshot } from './store.js';
+import type { Writer } from './writer.js';
+import { encode } from './codec.js';
+
+export type Change =
+  | { kind: 'node'; id: string; before?: Node; after?: Node }
+  | { kind: 'service'; id: string; before?: Service; after?: Service }
+  | { kind: 'task'; id: string; before?: Task; after?: Task };
+
+export type Listener = (change: Change) => void;
+
+export class ClusterState {
+  readonly nodes = new Map<string, Node>();
+  readonly services = new Map<string, Service>();
+  readonly tasks = new Map<string, Task>();
+  private readonly tasksByService = new Map<string, Set<string>>();
+  private readonly tasksByNode = new Map<string, Set<string>>();
+  private readonly serviceIdByName = new Map<string, string>();
+  private readonly listeners: Listener[] = [];
+
+  constructor(private readonly writer?: Writer) {}
+
+  /** Replaces the whole view (at start, or when taking over leadership). */
+  load(snap: Snapshot): void {
+    this.nodes.clear();
+    this.services.clear();
+    this.tasks.clear();
+    this.tasksByService.clear();
+    this.tasksByNode.clear();
+    this.serviceIdByName.clear();
+    for (const n of snap.nodes) this.nodes.set(n.id, n);
+    for (const s of snap.services) {
+      this.services.set(s.id, s);
+      if (s.spec) this.serviceIdByName.set(s.spec.name, s.id);
+    }
+    for (const t of snap.tasks) {
+      this.tasks.set(t.id, t);
+      this.index(t);
+    }
+  }
+
+  onChange(listener: Listener): void {
+    this.listeners.push(listener);
+  }
+
+  // ------------------------------------------------------------ reads
+
+  serviceByName(name: string): Service | undefined {
+    const id = this.serviceIdByName.get(name);
+    return id === undefined ? undefined : this.services.get(id);
+  }
+
+  tasksOfService(serviceId: string): Task[] {
+    return this.collect(this.tasksByService.get(serviceId));
+  }
+
+  tasksOnNode(nodeId: string): Task[] {
+    return this.collect(this.tasksByNode.get(nodeId));
+  }
+
+  countTasksOnNode(nodeId: string): number {
+    return this.tasksByNode.get(nodeId)?.size ?? 0;
+  }
+
+  // ------------------------------------------------------------ writes
+
+  putNode(node: Node): void {
+    const before = this.nodes.get(node.id);
+    this.nodes.set(node.id, node);
+    this.writer?.put('nodes', node.id, encode('nodes', node));
+    this.emit({ kind: 'node', id: node.id, before, after: node });
+  }
+
+  deleteNode(id: string): void {
+    const before = this.nodes.get(id);
+    if (!before) return;
+    this.nodes.delete(id);
+    this.writer?.delete('nodes', id);
+    this.emit({ kind: 'node', id, before });
+  }
+
+  putService(service: Service): void {
+    const before = this.services.get(service.id);
+    if (before?.spec && before.spec.name !== service.spec?.name) this.serviceIdByName.delete(before.spec.name);
+    this.services.set(service.id, service);
+    if (service.spec) this.serviceIdByName.set(service.spec.name, service.id);
+    this.writer?.put('services', service.id, encode('services', service));
+    this.emit({ kind: 'service', id: service.id, before, after: service });
+  }
+
+  deleteService(id: string): void {
+    const before = this.services.get(id);
+    if (!before) return;
+    this.services.delete(id);
+    if (before.spec) this.serviceIdByName.delete(before.spec.name);
+    this.writer?.delete('services', id);
+    this.emit({ kind: 'service', id, before });
+  }
+
+  putTask(task: Task): void {
+    const before = this.tasks.get(task.id);
+    if (before) this.unindex(before);
+    this.tasks.set(task.id, task);
+    this.index(task);
+    this.writer?.put('tasks', task.id, encode('tasks', task));
+    this.emit({ kind: 'task', id: task.id, before, after: task });
+  }
+
+  deleteTask(id: string): void {
+    const before = this.tasks.get(id);
+    if (!before) return;
+    this.unindex(before);
+    this.tasks.delete(id);
+    this.writer?.delete('tasks', id);
+    this.emit({ kind: 'task', id, before });
+  }
+
+  // ------------------------------------------------------------ internals
+
+  private emit(change: Change): void {
+    for (const l of this.listeners) l(change);
+  }
+
+  private collect(ids: Set<string> | undefined): Task[] {
+    if (!ids) return [];
+    const out: Task[] = [];
+    for (const id of ids) {
+      const t = this.tasks.get(id);
+      if (t) out.push(t);
+    }
+    return out;
+  }
+
+  private index(t: Task): void {
+    addTo(this.tasksByService, t.serviceId, t.id);
+    if (t.nodeId) addTo(this.tasksByNode, t.nodeId, t.id);
+  }
+
+  private unindex(t: Task): void {
+    removeFrom(this.tasksByService, t.serviceId, t.id);
+    if (t.nodeId) removeFrom(this.tasksByNode, t.nodeId, t.id);
+  }
+}
+
+function addTo(m: Map<string, Set<string>>, k: string, v: string): void {
+  let s = m.get(k);
+  if (!s) m.set(k, (s = new Set()));
+  s.add(v);
+}
+
+function removeFrom(m: Map<string, Set<string>>, k: string, v: string): void {
+  const s = m.get(k);
+  if (!s) return;
+  s.delete(v);
+  if (s.size === 0) m.delete(k);
+}

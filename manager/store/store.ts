@@ -1,0 +1,36 @@
+// The persistence seam: the manager keeps desired state in memory (ClusterState) and
+// writes it through a Store. etcd in production, memory in unit tests.
+import type { Node, Service, Task } from '../../proto/gen/shoal.js';
+import type { Kind } from './keys.js';
+
+export interface Snapshot {
+  nodes: Node[];
+  services: Service[];
+  tasks: Task[];
+  revision: number;
+}
+
+/** A put carries the object's JSON; a delete carries none. */
+export interface WriteOp {
+  kind: Kind;
+  id: string;
+  value?: string;
+}
+
+export interface Store {
+  load(): Promise<Snapshot>;
+  /** Applies ops atomically (callers keep batches within MAX_OPS_PER_TXN). */
+  commit(ops: WriteOp[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** etcd's default --max-txn-ops. */
+export const MAX_OPS_PER_TXN = 128;
+
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError';
+  readonly retryable = true;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
