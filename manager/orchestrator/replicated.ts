@@ -14,6 +14,6 @@ export function reconcileReplicated(ctx: OrchestratorContext, service: Service, 
   }
   for (let slot = 1; slot <= replicas; slot++) reconcileSlot(ctx, service, slot, '', bySlot.get(slot) ?? [], true);
   for (const [slot, list] of bySlot) {
-    if (slot > replicas || slot < 1) reconcileSlot(ctx, service, slot, '', list, false);
+    if (slot > replicas || slot < 1) reconcileSlot(ctx, service, slot, '', list, false, true);
   }
 }

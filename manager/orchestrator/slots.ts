@@ -20,10 +20,11 @@ export interface OrchestratorContext {
 
 /**
  * Brings one slot to exactly one current task (or none, when `wanted` is false or the
- * restart policy says so). `nodeId` is set for global slots. Returns nothing; writes go
- * through the cluster state.
+ * restart policy says so). `nodeId` is set for global slots. A slot that is not wanted
+ * keeps its history unless `forget` is set (a replica slot above the count), in which
+ * case its tasks are deleted once they have ended. Writes go through the cluster state.
  */
-export function reconcileSlot(ctx: OrchestratorContext, service: Service, slot: number, nodeId: string, tasks: Task[], wanted: boolean): void {
+export function reconcileSlot(ctx: OrchestratorContext, service: Service, slot: number, nodeId: string, tasks: Task[], wanted: boolean, forget = false): void {
   const { state, now } = ctx;
   // newest first
   tasks.sort((a, b) => b.createdAtMs - a.createdAtMs);
@@ -32,7 +33,7 @@ export function reconcileSlot(ctx: OrchestratorContext, service: Service, slot: 
 
   if (!wanted) {
     for (const t of current) stopTask(state, t, TaskState.SHUTDOWN, 'no longer wanted', now);
-    reapHistory(state, tasks, 0);
+    reapHistory(state, tasks, forget ? TASK_HISTORY_PER_SLOT : 0);
     return;
   }
 

@@ -4,7 +4,16 @@ import { newId } from '../../proto/naming.js';
 import { TaskState, isTerminal } from '../../proto/task-state.js';
 import type { ClusterState } from '../store/cluster-state.js';
 
+let lastCreatedAt = 0;
+
+/** Creation times are strictly increasing, so "newest task of a slot" is never a tie. */
+function creationTime(now: number): number {
+  lastCreatedAt = Math.max(now, lastCreatedAt + 1);
+  return lastCreatedAt;
+}
+
 export function newTask(service: Service, slot: number, nodeId: string, now: number): Task {
+  const createdAtMs = creationTime(now);
   return {
     id: newId(),
     serviceId: service.id,
@@ -15,7 +24,7 @@ export function newTask(service: Service, slot: number, nodeId: string, now: num
     specVersion: service.specVersion,
     desiredState: TaskState.RUNNING,
     status: { state: TaskState.PENDING, message: 'waiting for a node', err: '', containerId: '', exitCode: 0, timestampMs: now },
-    createdAtMs: now,
+    createdAtMs,
   };
 }
 

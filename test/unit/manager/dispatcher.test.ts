@@ -1,0 +1,111 @@
+// The dispatcher over a real grpc-js server on 127.0.0.1:0, with a memory store.
+import test from 'ava';
+import { Server, ServerCredentials, credentials, type ClientReadableStream } from '@grpc/grpc-js';
+import type { AssignmentsMessage, NodeDescription } from '../../../proto/gen/shoal.js';
+import { AssignmentsMessage_Kind, DispatcherClient, DispatcherService, NodeStatus } from '../../../proto/gen/shoal.js';
+import { TaskState } from '../../../proto/task-state.js';
+import { Dispatcher } from '../../../manager/dispatcher/dispatcher.js';
+import { Core, makeSpec } from '../../helpers/fixtures.js';
+
+const TOKEN = 'SHOAL-test-token';
+
+function describe(hostname: string): NodeDescription {
+  return { hostname, resources: { nanoCpus: 2e9, memoryBytes: 4 * 1024 ** 3 }, labels: {}, engineVersion: '20.10', os: 'linux', arch: 'x86_64', address: '' };
+}
+
+async function setup(heartbeatPeriodMs = 1000) {
+  const core = new Core();
+  const dispatcher = new Dispatcher(core.state, { joinToken: TOKEN, heartbeatPeriodMs });
+  const server = new Server();
+  server.addService(DispatcherService, dispatcher.implementation());
+  const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+  dispatcher.start();
+  const client = new DispatcherClient(`127.0.0.1:${port}`, credentials.createInsecure());
+  const call = <T>(fn: (cb: (e: Error | null, r: T) => void) => void) => new Promise<T>((res, rej) => fn((e, r) => (e ? rej(e) : res(r))));
+  const close = () => {
+    client.close();
+    dispatcher.close();
+    server.forceShutdown();
+    core.close();
+  };
+  return { core, dispatcher, client, call, close };
+}
+
+function collect(stream: ClientReadableStream<AssignmentsMessage>): AssignmentsMessage[] {
+  const got: AssignmentsMessage[] = [];
+  stream.on('data', (m: AssignmentsMessage) => got.push(m));
+  stream.on('error', () => {});
+  return got;
+}
+
+async function until(cond: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test('register rejects a bad join token', async (t) => {
+  const { client, call, close } = await setup();
+  const err = await t.throwsAsync(call((cb) => client.register({ joinToken: 'wrong', nodeId: '', description: describe('h1') }, cb)));
+  t.regex(err!.message, /invalid join token/);
+  close();
+});
+
+test('full assignment set, then incremental changes, then status reports', async (t) => {
+  const { core, client, call, close } = await setup();
+  const reg = await call<{ nodeId: string; sessionId: string }>((cb) => client.register({ joinToken: TOKEN, nodeId: '', description: describe('h1') }, cb));
+  t.is(core.state.nodes.get(reg.nodeId)?.status, NodeStatus.READY);
+  await core.api.createService({ spec: makeSpec('web', { replicas: 2 }) });
+  await until(() => core.live('web').every((x) => x.status?.state === TaskState.ASSIGNED) && core.live('web').length === 2);
+
+  const stream = client.assignments({ nodeId: reg.nodeId, sessionId: reg.sessionId });
+  const got = collect(stream);
+  await until(() => got.length >= 1);
+  t.is(got[0]!.kind, AssignmentsMessage_Kind.COMPLETE);
+  t.is(got[0]!.tasks.length, 2);
+
+  await core.api.scaleService({ ref: 'web', replicas: 3 });
+  await until(() => got.length >= 2);
+  t.is(got[1]!.kind, AssignmentsMessage_Kind.INCREMENTAL);
+  t.is(got[1]!.tasks.length, 1);
+  t.is(got[1]!.tasks[0]!.slot, 3);
+
+  const task = got[1]!.tasks[0]!;
+  const status = (state: TaskState) => ({ state, message: '', err: '', containerId: 'c1', exitCode: 0, timestampMs: 0 });
+  await call((cb) => client.updateTaskStatus({ nodeId: reg.nodeId, sessionId: reg.sessionId, updates: [{ taskId: task.id, status: status(TaskState.RUNNING) }] }, cb));
+  t.is(core.state.tasks.get(task.id)?.status?.state, TaskState.RUNNING);
+  // A late report that would go backwards is ignored.
+  await call((cb) => client.updateTaskStatus({ nodeId: reg.nodeId, sessionId: reg.sessionId, updates: [{ taskId: task.id, status: status(TaskState.STARTING) }] }, cb));
+  t.is(core.state.tasks.get(task.id)?.status?.state, TaskState.RUNNING);
+  // Status reports are not echoed back to the agent.
+  await new Promise((r) => setTimeout(r, 50));
+  t.is(got.length, 2);
+
+  await core.api.removeService({ ref: 'web' });
+  await until(() => got.length >= 3);
+  t.true(got[2]!.tasks.every((x) => x.desiredState === TaskState.REMOVE));
+  stream.cancel();
+  close();
+});
+
+test('a node that stops beating is marked down, and ready again when it beats', async (t) => {
+  const { core, client, call, close } = await setup(100);
+  const reg = await call<{ nodeId: string; sessionId: string }>((cb) => client.register({ joinToken: TOKEN, nodeId: '', description: describe('h1') }, cb));
+  await until(() => core.state.nodes.get(reg.nodeId)?.status === NodeStatus.DOWN, 2000);
+  await call((cb) => client.heartbeat({ nodeId: reg.nodeId, sessionId: reg.sessionId }, cb));
+  t.is(core.state.nodes.get(reg.nodeId)?.status, NodeStatus.READY);
+  close();
+});
+
+test('a second agent with a connected node name is refused; a restarted one gets its node back', async (t) => {
+  const { core, client, call, close } = await setup();
+  const first = await call<{ nodeId: string }>((cb) => client.register({ joinToken: TOKEN, nodeId: '', description: describe('h1') }, cb));
+  const err = await t.throwsAsync(call((cb) => client.register({ joinToken: TOKEN, nodeId: '', description: describe('h1') }, cb)));
+  t.regex(err!.message, /a node named "h1" is already connected/);
+  const again = await call<{ nodeId: string }>((cb) => client.register({ joinToken: TOKEN, nodeId: first.nodeId, description: describe('h1') }, cb));
+  t.is(again.nodeId, first.nodeId);
+  t.is(core.state.nodes.size, 1);
+  close();
+});

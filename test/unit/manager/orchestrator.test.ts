@@ -1,0 +1,171 @@
+import test from 'ava';
+import { Availability, RestartCondition, ServiceMode } from '../../../proto/gen/shoal.js';
+import { TaskState } from '../../../proto/task-state.js';
+import { TASK_HISTORY_PER_SLOT } from '../../../manager/orchestrator/slots.js';
+import { Core, makeNode, makeSpec } from '../../helpers/fixtures.js';
+
+const three = () => [makeNode('host1'), makeNode('host2'), makeNode('host3')];
+
+function running(core: Core, name: string): number {
+  return core.live(name).filter((t) => t.status?.state === TaskState.RUNNING).length;
+}
+
+function alive(core: Core, name: string): number {
+  return core.tasksOf(name).filter((t) => (t.status?.state ?? 0) < TaskState.COMPLETE).length;
+}
+
+test('scale up and down: 6 -> 9 -> 2', async (t) => {
+  const core = new Core(three());
+  await core.api.createService({ spec: makeSpec('web', { replicas: 6 }) });
+  core.settle();
+  core.agentsReport();
+  t.is(running(core, 'web'), 6);
+  await core.api.scaleService({ ref: 'web', replicas: 9 });
+  core.settle();
+  core.agentsReport();
+  t.deepEqual(core.spread('web'), { host1: 3, host2: 3, host3: 3 });
+  await core.api.scaleService({ ref: 'web', replicas: 2 });
+  core.settle();
+  t.is(core.live('web').length, 2, 'only 2 tasks stay desired running');
+  core.agentsReport();
+  t.is(alive(core, 'web'), 2);
+  t.deepEqual(core.live('web').map((x) => x.slot).sort(), [1, 2]);
+  // Slots above the count are forgotten once their tasks ended.
+  t.true(core.tasksOf('web').every((x) => x.slot <= 2));
+  core.close();
+});
+
+test('drain moves tasks off the node and keeps the count', async (t) => {
+  const core = new Core(three());
+  await core.api.createService({ spec: makeSpec('web', { replicas: 6 }) });
+  core.settle();
+  core.agentsReport();
+  await core.api.updateNode({ ref: 'host1', availability: Availability.DRAIN, labelAdd: {}, labelRm: [] });
+  core.settle();
+  core.agentsReport();
+  t.deepEqual(core.spread('web'), { host2: 3, host3: 3 });
+  t.is(running(core, 'web'), 6);
+  t.is(core.tasksOf('web').filter((x) => x.nodeId === 'id-host1' && (x.status?.state ?? 0) < TaskState.COMPLETE).length, 0);
+  core.close();
+});
+
+test('global service: one task per eligible node, follows nodes', async (t) => {
+  const core = new Core(three());
+  await core.api.createService({ spec: makeSpec('agent', { mode: ServiceMode.GLOBAL, replicas: 0 }) });
+  core.settle();
+  core.agentsReport();
+  t.deepEqual(core.spread('agent'), { host1: 1, host2: 1, host3: 1 });
+  core.state.putNode(makeNode('host4'));
+  core.settle();
+  core.agentsReport();
+  t.deepEqual(core.spread('agent'), { host1: 1, host2: 1, host3: 1, host4: 1 });
+  await core.api.updateNode({ ref: 'host2', availability: Availability.DRAIN, labelAdd: {}, labelRm: [] });
+  core.settle();
+  core.agentsReport();
+  t.deepEqual(core.spread('agent'), { host1: 1, host3: 1, host4: 1 });
+  core.close();
+});
+
+test('global service with a constraint', async (t) => {
+  const core = new Core([makeNode('host1', { labels: { gpu: 'yes' } }), makeNode('host2'), makeNode('host3', { labels: { gpu: 'yes' } })]);
+  await core.api.createService({ spec: makeSpec('g', { mode: ServiceMode.GLOBAL, constraints: ['node.labels.gpu==yes'] }) });
+  core.settle();
+  t.deepEqual(core.spread('g'), { host1: 1, host3: 1 });
+});
+
+test('service removal stops and then forgets every task', async (t) => {
+  const core = new Core(three());
+  await core.api.createService({ spec: makeSpec('web', { replicas: 3 }) });
+  core.settle();
+  core.agentsReport();
+  await core.api.removeService({ ref: 'web' });
+  core.settle();
+  const tasks = [...core.state.tasks.values()];
+  t.is(tasks.length, 3);
+  t.true(tasks.every((x) => x.desiredState === TaskState.REMOVE));
+  core.agentsReport();
+  t.is(core.state.tasks.size, 0);
+  core.close();
+});
+
+test('a failed task is replaced after the restart delay, history is kept per slot', async (t) => {
+  const core = new Core(three());
+  await core.api.createService({ spec: makeSpec('web', { replicas: 1, restart: { condition: RestartCondition.ANY, delayMs: 500, maxAttempts: 0, windowMs: 0 } }) });
+  core.settle();
+  core.agentsReport();
+  for (let i = 0; i < 8; i++) {
+    const cur = core.live('web')[0]!;
+    core.report(cur.id, TaskState.FAILED, { exitCode: 137, err: 'task: non-zero exit (137)' });
+    core.settle();
+    t.is(core.live('web').length, 0, 'no replacement before the delay');
+    core.clock += 500;
+    core.loop.orchestrator.markAll();
+    core.settle();
+    t.is(core.live('web').length, 1, 'replacement after the delay');
+    core.agentsReport();
+  }
+  t.is(core.tasksOf('web').length, TASK_HISTORY_PER_SLOT);
+  core.close();
+});
+
+test('restart condition none and on-failure', async (t) => {
+  const core = new Core(three());
+  const policy = (condition: RestartCondition) => ({ condition, delayMs: 0, maxAttempts: 0, windowMs: 0 });
+  await core.api.createService({ spec: makeSpec('once', { restart: policy(RestartCondition.NONE) }) });
+  await core.api.createService({ spec: makeSpec('job', { restart: policy(RestartCondition.ON_FAILURE) }) });
+  core.settle();
+  core.agentsReport();
+  core.report(core.live('once')[0]!.id, TaskState.FAILED, { exitCode: 1 });
+  core.report(core.live('job')[0]!.id, TaskState.FAILED, { exitCode: 1 });
+  core.settle();
+  t.is(core.live('once').length, 0);
+  t.is(core.live('job').length, 1, 'on-failure restarts a failed task');
+  core.agentsReport();
+  core.report(core.live('job')[0]!.id, TaskState.COMPLETE, { exitCode: 0 });
+  core.settle();
+  t.is(core.live('job').length, 0, 'on-failure does not restart a completed task');
+  core.close();
+});
+
+test('max attempts bounds restarts', async (t) => {
+  const core = new Core(three());
+  await core.api.createService({ spec: makeSpec('flaky', { restart: { condition: RestartCondition.ANY, delayMs: 0, maxAttempts: 2, windowMs: 0 } }) });
+  core.settle();
+  let started = 0;
+  for (let i = 0; i < 5; i++) {
+    core.agentsReport();
+    const cur = core.live('flaky')[0];
+    if (!cur) break;
+    started++;
+    core.report(cur.id, TaskState.FAILED, { exitCode: 1 });
+    core.settle();
+  }
+  t.is(started, 3, 'first run plus 2 restarts');
+  core.close();
+});
+
+test('rejected create leaves the cluster unchanged', async (t) => {
+  const core = new Core(three());
+  await t.throwsAsync(core.api.createService({ spec: makeSpec('bad', { constraints: ['nonsense'] }) }), {
+    message: 'invalid constraint "nonsense": expected KEY==VALUE or KEY!=VALUE',
+  });
+  await t.throwsAsync(core.api.createService({ spec: makeSpec('bad', { image: '' }) }), { message: 'service image is required' });
+  await core.api.createService({ spec: makeSpec('web') });
+  await t.throwsAsync(core.api.createService({ spec: makeSpec('web') }), { message: 'service "web" already exists' });
+  await t.throwsAsync(core.api.scaleService({ ref: 'nosuch', replicas: 3 }), { message: 'service "nosuch" not found' });
+  t.is(core.state.services.size, 1);
+  core.close();
+});
+
+test('the state survives a manager restart through the store', async (t) => {
+  const core = new Core(three());
+  await core.api.createService({ spec: makeSpec('web', { replicas: 3 }) });
+  core.settle();
+  await core.writer.sync();
+  const snap = await core.store.load();
+  t.is(snap.services.length, 1);
+  t.is(snap.tasks.length, 3);
+  t.is(snap.nodes.length, 3);
+  t.true(snap.tasks.every((x) => x.status?.state === TaskState.ASSIGNED));
+  core.close();
+});

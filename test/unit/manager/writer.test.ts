@@ -1,0 +1,54 @@
+import test from 'ava';
+import { MemoryStore } from '../../../manager/store/memory-store.js';
+import { Writer } from '../../../manager/store/writer.js';
+import type { WriteOp } from '../../../manager/store/store.js';
+
+test('batches writes into transactions of at most 128 operations', async (t) => {
+  const store = new MemoryStore();
+  const sizes: number[] = [];
+  const commit = store.commit.bind(store);
+  store.commit = async (ops: WriteOp[]) => {
+    sizes.push(ops.length);
+    await commit(ops);
+  };
+  const w = new Writer(store);
+  for (let i = 0; i < 1000; i++) w.put('tasks', `t${i}`, `{"i":${i}}`);
+  await w.sync();
+  t.is(store.data.size, 1000);
+  t.true(sizes.every((n) => n <= 128));
+  t.is(sizes.reduce((a, b) => a + b, 0), 1000);
+  t.true(sizes.length <= 8, `1000 writes in ${sizes.length} transactions`);
+});
+
+test('coalesces repeated writes of one key and keeps the latest', async (t) => {
+  const store = new MemoryStore();
+  const w = new Writer(store);
+  for (let i = 0; i < 50; i++) w.put('nodes', 'n1', String(i));
+  await w.sync();
+  t.is(store.data.get('/shoal/v1/nodes/n1'), '49');
+  t.is(store.commits, 1);
+  w.delete('nodes', 'n1');
+  await w.sync();
+  t.false(store.data.has('/shoal/v1/nodes/n1'));
+});
+
+test('retries while the store is unavailable and loses nothing', async (t) => {
+  const store = new MemoryStore();
+  store.unavailable = true;
+  const w = new Writer(store);
+  const errors: string[] = [];
+  w.onError = (e) => errors.push(e.message);
+  w.put('services', 's1', 'a');
+  let synced = false;
+  const done = w.sync().then(() => (synced = true));
+  await new Promise((r) => setTimeout(r, 250));
+  t.false(synced);
+  t.true(errors.length >= 1);
+  w.put('services', 's2', 'b');
+  store.unavailable = false;
+  await done;
+  await w.sync();
+  t.is(store.data.get('/shoal/v1/services/s1'), 'a');
+  t.is(store.data.get('/shoal/v1/services/s2'), 'b');
+  await w.close();
+});
