@@ -1,0 +1,39 @@
+// One task's container, as the task runner drives it (swarmkit's exec.Controller, smaller).
+// Every method may be called again after a crash or an agent restart: each one checks what
+// already exists instead of assuming it starts from nothing.
+
+/** What the engine says about a container, reduced to what the runner decides on. */
+export type ContainerStatus = 'created' | 'running' | 'exited';
+
+export interface ContainerState {
+  id: string;
+  status: ContainerStatus;
+  /** Meaningful once `status` is 'exited'. */
+  exitCode: number;
+}
+
+export interface ExitResult {
+  exitCode: number;
+  /** Set when the container did not end on its own terms (e.g. its health check failed). */
+  error?: string;
+}
+
+export interface Controller {
+  /** The container's id once it exists (created here, or adopted from an earlier agent run). */
+  readonly containerId: string | undefined;
+  /** Pull the image when missing and create the container; a no-op when the container exists. */
+  prepare(signal: AbortSignal): Promise<void>;
+  /**
+   * Start the container (a no-op when it runs). Resolves once it runs and, when it has a
+   * health check, once it is healthy; rejects with UnhealthyError or when it exits meanwhile.
+   */
+  start(signal: AbortSignal): Promise<void>;
+  /** Resolve when the container exits (or turns unhealthy). Works for an adopted container. */
+  wait(signal: AbortSignal): Promise<ExitResult>;
+  /** Stop: SIGTERM, then SIGKILL after graceMs. A no-op when it is not running or is gone. */
+  shutdown(graceMs: number): Promise<void>;
+  /** Remove the container. A no-op when it is gone. */
+  remove(): Promise<void>;
+  /** The container's state, or undefined when it does not exist. */
+  inspect(): Promise<ContainerState | undefined>;
+}

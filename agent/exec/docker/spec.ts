@@ -1,0 +1,67 @@
+// Task -> Docker container create options. Pure: everything the engine is told is decided here.
+import type Docker from 'dockerode';
+import { PublishMode, type Task } from '../../../proto/gen/shoal.js';
+import { containerName, LABEL } from '../../../proto/naming.js';
+import { ExecError } from '../errors.js';
+
+const NS_PER_MS = 1_000_000;
+
+/** Every LABEL.* a container carries, plus the service's own labels (ours win). */
+export function containerLabels(task: Task): Record<string, string> {
+  return {
+    ...(task.spec?.labels ?? {}),
+    [LABEL.taskId]: task.id,
+    [LABEL.serviceId]: task.serviceId,
+    [LABEL.serviceName]: task.serviceName,
+    [LABEL.slot]: String(task.slot),
+    [LABEL.nodeId]: task.nodeId,
+  };
+}
+
+export function taskContainerName(task: Task): string {
+  return containerName(task.serviceName, task.slot, task.id, task.nodeId);
+}
+
+export function containerConfig(task: Task): Docker.ContainerCreateOptions {
+  const spec = task.spec;
+  if (spec === undefined || spec.image === '') throw new ExecError(`task ${task.id} has no image to run`);
+
+  // Host-mode ports are bound here; ingress ports belong to the routing mesh, not the engine.
+  const exposed: Record<string, object> = {};
+  const bindings: Record<string, Array<{ HostPort: string }>> = {};
+  for (const p of spec.ports) {
+    if (p.publishMode !== PublishMode.HOST) continue;
+    const key = `${p.targetPort}/${p.protocol || 'tcp'}`;
+    exposed[key] = {};
+    (bindings[key] ??= []).push({ HostPort: p.publishedPort > 0 ? String(p.publishedPort) : '' });
+  }
+
+  const health = spec.health;
+  const hostConfig: Docker.HostConfig = {
+    // shoal restarts tasks itself (as new tasks), so the engine must never restart one.
+    RestartPolicy: { Name: 'no' },
+    ...(spec.limits?.nanoCpus ? { NanoCpus: spec.limits.nanoCpus } : {}),
+    ...(spec.limits?.memoryBytes ? { Memory: spec.limits.memoryBytes } : {}),
+    ...(Object.keys(bindings).length > 0 ? { PortBindings: bindings } : {}),
+  };
+  return {
+    name: taskContainerName(task),
+    Image: spec.image,
+    ...(spec.command.length > 0 ? { Cmd: spec.command } : {}),
+    Env: spec.env,
+    Labels: containerLabels(task),
+    ...(Object.keys(exposed).length > 0 ? { ExposedPorts: exposed } : {}),
+    ...(health !== undefined
+      ? {
+          Healthcheck: {
+            Test: health.test,
+            Interval: health.intervalMs * NS_PER_MS,
+            Timeout: health.timeoutMs * NS_PER_MS,
+            Retries: health.retries,
+            StartPeriod: health.startPeriodMs * NS_PER_MS,
+          },
+        }
+      : {}),
+    HostConfig: hostConfig,
+  };
+}

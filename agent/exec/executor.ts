@@ -1,0 +1,29 @@
+// The agent's view of a container engine. agent/exec/docker/ implements it with dockerode;
+// test/helpers/fake-executor.ts keeps containers in memory. Nothing here imports an engine.
+import type { Resources, Task } from '../../proto/gen/shoal.js';
+import type { ContainerState, Controller } from './controller.js';
+
+export type { Controller, ContainerState, ContainerStatus, ExitResult } from './controller.js';
+
+/** The engine's side of a NodeDescription. */
+export interface EngineDescription {
+  resources: Resources;
+  engineVersion: string;
+  os: string;
+  arch: string;
+}
+
+/** A container the agent created (it carries LABEL.taskId), found again by listManaged(). */
+export interface ManagedContainer extends ContainerState {
+  taskId: string;
+  /** All the container's labels (LABEL.* and the service's own). */
+  labels: Record<string, string>;
+}
+
+export interface Executor {
+  describe(): Promise<EngineDescription>;
+  /** Every container carrying LABEL.taskId, stopped ones included. */
+  listManaged(): Promise<ManagedContainer[]>;
+  /** The controller for a task; `existing` is its container when one was found at start. */
+  controller(task: Task, existing?: ManagedContainer): Controller;
+}

@@ -1,0 +1,242 @@
+// One session with one manager (swarmkit's agent/session.go):
+//
+//   Register(join token, node id if known, description) -> node id, session id, period
+//     |-- Heartbeat every period +-10 % (the response may change the period)
+//     |-- Assignments stream -> worker.handle(COMPLETE first, then INCREMENTAL)
+//     '-- reporter.attach(UpdateTaskStatus through this session)
+//
+// Any error on the heartbeats or the stream (NOT_FOUND/FAILED_PRECONDITION: the manager
+// forgot the session; UNAVAILABLE: it is gone) ends the session; the agent then registers
+// again with the same node id and gets a fresh COMPLETE set.
+import { Metadata, status as GrpcStatus, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
+import type {
+  AssignmentsMessage,
+  DispatcherClient,
+  HeartbeatResponse,
+  NodeDescription,
+  RegisterResponse,
+  TaskStatusUpdate,
+  UpdateTaskStatusResponse,
+} from '../proto/gen/shoal.js';
+import { silentLog, type Log } from './log.js';
+import type { StatusReporter, StatusSender } from './reporter.js';
+
+/** Used when a manager answers with no period; the manager's own default is 1 s. */
+export const DEFAULT_HEARTBEAT_MS = 1_000;
+/** +-10 %: agents that started together do not beat in step. */
+const HEARTBEAT_JITTER = 0.1;
+/** A manager that does not answer Register in this long is taken as down. */
+const REGISTER_TIMEOUT_MS = 5_000;
+/** UpdateTaskStatus deadline: the manager batches store writes every ~100 ms. */
+const REPORT_TIMEOUT_MS = 5_000;
+
+/** Heartbeat deadline: two periods, within [1 s, 5 s], so a dead manager is noticed soon. */
+function heartbeatTimeoutMs(periodMs: number): number {
+  return Math.min(5_000, Math.max(1_000, 2 * periodMs));
+}
+
+/** Codes by which the manager says "this session is not (or no longer) valid". */
+const SESSION_GONE = new Set([GrpcStatus.NOT_FOUND, GrpcStatus.FAILED_PRECONDITION]);
+
+/** A gRPC failure on the dispatcher, converted once here. */
+export class SessionError extends Error {
+  override name = 'SessionError';
+  /** Worth trying again (after re-registering): everything but a refused join. */
+  readonly retryable: boolean;
+  constructor(
+    message: string,
+    readonly code: GrpcStatus | undefined,
+    options: { cause?: unknown } = {},
+  ) {
+    super(message, options);
+    this.retryable = code !== GrpcStatus.UNAUTHENTICATED && code !== GrpcStatus.PERMISSION_DENIED;
+  }
+
+  /** The manager no longer knows the session (or cannot be reached): re-register. */
+  get sessionGone(): boolean {
+    return this.code === undefined || SESSION_GONE.has(this.code) || this.code === GrpcStatus.UNAVAILABLE;
+  }
+}
+
+export function toSessionError(err: unknown, what: string): SessionError {
+  if (err instanceof SessionError) return err;
+  if (isServiceError(err)) {
+    const name = GrpcStatus[err.code] ?? String(err.code);
+    return new SessionError(`${what}: ${name}: ${err.details || err.message}`, err.code, { cause: err });
+  }
+  return new SessionError(`${what}: ${err instanceof Error ? err.message : String(err)}`, undefined, { cause: err });
+}
+
+function isServiceError(err: unknown): err is ServiceError {
+  return err instanceof Error && typeof (err as Partial<ServiceError>).code === 'number';
+}
+
+export interface SessionInfo {
+  nodeId: string;
+  sessionId: string;
+  heartbeatPeriodMs: number;
+}
+
+export interface SessionOptions {
+  client: DispatcherClient;
+  joinToken: string;
+  /** Empty when this agent has no node id yet. */
+  nodeId: string;
+  description: NodeDescription;
+  onAssignments: (msg: AssignmentsMessage) => void;
+  onRegistered?: (info: SessionInfo) => void;
+  reporter: StatusReporter;
+  log?: Log;
+  random?: () => number;
+}
+
+export class Session {
+  private readonly opts: SessionOptions;
+  private readonly log: Log;
+  private readonly random: () => number;
+  private readonly calls = new Set<ClientUnaryCall>();
+  private assignmentsSeen = 0;
+
+  constructor(opts: SessionOptions) {
+    this.opts = opts;
+    this.log = opts.log ?? silentLog;
+    this.random = opts.random ?? Math.random;
+  }
+
+  /** True once the manager sent assignments: it is a working manager. */
+  get established(): boolean {
+    return this.assignmentsSeen > 0;
+  }
+
+  /**
+   * Register, then heartbeat and follow the assignments until the session fails (rejects
+   * with a SessionError) or `signal` aborts (resolves).
+   */
+  async run(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return;
+    const { client } = this.opts;
+    const onAbort = () => this.cancelCalls();
+    signal.addEventListener('abort', onAbort, { once: true });
+    let info: SessionInfo;
+    try {
+      const res = await this.unary<RegisterResponse>('Register', (md, deadline, cb) =>
+        client.register(
+          { joinToken: this.opts.joinToken, nodeId: this.opts.nodeId, description: this.opts.description },
+          md,
+          { deadline },
+          cb,
+        ),
+      REGISTER_TIMEOUT_MS);
+      info = {
+        nodeId: res.nodeId,
+        sessionId: res.sessionId,
+        heartbeatPeriodMs: res.heartbeatPeriodMs > 0 ? res.heartbeatPeriodMs : DEFAULT_HEARTBEAT_MS,
+      };
+    } catch (err) {
+      if (signal.aborted) return;
+      throw err;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+    if (signal.aborted) return;
+    this.opts.onRegistered?.(info);
+    return this.follow(info, signal);
+  }
+
+  private follow(info: SessionInfo, signal: AbortSignal): Promise<void> {
+    const { client, reporter } = this.opts;
+    const ids = { nodeId: info.nodeId, sessionId: info.sessionId };
+    return new Promise<void>((resolve, reject) => {
+      let ended = false;
+      let period = info.heartbeatPeriodMs;
+      let timer: NodeJS.Timeout | undefined;
+
+      const end = (err?: SessionError) => {
+        if (ended) return;
+        ended = true;
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        reporter.detach(sender);
+        stream.removeAllListeners();
+        stream.on('error', () => {}); // cancel() makes the stream emit CANCELLED
+        stream.cancel();
+        this.cancelCalls();
+        if (err === undefined) resolve();
+        else reject(err);
+      };
+      const onAbort = () => end();
+      signal.addEventListener('abort', onAbort, { once: true });
+
+      const stream = client.assignments(ids);
+      stream.on('data', (msg: AssignmentsMessage) => {
+        if (ended) return;
+        this.assignmentsSeen++;
+        try {
+          this.opts.onAssignments(msg);
+        } catch (err) {
+          this.log(`session: applying assignments failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      });
+      stream.on('error', (err: unknown) => end(toSessionError(err, 'Assignments')));
+      stream.on('end', () => end(new SessionError('Assignments: stream ended by the manager', undefined)));
+
+      const beat = () => {
+        const jitter = 1 + HEARTBEAT_JITTER * (2 * this.random() - 1);
+        timer = setTimeout(() => {
+          this.unary<HeartbeatResponse>(
+            'Heartbeat',
+            (md, deadline, cb) => client.heartbeat(ids, md, { deadline }, cb),
+            heartbeatTimeoutMs(period),
+          ).then(
+            (res) => {
+              if (ended) return;
+              if (res.heartbeatPeriodMs > 0) period = res.heartbeatPeriodMs;
+              beat();
+            },
+            (err: unknown) => end(toSessionError(err, 'Heartbeat')),
+          );
+        }, period * jitter);
+      };
+      beat();
+
+      const sender: StatusSender = async (updates: TaskStatusUpdate[]) => {
+        try {
+          await this.unary<UpdateTaskStatusResponse>(
+            'UpdateTaskStatus',
+            (md, deadline, cb) => client.updateTaskStatus({ ...ids, updates }, md, { deadline }, cb),
+            REPORT_TIMEOUT_MS,
+          );
+        } catch (err) {
+          const e = toSessionError(err, 'UpdateTaskStatus');
+          if (e.sessionGone) end(e);
+          throw e;
+        }
+      };
+      reporter.attach(sender);
+    });
+  }
+
+  private unary<Res>(
+    what: string,
+    start: (
+      md: Metadata,
+      deadline: Date,
+      cb: (err: ServiceError | null, res: Res) => void,
+    ) => ClientUnaryCall,
+    timeoutMs: number,
+  ): Promise<Res> {
+    return new Promise<Res>((resolve, reject) => {
+      const call = start(new Metadata(), new Date(Date.now() + timeoutMs), (err, res) => {
+        this.calls.delete(call);
+        if (err) reject(toSessionError(err, what));
+        else resolve(res);
+      });
+      this.calls.add(call);
+    });
+  }
+
+  private cancelCalls(): void {
+    for (const call of this.calls) call.cancel();
+    this.calls.clear();
+  }
+}

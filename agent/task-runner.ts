@@ -1,0 +1,331 @@
+// One runner per assigned task (swarmkit's agent/task.go + exec.Do): a loop that takes one
+// step at a time toward the task's desired state and reports every transition it makes.
+//
+//   desired RUNNING:   ACCEPTED -> PREPARING (prepare) -> READY -> STARTING (start) -> RUNNING
+//                      -> wait -> COMPLETE (exit 0) | FAILED (exit != 0, unhealthy)
+//                      errors before STARTING -> REJECTED, after -> FAILED
+//   desired SHUTDOWN/REMOVE: shutdown -> SHUTDOWN, then remove the container
+//   left the assignment set: shutdown + remove, no report
+//
+// Engine errors marked retryable (engine unreachable) are retried with backoff instead of
+// failing the task. Observed state never goes backwards: the runner starts from the state the
+// manager already holds and drops any report below the highest one it knows.
+import type { Task, TaskStatus } from '../proto/gen/shoal.js';
+import { isTerminal, TaskState } from '../proto/task-state.js';
+import type { Controller, ExitResult, ManagedContainer } from './exec/executor.js';
+import { errorMessage, isRetryable } from './exec/errors.js';
+import { silentLog, type Log } from './log.js';
+
+/** Docker's own default for `docker stop`, used when the spec leaves it unset (0). */
+export const DEFAULT_STOP_GRACE_MS = 10_000;
+/** Retry an engine call that failed transiently after this long, doubling... */
+const RETRY_MIN_MS = 500;
+/** ...up to this: an engine that stays away costs one log line per 10 s per task. */
+const RETRY_MAX_MS = 10_000;
+
+export type ReportFn = (taskId: string, status: TaskStatus) => void;
+
+export interface TaskRunnerOptions {
+  task: Task;
+  controller: Controller;
+  /** The task's container as found at agent start: it is adopted, never created twice. */
+  existing?: ManagedContainer | undefined;
+  report: ReportFn;
+  log?: Log;
+  retryMinMs?: number;
+  now?: () => number;
+  /** Begin only once this settles (an earlier runner of the same task is still leaving). */
+  after?: Promise<unknown>;
+}
+
+type StepResult = 'progress' | 'idle' | 'exit';
+/** run: follow the desired state; leave: the task left the set; close: the agent stops. */
+type Mode = 'run' | 'leave' | 'close';
+
+export function stopGraceMs(task: Task): number {
+  const ms = task.spec?.stopGracePeriodMs ?? 0;
+  return ms > 0 ? ms : DEFAULT_STOP_GRACE_MS;
+}
+
+export class TaskRunner {
+  readonly id: string;
+  /** Resolves when the loop has ended (after close() or remove()). The loop begins on the
+   * next microtask, or after `after`, so a runner made only to remove() reports nothing. */
+  readonly done: Promise<void>;
+
+  private task: Task;
+  private readonly ctl: Controller;
+  private readonly report: ReportFn;
+  private readonly log: Log;
+  private readonly retryMinMs: number;
+  private readonly now: () => number;
+
+  /** Highest observed state known: the manager's or our own last report. */
+  private state: TaskState;
+  /** Our own last report (a state equal to the manager's is still sent once, to confirm). */
+  private lastEmitted: TaskState = TaskState.NEW;
+  private mode: Mode = 'run';
+  private prepared = false;
+  /** We believe the container may run (started or adopted running, and not seen to exit). */
+  private live = false;
+  private removed = false;
+
+  private stepAbort = new AbortController();
+  private changed = false;
+  private wakeUp: (() => void) | undefined;
+  private quiet = false;
+  private quietWaiters: Array<() => void> = [];
+
+  constructor(opts: TaskRunnerOptions) {
+    this.task = opts.task;
+    this.id = opts.task.id;
+    this.ctl = opts.controller;
+    this.report = opts.report;
+    this.log = opts.log ?? silentLog;
+    this.retryMinMs = opts.retryMinMs ?? RETRY_MIN_MS;
+    this.now = opts.now ?? Date.now;
+    this.state = opts.task.status?.state ?? TaskState.NEW;
+    const after = opts.after ?? Promise.resolve();
+    this.done = after
+      .then(
+        () => this.loop(opts.existing),
+        () => this.loop(opts.existing),
+      )
+      .finally(() => this.setQuiet(true));
+  }
+
+  /** The task as the manager sent it again (tasks only change their desired state). */
+  update(task: Task): void {
+    if (this.mode !== 'run') return;
+    const desiredChanged = task.desiredState !== this.task.desiredState;
+    this.task = task;
+    const theirs = task.status?.state ?? TaskState.NEW;
+    const jumpedToTerminal = theirs > this.state && isTerminal(theirs);
+    if (theirs > this.state) this.state = theirs;
+    if (desiredChanged || jumpedToTerminal) this.wake(true);
+  }
+
+  /** The task left the assignment set: stop and remove its container, report nothing more. */
+  remove(): Promise<void> {
+    if (this.mode === 'run') {
+      this.mode = 'leave';
+      this.wake(true);
+    }
+    return this.done;
+  }
+
+  /** The agent stops: end the loop, leave the container as it is. */
+  close(): Promise<void> {
+    this.mode = 'close';
+    this.wake(true);
+    return this.done;
+  }
+
+  /** Resolves once the runner waits for the manager or for its container, or has ended. */
+  whenQuiet(): Promise<void> {
+    if (this.quiet) return Promise.resolve();
+    return new Promise((resolve) => this.quietWaiters.push(resolve));
+  }
+
+  /** (A getter: the mode changes while the loop awaits, which narrowing cannot see.) */
+  private get closing(): boolean {
+    return this.mode === 'close';
+  }
+
+  get isQuiet(): boolean {
+    return this.quiet;
+  }
+
+  // ---------------------------------------------------------------- loop
+
+  private async loop(existing: ManagedContainer | undefined): Promise<void> {
+    if (existing && this.mode === 'run') this.adopt(existing);
+    let retryMs = this.retryMinMs;
+    for (;;) {
+      if (this.closing) return;
+      this.changed = false;
+      if (this.stepAbort.signal.aborted) this.stepAbort = new AbortController();
+      let result: StepResult;
+      try {
+        result = await this.step(this.stepAbort.signal);
+        retryMs = this.retryMinMs;
+      } catch (err) {
+        if (this.closing) return;
+        this.log(`task ${this.id}: ${errorMessage(err)} (retrying in ${retryMs} ms)`);
+        await this.sleep(retryMs);
+        retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+        continue;
+      }
+      if (result === 'exit') return;
+      if (result === 'idle') await this.nextChange();
+    }
+  }
+
+  /** A container found at start: take its state over instead of creating another. */
+  private adopt(c: ManagedContainer): void {
+    this.live = c.status === 'running';
+    this.log(`task ${this.id}: adopting ${c.status} container ${c.id.slice(0, 12)}`);
+    // A created container is started by the normal flow (prepare() finds it); a task the
+    // manager holds as terminal, or that should stop, is handled by step().
+    if (c.status === 'created' || isTerminal(this.state) || this.task.desiredState > TaskState.RUNNING) return;
+    if (c.status === 'running') this.emit(TaskState.RUNNING, { message: 'adopted running container' });
+    else this.emitExit(c.exitCode);
+  }
+
+  private async step(signal: AbortSignal): Promise<StepResult> {
+    const ctl = this.ctl;
+    if (this.mode === 'leave') {
+      if (ctl.containerId !== undefined) {
+        await ctl.shutdown(stopGraceMs(this.task));
+        await ctl.remove();
+        this.log(`task ${this.id}: no longer assigned, container ${short(ctl.containerId)} removed`);
+      }
+      return 'exit';
+    }
+    // Whatever is terminal must not keep a running container (e.g. it turned unhealthy, or
+    // the manager gave the task up while we were away).
+    if (isTerminal(this.state) && this.live) {
+      await ctl.shutdown(stopGraceMs(this.task));
+      this.live = false;
+      return 'progress';
+    }
+
+    const desired = this.task.desiredState;
+    if (desired > TaskState.RUNNING) {
+      if (!isTerminal(this.state)) {
+        if (ctl.containerId !== undefined) await ctl.shutdown(stopGraceMs(this.task));
+        this.live = false;
+        this.emit(TaskState.SHUTDOWN, { message: 'shutdown' });
+        return 'progress';
+      }
+      if (ctl.containerId !== undefined && !this.removed) {
+        await ctl.remove();
+        this.removed = true;
+        this.log(`task ${this.id}: container ${short(ctl.containerId)} removed`);
+        return 'progress';
+      }
+      return 'idle';
+    }
+
+    if (isTerminal(this.state)) return 'idle';
+    if (this.state < TaskState.RUNNING && this.state >= desired) return 'idle';
+    if (this.state < TaskState.ACCEPTED) {
+      this.emit(TaskState.ACCEPTED, { message: 'accepted' });
+      return 'progress';
+    }
+    if (this.state < TaskState.STARTING && !this.prepared) {
+      this.emit(TaskState.PREPARING, { message: 'preparing' });
+      try {
+        await ctl.prepare(signal);
+      } catch (err) {
+        return this.fatal(err, signal);
+      }
+      this.prepared = true;
+      this.emit(TaskState.READY, { message: 'prepared' });
+      return 'progress';
+    }
+    if (this.state < TaskState.RUNNING) {
+      this.emit(TaskState.STARTING, { message: 'starting' });
+      this.live = true;
+      try {
+        await ctl.start(signal);
+      } catch (err) {
+        return this.fatal(err, signal);
+      }
+      this.emit(TaskState.RUNNING, { message: 'started' });
+      return 'progress';
+    }
+
+    // RUNNING: wait for the container to end.
+    this.setQuiet(true);
+    let exit: ExitResult;
+    try {
+      exit = await ctl.wait(signal);
+    } catch (err) {
+      return this.fatal(err, signal);
+    } finally {
+      this.setQuiet(false);
+    }
+    if (exit.error !== undefined) {
+      this.emit(TaskState.FAILED, { message: 'failed', err: `task: ${exit.error}`, exitCode: exit.exitCode });
+    } else {
+      this.live = false;
+      this.emitExit(exit.exitCode);
+    }
+    return 'progress';
+  }
+
+  /** An error from prepare/start/wait: retry it when transient, else the task has failed. */
+  private fatal(err: unknown, signal: AbortSignal): StepResult {
+    if (signal.aborted) return 'progress'; // interrupted by a change, not a failure
+    if (isRetryable(err)) throw err;
+    const state = this.state < TaskState.STARTING ? TaskState.REJECTED : TaskState.FAILED;
+    this.emit(state, { message: state === TaskState.REJECTED ? 'rejected' : 'failed', err: errorMessage(err) });
+    return 'progress';
+  }
+
+  private emitExit(exitCode: number): void {
+    if (exitCode === 0) this.emit(TaskState.COMPLETE, { message: 'finished', exitCode });
+    else this.emit(TaskState.FAILED, { message: 'failed', err: `task: non-zero exit (${exitCode})`, exitCode });
+  }
+
+  private emit(state: TaskState, fields: { message: string; err?: string; exitCode?: number }): void {
+    if (this.mode === 'leave') return;
+    if (state < this.state) return; // never backwards: the manager (or we) already know more
+    if (state <= this.lastEmitted) return; // a step retried after a transient error
+    this.state = state;
+    this.lastEmitted = state;
+    this.report(this.id, {
+      state,
+      message: fields.message,
+      err: fields.err ?? '',
+      containerId: this.ctl.containerId ?? '',
+      exitCode: fields.exitCode ?? 0,
+      timestampMs: this.now(),
+    });
+  }
+
+  // ---------------------------------------------------------------- wake-ups
+
+  private wake(abortStep: boolean): void {
+    this.changed = true;
+    if (abortStep) this.stepAbort.abort();
+    const w = this.wakeUp;
+    this.wakeUp = undefined;
+    w?.();
+  }
+
+  private nextChange(): Promise<void> {
+    if (this.changed) return Promise.resolve();
+    this.setQuiet(true);
+    return new Promise<void>((resolve) => {
+      this.wakeUp = resolve;
+    }).finally(() => this.setQuiet(false));
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.changed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wakeUp = undefined;
+        resolve();
+      }, ms);
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private setQuiet(quiet: boolean): void {
+    this.quiet = quiet;
+    if (!quiet) return;
+    const waiters = this.quietWaiters;
+    this.quietWaiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+function short(id: string | undefined): string {
+  return (id ?? '').slice(0, 12);
+}

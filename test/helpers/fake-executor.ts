@@ -1,0 +1,249 @@
+// An in-memory Executor for agent tests: containers live in a Map, survive a worker/agent
+// restart (reuse the same FakeExecutor), and exit when a test says so.
+import type { Task } from '../../proto/gen/shoal.js';
+import { LABEL } from '../../proto/naming.js';
+import type { ContainerState, ContainerStatus, Controller, ExitResult } from '../../agent/exec/controller.js';
+import { AbortedError, ImageError, NotFoundError, UnavailableError } from '../../agent/exec/errors.js';
+import type { EngineDescription, Executor, ManagedContainer } from '../../agent/exec/executor.js';
+import { containerLabels, taskContainerName } from '../../agent/exec/docker/spec.js';
+
+export interface FakeContainer {
+  id: string;
+  name: string;
+  taskId: string;
+  image: string;
+  labels: Record<string, string>;
+  status: ContainerStatus;
+  exitCode: number;
+  /** How many times it was started (adoption must never start it again). */
+  starts: number;
+  /** Grace period of the last stop, in ms. */
+  stopGraceMs?: number;
+}
+
+/** Exit code of a container stopped by shutdown(): 128 + SIGTERM. */
+export const STOPPED_EXIT_CODE = 143;
+
+export class FakeExecutor implements Executor {
+  /** Live containers by id; removed ones are gone from here. */
+  readonly containers = new Map<string, FakeContainer>();
+  /** Every engine operation, e.g. "create t1", "start t1", "stop t1", "remove t1", "pull img". */
+  readonly ops: string[] = [];
+  /** Images present on the "host". */
+  readonly images = new Set<string>(['busybox:latest']);
+  /** Images a pull can fetch; any other image fails to pull (like "repository does not exist"). */
+  readonly registry = new Set<string>(['registry/app:1']);
+  /** While set, pulls wait for it (or for their AbortSignal). */
+  pullGate: Promise<void> | undefined;
+  /** When it returns an error, start() of that task fails with it. */
+  startError: (task: Task) => Error | undefined = () => undefined;
+  /** Every call fails with UnavailableError while this is > 0; each failed call decrements it. */
+  unavailableCalls = 0;
+  description: EngineDescription = {
+    resources: { nanoCpus: 4e9, memoryBytes: 8 * 2 ** 30 },
+    engineVersion: 'fake-20.10',
+    os: 'linux',
+    arch: 'x86_64',
+  };
+
+  private nextId = 1;
+  private readonly waiters = new Map<string, Set<(r: ExitResult) => void>>();
+
+  async describe(): Promise<EngineDescription> {
+    this.engineCall();
+    return this.description;
+  }
+
+  async listManaged(): Promise<ManagedContainer[]> {
+    this.engineCall();
+    return [...this.containers.values()].map((c) => ({
+      id: c.id,
+      taskId: c.taskId,
+      labels: { ...c.labels },
+      status: c.status,
+      exitCode: c.exitCode,
+    }));
+  }
+
+  controller(task: Task, existing?: ManagedContainer): Controller {
+    return new FakeController(this, task, existing?.id);
+  }
+
+  // ---------------------------------------------------------------- test controls
+
+  /** The (live) container of a task. */
+  byTask(taskId: string): FakeContainer | undefined {
+    return [...this.containers.values()].find((c) => c.taskId === taskId);
+  }
+
+  /** Operations of one task, without the task id: ["create", "start", ...]. */
+  opsOf(taskId: string): string[] {
+    return this.ops.filter((o) => o.endsWith(` ${taskId}`)).map((o) => o.slice(0, o.indexOf(' ')));
+  }
+
+  /** The task's running container exits with this code. */
+  exit(taskId: string, exitCode: number): void {
+    const c = this.mustByTask(taskId);
+    c.status = 'exited';
+    c.exitCode = exitCode;
+    this.wake(c.id, { exitCode });
+  }
+
+  /** The task's container turns unhealthy (it keeps running). */
+  unhealthy(taskId: string): void {
+    const c = this.mustByTask(taskId);
+    this.wake(c.id, { exitCode: 0, error: 'container unhealthy' });
+  }
+
+  /** Put a container there as if an earlier agent run had made it. */
+  seed(task: Task, status: ContainerStatus, exitCode = 0): FakeContainer {
+    const c = this.create(task);
+    c.status = status;
+    c.exitCode = exitCode;
+    if (status !== 'created') c.starts = 1;
+    return c;
+  }
+
+  // ---------------------------------------------------------------- used by FakeController
+
+  engineCall(): void {
+    if (this.unavailableCalls > 0) {
+      this.unavailableCalls--;
+      throw new UnavailableError('fake engine unreachable (ECONNREFUSED)');
+    }
+  }
+
+  create(task: Task): FakeContainer {
+    const c: FakeContainer = {
+      id: `fake${String(this.nextId++).padStart(8, '0')}`,
+      name: taskContainerName(task),
+      taskId: task.id,
+      image: task.spec?.image ?? '',
+      labels: containerLabels(task),
+      status: 'created',
+      exitCode: 0,
+      starts: 0,
+    };
+    this.containers.set(c.id, c);
+    this.ops.push(`create ${task.id}`);
+    return c;
+  }
+
+  waitFor(id: string, signal: AbortSignal): Promise<ExitResult> {
+    return new Promise((resolve, reject) => {
+      let set = this.waiters.get(id);
+      if (set === undefined) this.waiters.set(id, (set = new Set()));
+      const waiter = (r: ExitResult) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(r);
+      };
+      const onAbort = () => {
+        set.delete(waiter);
+        reject(new AbortedError('wait aborted'));
+      };
+      set.add(waiter);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  wake(id: string, r: ExitResult): void {
+    const set = this.waiters.get(id);
+    this.waiters.delete(id);
+    for (const w of set ?? []) w(r);
+  }
+
+  private mustByTask(taskId: string): FakeContainer {
+    const c = this.byTask(taskId);
+    if (c === undefined) throw new Error(`fake executor: no container for task ${taskId}`);
+    return c;
+  }
+}
+
+class FakeController implements Controller {
+  constructor(
+    private readonly fx: FakeExecutor,
+    private readonly task: Task,
+    private id: string | undefined,
+  ) {}
+
+  get containerId(): string | undefined {
+    return this.id;
+  }
+
+  async prepare(signal: AbortSignal): Promise<void> {
+    this.fx.engineCall();
+    if (this.id !== undefined && this.fx.containers.has(this.id)) return;
+    const byName = [...this.fx.containers.values()].find((c) => c.name === taskContainerName(this.task));
+    if (byName !== undefined && byName.labels[LABEL.taskId] === this.task.id) {
+      this.id = byName.id;
+      return;
+    }
+    const image = this.task.spec?.image ?? '';
+    if (!this.fx.images.has(image)) {
+      if (!this.fx.registry.has(image)) {
+        throw new ImageError(`image "${image}": pull access denied, repository does not exist`);
+      }
+      this.fx.ops.push(`pull ${image}`);
+      if (this.fx.pullGate !== undefined) await abortable(this.fx.pullGate, signal);
+      if (signal.aborted) throw new AbortedError('pull aborted');
+      this.fx.images.add(image);
+    }
+    this.id = this.fx.create(this.task).id;
+  }
+
+  async start(): Promise<void> {
+    this.fx.engineCall();
+    const c = this.live('start');
+    const err = this.fx.startError(this.task);
+    if (err !== undefined) throw err;
+    if (c.status === 'running') return;
+    c.status = 'running';
+    c.starts++;
+    this.fx.ops.push(`start ${this.task.id}`);
+  }
+
+  async wait(signal: AbortSignal): Promise<ExitResult> {
+    this.fx.engineCall();
+    const c = this.live('wait for');
+    if (c.status !== 'running') return { exitCode: c.exitCode };
+    return this.fx.waitFor(c.id, signal);
+  }
+
+  async shutdown(graceMs: number): Promise<void> {
+    this.fx.engineCall();
+    const c = this.id === undefined ? undefined : this.fx.containers.get(this.id);
+    if (c === undefined || c.status !== 'running') return;
+    c.status = 'exited';
+    c.exitCode = STOPPED_EXIT_CODE;
+    c.stopGraceMs = graceMs;
+    this.fx.ops.push(`stop ${this.task.id}`);
+    this.fx.wake(c.id, { exitCode: STOPPED_EXIT_CODE });
+  }
+
+  async remove(): Promise<void> {
+    this.fx.engineCall();
+    if (this.id === undefined || !this.fx.containers.has(this.id)) return;
+    this.fx.containers.delete(this.id);
+    this.fx.ops.push(`remove ${this.task.id}`);
+  }
+
+  async inspect(): Promise<ContainerState | undefined> {
+    this.fx.engineCall();
+    const c = this.id === undefined ? undefined : this.fx.containers.get(this.id);
+    return c === undefined ? undefined : { id: c.id, status: c.status, exitCode: c.exitCode };
+  }
+
+  private live(what: string): FakeContainer {
+    const c = this.id === undefined ? undefined : this.fx.containers.get(this.id);
+    if (c === undefined) throw new NotFoundError(`${what} task ${this.task.id}: no such container`);
+    return c;
+  }
+}
+
+function abortable(p: Promise<void>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+    p.then(resolve, resolve);
+  });
+}

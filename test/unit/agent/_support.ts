@@ -1,0 +1,57 @@
+// Shared bits for the agent tests: task builders and a reporter that records every report
+// and notes any report that would move a task's state backwards.
+import { ServiceSpec, Task, TaskState, type TaskStatus } from '../../../proto/gen/shoal.js';
+import { stateName } from '../../../proto/task-state.js';
+import type { StatusSink } from '../../../agent/worker.js';
+
+export const NODE_ID = 'node00000000000000000000a';
+
+export function makeTask(
+  id: string,
+  opts: { desired?: TaskState; state?: TaskState; image?: string; spec?: Partial<ServiceSpec>; slot?: number } = {},
+): Task {
+  return Task.fromPartial({
+    id,
+    serviceId: 'svc1',
+    serviceName: 'web',
+    slot: opts.slot ?? 1,
+    nodeId: NODE_ID,
+    spec: ServiceSpec.fromPartial({ name: 'web', image: opts.image ?? 'busybox:latest', ...opts.spec }),
+    desiredState: opts.desired ?? TaskState.RUNNING,
+    status: { state: opts.state ?? TaskState.ASSIGNED },
+  });
+}
+
+/** The same task with another desired state (and the manager's view of its state). */
+export function withDesired(task: Task, desired: TaskState, state?: TaskState): Task {
+  return { ...task, desiredState: desired, status: { ...(task.status as TaskStatus), ...(state !== undefined && { state }) } };
+}
+
+export class RecordingReporter implements StatusSink {
+  readonly reports: Array<{ taskId: string; status: TaskStatus }> = [];
+  readonly backwards: string[] = [];
+  readonly forgotten: string[] = [];
+  private readonly highest = new Map<string, TaskState>();
+
+  report(taskId: string, status: TaskStatus): void {
+    const prev = this.highest.get(taskId);
+    if (prev !== undefined && status.state < prev) {
+      this.backwards.push(`${taskId}: ${stateName(prev)} -> ${stateName(status.state)}`);
+    }
+    this.highest.set(taskId, Math.max(prev ?? 0, status.state));
+    this.reports.push({ taskId, status });
+  }
+
+  forget(taskId: string): void {
+    this.forgotten.push(taskId);
+  }
+
+  /** State names reported for a task, in order. */
+  states(taskId: string): string[] {
+    return this.reports.filter((r) => r.taskId === taskId).map((r) => stateName(r.status.state));
+  }
+
+  last(taskId: string): TaskStatus | undefined {
+    return this.reports.filter((r) => r.taskId === taskId).at(-1)?.status;
+  }
+}
