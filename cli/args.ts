@@ -1,0 +1,661 @@
+// Command-line parsing and validation for `shoal`. Pure: no I/O, no network; throws
+// UsageError (one line, no "shoal: " prefix) for anything that can be checked locally.
+//
+// Flags are declared once per command in COMMANDS; the same table drives parsing and the
+// --help text. Tokenising is node:util parseArgs (non-strict, with tokens); the token walk
+// here adds what parseArgs lacks: stopping at the first positional (so
+// `service create --name w img sh -c 'x --y'` leaves `-c` and `--y` to the container),
+// accepting values that start with a dash (`--replicas -1` is then reported as a bad
+// number, not as a missing value) and docker-style messages.
+import { parseArgs } from 'node:util';
+import { Availability, ServiceMode, type ServiceSpec, type UpdateNodeRequest } from '../proto/gen/shoal.js';
+import { UsageError } from './errors.js';
+
+export const DEFAULT_HOST = '127.0.0.1:4242';
+const DEFAULT_PORT = 4242;
+const DEFAULT_REPLICAS = 1; // as docker
+const DEFAULT_STOP_GRACE_MS = 10_000; // as docker
+const DEFAULT_WAIT_TIMEOUT_MS = 120_000; // long enough to pull an image on a slow link
+
+// ------------------------------------------------------------------ parsed commands
+
+export type OutputFormat = 'table' | 'json';
+
+export interface ListOptions {
+  format: OutputFormat;
+  quiet: boolean;
+  noTrunc: boolean;
+}
+
+export interface WaitOptions {
+  timeoutMs: number;
+}
+
+export interface ScaleTarget {
+  ref: string;
+  replicas: number;
+}
+
+export type Command =
+  | { name: 'help'; text: string; ok: boolean }
+  | ({ name: 'node ls' } & ListOptions)
+  | { name: 'node inspect'; refs: string[] }
+  | { name: 'node update'; request: UpdateNodeRequest }
+  | { name: 'service create'; spec: ServiceSpec; wait: WaitOptions | undefined }
+  | ({ name: 'service ls' } & ListOptions)
+  | ({ name: 'service ps'; refs: string[] } & ListOptions)
+  | { name: 'service inspect'; refs: string[] }
+  | { name: 'service scale'; targets: ScaleTarget[]; wait: WaitOptions | undefined }
+  | { name: 'service rm'; refs: string[] };
+
+export interface Invocation {
+  /** Manager addresses, tried in order (the next one on UNAVAILABLE). */
+  hosts: string[];
+  /** The addresses as the user gave them, for messages. */
+  hostLabel: string;
+  command: Command;
+}
+
+// ------------------------------------------------------------------ flag tables
+
+interface FlagSpec {
+  long: string;
+  short?: string;
+  type: 'string' | 'boolean';
+  /** Placeholder shown in --help, e.g. "NAME". */
+  value?: string;
+  help: string;
+}
+
+interface CommandSpec {
+  /** "service create": also the key of BUILDERS. */
+  name: BuildableCommand;
+  aliases?: string[];
+  usage: string;
+  summary: string;
+  flags: FlagSpec[];
+  /** Stop at the first positional: everything after it is arguments (IMAGE COMMAND ARG...). */
+  stopAtPositional?: boolean;
+}
+
+type BuildableCommand = Exclude<Command['name'], 'help'>;
+
+const HOST: FlagSpec = {
+  long: 'host',
+  short: 'H',
+  type: 'string',
+  value: 'ADDR[,ADDR]',
+  help: `Manager address(es), tried in order (env SHOAL_HOST, default ${DEFAULT_HOST})`,
+};
+const HELP: FlagSpec = { long: 'help', short: 'h', type: 'boolean', help: 'Print usage' };
+const FORMAT: FlagSpec = { long: 'format', type: 'string', value: 'FORMAT', help: 'Output format: table (default) or json' };
+const QUIET: FlagSpec = { long: 'quiet', short: 'q', type: 'boolean', help: 'Only print IDs' };
+const NO_TRUNC: FlagSpec = { long: 'no-trunc', type: 'boolean', help: 'Do not truncate IDs' };
+const INSPECT_FORMAT: FlagSpec = { long: 'format', type: 'string', value: 'FORMAT', help: 'Output format: json (the only one)' };
+const DETACH: FlagSpec = {
+  long: 'detach',
+  short: 'd',
+  type: 'boolean',
+  help: 'Exit immediately instead of waiting for the service to converge',
+};
+const TIMEOUT: FlagSpec = {
+  long: 'timeout',
+  type: 'string',
+  value: 'DURATION',
+  help: 'Give up waiting for convergence after this long (default 2m)',
+};
+
+const COMMANDS: CommandSpec[] = [
+  {
+    name: 'node ls',
+    aliases: ['list'],
+    usage: 'shoal node ls [OPTIONS]',
+    summary: 'List nodes in the cluster',
+    flags: [FORMAT, QUIET],
+  },
+  {
+    name: 'node inspect',
+    usage: 'shoal node inspect [OPTIONS] NODE [NODE...]',
+    summary: 'Display detailed information on one or more nodes (a JSON array)',
+    flags: [INSPECT_FORMAT],
+  },
+  {
+    name: 'node update',
+    usage: 'shoal node update [OPTIONS] NODE',
+    summary: "Update a node's availability or labels",
+    flags: [
+      { long: 'availability', type: 'string', value: 'AVAILABILITY', help: 'active, pause or drain' },
+      { long: 'label-add', type: 'string', value: 'KEY=VALUE', help: 'Add or update a node label (repeatable)' },
+      { long: 'label-rm', type: 'string', value: 'KEY', help: 'Remove a node label (repeatable)' },
+    ],
+  },
+  {
+    name: 'service create',
+    usage: 'shoal service create [OPTIONS] IMAGE [COMMAND [ARG...]]',
+    summary: 'Create a new service',
+    stopAtPositional: true,
+    flags: [
+      { long: 'name', type: 'string', value: 'NAME', help: 'Service name (required)' },
+      { long: 'replicas', type: 'string', value: 'N', help: `Number of tasks (default ${DEFAULT_REPLICAS})` },
+      { long: 'mode', type: 'string', value: 'MODE', help: 'replicated (default) or global' },
+      {
+        long: 'constraint',
+        type: 'string',
+        value: 'EXPR',
+        help: 'Placement constraint, KEY==VALUE or KEY!=VALUE (repeatable)',
+      },
+      { long: 'reserve-cpu', type: 'string', value: 'CPUS', help: 'Reserve CPUs, e.g. 0.5' },
+      { long: 'reserve-memory', type: 'string', value: 'SIZE', help: 'Reserve memory, e.g. 64M' },
+      { long: 'limit-cpu', type: 'string', value: 'CPUS', help: 'Limit CPUs' },
+      { long: 'limit-memory', type: 'string', value: 'SIZE', help: 'Limit memory' },
+      { long: 'env', short: 'e', type: 'string', value: 'KEY=VALUE', help: 'Set an environment variable (repeatable)' },
+      { long: 'label', short: 'l', type: 'string', value: 'KEY=VALUE', help: 'Set a service label (repeatable)' },
+      {
+        long: 'stop-grace-period',
+        type: 'string',
+        value: 'DURATION',
+        help: 'Time to wait after SIGTERM before SIGKILL (default 10s)',
+      },
+      DETACH,
+      TIMEOUT,
+    ],
+  },
+  {
+    name: 'service ls',
+    aliases: ['list'],
+    usage: 'shoal service ls [OPTIONS]',
+    summary: 'List services',
+    flags: [FORMAT, QUIET, NO_TRUNC],
+  },
+  {
+    name: 'service ps',
+    usage: 'shoal service ps [OPTIONS] SERVICE [SERVICE...]',
+    summary: 'List the tasks of one or more services',
+    flags: [FORMAT, QUIET, NO_TRUNC],
+  },
+  {
+    name: 'service inspect',
+    usage: 'shoal service inspect [OPTIONS] SERVICE [SERVICE...]',
+    summary: 'Display detailed information on one or more services (a JSON array)',
+    flags: [INSPECT_FORMAT],
+  },
+  {
+    name: 'service scale',
+    usage: 'shoal service scale [OPTIONS] SERVICE=REPLICAS [SERVICE=REPLICAS...]',
+    summary: 'Scale one or more replicated services',
+    flags: [DETACH, TIMEOUT],
+  },
+  {
+    name: 'service rm',
+    aliases: ['remove'],
+    usage: 'shoal service rm SERVICE [SERVICE...]',
+    summary: 'Remove one or more services',
+    flags: [],
+  },
+];
+
+const GROUPS: Record<string, string> = {
+  node: 'Manage the cluster nodes',
+  service: 'Manage services',
+};
+
+// ------------------------------------------------------------------ help text
+
+function flagLines(flags: FlagSpec[]): string[] {
+  const all = [...flags, HOST, HELP];
+  const left = all.map((f) => {
+    const names = f.short ? `-${f.short}, --${f.long}` : `    --${f.long}`;
+    return f.value ? `${names} ${f.value}` : names;
+  });
+  const width = Math.max(...left.map((l) => l.length)) + 3;
+  return all.map((f, i) => `  ${(left[i] ?? '').padEnd(width)}${f.help}`);
+}
+
+function rootUsage(): string {
+  return [
+    'Usage:  shoal [--host ADDR[,ADDR]] COMMAND',
+    '',
+    'A container scheduler across a group of Docker hosts.',
+    '',
+    'Commands:',
+    ...Object.entries(GROUPS).map(([group, summary]) => `  ${group.padEnd(10)}${summary}`),
+    '',
+    'Global options:',
+    ...flagLines([]),
+    '',
+    "Run 'shoal COMMAND --help' for more information on a command.",
+  ].join('\n');
+}
+
+function groupUsage(group: string): string {
+  const subs = COMMANDS.filter((c) => c.name.startsWith(`${group} `));
+  return [
+    `Usage:  shoal ${group} COMMAND`,
+    '',
+    GROUPS[group] ?? '',
+    '',
+    'Commands:',
+    ...subs.map((c) => `  ${c.name.slice(group.length + 1).padEnd(10)}${c.summary}`),
+    '',
+    `Run 'shoal ${group} COMMAND --help' for more information on a command.`,
+  ].join('\n');
+}
+
+function commandUsage(spec: CommandSpec): string {
+  const aliases = spec.aliases?.length ? ['', `Aliases: ${[spec.name.split(' ')[1], ...spec.aliases].join(', ')}`] : [];
+  return [`Usage:  ${spec.usage}`, '', spec.summary, ...aliases, '', 'Options:', ...flagLines(spec.flags)].join('\n');
+}
+
+// ------------------------------------------------------------------ tokenising
+
+/** Flag values by long name, in command-line order; booleans are "true" / "false". */
+class FlagValues {
+  constructor(private readonly values: ReadonlyMap<string, readonly string[]>) {}
+
+  has(long: string): boolean {
+    return this.values.has(long);
+  }
+  /** The last value given (docker: a repeated single-valued flag keeps the last one). */
+  string(long: string): string | undefined {
+    return this.values.get(long)?.at(-1);
+  }
+  list(long: string): string[] {
+    return [...(this.values.get(long) ?? [])];
+  }
+  bool(long: string): boolean {
+    return this.string(long) === 'true';
+  }
+}
+
+interface Parsed {
+  flags: FlagValues;
+  positionals: string[];
+}
+
+function parseFlags(args: readonly string[], flags: FlagSpec[], context: string, stopAtPositional: boolean): Parsed {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
+  for (const f of flags) options[f.long] = f.short ? { type: f.type, short: f.short } : { type: f.type };
+  // Non-strict: never throws; unknown flags come back as tokens and are reported below.
+  const { tokens } = parseArgs({ args: [...args], options, strict: false, allowPositionals: true, tokens: true });
+
+  const byLong = new Map(flags.map((f) => [f.long, f]));
+  const values = new Map<string, string[]>();
+  const positionals: string[] = [];
+  for (const token of tokens) {
+    if (token.kind === 'option-terminator') {
+      positionals.push(...args.slice(token.index + 1));
+      break;
+    }
+    if (token.kind === 'positional') {
+      if (stopAtPositional) {
+        positionals.push(...args.slice(token.index));
+        break;
+      }
+      positionals.push(token.value);
+      continue;
+    }
+    const spec = byLong.get(token.name);
+    if (spec === undefined) {
+      throw new UsageError(`unknown flag ${token.rawName}${context ? ` for "${context}"` : ''}`);
+    }
+    let value: string;
+    if (spec.type === 'string') {
+      if (token.value === undefined) throw new UsageError(`flag ${token.rawName} needs a value`);
+      value = token.value;
+    } else if (token.value === undefined) {
+      value = 'true';
+    } else if (token.value === 'true' || token.value === 'false') {
+      value = token.value;
+    } else {
+      throw new UsageError(`flag ${token.rawName} takes no value (or =true / =false), got "${token.value}"`);
+    }
+    const list = values.get(spec.long) ?? [];
+    list.push(value);
+    values.set(spec.long, list);
+  }
+  return { flags: new FlagValues(values), positionals };
+}
+
+// ------------------------------------------------------------------ value parsers
+
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
+
+/** Bytes from "64M", "1G", "512k", "1.5g", "64MiB", "100b" or "100" (binary units, as docker). */
+export function parseSize(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)(?:i?b)?$/i.exec(text.trim());
+  if (!m) return undefined;
+  const bytes = Math.floor(Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toLowerCase()] ?? 1));
+  return Number.isSafeInteger(bytes) ? bytes : undefined;
+}
+
+const DURATION_UNITS_MS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+/** Milliseconds from a Go-style duration: "1s", "500ms", "1m30s", "1.5h", or "0". */
+export function parseDuration(text: string): number | undefined {
+  if (text === '0') return 0;
+  const part = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
+  let total = 0;
+  let pos = 0;
+  while (pos < text.length) {
+    part.lastIndex = pos;
+    const m = part.exec(text);
+    if (!m) return undefined;
+    total += Number(m[1]) * (DURATION_UNITS_MS[m[2] ?? ''] ?? Number.NaN);
+    pos = part.lastIndex;
+  }
+  if (pos === 0 || !Number.isFinite(total)) return undefined;
+  return Math.round(total);
+}
+
+/** Nano-CPUs from "0.5", "2", ".25" (1e9 = one CPU, as docker's --cpus). */
+export function parseCpus(text: string): number | undefined {
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(text)) return undefined;
+  const nano = Math.round(Number(text) * 1e9);
+  return Number.isSafeInteger(nano) ? nano : undefined;
+}
+
+/** A non-negative integer written in decimal digits only. */
+export function parseCount(text: string): number | undefined {
+  if (!/^\d+$/.test(text)) return undefined;
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+const CONSTRAINT_KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+
+/**
+ * Checks a placement constraint and returns it normalised to `key==value` / `key!=value`
+ * (spaces around the operator removed), or undefined when it is not of that shape.
+ */
+export function parseConstraint(text: string): string | undefined {
+  const m = /^(.*?)(==|!=)(.*)$/.exec(text);
+  if (!m) return undefined;
+  const key = (m[1] ?? '').trim();
+  const value = (m[3] ?? '').trim();
+  if (!CONSTRAINT_KEY.test(key) || value === '' || /==|!=/.test(value)) return undefined;
+  return `${key}${m[2]}${value}`;
+}
+
+/** Splits "KEY=VALUE" at the first "="; the key must be non-empty, the value may be. */
+export function parseKeyValue(text: string): [string, string] | undefined {
+  const eq = text.indexOf('=');
+  if (eq <= 0) return undefined;
+  return [text.slice(0, eq), text.slice(eq + 1)];
+}
+
+/** Manager addresses from "a:1,b:2"; a bare host gets the default port. */
+export function parseHosts(text: string): string[] {
+  const hosts = text
+    .split(',')
+    .map((h) => h.trim())
+    .filter((h) => h !== '')
+    .map((h) => (/^[^:/[\]]+$/.test(h) ? `${h}:${DEFAULT_PORT}` : h));
+  if (hosts.length === 0) throw new UsageError(`invalid manager address "${text}": expected HOST:PORT[,HOST:PORT...]`);
+  return hosts;
+}
+
+// ------------------------------------------------------------------ flag helpers
+
+function size(flags: FlagValues, long: string): number | undefined {
+  const text = flags.string(long);
+  if (text === undefined) return undefined;
+  const n = parseSize(text);
+  if (n === undefined) throw new UsageError(`invalid --${long} "${text}": expected bytes or a number with k, m, g or t (e.g. 64M)`);
+  return n;
+}
+
+function cpus(flags: FlagValues, long: string): number | undefined {
+  const text = flags.string(long);
+  if (text === undefined) return undefined;
+  const n = parseCpus(text);
+  if (n === undefined) throw new UsageError(`invalid --${long} "${text}": expected a number of CPUs (e.g. 0.5)`);
+  return n;
+}
+
+function duration(flags: FlagValues, long: string, fallback: number, positive = false): number {
+  const text = flags.string(long);
+  if (text === undefined) return fallback;
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new UsageError(`invalid --${long} "${text}": expected a duration like 10s, 500ms or 1m30s`);
+  if (positive && ms <= 0) throw new UsageError(`--${long} must be longer than 0, got "${text}"`);
+  return ms;
+}
+
+function keyValues(flags: FlagValues, long: string): Array<[string, string]> {
+  return flags.list(long).map((text) => {
+    const kv = parseKeyValue(text);
+    if (kv === undefined) throw new UsageError(`invalid --${long} "${text}": expected KEY=VALUE`);
+    return kv;
+  });
+}
+
+function outputFormat(flags: FlagValues, allowed: OutputFormat[]): OutputFormat {
+  const text = flags.string('format') ?? allowed[0] ?? 'table';
+  if (!(allowed as string[]).includes(text)) {
+    throw new UsageError(`invalid --format "${text}": expected ${allowed.join(' or ')}`);
+  }
+  return text as OutputFormat;
+}
+
+function listOptions(flags: FlagValues): ListOptions {
+  return { format: outputFormat(flags, ['table', 'json']), quiet: flags.bool('quiet'), noTrunc: flags.bool('no-trunc') };
+}
+
+function waitOptions(flags: FlagValues): WaitOptions | undefined {
+  const timeoutMs = duration(flags, 'timeout', DEFAULT_WAIT_TIMEOUT_MS, true);
+  return flags.bool('detach') ? undefined : { timeoutMs };
+}
+
+function noArguments(command: string, positionals: string[]): void {
+  if (positionals.length > 0) throw new UsageError(`"${command}" accepts no arguments, got "${positionals[0]}"`);
+}
+
+function atLeastOne(command: string, what: string, positionals: string[]): string[] {
+  if (positionals.length === 0) throw new UsageError(`${command} requires at least one ${what}`);
+  return positionals;
+}
+
+function parseAvailability(text: string): Availability {
+  switch (text) {
+    case 'active':
+      return Availability.ACTIVE;
+    case 'pause':
+      return Availability.PAUSE;
+    case 'drain':
+      return Availability.DRAIN;
+    default:
+      throw new UsageError(`invalid --availability "${text}": expected active, pause or drain`);
+  }
+}
+
+// ------------------------------------------------------------------ builders
+
+type Builder = (p: Parsed) => Command;
+
+const BUILDERS: Record<BuildableCommand, Builder> = {
+  'node ls': ({ flags, positionals }) => {
+    noArguments('node ls', positionals);
+    return { name: 'node ls', ...listOptions(flags) };
+  },
+
+  'node inspect': ({ flags, positionals }) => {
+    outputFormat(flags, ['json']);
+    return { name: 'node inspect', refs: atLeastOne('node inspect', 'NODE', positionals) };
+  },
+
+  'node update': ({ flags, positionals }) => {
+    if (positionals.length !== 1) {
+      throw new UsageError(
+        positionals.length === 0
+          ? 'node update requires a NODE'
+          : `node update takes exactly one NODE, got ${positionals.length}`,
+      );
+    }
+    const availabilityText = flags.string('availability');
+    const labelAdd: Record<string, string> = {};
+    for (const [k, v] of keyValues(flags, 'label-add')) labelAdd[k] = v;
+    const labelRm = flags.list('label-rm');
+    for (const key of labelRm) {
+      if (key === '' || key.includes('=')) throw new UsageError(`invalid --label-rm "${key}": expected a label KEY`);
+      if (key in labelAdd) throw new UsageError(`label "${key}" is both added and removed`);
+    }
+    if (availabilityText === undefined && Object.keys(labelAdd).length === 0 && labelRm.length === 0) {
+      throw new UsageError('node update needs at least one of --availability, --label-add, --label-rm');
+    }
+    const request: UpdateNodeRequest = { ref: positionals[0] ?? '', labelAdd, labelRm };
+    if (availabilityText !== undefined) request.availability = parseAvailability(availabilityText);
+    return { name: 'node update', request };
+  },
+
+  'service create': ({ flags, positionals }) => {
+    const name = flags.string('name') ?? '';
+    if (name === '') throw new UsageError('service create requires --name');
+    const [image, ...command] = positionals;
+    if (image === undefined || image === '') throw new UsageError('service create requires an IMAGE');
+
+    const modeText = flags.string('mode') ?? 'replicated';
+    if (modeText !== 'replicated' && modeText !== 'global') {
+      throw new UsageError(`invalid --mode "${modeText}": expected replicated or global`);
+    }
+    const replicasText = flags.string('replicas');
+    if (modeText === 'global' && replicasText !== undefined) {
+      throw new UsageError('--replicas can only be used with --mode replicated');
+    }
+    let replicas = modeText === 'global' ? 0 : DEFAULT_REPLICAS;
+    if (replicasText !== undefined) {
+      const n = parseCount(replicasText);
+      if (n === undefined) throw new UsageError(`--replicas must be a non-negative integer, got "${replicasText}"`);
+      replicas = n;
+    }
+
+    const constraints = flags.list('constraint').map((text) => {
+      const c = parseConstraint(text);
+      if (c === undefined) throw new UsageError(`invalid constraint "${text}": expected KEY==VALUE or KEY!=VALUE`);
+      return c;
+    });
+
+    const reserveCpu = cpus(flags, 'reserve-cpu');
+    const reserveMemory = size(flags, 'reserve-memory');
+    const limitCpu = cpus(flags, 'limit-cpu');
+    const limitMemory = size(flags, 'limit-memory');
+
+    const env = keyValues(flags, 'env').map(([k, v]) => `${k}=${v}`);
+    const labels: Record<string, string> = {};
+    for (const [k, v] of keyValues(flags, 'label')) labels[k] = v;
+
+    const stopGracePeriodMs = duration(flags, 'stop-grace-period', DEFAULT_STOP_GRACE_MS);
+    const wait = waitOptions(flags);
+
+    const spec: ServiceSpec = {
+      name,
+      image,
+      command,
+      env,
+      labels,
+      mode: modeText === 'global' ? ServiceMode.GLOBAL : ServiceMode.REPLICATED,
+      replicas,
+      constraints,
+      reservations:
+        reserveCpu === undefined && reserveMemory === undefined
+          ? undefined
+          : { nanoCpus: reserveCpu ?? 0, memoryBytes: reserveMemory ?? 0 },
+      limits:
+        limitCpu === undefined && limitMemory === undefined
+          ? undefined
+          : { nanoCpus: limitCpu ?? 0, memoryBytes: limitMemory ?? 0 },
+      ports: [],
+      restart: undefined,
+      health: undefined,
+      networks: [],
+      stopGracePeriodMs,
+    };
+    return { name: 'service create', spec, wait };
+  },
+
+  'service ls': ({ flags, positionals }) => {
+    noArguments('service ls', positionals);
+    return { name: 'service ls', ...listOptions(flags) };
+  },
+
+  'service ps': ({ flags, positionals }) => ({
+    name: 'service ps',
+    refs: atLeastOne('service ps', 'SERVICE', positionals),
+    ...listOptions(flags),
+  }),
+
+  'service inspect': ({ flags, positionals }) => {
+    outputFormat(flags, ['json']);
+    return { name: 'service inspect', refs: atLeastOne('service inspect', 'SERVICE', positionals) };
+  },
+
+  'service scale': ({ flags, positionals }) => {
+    const seen = new Set<string>();
+    const targets = atLeastOne('service scale', 'SERVICE=REPLICAS', positionals).map((text) => {
+      const kv = parseKeyValue(text);
+      if (kv === undefined) throw new UsageError(`invalid scale "${text}": expected SERVICE=REPLICAS`);
+      const [ref, countText] = kv;
+      const replicas = parseCount(countText);
+      if (replicas === undefined) {
+        throw new UsageError(`invalid scale "${text}": replicas must be a non-negative integer, got "${countText}"`);
+      }
+      if (seen.has(ref)) throw new UsageError(`service "${ref}" is scaled twice`);
+      seen.add(ref);
+      return { ref, replicas };
+    });
+    return { name: 'service scale', targets, wait: waitOptions(flags) };
+  },
+
+  'service rm': ({ positionals }) => ({ name: 'service rm', refs: atLeastOne('service rm', 'SERVICE', positionals) }),
+};
+
+// ------------------------------------------------------------------ entry point
+
+/**
+ * Parses `shoal`'s arguments (without "node" and the script path). `env` supplies
+ * SHOAL_HOST. Throws UsageError for bad input; returns a 'help' command for --help and
+ * for missing commands (ok=false: print to stderr, exit 1).
+ */
+export function parseCommandLine(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Invocation {
+  let hostText: string | undefined;
+  const takeHost = (flags: FlagValues): void => {
+    hostText = flags.string('host') ?? hostText;
+  };
+  const invocation = (command: Command): Invocation => {
+    const text = hostText ?? (env.SHOAL_HOST?.trim() || DEFAULT_HOST);
+    return { hosts: parseHosts(text), hostLabel: text, command };
+  };
+  const help = (text: string, ok: boolean): Invocation => ({
+    hosts: [],
+    hostLabel: '',
+    command: { name: 'help', text, ok },
+  });
+
+  const root = parseFlags(argv, [HOST, HELP], '', true);
+  takeHost(root.flags);
+  const [group, ...groupArgs] = root.positionals;
+  if (group === 'help') return help(rootUsage(), true);
+  if (group === undefined) return help(rootUsage(), root.flags.bool('help'));
+  if (!(group in GROUPS)) throw new UsageError(`unknown command "${group}" (see shoal --help)`);
+
+  const groupParsed = parseFlags(groupArgs, [HOST, HELP], group, true);
+  takeHost(groupParsed.flags);
+  const [sub, ...subArgs] = groupParsed.positionals;
+  if (sub === undefined) return help(groupUsage(group), groupParsed.flags.bool('help') || root.flags.bool('help'));
+  const spec = COMMANDS.find((c) => c.name === `${group} ${sub}` || (c.name.startsWith(`${group} `) && c.aliases?.includes(sub)));
+  if (spec === undefined) throw new UsageError(`unknown command "${group} ${sub}" (see shoal ${group} --help)`);
+  if (groupParsed.flags.bool('help') || root.flags.bool('help')) return help(commandUsage(spec), true);
+
+  const parsed = parseFlags(subArgs, [...spec.flags, HOST, HELP], spec.name, spec.stopAtPositional ?? false);
+  if (parsed.flags.bool('help')) return help(commandUsage(spec), true);
+  takeHost(parsed.flags);
+  const command = BUILDERS[spec.name](parsed);
+  return invocation(command);
+}

@@ -1,0 +1,39 @@
+// The CLI's error types. main.ts prints any CliError as one line, `shoal: <message>`,
+// and exits with its exitCode; everything else is a bug and gets a stack trace.
+
+export class CliError extends Error {
+  override name = 'CliError';
+  readonly exitCode: number = 1;
+}
+
+/** Bad input found before anything was sent to the manager. */
+export class UsageError extends CliError {
+  override name = 'UsageError';
+}
+
+/** The manager answered with a gRPC error; `message` is its one-line `details`. */
+export class ManagerError extends CliError {
+  override name = 'ManagerError';
+  constructor(
+    message: string,
+    /** gRPC status code (`status.NOT_FOUND`, ...). */
+    readonly code: number,
+    /** True when asking again (or asking another manager) may succeed. */
+    readonly retryable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** No manager address answered. */
+export class UnreachableError extends CliError {
+  override name = 'UnreachableError';
+  readonly retryable = true;
+  constructor(
+    readonly target: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`cannot reach the manager at ${target} (is it running? set --host or SHOAL_HOST)`, options);
+  }
+}

@@ -1,0 +1,305 @@
+// Rows and tables: Node, Task and Service messages turned into the flat objects printed by
+// `--format json` / `inspect`, and into docker-like aligned tables. Pure.
+import {
+  Availability,
+  type Node,
+  NodeStatus,
+  type Resources,
+  type Service,
+  ServiceMode,
+  type ServiceStatus,
+  type Task,
+} from '../proto/gen/shoal.js';
+import { stateName } from '../proto/task-state.js';
+
+const SHORT_ID = 12; // docker's truncated id length
+
+// ------------------------------------------------------------------ nodes
+
+export interface NodeRow {
+  id: string;
+  hostname: string;
+  status: 'ready' | 'down' | 'unknown';
+  statusMessage: string;
+  availability: 'active' | 'pause' | 'drain';
+  /** User labels merged over engine labels (what constraints on node.labels see). */
+  labels: Record<string, string>;
+  engineLabels: Record<string, string>;
+  userLabels: Record<string, string>;
+  engineVersion: string;
+  os: string;
+  arch: string;
+  address: string;
+  cpus: number;
+  memoryBytes: number;
+  createdAt: string | null;
+  updatedAt: string | null;
+}
+
+function nodeStatusName(s: NodeStatus): NodeRow['status'] {
+  return s === NodeStatus.READY ? 'ready' : s === NodeStatus.DOWN ? 'down' : 'unknown';
+}
+
+function availabilityName(a: Availability): NodeRow['availability'] {
+  return a === Availability.PAUSE ? 'pause' : a === Availability.DRAIN ? 'drain' : 'active';
+}
+
+export function isoTime(ms: number): string | null {
+  return ms > 0 ? new Date(ms).toISOString() : null;
+}
+
+export function nodeRow(node: Node): NodeRow {
+  const d = node.description;
+  const engineLabels = { ...(d?.labels ?? {}) };
+  const userLabels = { ...node.labels };
+  return {
+    id: node.id,
+    hostname: d?.hostname ?? '',
+    status: nodeStatusName(node.status),
+    statusMessage: node.statusMessage,
+    availability: availabilityName(node.availability),
+    labels: { ...engineLabels, ...userLabels },
+    engineLabels,
+    userLabels,
+    engineVersion: d?.engineVersion ?? '',
+    os: d?.os ?? '',
+    arch: d?.arch ?? '',
+    address: d?.address ?? '',
+    cpus: (d?.resources?.nanoCpus ?? 0) / 1e9,
+    memoryBytes: d?.resources?.memoryBytes ?? 0,
+    createdAt: isoTime(node.createdAtMs),
+    updatedAt: isoTime(node.updatedAtMs),
+  };
+}
+
+export function sortNodeRows(rows: NodeRow[]): NodeRow[] {
+  return [...rows].sort((a, b) => a.hostname.localeCompare(b.hostname) || a.id.localeCompare(b.id));
+}
+
+export function nodeTable(rows: NodeRow[]): string {
+  return table(
+    ['ID', 'HOSTNAME', 'STATUS', 'AVAILABILITY', 'ENGINE VERSION'],
+    rows.map((r) => [r.id, r.hostname, capitalize(r.status), capitalize(r.availability), r.engineVersion]),
+  );
+}
+
+// ------------------------------------------------------------------ services
+
+export interface ResourcesRow {
+  cpus: number;
+  memoryBytes: number;
+}
+
+export interface ServiceRow {
+  id: string;
+  name: string;
+  mode: 'replicated' | 'global';
+  /** Desired tasks: the replica count, or the eligible nodes of a global service. */
+  replicas: number;
+  running: number;
+  desired: number;
+  stopping: number;
+  pendingReason: string;
+  image: string;
+  command: string[];
+  constraints: string[];
+  env: string[];
+  labels: Record<string, string>;
+  reservations: ResourcesRow | null;
+  limits: ResourcesRow | null;
+  stopGracePeriodMs: number;
+  specVersion: number;
+  createdAt: string | null;
+  updatedAt: string | null;
+}
+
+function resourcesRow(r: Resources | undefined): ResourcesRow | null {
+  return r === undefined ? null : { cpus: r.nanoCpus / 1e9, memoryBytes: r.memoryBytes };
+}
+
+/** A service row; without a status (not listed) running/desired fall back to the spec. */
+export function serviceRow(service: Service, status: ServiceStatus | undefined): ServiceRow {
+  const spec = service.spec;
+  const global = spec?.mode === ServiceMode.GLOBAL;
+  const desired = status?.desired ?? (global ? 0 : (spec?.replicas ?? 0));
+  return {
+    id: service.id,
+    name: spec?.name ?? '',
+    mode: global ? 'global' : 'replicated',
+    replicas: desired,
+    running: status?.running ?? 0,
+    desired,
+    stopping: status?.stopping ?? 0,
+    pendingReason: status?.pendingReason ?? '',
+    image: spec?.image ?? '',
+    command: [...(spec?.command ?? [])],
+    constraints: [...(spec?.constraints ?? [])],
+    env: [...(spec?.env ?? [])],
+    labels: { ...(spec?.labels ?? {}) },
+    reservations: resourcesRow(spec?.reservations),
+    limits: resourcesRow(spec?.limits),
+    stopGracePeriodMs: spec?.stopGracePeriodMs ?? 0,
+    specVersion: service.specVersion,
+    createdAt: isoTime(service.createdAtMs),
+    updatedAt: isoTime(service.updatedAtMs),
+  };
+}
+
+export function sortServiceRows(rows: ServiceRow[]): ServiceRow[] {
+  return [...rows].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+}
+
+export function serviceTable(rows: ServiceRow[], noTrunc = false): string {
+  return table(
+    ['ID', 'NAME', 'MODE', 'REPLICAS', 'IMAGE'],
+    rows.map((r) => [shortId(r.id, noTrunc), r.name, r.mode, `${r.running}/${r.desired}`, r.image]),
+  );
+}
+
+// ------------------------------------------------------------------ tasks
+
+export interface TaskRow {
+  id: string;
+  /** `service.slot` (a global task: `service.<node id prefix>`), as in container names. */
+  name: string;
+  service: string;
+  serviceId: string;
+  slot: number;
+  /** Hostname of the node; the node id if the node is unknown; "" while unassigned. */
+  node: string;
+  nodeId: string;
+  image: string;
+  desiredState: string;
+  state: string;
+  error: string;
+  message: string;
+  containerId: string;
+  exitCode: number;
+  specVersion: number;
+  createdAt: string | null;
+  updatedAt: string | null;
+}
+
+export function taskName(task: Task): string {
+  const slotPart = task.slot > 0 ? String(task.slot) : task.nodeId.slice(0, SHORT_ID);
+  return `${task.serviceName}.${slotPart}`;
+}
+
+/** `hostnames` maps node id -> hostname (from ListNodes). */
+export function taskRow(task: Task, hostnames: ReadonlyMap<string, string>): TaskRow {
+  const s = task.status;
+  const updatedMs = s?.timestampMs || task.createdAtMs;
+  return {
+    id: task.id,
+    name: taskName(task),
+    service: task.serviceName,
+    serviceId: task.serviceId,
+    slot: task.slot,
+    node: task.nodeId === '' ? '' : (hostnames.get(task.nodeId) ?? task.nodeId),
+    nodeId: task.nodeId,
+    image: task.spec?.image ?? '',
+    desiredState: stateName(task.desiredState),
+    state: stateName(s?.state ?? 0),
+    error: s?.err ?? '',
+    message: s?.message ?? '',
+    containerId: s?.containerId ?? '',
+    exitCode: s?.exitCode ?? 0,
+    specVersion: task.specVersion,
+    createdAt: isoTime(task.createdAtMs),
+    updatedAt: isoTime(updatedMs),
+  };
+}
+
+/** As docker: by service, then slot (global: node), newest first within a slot. */
+export function sortTaskRows(rows: TaskRow[]): TaskRow[] {
+  return [...rows].sort(
+    (a, b) =>
+      a.service.localeCompare(b.service) ||
+      a.slot - b.slot ||
+      a.node.localeCompare(b.node) ||
+      (b.updatedAt ?? '').localeCompare(a.updatedAt ?? '') ||
+      a.id.localeCompare(b.id),
+  );
+}
+
+export function taskTable(rows: TaskRow[], nowMs: number, noTrunc = false): string {
+  return table(
+    ['ID', 'NAME', 'NODE', 'DESIRED STATE', 'CURRENT STATE', 'ERROR'],
+    rows.map((r) => {
+      const since = r.updatedAt === null ? '' : ` ${humanDuration(nowMs - Date.parse(r.updatedAt))} ago`;
+      return [
+        shortId(r.id, noTrunc),
+        r.name,
+        r.node,
+        capitalize(r.desiredState),
+        `${capitalize(r.state)}${since}`,
+        oneLine(r.error),
+      ];
+    }),
+  );
+}
+
+// ------------------------------------------------------------------ helpers
+
+/** Pretty JSON as printed by every `--format json` and `inspect` (always an array). */
+export function jsonArray(rows: readonly unknown[]): string {
+  return JSON.stringify(rows, null, 2);
+}
+
+function shortId(id: string, noTrunc: boolean): string {
+  return noTrunc ? id : id.slice(0, SHORT_ID);
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, ' ');
+}
+
+/** docker's go-units HumanDuration: "Less than a second", "5 seconds", "About a minute", ... */
+export function humanDuration(ms: number): string {
+  const seconds = Math.floor(Math.max(0, ms) / 1000);
+  const minutes = Math.round(seconds / 60);
+  const hours = Math.round(seconds / 3600);
+  if (seconds < 1) return 'Less than a second';
+  if (seconds === 1) return '1 second';
+  if (seconds < 60) return `${seconds} seconds`;
+  if (minutes === 1) return 'About a minute';
+  if (minutes < 60) return `${minutes} minutes`;
+  if (hours === 1) return 'About an hour';
+  if (hours < 48) return `${hours} hours`;
+  if (hours < 24 * 7 * 2) return `${Math.floor(hours / 24)} days`;
+  if (hours < 24 * 30 * 2) return `${Math.floor(hours / 24 / 7)} weeks`;
+  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24 / 30)} months`;
+  return `${Math.floor(hours / 24 / 365)} years`;
+}
+
+/** Short form of a duration in ms: "2m", "1m30s", "500ms". */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor((ms % 3_600_000) / 60_000);
+  const s = (ms % 60_000) / 1000;
+  return `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${s ? `${s}s` : ''}`;
+}
+
+const MIN_CELL = 10; // docker's tabwriter: min width 10, padding 3
+const PADDING = 3;
+
+/** Left-aligned columns like docker's tabwriter; the last column is not padded. */
+export function table(headers: string[], rows: string[][]): string {
+  const all = [headers, ...rows];
+  const widths = headers.map((_, col) =>
+    Math.max(MIN_CELL, ...all.map((row) => (row[col] ?? '').length + PADDING)),
+  );
+  return all
+    .map((row) =>
+      row
+        .map((cell, col) => (col === row.length - 1 ? cell : cell.padEnd(widths[col] ?? 0)))
+        .join('')
+        .trimEnd(),
+    )
+    .join('\n');
+}

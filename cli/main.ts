@@ -1,0 +1,82 @@
+// `shoal`: parse, dispatch to a command, print errors as one line. Nothing else lives here.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Command, parseCommandLine } from './args.js';
+import { GrpcControlApi } from './client.js';
+import type { CommandContext, ExitCode } from './commands/context.js';
+import { nodeInspect, nodeLs, nodeUpdate } from './commands/node.js';
+import {
+  serviceCreate,
+  serviceInspect,
+  serviceLs,
+  servicePs,
+  serviceRm,
+  serviceScale,
+} from './commands/service.js';
+import { CliError } from './errors.js';
+
+const INTERNAL_ERROR = 70; // EX_SOFTWARE: a bug in shoal, not bad input
+
+function dispatch(command: Exclude<Command, { name: 'help' }>, ctx: CommandContext): Promise<ExitCode> {
+  switch (command.name) {
+    case 'node ls':
+      return nodeLs(command, ctx);
+    case 'node inspect':
+      return nodeInspect(command, ctx);
+    case 'node update':
+      return nodeUpdate(command, ctx);
+    case 'service create':
+      return serviceCreate(command, ctx);
+    case 'service ls':
+      return serviceLs(command, ctx);
+    case 'service ps':
+      return servicePs(command, ctx);
+    case 'service inspect':
+      return serviceInspect(command, ctx);
+    case 'service scale':
+      return serviceScale(command, ctx);
+    case 'service rm':
+      return serviceRm(command, ctx);
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const out = (text: string): void => void process.stdout.write(`${text}\n`);
+  const err = (text: string): void => void process.stderr.write(`${text}\n`);
+  const fail = (e: unknown): number => {
+    if (e instanceof CliError) {
+      err(`shoal: ${e.message}`);
+      return e.exitCode;
+    }
+    err(`shoal: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    return INTERNAL_ERROR;
+  };
+
+  let invocation;
+  try {
+    invocation = parseCommandLine(argv, process.env);
+  } catch (e) {
+    return fail(e);
+  }
+  const { command } = invocation;
+  if (command.name === 'help') {
+    (command.ok ? out : err)(command.text);
+    return command.ok ? 0 : 1;
+  }
+
+  const api = new GrpcControlApi(invocation.hosts, { label: invocation.hostLabel });
+  try {
+    return await dispatch(command, { api, out, err, now: Date.now, sleep: (ms) => sleep(ms) });
+  } catch (e) {
+    return fail(e);
+  } finally {
+    api.close();
+  }
+}
+
+// `shoal service ls | head -1`: a reader that went away is not worth a stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(process.exitCode ?? 0);
+});
+
+process.exitCode = await main(process.argv.slice(2));

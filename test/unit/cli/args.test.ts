@@ -1,0 +1,282 @@
+import test from 'ava';
+import { type Command, DEFAULT_HOST, type Invocation, parseCommandLine } from '../../../cli/args.js';
+import { UsageError } from '../../../cli/errors.js';
+import { Availability, ServiceMode } from '../../../proto/gen/shoal.js';
+
+const parse = (line: string[], env: Record<string, string> = {}): Invocation => parseCommandLine(line, env);
+
+function command<N extends Command['name']>(line: string[], name: N): Extract<Command, { name: N }> {
+  const { command } = parse(line);
+  if (command.name !== name) throw new Error(`expected ${name}, got ${command.name}`);
+  return command as Extract<Command, { name: N }>;
+}
+
+function usageError(line: string[]): string {
+  const err = (() => {
+    try {
+      parse(line);
+    } catch (e) {
+      return e;
+    }
+    throw new Error(`no error for ${line.join(' ')}`);
+  })();
+  if (!(err instanceof UsageError)) throw err;
+  if (err.message.includes('\n')) throw new Error(`multi-line message: ${err.message}`);
+  return err.message;
+}
+
+// ------------------------------------------------------------------ hosts
+
+test('host: default, SHOAL_HOST, --host before and after the command, -H', (t) => {
+  t.deepEqual(parse(['node', 'ls']).hosts, [DEFAULT_HOST]);
+  t.deepEqual(parse(['node', 'ls'], { SHOAL_HOST: '10.213.0.1:4242' }).hosts, ['10.213.0.1:4242']);
+  t.deepEqual(parse(['--host', 'a:1', 'node', 'ls'], { SHOAL_HOST: 'x:9' }).hosts, ['a:1']);
+  t.deepEqual(parse(['node', 'ls', '--host', 'b:2']).hosts, ['b:2']);
+  t.deepEqual(parse(['node', '--host=c:3', 'ls']).hosts, ['c:3']);
+  t.deepEqual(parse(['-H', 'd:4', 'service', 'ls']).hosts, ['d:4']);
+  // the one closest to the command wins, like a repeated flag
+  t.deepEqual(parse(['--host', 'a:1', 'node', 'ls', '--host', 'b:2']).hosts, ['b:2']);
+});
+
+test('host: comma-separated list, default port for a bare host', (t) => {
+  const inv = parse(['--host', '127.0.0.1:1, 127.0.0.2 ,[::1]:3', 'node', 'ls']);
+  t.deepEqual(inv.hosts, ['127.0.0.1:1', '127.0.0.2:4242', '[::1]:3']);
+  t.is(inv.hostLabel, '127.0.0.1:1, 127.0.0.2 ,[::1]:3');
+  t.regex(usageError(['--host', ',', 'node', 'ls']), /^invalid manager address ","/);
+});
+
+test('--host after IMAGE belongs to the container command', (t) => {
+  const inv = parse(['service', 'create', '--name', 'w', 'img', 'prog', '--host', 'x']);
+  t.deepEqual(inv.hosts, [DEFAULT_HOST]);
+  t.deepEqual((inv.command as Extract<Command, { name: 'service create' }>).spec.command, ['prog', '--host', 'x']);
+});
+
+// ------------------------------------------------------------------ help and unknown commands
+
+test('help: bare shoal is usage with ok=false, --help and help are ok', (t) => {
+  const bare = parse([]).command;
+  t.like(bare, { name: 'help', ok: false });
+  t.like(parse(['--help']).command, { name: 'help', ok: true });
+  t.like(parse(['-h']).command, { name: 'help', ok: true });
+  t.like(parse(['help']).command, { name: 'help', ok: true });
+  const service = parse(['service', '--help']).command;
+  t.like(service, { name: 'help', ok: true });
+  t.regex((service as { text: string }).text, /Usage: {2}shoal service COMMAND/);
+  t.regex((service as { text: string }).text, /scale/);
+  t.like(parse(['service']).command, { name: 'help', ok: false });
+  const create = parse(['service', 'create', '--help']).command as { text: string };
+  t.regex(create.text, /--reserve-memory SIZE/);
+  t.regex(create.text, /-e, --env KEY=VALUE/);
+  t.like(parse(['node', 'update', '-h']).command, { name: 'help', ok: true });
+  // --help wins over missing arguments
+  t.like(parse(['service', 'create', '--help']).command, { name: 'help', ok: true });
+});
+
+test('unknown commands and flags', (t) => {
+  t.is(usageError(['frobnicate']), 'unknown command "frobnicate" (see shoal --help)');
+  t.is(usageError(['service', 'frob']), 'unknown command "service frob" (see shoal service --help)');
+  t.is(usageError(['--foo', 'node', 'ls']), 'unknown flag --foo');
+  t.is(usageError(['service', 'create', '--foo', '--name', 'w', 'img']), 'unknown flag --foo for "service create"');
+  t.is(usageError(['service', 'ls', '-x']), 'unknown flag -x for "service ls"');
+  t.is(usageError(['node', 'ls', '--replicas', '3']), 'unknown flag --replicas for "node ls"');
+  t.is(usageError(['service', 'create', '--name']), 'flag --name needs a value');
+  t.is(usageError(['service', 'ls', '--quiet=yes']), 'flag --quiet takes no value (or =true / =false), got "yes"');
+  t.is(usageError(['service', 'ls', 'extra']), '"service ls" accepts no arguments, got "extra"');
+});
+
+test('aliases: ls/list, rm/remove', (t) => {
+  t.is(parse(['node', 'list']).command.name, 'node ls');
+  t.is(parse(['service', 'list']).command.name, 'service ls');
+  t.is(parse(['service', 'remove', 'web']).command.name, 'service rm');
+});
+
+// ------------------------------------------------------------------ service create
+
+test('service create: docker defaults', (t) => {
+  const { spec, wait } = command(['service', 'create', '--name', 'web', 'nginx'], 'service create');
+  t.is(spec.name, 'web');
+  t.is(spec.image, 'nginx');
+  t.deepEqual(spec.command, []);
+  t.is(spec.mode, ServiceMode.REPLICATED);
+  t.is(spec.replicas, 1);
+  t.is(spec.stopGracePeriodMs, 10_000);
+  t.is(spec.reservations, undefined);
+  t.is(spec.limits, undefined);
+  t.deepEqual(spec.env, []);
+  t.deepEqual(spec.labels, {});
+  t.deepEqual(wait, { timeoutMs: 120_000 });
+});
+
+test('service create: every flag', (t) => {
+  const { spec, wait } = command(
+    [
+      'service', 'create', '--name=web', '--replicas', '3',
+      '--constraint', 'node.labels.zone==a', '--constraint', 'node.hostname != host2',
+      '--reserve-cpu', '0.5', '--reserve-memory', '64M', '--limit-cpu', '2', '--limit-memory', '1G',
+      '-e', 'A=1', '--env', 'B=x=y', '-eC=', '-l', 'tier=front', '--label', 'team=core',
+      '--stop-grace-period', '1m30s', '--timeout', '30s', 'img:1',
+    ],
+    'service create',
+  );
+  t.is(spec.replicas, 3);
+  t.deepEqual(spec.constraints, ['node.labels.zone==a', 'node.hostname!=host2']);
+  t.deepEqual(spec.reservations, { nanoCpus: 500_000_000, memoryBytes: 64 * 1024 ** 2 });
+  t.deepEqual(spec.limits, { nanoCpus: 2_000_000_000, memoryBytes: 1024 ** 3 });
+  t.deepEqual(spec.env, ['A=1', 'B=x=y', 'C=']);
+  t.deepEqual(spec.labels, { tier: 'front', team: 'core' });
+  t.is(spec.stopGracePeriodMs, 90_000);
+  t.deepEqual(wait, { timeoutMs: 30_000 });
+  t.is(spec.image, 'img:1');
+});
+
+test('service create: only the given resource is set', (t) => {
+  const { spec } = command(['service', 'create', '--name', 'w', '--limit-memory', '512k', 'img'], 'service create');
+  t.is(spec.reservations, undefined);
+  t.deepEqual(spec.limits, { nanoCpus: 0, memoryBytes: 512 * 1024 });
+});
+
+test('service create: everything after IMAGE is the command, verbatim', (t) => {
+  const { spec } = command(
+    ['service', 'create', '--name', 'w', 'img', 'sh', '-c', 'x --y', '--name', 'other', '-d', '--', '--help'],
+    'service create',
+  );
+  t.is(spec.name, 'w');
+  t.is(spec.image, 'img');
+  t.deepEqual(spec.command, ['sh', '-c', 'x --y', '--name', 'other', '-d', '--', '--help']);
+});
+
+test('service create: -- ends the flags, the next word is IMAGE', (t) => {
+  const { spec } = command(['service', 'create', '--name', 'w', '--', '-weird-image', 'a'], 'service create');
+  t.is(spec.image, '-weird-image');
+  t.deepEqual(spec.command, ['a']);
+});
+
+test('service create: --detach / -d', (t) => {
+  t.is(command(['service', 'create', '-d', '--name', 'w', 'img'], 'service create').wait, undefined);
+  t.is(command(['service', 'create', '--detach', '--name', 'w', 'img'], 'service create').wait, undefined);
+  t.truthy(command(['service', 'create', '--detach=false', '--name', 'w', 'img'], 'service create').wait);
+});
+
+test('service create: global mode', (t) => {
+  const { spec } = command(['service', 'create', '--name', 'w', '--mode', 'global', 'img'], 'service create');
+  t.is(spec.mode, ServiceMode.GLOBAL);
+  t.is(spec.replicas, 0);
+  t.is(
+    usageError(['service', 'create', '--name', 'w', '--mode', 'global', '--replicas', '2', 'img']),
+    '--replicas can only be used with --mode replicated',
+  );
+  t.is(usageError(['service', 'create', '--name', 'w', '--mode', 'both', 'img']), 'invalid --mode "both": expected replicated or global');
+});
+
+test('service create: replicas 0 is allowed', (t) => {
+  t.is(command(['service', 'create', '--name', 'w', '--replicas', '0', 'img'], 'service create').spec.replicas, 0);
+});
+
+test('service create: missing name or image', (t) => {
+  t.is(usageError(['service', 'create', 'img']), 'service create requires --name');
+  t.is(usageError(['service', 'create', '--name', '', 'img']), 'service create requires --name');
+  t.is(usageError(['service', 'create', '--name', 'w']), 'service create requires an IMAGE');
+  t.is(usageError(['service', 'create', '--name', 'w', '-d']), 'service create requires an IMAGE');
+});
+
+test('service create: bad replicas', (t) => {
+  const msg = (v: string): string => usageError(['service', 'create', '--name', 'w', '--replicas', v, 'img']);
+  t.is(msg('-1'), '--replicas must be a non-negative integer, got "-1"');
+  t.is(msg('1.5'), '--replicas must be a non-negative integer, got "1.5"');
+  t.is(msg('three'), '--replicas must be a non-negative integer, got "three"');
+  t.is(msg(''), '--replicas must be a non-negative integer, got ""');
+  t.is(msg('1e3'), '--replicas must be a non-negative integer, got "1e3"');
+  t.is(usageError(['service', 'create', '--name', 'w', '--replicas=-1', 'img']), '--replicas must be a non-negative integer, got "-1"');
+});
+
+test('service create: bad constraints', (t) => {
+  const msg = (c: string): string => usageError(['service', 'create', '--name', 'w', '--constraint', c, 'img']);
+  t.is(msg('nonsense'), 'invalid constraint "nonsense": expected KEY==VALUE or KEY!=VALUE');
+  for (const bad of ['node.hostname=host1', '==a', 'node.hostname==', 'a b==c', 'k==v==w', '!=x', 'node.labels.a>=1']) {
+    t.regex(msg(bad), /^invalid constraint ".*": expected KEY==VALUE or KEY!=VALUE$/, bad);
+  }
+});
+
+test('service create: bad sizes, cpus and durations name the flag', (t) => {
+  const msg = (...f: string[]): string => usageError(['service', 'create', '--name', 'w', ...f, 'img']);
+  t.is(msg('--reserve-memory', '64Q'), 'invalid --reserve-memory "64Q": expected bytes or a number with k, m, g or t (e.g. 64M)');
+  t.regex(msg('--limit-memory', '-1'), /^invalid --limit-memory "-1"/);
+  t.is(msg('--reserve-cpu', 'half'), 'invalid --reserve-cpu "half": expected a number of CPUs (e.g. 0.5)');
+  t.regex(msg('--limit-cpu', '-2'), /^invalid --limit-cpu "-2"/);
+  t.is(msg('--stop-grace-period', '10'), 'invalid --stop-grace-period "10": expected a duration like 10s, 500ms or 1m30s');
+  t.regex(msg('--timeout', 'soon'), /^invalid --timeout "soon"/);
+  t.is(msg('--timeout', '0'), '--timeout must be longer than 0, got "0"');
+});
+
+test('service create: bad KEY=VALUE', (t) => {
+  const msg = (...f: string[]): string => usageError(['service', 'create', '--name', 'w', ...f, 'img']);
+  t.is(msg('-e', 'NOVALUE'), 'invalid --env "NOVALUE": expected KEY=VALUE');
+  t.is(msg('--env', '=x'), 'invalid --env "=x": expected KEY=VALUE');
+  t.is(msg('-l', 'tier'), 'invalid --label "tier": expected KEY=VALUE');
+});
+
+// ------------------------------------------------------------------ other service commands
+
+test('service ls / ps / inspect options', (t) => {
+  t.like(command(['service', 'ls'], 'service ls'), { format: 'table', quiet: false, noTrunc: false });
+  t.like(command(['service', 'ls', '--format', 'json', '-q', '--no-trunc'], 'service ls'), {
+    format: 'json',
+    quiet: true,
+    noTrunc: true,
+  });
+  t.is(usageError(['service', 'ls', '--format', 'yaml']), 'invalid --format "yaml": expected table or json');
+  t.like(command(['service', 'ps', 'web', '--format', 'json'], 'service ps'), { refs: ['web'], format: 'json' });
+  t.is(usageError(['service', 'ps']), 'service ps requires at least one SERVICE');
+  t.deepEqual(command(['service', 'inspect', 'a', 'b'], 'service inspect').refs, ['a', 'b']);
+  t.deepEqual(command(['service', 'inspect', '--format', 'json', 'a'], 'service inspect').refs, ['a']);
+  t.is(usageError(['service', 'inspect', '--format', 'table', 'a']), 'invalid --format "table": expected json');
+  t.is(usageError(['service', 'inspect']), 'service inspect requires at least one SERVICE');
+  t.deepEqual(command(['service', 'rm', 'a', 'b'], 'service rm').refs, ['a', 'b']);
+  t.is(usageError(['service', 'rm']), 'service rm requires at least one SERVICE');
+});
+
+test('service scale', (t) => {
+  const cmd = command(['service', 'scale', 'web=6', 'api=0', '--detach'], 'service scale');
+  t.deepEqual(cmd.targets, [
+    { ref: 'web', replicas: 6 },
+    { ref: 'api', replicas: 0 },
+  ]);
+  t.is(cmd.wait, undefined);
+  t.deepEqual(command(['service', 'scale', 'web=2', '--timeout', '5s'], 'service scale').wait, { timeoutMs: 5000 });
+  t.is(usageError(['service', 'scale']), 'service scale requires at least one SERVICE=REPLICAS');
+  t.is(usageError(['service', 'scale', 'web']), 'invalid scale "web": expected SERVICE=REPLICAS');
+  t.is(usageError(['service', 'scale', '=3']), 'invalid scale "=3": expected SERVICE=REPLICAS');
+  t.is(
+    usageError(['service', 'scale', 'web=-1']),
+    'invalid scale "web=-1": replicas must be a non-negative integer, got "-1"',
+  );
+  t.is(usageError(['service', 'scale', 'web=1', 'web=2']), 'service "web" is scaled twice');
+});
+
+// ------------------------------------------------------------------ node commands
+
+test('node ls / inspect', (t) => {
+  t.like(command(['node', 'ls', '--format', 'json'], 'node ls'), { format: 'json' });
+  t.deepEqual(command(['node', 'inspect', 'host1', 'host2'], 'node inspect').refs, ['host1', 'host2']);
+  t.is(usageError(['node', 'inspect']), 'node inspect requires at least one NODE');
+});
+
+test('node update', (t) => {
+  const { request } = command(
+    ['node', 'update', '--availability', 'drain', '--label-add', 'zone=a', '--label-add', 'ssd=', '--label-rm', 'old', 'host1'],
+    'node update',
+  );
+  t.deepEqual(request, { ref: 'host1', availability: Availability.DRAIN, labelAdd: { zone: 'a', ssd: '' }, labelRm: ['old'] });
+  const labelsOnly = command(['node', 'update', '--label-rm', 'x', 'host1'], 'node update').request;
+  t.false('availability' in labelsOnly, 'availability is left unset when not given');
+  t.is(command(['node', 'update', '--availability', 'active', 'n'], 'node update').request.availability, Availability.ACTIVE);
+  t.is(command(['node', 'update', '--availability', 'pause', 'n'], 'node update').request.availability, Availability.PAUSE);
+
+  t.is(usageError(['node', 'update', '--availability', 'off', 'n']), 'invalid --availability "off": expected active, pause or drain');
+  t.is(usageError(['node', 'update', '--availability', 'drain']), 'node update requires a NODE');
+  t.is(usageError(['node', 'update', '--availability', 'drain', 'a', 'b']), 'node update takes exactly one NODE, got 2');
+  t.is(usageError(['node', 'update', 'n']), 'node update needs at least one of --availability, --label-add, --label-rm');
+  t.is(usageError(['node', 'update', '--label-add', 'zone', 'n']), 'invalid --label-add "zone": expected KEY=VALUE');
+  t.is(usageError(['node', 'update', '--label-rm', 'a=b', 'n']), 'invalid --label-rm "a=b": expected a label KEY');
+  t.is(usageError(['node', 'update', '--label-add', 'a=1', '--label-rm', 'a', 'n']), 'label "a" is both added and removed');
+});

@@ -1,0 +1,204 @@
+import test from 'ava';
+import {
+  jsonArray,
+  nodeRow,
+  nodeTable,
+  serviceRow,
+  serviceTable,
+  sortTaskRows,
+  table,
+  taskRow,
+  taskTable,
+} from '../../../cli/format.js';
+import {
+  Availability,
+  type Node,
+  NodeStatus,
+  type Service,
+  ServiceMode,
+  type ServiceSpec,
+  type Task,
+  TaskState,
+} from '../../../proto/gen/shoal.js';
+
+const T0 = Date.parse('2026-01-02T03:04:05.000Z');
+
+const spec: ServiceSpec = {
+  name: 'web',
+  image: 'busybox:latest',
+  command: ['sh', '-c', 'sleep 1d'],
+  env: ['A=1'],
+  labels: { tier: 'front' },
+  mode: ServiceMode.REPLICATED,
+  replicas: 3,
+  constraints: ['node.labels.zone==a'],
+  reservations: { nanoCpus: 500_000_000, memoryBytes: 64 * 1024 ** 2 },
+  limits: undefined,
+  ports: [],
+  restart: undefined,
+  health: undefined,
+  networks: [],
+  stopGracePeriodMs: 10_000,
+};
+
+const node: Node = {
+  id: 'n1aaaaaaaaaaaaaaaaaaaaaaa',
+  description: {
+    hostname: 'host1',
+    resources: { nanoCpus: 2_000_000_000, memoryBytes: 4 * 1024 ** 3 },
+    labels: { zone: 'a', disk: 'hdd' },
+    engineVersion: '27.3.1',
+    os: 'linux',
+    arch: 'x86_64',
+    address: '10.213.0.11',
+  },
+  labels: { disk: 'ssd' },
+  availability: Availability.DRAIN,
+  status: NodeStatus.READY,
+  statusMessage: '',
+  createdAtMs: T0,
+  updatedAtMs: 0,
+};
+
+function task(over: Partial<Task> & { state?: TaskState; err?: string; at?: number }): Task {
+  const { state = TaskState.RUNNING, err = '', at = T0, ...rest } = over;
+  return {
+    id: 't1bbbbbbbbbbbbbbbbbbbbbbb',
+    serviceId: 's1cccccccccccccccccccccccc',
+    serviceName: 'web',
+    slot: 1,
+    nodeId: node.id,
+    spec,
+    specVersion: 1,
+    desiredState: TaskState.RUNNING,
+    status: { state, message: 'started', err, containerId: 'c0ffee', exitCode: 0, timestampMs: at },
+    createdAtMs: T0 - 1000,
+    ...rest,
+  };
+}
+
+test('nodeRow: lower-case enums, user labels over engine labels, cpus in CPUs', (t) => {
+  const row = nodeRow(node);
+  t.like(row, {
+    id: node.id,
+    hostname: 'host1',
+    status: 'ready',
+    availability: 'drain',
+    engineVersion: '27.3.1',
+    address: '10.213.0.11',
+    cpus: 2,
+    memoryBytes: 4 * 1024 ** 3,
+    createdAt: '2026-01-02T03:04:05.000Z',
+    updatedAt: null,
+  });
+  t.deepEqual(row.labels, { zone: 'a', disk: 'ssd' });
+  t.deepEqual(row.engineLabels, { zone: 'a', disk: 'hdd' });
+  t.deepEqual(row.userLabels, { disk: 'ssd' });
+  t.like(nodeRow({ ...node, status: NodeStatus.DOWN, availability: Availability.PAUSE }), { status: 'down', availability: 'pause' });
+  t.like(nodeRow({ ...node, status: NodeStatus.UNKNOWN, description: undefined }), { status: 'unknown', hostname: '', cpus: 0 });
+});
+
+test('nodeTable: docker columns and capitalisation', (t) => {
+  const lines = nodeTable([nodeRow(node)]).split('\n');
+  t.regex(lines[0] ?? '', /^ID +HOSTNAME +STATUS +AVAILABILITY +ENGINE VERSION$/);
+  t.regex(lines[1] ?? '', /^n1a+ +host1 +Ready +Drain +27\.3\.1$/);
+});
+
+test('serviceRow: desired and running from the status', (t) => {
+  const service: Service = { id: 's1cccccccccccccccccccccccc', spec, specVersion: 2, createdAtMs: T0, updatedAtMs: T0 };
+  const row = serviceRow(service, { desired: 3, running: 2, stopping: 1, pendingReason: '' });
+  t.like(row, {
+    id: service.id,
+    name: 'web',
+    mode: 'replicated',
+    replicas: 3,
+    running: 2,
+    desired: 3,
+    stopping: 1,
+    image: 'busybox:latest',
+    stopGracePeriodMs: 10_000,
+  });
+  t.deepEqual(row.command, ['sh', '-c', 'sleep 1d']);
+  t.deepEqual(row.constraints, ['node.labels.zone==a']);
+  t.deepEqual(row.reservations, { cpus: 0.5, memoryBytes: 64 * 1024 ** 2 });
+  t.is(row.limits, null);
+  // no status: the spec's replicas, nothing running
+  t.like(serviceRow(service, undefined), { replicas: 3, desired: 3, running: 0 });
+  const global = serviceRow({ ...service, spec: { ...spec, mode: ServiceMode.GLOBAL, replicas: 0 } }, {
+    desired: 4,
+    running: 4,
+    stopping: 0,
+    pendingReason: '',
+  });
+  t.like(global, { mode: 'global', replicas: 4 });
+
+  const lines = serviceTable([row]).split('\n');
+  t.regex(lines[0] ?? '', /^ID +NAME +MODE +REPLICAS +IMAGE$/);
+  t.regex(lines[1] ?? '', /^s1cccccccccc +web +replicated +2\/3 +busybox:latest$/);
+  t.regex(serviceTable([row], true).split('\n')[1] ?? '', /^s1c{24} /);
+});
+
+test('taskRow: hostname resolved, lower-case states, ISO times', (t) => {
+  const hostnames = new Map([[node.id, 'host1']]);
+  const row = taskRow(task({ state: TaskState.FAILED, err: 'exit 1' }), hostnames);
+  t.deepEqual(row, {
+    id: 't1bbbbbbbbbbbbbbbbbbbbbbb',
+    name: 'web.1',
+    service: 'web',
+    serviceId: 's1cccccccccccccccccccccccc',
+    slot: 1,
+    node: 'host1',
+    nodeId: node.id,
+    image: 'busybox:latest',
+    desiredState: 'running',
+    state: 'failed',
+    error: 'exit 1',
+    message: 'started',
+    containerId: 'c0ffee',
+    exitCode: 0,
+    specVersion: 1,
+    createdAt: '2026-01-02T03:04:04.000Z',
+    updatedAt: '2026-01-02T03:04:05.000Z',
+  });
+  t.like(taskRow(task({ nodeId: '', state: TaskState.PENDING, err: 'no suitable node' }), hostnames), {
+    node: '',
+    state: 'pending',
+    error: 'no suitable node',
+  });
+  t.like(taskRow(task({ nodeId: 'gone-node' }), hostnames), { node: 'gone-node' });
+  // global task: slot 0, named after the node
+  t.like(taskRow(task({ slot: 0 }), hostnames), { name: `web.${node.id.slice(0, 12)}` });
+  // no status timestamp: creation time
+  t.like(taskRow(task({ at: 0 }), hostnames), { updatedAt: '2026-01-02T03:04:04.000Z' });
+});
+
+test('taskTable: docker columns, state with age, unassigned node empty', (t) => {
+  const hostnames = new Map([[node.id, 'host1']]);
+  const rows = sortTaskRows([
+    taskRow(task({ id: 'old', state: TaskState.SHUTDOWN, desiredState: TaskState.SHUTDOWN, at: T0 - 60_000 }), hostnames),
+    taskRow(task({ id: 'pend', slot: 2, nodeId: '', state: TaskState.PENDING, err: 'no suitable node (1 node not available)' }), hostnames),
+    taskRow(task({ id: 'new' }), hostnames),
+  ]);
+  t.deepEqual(
+    rows.map((r) => r.id),
+    ['new', 'old', 'pend'],
+  );
+  const lines = taskTable(rows, T0 + 5000).split('\n');
+  t.regex(lines[0] ?? '', /^ID +NAME +NODE +DESIRED STATE +CURRENT STATE +ERROR$/);
+  t.regex(lines[1] ?? '', /^new +web\.1 +host1 +Running +Running 5 seconds ago$/);
+  t.regex(lines[2] ?? '', /^old +web\.1 +host1 +Shutdown +Shutdown About a minute ago$/);
+  t.regex(lines[3] ?? '', /^pend +web\.2 {2,}Running +Pending 5 seconds ago +no suitable node \(1 node not available\)$/);
+});
+
+test('table: aligned with padding 3, min width 10, no trailing spaces', (t) => {
+  t.is(table(['A', 'LONGER HEADER'], [['x', 'y'], ['wide value here', '']]), [
+    `${'A'.padEnd(18)}LONGER HEADER`,
+    `${'x'.padEnd(18)}y`,
+    'wide value here',
+  ].join('\n'));
+});
+
+test('jsonArray: always an array', (t) => {
+  t.deepEqual(JSON.parse(jsonArray([])), []);
+  t.deepEqual(JSON.parse(jsonArray([{ a: 1 }])), [{ a: 1 }]);
+});

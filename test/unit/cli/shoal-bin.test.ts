@@ -1,0 +1,368 @@
+// Runs the real cli/bin/shoal against a fake Control service on 127.0.0.1:0 and checks
+// what a user sees: exit code, stdout, stderr.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { status as grpcStatus } from '@grpc/grpc-js';
+import test from 'ava';
+import { Availability, NodeStatus, type Node, TaskState, type Task } from '../../../proto/gen/shoal.js';
+import { FakeControl, fullSpec } from './helpers/fake-control.js';
+
+const BIN = fileURLToPath(new URL('../../../cli/bin/shoal', import.meta.url));
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+function shoal(args: string[], host: string | undefined): Promise<Result> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.SHOAL_HOST;
+  if (host !== undefined) env.SHOAL_HOST = host;
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
+  });
+}
+
+/** A loopback port with nothing listening on it. */
+async function deadAddress(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return `127.0.0.1:${address.port}`;
+}
+
+function lines(text: string): string[] {
+  return text.split('\n').filter((l) => l !== '');
+}
+
+const NODE1: Node = {
+  id: 'node1aaaaaaaaaaaaaaaaaaaa',
+  description: {
+    hostname: 'host1',
+    resources: { nanoCpus: 2e9, memoryBytes: 2 ** 31 },
+    labels: { zone: 'a' },
+    engineVersion: '27.3.1',
+    os: 'linux',
+    arch: 'x86_64',
+    address: '10.213.0.11',
+  },
+  labels: { ssd: 'true' },
+  availability: Availability.ACTIVE,
+  status: NodeStatus.READY,
+  statusMessage: '',
+  createdAtMs: 1,
+  updatedAtMs: 2,
+};
+const NODE2: Node = {
+  ...NODE1,
+  id: 'node2bbbbbbbbbbbbbbbbbbbb',
+  description: { ...NODE1.description!, hostname: 'host2', address: '10.213.0.12' },
+  availability: Availability.DRAIN,
+  status: NodeStatus.DOWN,
+};
+
+async function withFake(t: { teardown(fn: () => Promise<void>): void }): Promise<{ fake: FakeControl; host: string }> {
+  const fake = new FakeControl();
+  const host = await fake.start();
+  t.teardown(() => fake.stop());
+  fake.nodes = [NODE2, NODE1];
+  return { fake, host };
+}
+
+// ------------------------------------------------------------------ usage
+
+test('--help prints usage and exits 0; bare shoal exits 1; unknown command is one line', async (t) => {
+  const [help, bare, serviceHelp, unknown] = await Promise.all([
+    shoal(['--help'], undefined),
+    shoal([], undefined),
+    shoal(['service', '--help'], undefined),
+    shoal(['frobnicate'], undefined),
+  ]);
+  t.is(help.code, 0);
+  t.regex(help.stdout, /^Usage: {2}shoal/);
+  t.is(bare.code, 1);
+  t.regex(bare.stderr, /^Usage: {2}shoal/);
+  t.is(serviceHelp.code, 0);
+  t.regex(serviceHelp.stdout, /shoal service COMMAND[\s\S]*create[\s\S]*scale/);
+  t.is(unknown.code, 1);
+  t.is(unknown.stdout, '');
+  t.is(unknown.stderr, 'shoal: unknown command "frobnicate" (see shoal --help)\n');
+});
+
+// ------------------------------------------------------------------ bad input: one line, no call
+
+test('bad input: one stderr line, exit 1, nothing sent to the manager', async (t) => {
+  const { fake, host } = await withFake(t);
+  const cases: Array<[string[], string]> = [
+    [['service', 'create', '--foo', '--name', 'w', 'img'], 'shoal: unknown flag --foo for "service create"'],
+    [['service', 'create', '--name', 'w', '--constraint', 'nonsense', 'img'], 'shoal: invalid constraint "nonsense": expected KEY==VALUE or KEY!=VALUE'],
+    [['service', 'create', '--name', 'w', '--replicas', '-1', 'img'], 'shoal: --replicas must be a non-negative integer, got "-1"'],
+    [['service', 'create', '--name', 'w'], 'shoal: service create requires an IMAGE'],
+    [['service', 'create', 'img'], 'shoal: service create requires --name'],
+    [['service', 'create', '--name', 'w', '--mode', 'global', '--replicas', '2', 'img'], 'shoal: --replicas can only be used with --mode replicated'],
+    [['service', 'create', '--name', 'w', '--reserve-memory', 'lots', 'img'], 'shoal: invalid --reserve-memory "lots": expected bytes or a number with k, m, g or t (e.g. 64M)'],
+    [['service', 'create', '--name', 'w', '--stop-grace-period', '10', 'img'], 'shoal: invalid --stop-grace-period "10": expected a duration like 10s, 500ms or 1m30s'],
+    [['service', 'create', '--name', 'w', '-e', 'NOEQ', 'img'], 'shoal: invalid --env "NOEQ": expected KEY=VALUE'],
+    [['service', 'scale', 'web=x'], 'shoal: invalid scale "web=x": replicas must be a non-negative integer, got "x"'],
+    [['node', 'update', '--availability', 'gone', 'host1'], 'shoal: invalid --availability "gone": expected active, pause or drain'],
+    [['node', 'update', '--label-add', 'novalue', 'host1'], 'shoal: invalid --label-add "novalue": expected KEY=VALUE'],
+    [['service', 'ps'], 'shoal: service ps requires at least one SERVICE'],
+  ];
+  const results = await Promise.all(cases.map(([args]) => shoal(args, host)));
+  results.forEach((r, i) => {
+    const [args, expected] = cases[i]!;
+    t.is(r.code, 1, args.join(' '));
+    t.is(r.stdout, '', args.join(' '));
+    t.is(r.stderr, `${expected}\n`, args.join(' '));
+  });
+  t.deepEqual(fake.calls, []);
+});
+
+// ------------------------------------------------------------------ service create
+
+test('service create --detach: the command after IMAGE is kept verbatim, prints the id', async (t) => {
+  const { fake, host } = await withFake(t);
+  const r = await shoal(
+    [
+      'service', 'create', '--name', 'w', '--replicas', '2', '--constraint', 'node.labels.zone==a',
+      '--reserve-memory', '64M', '--reserve-cpu', '0.5', '-e', 'A=1', '-l', 'tier=x', '--stop-grace-period', '2s',
+      '-d', 'img:1', 'sh', '-c', 'x --y', '--name', 'z',
+    ],
+    host,
+  );
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stderr, '');
+  const created = fake.services[0];
+  t.is(r.stdout, `${created?.id}\n`);
+  t.deepEqual(fake.methods(), ['createService']);
+  const spec = (fake.calls[0]?.request as { spec: ReturnType<typeof fullSpec> }).spec;
+  t.like(spec, {
+    name: 'w',
+    image: 'img:1',
+    replicas: 2,
+    stopGracePeriodMs: 2000,
+    reservations: { nanoCpus: 5e8, memoryBytes: 64 * 2 ** 20 },
+  });
+  t.deepEqual(spec.command, ['sh', '-c', 'x --y', '--name', 'z']);
+  t.deepEqual(spec.constraints, ['node.labels.zone==a']);
+  t.deepEqual(spec.env, ['A=1']);
+  t.deepEqual(spec.labels, { tier: 'x' });
+});
+
+test('service create waits for convergence, progress on stderr, id on stdout', async (t) => {
+  const { fake, host } = await withFake(t);
+  fake.statusScript.set('web', [
+    { desired: 3, running: 0 },
+    { desired: 3, running: 0 },
+    { desired: 3, running: 0 },
+    { desired: 3, running: 3 },
+  ]);
+  const r = await shoal(['service', 'create', '--name', 'web', '--replicas', '3', 'img'], host);
+  t.is(r.code, 0, r.stderr);
+  t.deepEqual(lines(r.stderr), ['web: 0/3 running', 'web: 3/3 running']);
+  t.is(r.stdout, `${fake.services[0]?.id}\n`);
+  t.deepEqual(fake.methods(), ['createService', 'listServices', 'listServices', 'listServices', 'listServices']);
+});
+
+test('service create: cannot converge -> exit 1 after 5 s without progress, service left in place', async (t) => {
+  const { fake, host } = await withFake(t);
+  const reason = 'no suitable node (constraint node.labels.zone==x: 2 nodes)';
+  fake.statusScript.set('w', [{ desired: 2, running: 0, pendingReason: reason }]);
+  const r = await shoal(['service', 'create', '--name', 'w', '--replicas', '2', '--constraint', 'node.labels.zone==x', 'img'], host);
+  t.is(r.code, 1);
+  t.is(r.stdout, '');
+  t.deepEqual(lines(r.stderr), ['w: 0/2 running', `shoal: service w cannot converge: ${reason}`]);
+  t.true(r.ms >= 5000, `gave up after ${r.ms} ms`);
+  t.is(fake.services.length, 1);
+  t.false(fake.methods().includes('removeService'));
+});
+
+test('service create: --timeout', async (t) => {
+  const { fake, host } = await withFake(t);
+  fake.statusScript.set('w', [{ desired: 1, running: 0 }]);
+  const r = await shoal(['service', 'create', '--name', 'w', '--timeout', '500ms', 'img'], host);
+  t.is(r.code, 1);
+  t.deepEqual(lines(r.stderr), ['w: 0/1 running', 'shoal: timed out after 500ms waiting for w (0/1 running) to converge']);
+});
+
+test('service create: manager errors are printed as one line', async (t) => {
+  const { fake, host } = await withFake(t);
+  fake.addService({ name: 'w' });
+  const r = await shoal(['service', 'create', '--name', 'w', 'img'], host);
+  t.is(r.code, 1);
+  t.is(r.stderr, 'shoal: service "w" already exists\n');
+});
+
+// ------------------------------------------------------------------ service ls / ps / inspect / scale / rm
+
+test('service ls: table and JSON rows with running/desired', async (t) => {
+  const { fake, host } = await withFake(t);
+  const web = fake.addService({ name: 'web', replicas: 3, image: 'nginx', command: ['a', 'b'] });
+  fake.addService({ name: 'agent', mode: 1, replicas: 0 });
+  fake.statusScript.set('web', [{ desired: 3, running: 2 }]);
+  fake.statusScript.set('agent', [{ desired: 2, running: 2 }]);
+  const [table, json] = await Promise.all([shoal(['service', 'ls'], host), shoal(['service', 'ls', '--format', 'json'], host)]);
+  t.is(table.code, 0, table.stderr);
+  const tableLines = lines(table.stdout);
+  t.regex(tableLines[0] ?? '', /^ID +NAME +MODE +REPLICAS +IMAGE$/);
+  t.regex(tableLines[1] ?? '', /^\S{12} +agent +global +2\/2 +busybox$/);
+  t.regex(tableLines[2] ?? '', /^\S{12} +web +replicated +2\/3 +nginx$/);
+  t.is(json.code, 0, json.stderr);
+  const rows = JSON.parse(json.stdout) as Array<Record<string, unknown>>;
+  t.is(rows.length, 2);
+  t.like(rows[1], { id: web.id, name: 'web', mode: 'replicated', replicas: 3, running: 2, desired: 3, image: 'nginx' });
+  t.deepEqual(rows[1]?.command, ['a', 'b']);
+  t.deepEqual(rows[1]?.constraints, []);
+});
+
+test('service ps: JSON rows and table, NODE is the hostname, empty while unassigned', async (t) => {
+  const { fake, host } = await withFake(t);
+  const web = fake.addService({ name: 'web', replicas: 2 });
+  const base: Task = {
+    id: 'task1',
+    serviceId: web.id,
+    serviceName: 'web',
+    slot: 1,
+    nodeId: NODE1.id,
+    spec: web.spec,
+    specVersion: 1,
+    desiredState: TaskState.RUNNING,
+    status: { state: TaskState.RUNNING, message: 'started', err: '', containerId: 'c1', exitCode: 0, timestampMs: Date.now() },
+    createdAtMs: Date.now(),
+  };
+  fake.tasks = [
+    base,
+    { ...base, id: 'task2', slot: 2, nodeId: '', status: { ...base.status!, state: TaskState.PENDING, err: 'no suitable node', containerId: '' } },
+  ];
+  const [json, table] = await Promise.all([
+    shoal(['service', 'ps', 'web', '--format', 'json'], host),
+    shoal(['service', 'ps', 'web'], host),
+  ]);
+  t.is(json.code, 0, json.stderr);
+  const rows = JSON.parse(json.stdout) as Array<Record<string, unknown>>;
+  t.like(rows[0], { id: 'task1', name: 'web.1', service: 'web', slot: 1, node: 'host1', nodeId: NODE1.id, desiredState: 'running', state: 'running', containerId: 'c1', exitCode: 0 });
+  t.like(rows[1], { id: 'task2', name: 'web.2', node: '', nodeId: '', state: 'pending', error: 'no suitable node' });
+  t.regex(String(rows[0]?.updatedAt), /^\d{4}-\d\d-\d\dT/);
+  t.is(table.code, 0, table.stderr);
+  const tableLines = lines(table.stdout);
+  t.regex(tableLines[0] ?? '', /^ID +NAME +NODE +DESIRED STATE +CURRENT STATE +ERROR$/);
+  t.regex(tableLines[1] ?? '', /^task1 +web\.1 +host1 +Running +Running (Less than a second|\d+ seconds?) ago$/);
+  t.regex(tableLines[2] ?? '', /^task2 +web\.2 {2,}Running +Pending .* ago +no suitable node$/);
+
+  const missing = await shoal(['service', 'ps', 'nope'], host);
+  t.is(missing.code, 1);
+  t.is(missing.stderr, 'shoal: service "nope" not found\n');
+});
+
+test('service inspect: a JSON array; an unknown ref is reported and exits 1', async (t) => {
+  const { fake, host } = await withFake(t);
+  const web = fake.addService({ name: 'web', replicas: 2, env: ['A=1'] });
+  const ok = await shoal(['service', 'inspect', 'web'], host);
+  t.is(ok.code, 0, ok.stderr);
+  const rows = JSON.parse(ok.stdout) as Array<Record<string, unknown>>;
+  t.is(rows.length, 1);
+  t.like(rows[0], { id: web.id, name: 'web', replicas: 2, running: 2, env: ['A=1'] });
+  const partial = await shoal(['service', 'inspect', web.id.slice(0, 6), 'nope'], host);
+  t.is(partial.code, 1);
+  t.is((JSON.parse(partial.stdout) as unknown[]).length, 1);
+  t.is(partial.stderr, 'shoal: service "nope" not found\n');
+});
+
+test('service scale waits, then prints "NAME scaled to N"', async (t) => {
+  const { fake, host } = await withFake(t);
+  fake.addService({ name: 'web', replicas: 1 });
+  fake.statusScript.set('web', [
+    { desired: 3, running: 1 },
+    { desired: 3, running: 3, stopping: 0 },
+  ]);
+  const r = await shoal(['service', 'scale', 'web=3'], host);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout, 'web scaled to 3\n');
+  t.deepEqual(lines(r.stderr), ['web: 1/3 running', 'web: 3/3 running']);
+  t.deepEqual(fake.calls[0], { method: 'scaleService', request: { ref: 'web', replicas: 3 } });
+
+  const detached = await shoal(['service', 'scale', '--detach', 'web=0', 'nope=1'], host);
+  t.is(detached.code, 1);
+  t.is(detached.stdout, 'web scaled to 0\n');
+  t.is(detached.stderr, 'shoal: service "nope" not found\n');
+});
+
+test('service rm prints each removed name; a missing one is an error line', async (t) => {
+  const { fake, host } = await withFake(t);
+  fake.addService({ name: 'a' });
+  fake.addService({ name: 'b' });
+  const r = await shoal(['service', 'rm', 'a', 'nope', 'b'], host);
+  t.is(r.code, 1);
+  t.is(r.stdout, 'a\nb\n');
+  t.is(r.stderr, 'shoal: service "nope" not found\n');
+  t.is(fake.services.length, 0);
+});
+
+// ------------------------------------------------------------------ nodes
+
+test('node ls / inspect / update', async (t) => {
+  const { fake, host } = await withFake(t);
+  const [table, json, inspect, update] = await Promise.all([
+    shoal(['node', 'ls'], host),
+    shoal(['node', 'ls', '--format', 'json'], host),
+    shoal(['node', 'inspect', 'host2'], host),
+    shoal(['node', 'update', '--availability', 'drain', '--label-add', 'zone=b', '--label-rm', 'ssd', 'host1'], host),
+  ]);
+  t.is(table.code, 0, table.stderr);
+  t.regex(lines(table.stdout)[1] ?? '', /^node1a+ +host1 +Ready +Active +27\.3\.1$/);
+  t.regex(lines(table.stdout)[2] ?? '', /^node2b+ +host2 +Down +Drain +27\.3\.1$/);
+  const rows = JSON.parse(json.stdout) as Array<Record<string, unknown>>;
+  t.like(rows[0], { id: NODE1.id, hostname: 'host1', status: 'ready', availability: 'active', engineVersion: '27.3.1', address: '10.213.0.11', cpus: 2, memoryBytes: 2 ** 31 });
+  t.deepEqual(rows[0]?.labels, { zone: 'a', ssd: 'true' });
+  t.like((JSON.parse(inspect.stdout) as unknown[])[0], { id: NODE2.id, status: 'down', availability: 'drain' });
+  t.is(update.code, 0, update.stderr);
+  t.is(update.stdout, 'host1\n');
+  const call = fake.calls.find((c) => c.method === 'updateNode');
+  t.deepEqual(call?.request, { ref: 'host1', availability: Availability.DRAIN, labelAdd: { zone: 'b' }, labelRm: ['ssd'] });
+});
+
+// ------------------------------------------------------------------ reaching the manager
+
+test('unreachable manager: one line naming the address', async (t) => {
+  const dead = await deadAddress();
+  const r = await shoal(['node', 'ls'], dead);
+  t.is(r.code, 1);
+  t.is(r.stdout, '');
+  t.is(r.stderr, `shoal: cannot reach the manager at ${dead} (is it running? set --host or SHOAL_HOST)\n`);
+  t.true(r.ms < 8000, `took ${r.ms} ms`);
+});
+
+test('several addresses: the next one is tried on UNAVAILABLE', async (t) => {
+  const { host } = await withFake(t);
+  const dead = await deadAddress();
+  const r = await shoal(['--host', `${dead},${host}`, 'node', 'ls', '-q'], 'ignored:1');
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout, `${NODE1.id}\n${NODE2.id}\n`);
+});
+
+test('a manager answering UNAVAILABLE: failover, and its details when none answers', async (t) => {
+  const { fake: sick, host: sickHost } = await withFake(t);
+  sick.failures.set('listServices', { code: grpcStatus.UNAVAILABLE, details: 'not the leader' });
+  const { fake: good, host: goodHost } = await withFake(t);
+  good.addService({ name: 'web' });
+  const [failover, alone] = await Promise.all([
+    shoal(['service', 'ls', '-q'], `${sickHost},${goodHost}`),
+    shoal(['service', 'ls'], sickHost),
+  ]);
+  t.is(failover.code, 0, failover.stderr);
+  t.is(failover.stdout, `${good.services[0]?.id}\n`);
+  t.is(alone.code, 1);
+  t.is(alone.stderr, 'shoal: not the leader\n');
+});
