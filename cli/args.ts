@@ -369,7 +369,8 @@ export function parseCount(text: string): number | undefined {
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
-const CONSTRAINT_KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+/** Shape only, as the manager's parser: which keys exist is the manager's to say. */
+const CONSTRAINT_KEY = /^[^=!\s]+$/;
 
 /**
  * Checks a placement constraint and returns it normalised to `key==value` / `key!=value`
@@ -547,7 +548,10 @@ const BUILDERS: Record<BuildableCommand, Builder> = {
     const limitCpu = cpus(flags, 'limit-cpu');
     const limitMemory = size(flags, 'limit-memory');
 
-    const env = keyValues(flags, 'env').map(([k, v]) => `${k}=${v}`);
+    const env = keyValues(flags, 'env').map(([k, v]) => {
+      if (/\s/.test(k)) throw new UsageError(`invalid --env "${k}=${v}": the name must not contain spaces`);
+      return `${k}=${v}`;
+    });
     const labels: Record<string, string> = {};
     for (const [k, v] of keyValues(flags, 'label')) labels[k] = v;
 

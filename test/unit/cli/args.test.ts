@@ -213,6 +213,7 @@ test('service create: bad KEY=VALUE', (t) => {
   t.is(msg('-e', 'NOVALUE'), 'invalid --env "NOVALUE": expected KEY=VALUE');
   t.is(msg('--env', '=x'), 'invalid --env "=x": expected KEY=VALUE');
   t.is(msg('-l', 'tier'), 'invalid --label "tier": expected KEY=VALUE');
+  t.is(msg('-e', 'MY VAR=1'), 'invalid --env "MY VAR=1": the name must not contain spaces');
 });
 
 // ------------------------------------------------------------------ other service commands

@@ -50,7 +50,8 @@ test('constraints: KEY==VALUE or KEY!=VALUE, normalised', (t) => {
   t.is(parseConstraint('node.labels.zone!=a'), 'node.labels.zone!=a');
   t.is(parseConstraint('node.labels.zone == a'), 'node.labels.zone==a');
   t.is(parseConstraint('engine.labels.disk==ssd'), 'engine.labels.disk==ssd');
-  for (const bad of ['nonsense', 'a=b', '==b', 'a==', 'a b==c', 'a==b!=c', '1a==b']) t.is(parseConstraint(bad), undefined, bad);
+  t.is(parseConstraint('node.labels.example.com/zone==eu-1'), 'node.labels.example.com/zone==eu-1');
+  for (const bad of ['nonsense', 'a=b', '==b', 'a==', 'a b==c', 'a==b!=c', 'a!b==c']) t.is(parseConstraint(bad), undefined, bad);
 });
 
 test('KEY=VALUE: split at the first =, empty value allowed', (t) => {
