@@ -1,0 +1,248 @@
+// Helpers for the e2e tests, which run against the bed `deploy/local-cluster up` built
+// (test/run brings it up and exports SHOAL_HOST and SHOAL_DEMO_IMAGE).
+//
+// Tests assert through each host's own dockerd, not only through shoal: `containersOf`
+// asks every host's engine for the containers labelled with a service's name.
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import Docker from 'dockerode';
+import { LABEL } from '../../proto/naming.js';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const SHOAL_BIN = path.join(REPO, 'cli/bin/shoal');
+const LOCAL_CLUSTER = path.join(REPO, 'deploy/local-cluster');
+const BED_RUN = '/run/shoal-bed';
+
+export const SHOAL_HOST = process.env.SHOAL_HOST ?? '10.213.0.1:4242';
+export const IMAGE = process.env.SHOAL_DEMO_IMAGE ?? '10.213.0.1:5000/shoal/busybox:latest';
+
+/** Commands that keep a container running and stop at once (with --stop-grace-period 1s). */
+export const HTTPD = ['httpd', '-f', '-p', '80'];
+export const SLEEP = ['sleep', '3600'];
+
+/** The bed's hosts, host1..hostN, from the count `up` recorded. */
+export const HOSTS: readonly string[] = (() => {
+  let n = 3;
+  try {
+    n = Number.parseInt(readFileSync(`${BED_RUN}/hosts`, 'utf8').trim(), 10) || 3;
+  } catch {
+    // bed not up: keep the default, the tests will say what is missing
+  }
+  return Array.from({ length: n }, (_, i) => `host${i + 1}`);
+})();
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const CLI_TIMEOUT_MS = 90_000; // longest CLI wait (create/scale converge) plus slack
+
+function run(file: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<RunResult> {
+  return new Promise((resolve) => {
+    execFile(file, [...args], { env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      let code = 0;
+      if (err) {
+        const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean; signal?: string };
+        code = typeof e.code === 'number' ? e.code : e.killed || e.signal ? 124 : 127;
+      }
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+/** Runs `shoal ARGS` against the bed's manager. Never throws: look at `code`. */
+export function shoal(...args: string[]): Promise<RunResult> {
+  return run(SHOAL_BIN, args, { ...process.env, SHOAL_HOST }, CLI_TIMEOUT_MS);
+}
+
+function describe(args: readonly string[], r: RunResult): string {
+  return `shoal ${args.join(' ')} -> exit ${r.code}\nstdout: ${r.stdout.trim()}\nstderr: ${r.stderr.trim()}`;
+}
+
+/** Runs `shoal ARGS` and throws (with its output) unless it exits 0. */
+export async function shoalOk(...args: string[]): Promise<RunResult> {
+  const r = await shoal(...args);
+  if (r.code !== 0) throw new Error(describe(args, r));
+  return r;
+}
+
+/** Runs `shoal ARGS --format json` and parses the array it prints. */
+export async function shoalJson<T = Record<string, unknown>>(...args: string[]): Promise<T[]> {
+  const r = await shoalOk(...args, '--format', 'json');
+  return JSON.parse(r.stdout) as T[];
+}
+
+/** Runs `deploy/local-cluster ARGS` (e.g. stop-agent host2). Never throws: look at `code`. */
+export function localCluster(...args: string[]): Promise<RunResult> {
+  return run(LOCAL_CLUSTER, args, process.env, 120_000);
+}
+
+// ---- rows of `--format json` (only the fields the tests read) ------------------------------
+
+export interface NodeRow {
+  id: string;
+  hostname: string;
+  status: string;
+  availability: string;
+  labels: Record<string, string>;
+}
+
+export interface TaskRow {
+  id: string;
+  service: string;
+  slot: number;
+  node: string;
+  desiredState: string;
+  state: string;
+  error: string;
+  containerId: string;
+}
+
+export interface ServiceRow {
+  id: string;
+  name: string;
+  replicas?: number;
+  running?: number;
+}
+
+export const nodes = (): Promise<NodeRow[]> => shoalJson<NodeRow>('node', 'ls');
+export const tasks = (service: string): Promise<TaskRow[]> => shoalJson<TaskRow>('service', 'ps', service);
+export const services = (): Promise<ServiceRow[]> => shoalJson<ServiceRow>('service', 'ls');
+
+// ---- the hosts' own engines -----------------------------------------------------------------
+
+const engines = new Map<string, Docker>();
+
+/** dockerode client for a bed host's dockerd. */
+export function docker(host: string): Docker {
+  let d = engines.get(host);
+  if (!d) {
+    d = new Docker({ socketPath: `${BED_RUN}/${host}/docker.sock` });
+    engines.set(host, d);
+  }
+  return d;
+}
+
+export interface Container {
+  id: string;
+  host: string;
+  state: string;
+  taskId: string;
+  slot: string;
+}
+
+/**
+ * The containers of a service on every host, asked from each host's dockerd
+ * (label com.shoal.service.name=NAME). Running ones only unless `all`.
+ */
+export async function containersOf(service: string, opts: { all?: boolean } = {}): Promise<Container[]> {
+  const perHost = await Promise.all(
+    HOSTS.map(async (host) => {
+      const list = await docker(host).listContainers({
+        all: opts.all ?? false,
+        filters: { label: [`${LABEL.serviceName}=${service}`] },
+      });
+      return list.map((c) => ({
+        id: c.Id,
+        host,
+        state: c.State,
+        taskId: c.Labels[LABEL.taskId] ?? '',
+        slot: c.Labels[LABEL.slot] ?? '',
+      }));
+    }),
+  );
+  return perHost.flat();
+}
+
+/** Running containers of a service per host, e.g. `{host1: 2, host2: 2, host3: 2}`. */
+export async function countPerHost(service: string, opts: { all?: boolean } = {}): Promise<Record<string, number>> {
+  const counts: Record<string, number> = Object.fromEntries(HOSTS.map((h) => [h, 0]));
+  for (const c of await containersOf(service, opts)) counts[c.host] = (counts[c.host] ?? 0) + 1;
+  return counts;
+}
+
+/** `{host1: 2, host2: 2, host3: 2}` for evenly spread counts. */
+export function each(n: number): Record<string, number> {
+  return Object.fromEntries(HOSTS.map((h) => [h, n]));
+}
+
+export function sum(counts: Record<string, number>): number {
+  return Object.values(counts).reduce((a, b) => a + b, 0);
+}
+
+// ---- waiting --------------------------------------------------------------------------------
+
+/**
+ * Polls `fn` until it returns a value other than undefined/false, or throws after
+ * `timeoutMs` naming `what` and the last value seen (so a failure says how far it got).
+ */
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs: number,
+  what = 'condition',
+  intervalMs = 250,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+      last = v;
+      lastError = undefined;
+    } catch (e) {
+      lastError = e;
+    }
+    if (Date.now() >= deadline) {
+      const detail = lastError instanceof Error ? lastError.message : JSON.stringify(last);
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${detail})`);
+    }
+    await sleep(intervalMs);
+  }
+}
+
+/** Waits until `observe()` deep-equals `want`; returns the last observation either way. */
+export async function waitForValue<T>(observe: () => Promise<T>, want: T, timeoutMs: number): Promise<T> {
+  let last: T | undefined;
+  const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+  try {
+    return await waitFor(async () => {
+      last = await observe();
+      return same(last, want) ? last : undefined;
+    }, timeoutMs);
+  } catch {
+    return last ?? (await observe());
+  }
+}
+
+// ---- per-test services ----------------------------------------------------------------------
+
+/** A service name unique to this run, so a leftover from an aborted run never collides. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
+}
+
+/** Removes a service (if it exists) and waits until no host has a container of it. */
+export async function removeService(name: string, timeoutMs = 60_000): Promise<void> {
+  await shoal('service', 'rm', name);
+  await waitFor(async () => (await containersOf(name, { all: true })).length === 0, timeoutMs, `no container of ${name} left`);
+}
+
+/** Waits until every bed host is a ready node. */
+export async function waitNodesReady(timeoutMs = 60_000): Promise<NodeRow[]> {
+  return waitFor(
+    async () => {
+      const rows = await nodes();
+      const ready = rows.filter((n) => n.status === 'ready' && HOSTS.includes(n.hostname));
+      return ready.length === HOSTS.length ? rows : undefined;
+    },
+    timeoutMs,
+    `all of ${HOSTS.join(', ')} ready`,
+  );
+}
