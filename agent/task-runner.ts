@@ -12,12 +12,10 @@
 // manager already holds and drops any report below the highest one it knows.
 import type { Task, TaskStatus } from '../proto/gen/shoal.js';
 import { isTerminal, TaskState } from '../proto/task-state.js';
-import type { Controller, ExitResult, ManagedContainer } from './exec/executor.js';
+import { stopGraceMs, type Controller, type ExitResult, type ManagedContainer } from './exec/executor.js';
 import { errorMessage, isRetryable } from './exec/errors.js';
 import { silentLog, type Log } from './log.js';
 
-/** Docker's own default for `docker stop`, used when the spec leaves it unset (0). */
-export const DEFAULT_STOP_GRACE_MS = 10_000;
 /** Retry an engine call that failed transiently after this long, doubling... */
 const RETRY_MIN_MS = 500;
 /** ...up to this: an engine that stays away costs one log line per 10 s per task. */
@@ -41,11 +39,6 @@ export interface TaskRunnerOptions {
 type StepResult = 'progress' | 'idle' | 'exit';
 /** run: follow the desired state; leave: the task left the set; close: the agent stops. */
 type Mode = 'run' | 'leave' | 'close';
-
-export function stopGraceMs(task: Task): number {
-  const ms = task.spec?.stopGracePeriodMs ?? 0;
-  return ms > 0 ? ms : DEFAULT_STOP_GRACE_MS;
-}
 
 export class TaskRunner {
   readonly id: string;

@@ -1,6 +1,20 @@
 // One task's container, as the task runner drives it (swarmkit's exec.Controller, smaller).
 // Every method may be called again after a crash or an agent restart: each one checks what
 // already exists instead of assuming it starts from nothing.
+import type { Task } from '../../proto/gen/shoal.js';
+
+/** Docker's own default for `docker stop`, used when the spec leaves it unset (0). */
+export const DEFAULT_STOP_GRACE_MS = 10_000;
+
+/**
+ * The task's stop grace period; undefined for a bare task (a container found without its
+ * task, see Worker): the container then keeps the one it was created with.
+ */
+export function stopGraceMs(task: Task): number | undefined {
+  if (task.spec === undefined) return undefined;
+  const ms = task.spec.stopGracePeriodMs;
+  return ms > 0 ? ms : DEFAULT_STOP_GRACE_MS;
+}
 
 /** What the engine says about a container, reduced to what the runner decides on. */
 export type ContainerStatus = 'created' | 'running' | 'exited';
@@ -30,8 +44,11 @@ export interface Controller {
   start(signal: AbortSignal): Promise<void>;
   /** Resolve when the container exits (or turns unhealthy). Works for an adopted container. */
   wait(signal: AbortSignal): Promise<ExitResult>;
-  /** Stop: SIGTERM, then SIGKILL after graceMs. A no-op when it is not running or is gone. */
-  shutdown(graceMs: number): Promise<void>;
+  /**
+   * Stop: SIGTERM, then SIGKILL after graceMs (undefined: the grace period the container was
+   * created with). A no-op when it is not running or is gone.
+   */
+  shutdown(graceMs: number | undefined): Promise<void>;
   /** Remove the container. A no-op when it is gone. */
   remove(): Promise<void>;
   /** The container's state, or undefined when it does not exist. */

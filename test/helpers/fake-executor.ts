@@ -4,7 +4,13 @@ import type { Task } from '../../proto/gen/shoal.js';
 import { LABEL } from '../../proto/naming.js';
 import type { ContainerState, ContainerStatus, Controller, ExitResult } from '../../agent/exec/controller.js';
 import { AbortedError, ImageError, NotFoundError, UnavailableError } from '../../agent/exec/errors.js';
-import type { EngineDescription, Executor, ManagedContainer } from '../../agent/exec/executor.js';
+import {
+  DEFAULT_STOP_GRACE_MS,
+  stopGraceMs,
+  type EngineDescription,
+  type Executor,
+  type ManagedContainer,
+} from '../../agent/exec/executor.js';
 import { containerLabels, taskContainerName } from '../../agent/exec/docker/spec.js';
 
 export interface FakeContainer {
@@ -19,6 +25,8 @@ export interface FakeContainer {
   starts: number;
   /** Grace period of the last stop, in ms. */
   stopGraceMs?: number;
+  /** The grace period the container was created with (its spec's, or 10 s). */
+  createdGraceMs: number;
 }
 
 /** Exit code of a container stopped by shutdown(): 128 + SIGTERM. */
@@ -123,6 +131,7 @@ export class FakeExecutor implements Executor {
       status: 'created',
       exitCode: 0,
       starts: 0,
+      createdGraceMs: stopGraceMs(task) ?? DEFAULT_STOP_GRACE_MS,
     };
     this.containers.set(c.id, c);
     this.ops.push(`create ${task.id}`);
@@ -209,13 +218,13 @@ class FakeController implements Controller {
     return this.fx.waitFor(c.id, signal);
   }
 
-  async shutdown(graceMs: number): Promise<void> {
+  async shutdown(graceMs: number | undefined): Promise<void> {
     this.fx.engineCall();
     const c = this.id === undefined ? undefined : this.fx.containers.get(this.id);
     if (c === undefined || c.status !== 'running') return;
     c.status = 'exited';
     c.exitCode = STOPPED_EXIT_CODE;
-    c.stopGraceMs = graceMs;
+    c.stopGraceMs = graceMs ?? c.createdGraceMs;
     this.fx.ops.push(`stop ${this.task.id}`);
     this.fx.wake(c.id, { exitCode: STOPPED_EXIT_CODE });
   }

@@ -7,7 +7,7 @@ import type { ContainerState, ContainerStatus, Controller, ExitResult } from '..
 import { AbortedError, ConflictError, NotFoundError, UnhealthyError } from '../errors.js';
 import type { ManagedContainer } from '../executor.js';
 import { fromDocker, fromPull, isNotFound, isNotModified } from './errors.js';
-import { containerConfig, taskContainerName } from './spec.js';
+import { containerConfig, stopSeconds, taskContainerName } from './spec.js';
 
 /** While starting, look at the health check this often (Docker runs it at its own interval). */
 const HEALTH_POLL_STARTING_MS = 250;
@@ -98,11 +98,12 @@ export class DockerController implements Controller {
     }
   }
 
-  async shutdown(graceMs: number): Promise<void> {
+  async shutdown(graceMs: number | undefined): Promise<void> {
     if (this.id === undefined) return;
     try {
-      // Docker's stop: the image's stop signal (SIGTERM), SIGKILL after t seconds.
-      await this.docker.getContainer(this.id).stop({ t: Math.ceil(graceMs / 1000) });
+      // Docker's stop: the image's stop signal (SIGTERM), SIGKILL after t seconds (without t:
+      // the container's StopTimeout, set from the spec at create).
+      await this.docker.getContainer(this.id).stop(graceMs === undefined ? {} : { t: stopSeconds(graceMs) });
     } catch (err) {
       if (isNotModified(err) || isNotFound(err)) return;
       throw fromDocker(err, `stop container ${short(this.id)}`);

@@ -2,7 +2,13 @@
 import type Docker from 'dockerode';
 import { PublishMode, type Task } from '../../../proto/gen/shoal.js';
 import { containerName, LABEL } from '../../../proto/naming.js';
+import { stopGraceMs } from '../controller.js';
 import { ExecError } from '../errors.js';
+
+/** Docker's stop timeout is whole seconds. */
+export function stopSeconds(graceMs: number): number {
+  return Math.ceil(graceMs / 1000);
+}
 
 const NS_PER_MS = 1_000_000;
 
@@ -50,6 +56,8 @@ export function containerConfig(task: Task): Docker.ContainerCreateOptions {
     ...(spec.command.length > 0 ? { Cmd: spec.command } : {}),
     Env: spec.env,
     Labels: containerLabels(task),
+    // So that a stop without the task at hand (an unassigned container) keeps its grace period.
+    StopTimeout: stopSeconds(stopGraceMs(task) ?? 0),
     ...(Object.keys(exposed).length > 0 ? { ExposedPorts: exposed } : {}),
     ...(health !== undefined
       ? {

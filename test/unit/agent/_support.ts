@@ -55,3 +55,12 @@ export class RecordingReporter implements StatusSink {
     return this.reports.filter((r) => r.taskId === taskId).at(-1)?.status;
   }
 }
+
+/** Poll until cond() holds (for things that cross a real socket or timer). */
+export async function until(cond: () => boolean, timeoutMs = 5_000, what = 'condition'): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

@@ -2,10 +2,10 @@ import test from 'ava';
 import { AssignmentsMessage_Kind, TaskState } from '../../../proto/gen/shoal.js';
 import { LABEL } from '../../../proto/naming.js';
 import { ExecError } from '../../../agent/exec/errors.js';
-import { DEFAULT_STOP_GRACE_MS } from '../../../agent/task-runner.js';
+import { DEFAULT_STOP_GRACE_MS } from '../../../agent/exec/executor.js';
 import { Worker } from '../../../agent/worker.js';
 import { FakeExecutor } from '../../helpers/fake-executor.js';
-import { makeTask, RecordingReporter, withDesired } from './_support.js';
+import { makeTask, RecordingReporter, until, withDesired } from './_support.js';
 
 const FULL_RUN = ['accepted', 'preparing', 'ready', 'starting', 'running'];
 
@@ -210,7 +210,7 @@ test('agent restart: running and exited containers are adopted, nothing is start
   const run = makeTask('run', { slot: 1 });
   const done = makeTask('done', { slot: 2 });
   const fail = makeTask('fail', { slot: 3 });
-  const gone = makeTask('gone', { slot: 4 });
+  const gone = makeTask('gone', { slot: 4, spec: { stopGracePeriodMs: 1_500 } });
   first.worker.assign([run, done, fail, gone]);
   await first.worker.settled();
   const ids = Object.fromEntries(['run', 'done', 'fail', 'gone'].map((id) => [id, fx.byTask(id)?.id]));
@@ -220,6 +220,7 @@ test('agent restart: running and exited containers are adopted, nothing is start
   fx.exit('done', 0);
   fx.exit('fail', 7);
 
+  const goneContainer = fx.byTask('gone');
   const second = await setup(fx);
   // The manager's view: all four RUNNING; 'gone' is no longer assigned to this node.
   second.worker.assign([run, done, fail].map((task) => withDesired(task, TaskState.RUNNING, TaskState.RUNNING)));
@@ -235,6 +236,7 @@ test('agent restart: running and exited containers are adopted, nothing is start
   t.is(second.reporter.last('fail')?.err, 'task: non-zero exit (7)');
   t.is(fx.byTask('gone'), undefined, 'a container whose task is not in the first set is removed');
   t.deepEqual(fx.opsOf('gone'), ['create', 'start', 'stop', 'remove']);
+  t.is(goneContainer?.stopGraceMs, 1_500, 'stopped with the grace period it was created with');
   t.is(fx.ops.filter((o) => o.startsWith('create')).length, 4, 'no second container');
   t.is(fx.ops.filter((o) => o.startsWith('start')).length, 4, 'nothing started twice');
 
@@ -330,11 +332,3 @@ test('close() leaves containers running and reports nothing more', async (t) => 
   t.deepEqual(fx.opsOf('t1'), ['create', 'start']);
   t.is(reporter.reports.length, n);
 });
-
-async function until(cond: () => boolean, timeoutMs = 2_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}

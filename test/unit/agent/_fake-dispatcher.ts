@@ -1,0 +1,120 @@
+// A Dispatcher served by a real grpc-js server on 127.0.0.1:0, with the manager's rules that
+// the agent depends on: sessions by id, NOT_FOUND for an unknown one, a COMPLETE set on every
+// new Assignments stream. Tests change its task set and can forget sessions.
+import {
+  Server,
+  ServerCredentials,
+  status,
+  type ServerWritableStream,
+} from '@grpc/grpc-js';
+import {
+  AssignmentsMessage_Kind,
+  DispatcherService,
+  type AssignmentsMessage,
+  type AssignmentsRequest,
+  type DispatcherServer,
+  type HeartbeatRequest,
+  type RegisterRequest,
+  type Task,
+  type TaskStatusUpdate,
+} from '../../../proto/gen/shoal.js';
+
+export class FakeDispatcher {
+  readonly registrations: RegisterRequest[] = [];
+  readonly heartbeats: Array<HeartbeatRequest & { at: number }> = [];
+  readonly updates: TaskStatusUpdate[] = [];
+  /** UpdateTaskStatus calls, each with its number of updates. */
+  readonly batches: number[] = [];
+  /** Tasks per node id: what a COMPLETE set holds. */
+  readonly tasks = new Map<string, Task[]>();
+  heartbeatPeriodMs = 100;
+  /** Fail every heartbeat with this code while set. */
+  failHeartbeats: status | undefined;
+  address = '';
+
+  private readonly server = new Server();
+  private readonly sessions = new Map<string, { nodeId: string; stream?: ServerWritableStream<AssignmentsRequest, AssignmentsMessage> }>();
+  private nextNode = 1;
+  private nextSession = 1;
+
+  constructor(private readonly nodeIdForNew = () => `node${this.nextNode++}`) {
+    const impl: DispatcherServer = {
+      register: (call, cb) => {
+        this.registrations.push(call.request);
+        const nodeId = call.request.nodeId || this.nodeIdForNew();
+        for (const [id, s] of this.sessions) if (s.nodeId === nodeId) this.endSession(id);
+        const sessionId = `s${this.nextSession++}`;
+        this.sessions.set(sessionId, { nodeId });
+        cb(null, { nodeId, sessionId, heartbeatPeriodMs: this.heartbeatPeriodMs });
+      },
+      heartbeat: (call, cb) => {
+        this.heartbeats.push({ ...call.request, at: Date.now() });
+        if (this.failHeartbeats !== undefined) return cb({ code: this.failHeartbeats, details: 'injected' });
+        if (!this.valid(call.request)) return cb({ code: status.NOT_FOUND, details: 'unknown session: register again' });
+        cb(null, { heartbeatPeriodMs: this.heartbeatPeriodMs });
+      },
+      updateTaskStatus: (call, cb) => {
+        if (!this.valid(call.request)) return cb({ code: status.NOT_FOUND, details: 'unknown session: register again' });
+        this.batches.push(call.request.updates.length);
+        this.updates.push(...call.request.updates);
+        cb(null, {});
+      },
+      assignments: (call) => {
+        const s = this.sessions.get(call.request.sessionId);
+        if (s === undefined || s.nodeId !== call.request.nodeId) {
+          call.emit('error', { code: status.NOT_FOUND, details: 'unknown session: register again' });
+          return;
+        }
+        s.stream = call;
+        call.write({ kind: AssignmentsMessage_Kind.COMPLETE, tasks: this.tasks.get(s.nodeId) ?? [], removedTaskIds: [] });
+      },
+    };
+    this.server.addService(DispatcherService, impl);
+  }
+
+  async start(port = 0): Promise<string> {
+    const bound = await new Promise<number>((resolve, reject) =>
+      this.server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err, p) =>
+        err ? reject(err) : resolve(p),
+      ),
+    );
+    this.address = `127.0.0.1:${bound}`;
+    return this.address;
+  }
+
+  stop(): void {
+    for (const id of [...this.sessions.keys()]) this.endSession(id);
+    this.server.forceShutdown();
+  }
+
+  /** Send a message on every open stream of a node. */
+  push(nodeId: string, msg: AssignmentsMessage): void {
+    for (const s of this.sessions.values()) if (s.nodeId === nodeId) s.stream?.write(msg);
+  }
+
+  /** Forget every session (as a restarted manager would); streams end with NOT_FOUND. */
+  forgetSessions(): void {
+    for (const [id, s] of this.sessions) {
+      s.stream?.emit('error', { code: status.NOT_FOUND, details: 'unknown session: register again' });
+      this.sessions.delete(id);
+    }
+  }
+
+  /** Forget sessions silently: the agent learns it from its next heartbeat. */
+  forgetSessionsQuietly(): void {
+    this.sessions.clear();
+  }
+
+  openStreams(): number {
+    return [...this.sessions.values()].filter((s) => s.stream !== undefined).length;
+  }
+
+  private valid(req: { nodeId: string; sessionId: string }): boolean {
+    return this.sessions.get(req.sessionId)?.nodeId === req.nodeId;
+  }
+
+  private endSession(id: string): void {
+    this.sessions.get(id)?.stream?.end();
+    this.sessions.delete(id);
+  }
+}

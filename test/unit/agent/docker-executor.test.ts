@@ -1,0 +1,176 @@
+// The worker with the real Docker executor. Needs a Docker engine of its own:
+//   SHOAL_TEST_DOCKER_HOST=unix:///tmp/agentdev/docker.sock npx ava test/unit/agent/docker-executor.test.ts
+// The test image (SHOAL_TEST_IMAGE, default shoal-test/busybox:latest) is made from
+// /bin/busybox with `docker import` when the engine does not have it.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, symlinkSync, copyFileSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import Docker from 'dockerode';
+import { TaskState, type Task } from '../../../proto/gen/shoal.js';
+import { LABEL, newId } from '../../../proto/naming.js';
+import { dockerSocketPath } from '../../../agent/config.js';
+import { DockerExecutor } from '../../../agent/exec/docker/executor.js';
+import { Worker } from '../../../agent/worker.js';
+import { makeTask, RecordingReporter, until, withDesired } from './_support.js';
+
+const host = process.env.SHOAL_TEST_DOCKER_HOST;
+const IMAGE = process.env.SHOAL_TEST_IMAGE ?? 'shoal-test/busybox:latest';
+const run = host ? test.serial : test.skip;
+if (!host) {
+  test('docker executor (skipped: set SHOAL_TEST_DOCKER_HOST=unix:///path/docker.sock to run)', (t) => t.pass());
+}
+
+const socketPath = host ? dockerSocketPath(host) : '';
+const docker = new Docker({ socketPath });
+/** Every container of this run carries this service name, so teardown finds them all. */
+const SERVICE = `agenttest-${newId().slice(0, 8)}`;
+
+type TaskOpts = NonNullable<Parameters<typeof makeTask>[1]>;
+
+function task(id: string, slot: number, spec: TaskOpts['spec'] = {}, opts: TaskOpts = {}): Task {
+  const t = makeTask(id, { slot, image: IMAGE, ...opts, spec: { name: SERVICE, ...spec } });
+  return { ...t, serviceName: SERVICE };
+}
+
+async function containersOf(taskId: string): Promise<Docker.ContainerInfo[]> {
+  return docker.listContainers({ all: true, filters: { label: [`${LABEL.taskId}=${taskId}`] } });
+}
+
+async function setup() {
+  const reporter = new RecordingReporter();
+  const worker = new Worker({ executor: new DockerExecutor({ socketPath }), reporter, retryMinMs: 50 });
+  await worker.start();
+  return { reporter, worker };
+}
+
+test.before(async () => {
+  if (!host) return;
+  try {
+    await docker.getImage(IMAGE).inspect();
+  } catch {
+    if (!existsSync('/bin/busybox')) throw new Error(`image ${IMAGE} is missing and /bin/busybox is not there to make it`);
+    const root = mkdtempSync(path.join(os.tmpdir(), 'shoal-img-'));
+    mkdirSync(path.join(root, 'bin'));
+    mkdirSync(path.join(root, 'tmp'), { mode: 0o1777 });
+    copyFileSync('/bin/busybox', path.join(root, 'bin/busybox'));
+    for (const a of ['sh', 'sleep', 'httpd', 'touch', 'test', 'true', 'false']) symlinkSync('busybox', path.join(root, 'bin', a));
+    execFileSync('sh', [
+      '-c',
+      'tar -C "$1" -c . | docker -H "$2" import --change \'CMD ["sh"]\' --change "ENV PATH=/bin" - "$3" >/dev/null',
+      'sh', root, host, IMAGE,
+    ]);
+    rmSync(root, { recursive: true });
+  }
+});
+
+test.after.always(async () => {
+  if (!host) return;
+  for (const c of await docker.listContainers({ all: true, filters: { label: [`${LABEL.serviceName}=${SERVICE}`] } })) {
+    await docker.getContainer(c.Id).remove({ force: true });
+  }
+});
+
+run('runs a task to RUNNING with shoal labels and no engine restart policy; SHUTDOWN stops and removes it', async (t) => {
+  const { reporter, worker } = await setup();
+  const t1 = task('d1', 1, { command: ['sleep', '300'], stopGracePeriodMs: 1_000, limits: { nanoCpus: 5e8, memoryBytes: 32 * 2 ** 20 }, labels: { team: 'x' } });
+  worker.assign([t1]);
+  await worker.settled();
+  t.deepEqual(reporter.states('d1'), ['accepted', 'preparing', 'ready', 'starting', 'running']);
+  const [c] = await containersOf('d1');
+  t.truthy(c);
+  t.is(c?.State, 'running');
+  t.is(c?.Names[0], `/${SERVICE}.1.d1`);
+  t.is(c?.Labels[LABEL.serviceName], SERVICE);
+  t.is(c?.Labels.team, 'x');
+  t.is(reporter.last('d1')?.containerId, c?.Id);
+  const info = await docker.getContainer(c?.Id ?? '').inspect();
+  t.is(info.HostConfig.RestartPolicy?.Name, 'no');
+  t.is(info.HostConfig.NanoCpus, 5e8);
+  t.is(info.HostConfig.Memory, 32 * 2 ** 20);
+
+  const started = Date.now();
+  worker.assign([withDesired(t1, TaskState.SHUTDOWN, TaskState.RUNNING)]);
+  await worker.settled();
+  const tookMs = Date.now() - started;
+  t.is(reporter.last('d1')?.state, TaskState.SHUTDOWN);
+  t.deepEqual(await containersOf('d1'), []);
+  // sleep as PID 1 ignores SIGTERM: SIGKILL after the 1 s grace period, not docker's 10 s.
+  t.true(tookMs >= 900 && tookMs < 5_000, `stop took ${tookMs} ms with a 1 s grace period`);
+  await worker.close();
+});
+
+run('exit 0 -> COMPLETE, exit 3 -> FAILED with the exit code', async (t) => {
+  const { reporter, worker } = await setup();
+  worker.assign([task('ok', 1, { command: ['sh', '-c', 'exit 0'] }), task('bad', 2, { command: ['sh', '-c', 'exit 3'] })]);
+  await until(() => reporter.last('ok')?.state === TaskState.COMPLETE && reporter.last('bad')?.state === TaskState.FAILED, 20_000);
+  t.is(reporter.last('bad')?.exitCode, 3);
+  t.is(reporter.last('bad')?.err, 'task: non-zero exit (3)');
+  t.is((await containersOf('bad'))[0]?.State, 'exited', 'kept while desired RUNNING');
+  t.deepEqual(reporter.backwards, []);
+  await worker.close();
+});
+
+run('an image that cannot be pulled -> REJECTED with the engine message', async (t) => {
+  const { reporter, worker } = await setup();
+  // A registry on a closed local port fails at once (Docker Hub lookups time out here).
+  worker.assign([task('nop', 1, {}, { image: '127.0.0.1:1/shoal/none:1' })]);
+  await worker.settled();
+  t.deepEqual(reporter.states('nop'), ['accepted', 'preparing', 'rejected']);
+  t.regex(reporter.last('nop')?.err ?? '', /^image "127\.0\.0\.1:1\/shoal\/none:1": .*(refused|connect)/);
+  t.deepEqual(await containersOf('nop'), []);
+  await worker.close();
+});
+
+run('agent restart: adopts running and exited containers, removes unassigned ones, starts nothing twice', async (t) => {
+  const first = await setup();
+  const keep = task('keep', 1, { command: ['sleep', '300'] });
+  const ends = task('ends', 2, { command: ['sh', '-c', 'sleep 1; exit 4'] });
+  const orphan = task('orphan', 3, { command: ['sleep', '300'], stopGracePeriodMs: 1_000 });
+  first.worker.assign([keep, ends, orphan]);
+  await first.worker.settled();
+  const before = await docker.getContainer((await containersOf('keep'))[0]?.Id ?? '').inspect();
+  await first.worker.close();
+  await new Promise((r) => setTimeout(r, 1_500)); // 'ends' exits while the agent is away
+
+  const restarted = Date.now();
+  const second = await setup();
+  second.worker.assign([keep, ends].map((x) => withDesired(x, TaskState.RUNNING, TaskState.RUNNING)));
+  await second.worker.settled();
+  await until(() => (second.reporter.last('ends') !== undefined), 10_000);
+  t.deepEqual(second.reporter.states('keep'), ['running']);
+  t.is(second.reporter.last('keep')?.containerId, before.Id);
+  const after = await docker.getContainer(before.Id).inspect();
+  t.is(after.State.StartedAt, before.State.StartedAt, 'not restarted');
+  t.is((await containersOf('keep')).length, 1, 'no second container');
+  t.deepEqual(second.reporter.states('ends'), ['failed']);
+  t.is(second.reporter.last('ends')?.exitCode, 4);
+  await second.worker.settled();
+  t.deepEqual(await containersOf('orphan'), [], 'a container whose task is not assigned is removed');
+  t.true(Date.now() - restarted < 8_000, 'with the grace period it was created with (1 s), not 10 s');
+
+  // The adopted container is still followed: stopping it by hand makes the task FAILED.
+  await docker.getContainer(before.Id).kill();
+  await until(() => second.reporter.last('keep')?.state === TaskState.FAILED, 10_000);
+  t.is(second.reporter.last('keep')?.exitCode, 137);
+  await second.worker.close();
+});
+
+run('health check: RUNNING only once healthy; an unhealthy container -> FAILED and stopped', async (t) => {
+  const { reporter, worker } = await setup();
+  const health = (cmd: string, startPeriodMs = 0) => ({ test: ['CMD-SHELL', cmd], intervalMs: 200, timeoutMs: 1_000, retries: 1, startPeriodMs });
+  worker.assign([
+    // Failed probes within the start period do not count; the first passing one makes it healthy.
+    task('slow', 1, { command: ['sh', '-c', 'sleep 1; touch /tmp/ok; sleep 300'], health: health('test -f /tmp/ok', 10_000) }),
+    task('sick', 2, { command: ['sleep', '300'], health: health('false'), stopGracePeriodMs: 1_000 }),
+  ]);
+  const started = Date.now();
+  await until(() => reporter.last('slow')?.state === TaskState.RUNNING, 15_000);
+  t.true(Date.now() - started >= 900, 'STARTING until the health check passes');
+  await until(() => reporter.last('sick')?.state === TaskState.FAILED, 15_000);
+  t.regex(reporter.last('sick')?.err ?? '', /container unhealthy/);
+  await worker.settled();
+  t.is((await containersOf('sick'))[0]?.State, 'exited');
+  await worker.close();
+});

@@ -1,0 +1,85 @@
+import test from 'ava';
+import { PublishMode } from '../../../proto/gen/shoal.js';
+import { LABEL } from '../../../proto/naming.js';
+import { dockerMessage, fromDocker, fromPull } from '../../../agent/exec/docker/errors.js';
+import { containerConfig } from '../../../agent/exec/docker/spec.js';
+import { ConflictError, ImageError, NotFoundError, UnavailableError } from '../../../agent/exec/errors.js';
+import { makeTask, NODE_ID } from './_support.js';
+
+test('container config: name, labels, command, env, limits, host ports, no engine restarts', (t) => {
+  const task = makeTask('task1', {
+    slot: 3,
+    image: 'reg:5000/app:2',
+    spec: {
+      command: ['httpd', '-f', '-p', '8080'],
+      env: ['A=1'],
+      labels: { team: 'x', [LABEL.taskId]: 'spoofed' },
+      stopGracePeriodMs: 2_500,
+      limits: { nanoCpus: 500_000_000, memoryBytes: 64 * 2 ** 20 },
+      ports: [
+        { protocol: 'tcp', targetPort: 8080, publishedPort: 18080, publishMode: PublishMode.HOST },
+        { protocol: 'udp', targetPort: 53, publishedPort: 0, publishMode: PublishMode.HOST },
+        { protocol: 'tcp', targetPort: 9000, publishedPort: 9000, publishMode: PublishMode.INGRESS },
+      ],
+    },
+  });
+  const c = containerConfig(task);
+  t.is(c.name, 'web.3.task1');
+  t.is(c.Image, 'reg:5000/app:2');
+  t.deepEqual(c.Cmd, ['httpd', '-f', '-p', '8080']);
+  t.deepEqual(c.Env, ['A=1']);
+  t.deepEqual(c.Labels, {
+    team: 'x',
+    [LABEL.taskId]: 'task1',
+    [LABEL.serviceId]: 'svc1',
+    [LABEL.serviceName]: 'web',
+    [LABEL.slot]: '3',
+    [LABEL.nodeId]: NODE_ID,
+  });
+  t.deepEqual(c.ExposedPorts, { '8080/tcp': {}, '53/udp': {} });
+  t.is(c.StopTimeout, 3, 'whole seconds, rounded up');
+  t.deepEqual(c.HostConfig, {
+    RestartPolicy: { Name: 'no' },
+    NanoCpus: 500_000_000,
+    Memory: 64 * 2 ** 20,
+    PortBindings: { '8080/tcp': [{ HostPort: '18080' }], '53/udp': [{ HostPort: '' }] },
+  });
+  t.is(c.Healthcheck, undefined);
+});
+
+test('container config: empty command keeps the image CMD; health check in ns; global tasks', (t) => {
+  const task = makeTask('task2', {
+    slot: 0,
+    spec: {
+      health: { test: ['CMD-SHELL', 'true'], intervalMs: 500, timeoutMs: 200, retries: 2, startPeriodMs: 1_000 },
+    },
+  });
+  const c = containerConfig(task);
+  t.is(c.Cmd, undefined);
+  t.is(c.StopTimeout, 10, 'docker\'s default when the spec has none');
+  t.is(c.name, `web.${NODE_ID.slice(0, 12)}.task2`);
+  t.deepEqual(c.Healthcheck, { Test: ['CMD-SHELL', 'true'], Interval: 500e6, Timeout: 200e6, Retries: 2, StartPeriod: 1e9 });
+  t.deepEqual(c.HostConfig, { RestartPolicy: { Name: 'no' } });
+  t.deepEqual(containerConfig(makeTask('t', { spec: { health: { test: ['NONE'], intervalMs: 0, timeoutMs: 0, retries: 0, startPeriodMs: 0 } } })).Healthcheck?.Test, ['NONE']);
+});
+
+test('docker errors are converted once, with the engine message', (t) => {
+  const notFound = Object.assign(new Error('(HTTP code 404) no such container - No such container: abc '), {
+    statusCode: 404,
+    json: { message: 'No such container: abc' },
+  });
+  const e = fromDocker(notFound, 'start container abc');
+  t.true(e instanceof NotFoundError);
+  t.is(e.message, 'start container abc: No such container: abc');
+  t.false(e.retryable);
+  t.is(e.cause, notFound);
+  t.true(fromDocker(Object.assign(new Error('conflict'), { statusCode: 409 }), 'x') instanceof ConflictError);
+  const down = fromDocker(Object.assign(new Error('connect ECONNREFUSED /x.sock'), { code: 'ECONNREFUSED' }), 'docker info');
+  t.true(down instanceof UnavailableError);
+  t.true(down.retryable);
+  t.is(dockerMessage(new Error('(HTTP code 500) server error - driver failed ')), 'driver failed');
+  const pull = fromPull(Object.assign(new Error('x'), { statusCode: 404, json: { message: 'pull access denied for nope' } }), 'nope');
+  t.true(pull instanceof ImageError);
+  t.is(pull.message, 'image "nope": pull access denied for nope');
+  t.true(fromPull(Object.assign(new Error('x'), { code: 'ECONNRESET' }), 'nope').retryable, 'an engine restart is not the image\'s fault');
+});

@@ -1,0 +1,116 @@
+import test from 'ava';
+import { TaskState, type TaskStatus, type TaskStatusUpdate } from '../../../proto/gen/shoal.js';
+import { StatusReporter, type StatusSender } from '../../../agent/reporter.js';
+import { until } from './_support.js';
+
+function status(state: TaskState, message = ''): TaskStatus {
+  return { state, message, err: '', containerId: 'c1', exitCode: 0, timestampMs: 0 };
+}
+
+/** A sender that records its batches and can be told to fail. */
+function recorder() {
+  const batches: TaskStatusUpdate[][] = [];
+  let failing = false;
+  const send: StatusSender = async (updates) => {
+    if (failing) throw new Error('manager unreachable');
+    batches.push(updates);
+  };
+  return { batches, send, fail: (on: boolean) => (failing = on) };
+}
+
+test('reports within the flush interval go out in one call, latest status per task', async (t) => {
+  const r = new StatusReporter({ flushIntervalMs: 30 });
+  const s = recorder();
+  r.attach(s.send);
+  r.report('t1', status(TaskState.ACCEPTED));
+  r.report('t1', status(TaskState.PREPARING));
+  r.report('t2', status(TaskState.ACCEPTED));
+  t.is(s.batches.length, 0, 'nothing is sent before the interval');
+  await until(() => s.batches.length === 1);
+  t.deepEqual(
+    s.batches[0]?.map((u) => [u.taskId, u.status?.state]),
+    [
+      ['t1', TaskState.PREPARING],
+      ['t2', TaskState.ACCEPTED],
+    ],
+  );
+  await new Promise((res) => setTimeout(res, 60));
+  t.is(s.batches.length, 1);
+  r.close();
+});
+
+test('a full batch is sent at once; more than one batch is split', async (t) => {
+  const r = new StatusReporter({ flushIntervalMs: 10_000, maxBatch: 500 });
+  const s = recorder();
+  r.attach(s.send);
+  for (let i = 0; i < 1_001; i++) r.report(`t${i}`, status(TaskState.RUNNING));
+  await until(() => s.batches.length === 2, 1_000, 'two full batches without waiting for the timer');
+  t.deepEqual(s.batches.map((b) => b.length), [500, 500]);
+  t.is(r.backlog, 1);
+  r.close();
+});
+
+test('a failed call is retried; a newer status replaces the failed one', async (t) => {
+  const r = new StatusReporter({ flushIntervalMs: 5, retryMs: 20 });
+  const s = recorder();
+  s.fail(true);
+  r.attach(s.send);
+  r.report('t1', status(TaskState.STARTING));
+  await new Promise((res) => setTimeout(res, 15));
+  r.report('t1', status(TaskState.RUNNING));
+  s.fail(false);
+  await until(() => s.batches.length > 0);
+  t.deepEqual(s.batches.flat().map((u) => u.status?.state), [TaskState.RUNNING]);
+  r.close();
+});
+
+test('nothing is sent while detached; after attach, every task\'s latest status is re-sent', async (t) => {
+  const r = new StatusReporter({ flushIntervalMs: 5 });
+  const first = recorder();
+  r.attach(first.send);
+  r.report('t1', status(TaskState.RUNNING));
+  r.report('t2', status(TaskState.RUNNING));
+  await until(() => first.batches.length === 1);
+  r.detach(first.send);
+  r.report('t2', status(TaskState.FAILED));
+  r.report('t3', status(TaskState.ACCEPTED));
+  r.forget('t3'); // left the set: not re-sent later, but its pending report still goes out
+  await new Promise((res) => setTimeout(res, 20));
+  t.is(first.batches.length, 1);
+
+  const second = recorder();
+  r.attach(second.send);
+  await until(() => second.batches.length === 1);
+  const sent = new Map(second.batches.flat().map((u) => [u.taskId, u.status?.state]));
+  t.deepEqual(
+    sent,
+    new Map([
+      ['t2', TaskState.FAILED],
+      ['t3', TaskState.ACCEPTED],
+      ['t1', TaskState.RUNNING],
+    ]),
+  );
+
+  const third = recorder();
+  r.detach(second.send);
+  r.attach(third.send);
+  await until(() => third.batches.length === 1);
+  t.deepEqual(third.batches.flat().map((u) => u.taskId).sort(), ['t1', 't2'], 'forgotten tasks are not re-sent');
+  r.close();
+});
+
+test('drain() waits for pending reports, bounded by its timeout', async (t) => {
+  const r = new StatusReporter({ flushIntervalMs: 10_000 });
+  const s = recorder();
+  r.attach(s.send);
+  r.report('t1', status(TaskState.RUNNING));
+  await r.drain(1_000);
+  t.is(s.batches.length, 1);
+  r.detach(s.send);
+  r.report('t1', status(TaskState.COMPLETE));
+  const started = Date.now();
+  await r.drain(50);
+  t.true(Date.now() - started < 500);
+  t.is(r.backlog, 1);
+  r.close();
+});
