@@ -62,7 +62,9 @@ export function toSessionError(err: unknown, what: string): SessionError {
   if (err instanceof SessionError) return err;
   if (isServiceError(err)) {
     const name = GrpcStatus[err.code] ?? String(err.code);
-    return new SessionError(`${what}: ${name}: ${err.details || err.message}`, err.code, { cause: err });
+    // grpc-js appends a multi-line "Resolution note" to connection errors: keep one line.
+    const details = (err.details || err.message).replace(/\s*Resolution note:[\s\S]*$/, '').split('\n')[0];
+    return new SessionError(`${what}: ${name}: ${details}`, err.code, { cause: err });
   }
   return new SessionError(`${what}: ${err instanceof Error ? err.message : String(err)}`, undefined, { cause: err });
 }

@@ -168,9 +168,10 @@ export class TaskRunner {
   private async step(signal: AbortSignal): Promise<StepResult> {
     const ctl = this.ctl;
     if (this.mode === 'leave') {
-      if (ctl.containerId !== undefined) {
+      if (ctl.containerId !== undefined && !this.removed) {
         await ctl.shutdown(stopGraceMs(this.task));
         await ctl.remove();
+        this.removed = true;
         this.log(`task ${this.id}: no longer assigned, container ${short(ctl.containerId)} removed`);
       }
       return 'exit';

@@ -1,5 +1,9 @@
 // Shared bits for the agent tests: task builders and a reporter that records every report
 // and notes any report that would move a task's state backwards.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ExecutionContext } from 'ava';
 import { ServiceSpec, Task, TaskState, type TaskStatus } from '../../../proto/gen/shoal.js';
 import { stateName } from '../../../proto/task-state.js';
 import type { StatusSink } from '../../../agent/worker.js';
@@ -63,4 +67,30 @@ export async function until(cond: () => boolean, timeoutMs = 5_000, what = 'cond
     if (Date.now() > end) throw new Error(`${what} not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../agent/bin/shoal-agent');
+
+export interface AgentProcess {
+  child: ChildProcess;
+  out: () => string;
+  err: () => string;
+  exit: Promise<number | null>;
+}
+
+/** agent/bin/shoal-agent as a child process; killed when the test ends, if it still runs. */
+export function spawnAgent(t: ExecutionContext, args: string[], env: NodeJS.ProcessEnv = {}): AgentProcess {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr?.on('data', (b: Buffer) => (err += b.toString()));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return { child, out: () => out, err: () => err, exit };
 }

@@ -1,19 +1,22 @@
-// The worker with the real Docker executor. Needs a Docker engine of its own:
+// The worker and the agent process with the real Docker executor. Every test that touches the
+// engine lives in this one file and runs serially: an agent removes containers it does not
+// know, so two test files sharing an engine would fight. Needs an engine of its own:
 //   SHOAL_TEST_DOCKER_HOST=unix:///tmp/agentdev/docker.sock npx ava test/unit/agent/docker-executor.test.ts
 // The test image (SHOAL_TEST_IMAGE, default shoal-test/busybox:latest) is made from
 // /bin/busybox with `docker import` when the engine does not have it.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, symlinkSync, copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import Docker from 'dockerode';
-import { TaskState, type Task } from '../../../proto/gen/shoal.js';
+import { AssignmentsMessage_Kind, TaskState, type Task } from '../../../proto/gen/shoal.js';
 import { LABEL, newId } from '../../../proto/naming.js';
 import { dockerSocketPath } from '../../../agent/config.js';
 import { DockerExecutor } from '../../../agent/exec/docker/executor.js';
 import { Worker } from '../../../agent/worker.js';
-import { makeTask, RecordingReporter, until, withDesired } from './_support.js';
+import { FakeDispatcher } from './_fake-dispatcher.js';
+import { makeTask, RecordingReporter, spawnAgent, until, withDesired } from './_support.js';
 
 const host = process.env.SHOAL_TEST_DOCKER_HOST;
 const IMAGE = process.env.SHOAL_TEST_IMAGE ?? 'shoal-test/busybox:latest';
@@ -173,4 +176,58 @@ run('health check: RUNNING only once healthy; an unhealthy container -> FAILED a
   await worker.settled();
   t.is((await containersOf('sick'))[0]?.State, 'exited');
   await worker.close();
+});
+
+run('the agent process: runs tasks on Docker, keeps its node id, and a restart adopts its containers', async (t) => {
+  const service = `maintest-${newId().slice(0, 8)}`;
+  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'shoal-agent-state-'));
+  const d = new FakeDispatcher();
+  await d.start();
+  t.teardown(async () => {
+    d.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+    for (const c of await docker.listContainers({ all: true, filters: { label: [`${LABEL.serviceName}=${service}`] } })) {
+      await docker.getContainer(c.Id).remove({ force: true });
+    }
+  });
+  const task = { ...makeTask(newId(), { image: IMAGE, spec: { name: service, command: ['sleep', '300'], stopGracePeriodMs: 1_000 } }), serviceName: service };
+  d.tasks.set('node1', [task]);
+  const args = ['--manager', d.address, '--join-token', 'tok', '--name', 'bedhost', '--docker-host', host ?? '', '--label', 'zone=a', '--state-dir', stateDir];
+  const running = () => d.updates.some((u) => u.taskId === task.id && u.status?.state === TaskState.RUNNING);
+
+  const first = spawnAgent(t, args);
+  await until(running, 20_000, 'task RUNNING');
+  t.is(readFileSync(path.join(stateDir, 'node-id'), 'utf8').trim(), 'node1');
+  t.like(d.registrations[0]?.description, { hostname: 'bedhost', labels: { zone: 'a' } });
+  t.true((d.registrations[0]?.description?.resources?.nanoCpus ?? 0) >= 1e9);
+  const [c] = await docker.listContainers({ filters: { label: [`${LABEL.taskId}=${task.id}`] } });
+  t.truthy(c);
+  const startedAt = (await docker.getContainer(c?.Id ?? '').inspect()).State.StartedAt;
+
+  first.child.kill('SIGTERM');
+  t.is(await first.exit, 0);
+  t.is((await docker.getContainer(c?.Id ?? '').inspect()).State.Running, true, 'SIGTERM leaves containers running');
+
+  d.tasks.set('node1', [withDesired(task, TaskState.RUNNING, TaskState.RUNNING)]);
+  const before = d.updates.length;
+  const second = spawnAgent(t, args);
+  await until(() => d.registrations.length === 2, 20_000, 'second registration');
+  t.is(d.registrations[1]?.nodeId, 'node1', 'node id read back from --state-dir');
+  await until(() => d.updates.length > before, 20_000, 'adopted status');
+  const adopted = d.updates.slice(before).find((u) => u.taskId === task.id);
+  t.is(adopted?.status?.state, TaskState.RUNNING);
+  t.is(adopted?.status?.containerId, c?.Id);
+  t.is((await docker.getContainer(c?.Id ?? '').inspect()).State.StartedAt, startedAt, 'not restarted');
+  t.is((await docker.listContainers({ all: true, filters: { label: [`${LABEL.taskId}=${task.id}`] } })).length, 1);
+
+  // The manager removes the service: desired REMOVE -> SHUTDOWN, container removed.
+  d.push('node1', { kind: AssignmentsMessage_Kind.INCREMENTAL, tasks: [withDesired(task, TaskState.REMOVE, TaskState.RUNNING)], removedTaskIds: [] });
+  await until(() => d.updates.some((u) => u.taskId === task.id && u.status?.state === TaskState.SHUTDOWN), 20_000, 'SHUTDOWN');
+  const deadline = Date.now() + 10_000;
+  while ((await docker.listContainers({ all: true, filters: { label: [`${LABEL.taskId}=${task.id}`] } })).length > 0) {
+    if (Date.now() > deadline) t.fail('container not removed within 10 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  second.child.kill('SIGTERM');
+  t.is(await second.exit, 0);
 });
