@@ -43,10 +43,11 @@ export class DockerExecutor implements Executor {
     }
     const out: ManagedContainer[] = [];
     for (const c of list) {
-      const taskId = c.Labels[LABEL.taskId];
+      const labels = c.Labels ?? {};
+      const taskId = labels[LABEL.taskId];
       if (taskId === undefined || taskId === '') continue;
       const status = containerStatus(c.State);
-      out.push({ id: c.Id, taskId, labels: c.Labels, status, exitCode: status === 'exited' ? await this.exitCode(c) : 0 });
+      out.push({ id: c.Id, taskId, labels, status, exitCode: status === 'exited' ? await this.exitCode(c) : 0 });
     }
     return out;
   }

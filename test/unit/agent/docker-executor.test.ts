@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import Docker from 'dockerode';
 import { AssignmentsMessage_Kind, TaskState, type Task } from '../../../proto/gen/shoal.js';
 import { LABEL, newId } from '../../../proto/naming.js';
@@ -20,10 +20,11 @@ import { makeTask, RecordingReporter, spawnAgent, until, withDesired } from './_
 
 const host = process.env.SHOAL_TEST_DOCKER_HOST;
 const IMAGE = process.env.SHOAL_TEST_IMAGE ?? 'shoal-test/busybox:latest';
-const run = host ? test.serial : test.skip;
-if (!host) {
-  test('docker executor (skipped: set SHOAL_TEST_DOCKER_HOST=unix:///path/docker.sock to run)', (t) => t.pass());
-}
+/** Serial with an engine; without one each test is a skip that says what it needs. */
+const run = (title: string, fn: (t: ExecutionContext) => Promise<void>): void => {
+  if (host) test.serial(title, fn);
+  else test.skip(`${title} (needs SHOAL_TEST_DOCKER_HOST=unix:///path/docker.sock)`, fn);
+};
 
 const socketPath = host ? dockerSocketPath(host) : '';
 const docker = new Docker({ socketPath });
