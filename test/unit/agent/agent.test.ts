@@ -31,6 +31,17 @@ async function dispatcher(t: ExecutionContext, port = 0, nodeIdForNew?: () => st
   return d;
 }
 
+/** A dispatcher assigning task t1 to node1, and an agent that already runs it. */
+async function agentRunningT1(t: ExecutionContext) {
+  const d = await dispatcher(t);
+  d.tasks.set('node1', [makeTask('t1')]);
+  const fx = new FakeExecutor();
+  const agent = newAgent(t, [d.address], fx);
+  agent.start();
+  await until(() => statesSent(d, 't1').includes(TaskState.RUNNING));
+  return { d, fx, agent };
+}
+
 function statesSent(d: FakeDispatcher, taskId: string): TaskState[] {
   return d.updates.filter((u) => u.taskId === taskId).map((u) => u.status?.state ?? TaskState.NEW);
 }
@@ -96,14 +107,8 @@ test('heartbeats carry +-10 % jitter: the random source at its top gives 110 ms 
 });
 
 test('incremental assignments reach the worker: desired SHUTDOWN stops and removes', async (t) => {
-  const d = await dispatcher(t);
-  const task = makeTask('t1');
-  d.tasks.set('node1', [task]);
-  const fx = new FakeExecutor();
-  const agent = newAgent(t, [d.address], fx);
-  agent.start();
-  await until(() => statesSent(d, 't1').includes(TaskState.RUNNING));
-  d.push('node1', { kind: AssignmentsMessage_Kind.INCREMENTAL, tasks: [withDesired(task, TaskState.SHUTDOWN, TaskState.RUNNING)], removedTaskIds: [] });
+  const { d, fx, agent } = await agentRunningT1(t);
+  d.push('node1', { kind: AssignmentsMessage_Kind.INCREMENTAL, tasks: [withDesired(makeTask('t1'), TaskState.SHUTDOWN, TaskState.RUNNING)], removedTaskIds: [] });
   await until(() => statesSent(d, 't1').includes(TaskState.SHUTDOWN));
   await until(() => fx.byTask('t1') === undefined, 2_000, 'container removed');
   t.deepEqual(fx.opsOf('t1'), ['create', 'start', 'stop', 'remove']);
@@ -112,12 +117,7 @@ test('incremental assignments reach the worker: desired SHUTDOWN stops and remov
 
 for (const how of ['heartbeat NOT_FOUND', 'stream error'] as const) {
   test(`session lost (${how}): re-registers with the same node id, re-sends statuses, no restart`, async (t) => {
-    const d = await dispatcher(t);
-    d.tasks.set('node1', [makeTask('t1')]);
-    const fx = new FakeExecutor();
-    const agent = newAgent(t, [d.address], fx);
-    agent.start();
-    await until(() => statesSent(d, 't1').includes(TaskState.RUNNING));
+    const { d, fx, agent } = await agentRunningT1(t);
     const before = d.updates.length;
 
     // The manager's view of the task is now RUNNING (it stored our report).
@@ -177,12 +177,7 @@ test('a manager that is down at first is found once it comes up (backoff, retrie
 });
 
 test('close(): stops cleanly and idempotently, containers keep running', async (t) => {
-  const d = await dispatcher(t);
-  d.tasks.set('node1', [makeTask('t1')]);
-  const fx = new FakeExecutor();
-  const agent = newAgent(t, [d.address], fx);
-  agent.start();
-  await until(() => statesSent(d, 't1').includes(TaskState.RUNNING));
+  const { d, fx, agent } = await agentRunningT1(t);
   const closing = agent.close();
   t.is(agent.state, 'stopping');
   await Promise.all([closing, agent.close()]);
