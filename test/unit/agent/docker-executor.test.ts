@@ -56,16 +56,19 @@ test.before(async () => {
   } catch {
     if (!existsSync('/bin/busybox')) throw new Error(`image ${IMAGE} is missing and /bin/busybox is not there to make it`);
     const root = mkdtempSync(path.join(os.tmpdir(), 'shoal-img-'));
-    mkdirSync(path.join(root, 'bin'));
-    mkdirSync(path.join(root, 'tmp'), { mode: 0o1777 });
-    copyFileSync('/bin/busybox', path.join(root, 'bin/busybox'));
-    for (const a of ['sh', 'sleep', 'httpd', 'touch', 'test', 'true', 'false']) symlinkSync('busybox', path.join(root, 'bin', a));
-    execFileSync('sh', [
-      '-c',
-      'tar -C "$1" -c . | docker -H "$2" import --change \'CMD ["sh"]\' --change "ENV PATH=/bin" - "$3" >/dev/null',
-      'sh', root, host, IMAGE,
-    ]);
-    rmSync(root, { recursive: true });
+    try {
+      mkdirSync(path.join(root, 'bin'));
+      mkdirSync(path.join(root, 'tmp'), { mode: 0o1777 });
+      copyFileSync('/bin/busybox', path.join(root, 'bin/busybox'));
+      for (const a of ['sh', 'sleep', 'httpd', 'touch', 'test', 'true', 'false']) symlinkSync('busybox', path.join(root, 'bin', a));
+      execFileSync('sh', [
+        '-c',
+        'tar -C "$1" -c . | docker -H "$2" import --change \'CMD ["sh"]\' --change "ENV PATH=/bin" - "$3" >/dev/null',
+        'sh', root, host, IMAGE,
+      ]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   }
 });
 
