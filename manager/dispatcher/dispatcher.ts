@@ -24,6 +24,12 @@ import { status } from '@grpc/grpc-js';
 
 /** A node is down after this many missed heartbeat periods. */
 export const MISSED_HEARTBEATS_FOR_DOWN = 3;
+/**
+ * After the manager starts, nodes get this long to reconnect before they can be marked
+ * down: an agent's reconnect backoff reaches 5 s, and a restarted manager must not
+ * reschedule the work of nodes that are fine.
+ */
+export const STARTUP_GRACE_MS = 8_000;
 
 export interface DispatcherOptions {
   joinToken: string;
@@ -245,8 +251,10 @@ export class Dispatcher {
     const now = this.now();
     for (const node of this.state.nodes.values()) {
       if (node.status === NodeStatus.DOWN) continue;
-      const last = this.sessions.get(node.id)?.lastBeat ?? this.startedAt;
-      if (now - last < this.downAfterMs()) continue;
+      const session = this.sessions.get(node.id);
+      const last = session?.lastBeat ?? this.startedAt;
+      const allowed = session ? this.downAfterMs() : Math.max(this.downAfterMs(), STARTUP_GRACE_MS);
+      if (now - last < allowed) continue;
       this.state.putNode({
         ...node,
         status: NodeStatus.DOWN,
