@@ -13,7 +13,7 @@ export const DEFAULT_STOP_GRACE_MS = 10_000;
 export function stopGraceMs(task: Task): number | undefined {
   if (task.spec === undefined) return undefined;
   const ms = task.spec.stopGracePeriodMs;
-  return ms > 0 ? ms : DEFAULT_STOP_GRACE_MS;
+  return ms !== undefined && ms >= 0 ? ms : DEFAULT_STOP_GRACE_MS;
 }
 
 /** What the engine says about a container, reduced to what the runner decides on. */

@@ -9,6 +9,7 @@ import type {
   ListServicesResponse,
   ListTasksRequest,
   ListTasksResponse,
+  ManagerInfo,
   Node,
   RemoveServiceRequest,
   RemoveServiceResponse,
@@ -27,6 +28,8 @@ export interface ControlApiDeps {
   state: ClusterState;
   /** Resolves once every write made so far is durable. */
   sync: () => Promise<void>;
+  /** The managers sharing the store (one entry, this one, without HA). */
+  managers?: () => Promise<ManagerInfo[]>;
   now?: () => number;
 }
 
@@ -54,6 +57,7 @@ export class ControlApi {
       scaleService: unary((req: ScaleServiceRequest) => this.scaleService(req)),
       removeService: unary((req: RemoveServiceRequest) => this.removeService(req)),
       listTasks: unary(async (req: ListTasksRequest) => this.listTasks(req)),
+      listManagers: unary(async () => ({ managers: (await this.deps.managers?.()) ?? [] })),
     };
   }
 

@@ -41,6 +41,7 @@ export function validateSpec(spec: ServiceSpec | undefined): ServiceSpec {
   for (const e of spec.env) {
     if (!/^[^=\s]+=/.test(e)) throw invalidArgument(`invalid environment variable "${e}": expected KEY=VALUE`);
   }
+  if ((spec.stopGracePeriodMs ?? 0) < 0) throw invalidArgument('stop grace period must not be negative');
   for (const r of [spec.reservations, spec.limits]) {
     if (r && (r.nanoCpus < 0 || r.memoryBytes < 0)) throw invalidArgument('cpu and memory amounts must not be negative');
   }
@@ -55,12 +56,12 @@ export function validateSpec(spec: ServiceSpec | undefined): ServiceSpec {
     seen.add(k);
   }
   const restart = spec.restart ?? { condition: RestartCondition.ANY, delayMs: DEFAULT_RESTART_DELAY_MS, maxAttempts: 0, windowMs: 0 };
-  if (restart.delayMs < 0 || restart.windowMs < 0) throw invalidArgument('restart delay and window must not be negative');
+  if ((restart.delayMs ?? 0) < 0 || restart.windowMs < 0) throw invalidArgument('restart delay and window must not be negative');
   return {
     ...spec,
     image: spec.image.trim(),
     replicas: spec.mode === ServiceMode.GLOBAL ? 0 : spec.replicas,
-    restart,
-    stopGracePeriodMs: spec.stopGracePeriodMs > 0 ? spec.stopGracePeriodMs : DEFAULT_STOP_GRACE_MS,
+    restart: { ...restart, delayMs: restart.delayMs ?? DEFAULT_RESTART_DELAY_MS },
+    stopGracePeriodMs: spec.stopGracePeriodMs ?? DEFAULT_STOP_GRACE_MS,
   };
 }

@@ -25,7 +25,7 @@ export function decideRestart(policy: RestartPolicy | undefined, last: Task, his
     // The first run is not a restart: attempts = ended tasks counted so far.
     if (ended.length > maxAttempts) return { kind: 'never' };
   }
-  const delay = policy ? policy.delayMs : DEFAULT_RESTART_DELAY_MS;
+  const delay = policy?.delayMs ?? DEFAULT_RESTART_DELAY_MS;
   const at = endedAt(last) + Math.max(0, delay);
   return at <= now ? { kind: 'now' } : { kind: 'later', atMs: at };
 }

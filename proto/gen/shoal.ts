@@ -338,7 +338,10 @@ export interface PortConfig {
 
 export interface RestartPolicy {
   condition: RestartCondition;
-  delayMs: number;
+  /** unset: the manager's default (1 s) */
+  delayMs?:
+    | number
+    | undefined;
   /** 0 = unlimited */
   maxAttempts: number;
   windowMs: number;
@@ -374,8 +377,8 @@ export interface ServiceSpec {
   restart: RestartPolicy | undefined;
   health: HealthConfig | undefined;
   networks: string[];
-  /** SIGTERM, then SIGKILL after this long (default 10 s, as docker) */
-  stopGracePeriodMs: number;
+  /** SIGTERM, then SIGKILL after this long (unset: 10 s, as docker) */
+  stopGracePeriodMs?: number | undefined;
 }
 
 export interface ServiceSpec_LabelsEntry {
@@ -621,6 +624,21 @@ export interface ListTasksResponse {
   tasks: Task[];
 }
 
+export interface ManagerInfo {
+  id: string;
+  /** where its gRPC services listen */
+  address: string;
+  leader: boolean;
+  startedAtMs: number;
+}
+
+export interface ListManagersRequest {
+}
+
+export interface ListManagersResponse {
+  managers: ManagerInfo[];
+}
+
 function createBaseResources(): Resources {
   return { nanoCpus: 0, memoryBytes: 0 };
 }
@@ -844,7 +862,7 @@ export const PortConfig: MessageFns<PortConfig> = {
 };
 
 function createBaseRestartPolicy(): RestartPolicy {
-  return { condition: 0, delayMs: 0, maxAttempts: 0, windowMs: 0 };
+  return { condition: 0, delayMs: undefined, maxAttempts: 0, windowMs: 0 };
 }
 
 export const RestartPolicy: MessageFns<RestartPolicy> = {
@@ -852,7 +870,7 @@ export const RestartPolicy: MessageFns<RestartPolicy> = {
     if (message.condition !== 0) {
       writer.uint32(8).int32(message.condition);
     }
-    if (message.delayMs !== 0) {
+    if (message.delayMs !== undefined) {
       writer.uint32(16).int64(message.delayMs);
     }
     if (message.maxAttempts !== 0) {
@@ -928,7 +946,7 @@ export const RestartPolicy: MessageFns<RestartPolicy> = {
         ? globalThis.Number(object.delayMs)
         : isSet(object.delay_ms)
         ? globalThis.Number(object.delay_ms)
-        : 0,
+        : undefined,
       maxAttempts: isSet(object.maxAttempts)
         ? globalThis.Number(object.maxAttempts)
         : isSet(object.max_attempts)
@@ -947,7 +965,7 @@ export const RestartPolicy: MessageFns<RestartPolicy> = {
     if (message.condition !== 0) {
       obj.condition = restartConditionToJSON(message.condition);
     }
-    if (message.delayMs !== 0) {
+    if (message.delayMs !== undefined) {
       obj.delayMs = Math.round(message.delayMs);
     }
     if (message.maxAttempts !== 0) {
@@ -965,7 +983,7 @@ export const RestartPolicy: MessageFns<RestartPolicy> = {
   fromPartial<I extends Exact<DeepPartial<RestartPolicy>, I>>(object: I): RestartPolicy {
     const message = createBaseRestartPolicy();
     message.condition = object.condition ?? 0;
-    message.delayMs = object.delayMs ?? 0;
+    message.delayMs = object.delayMs ?? undefined;
     message.maxAttempts = object.maxAttempts ?? 0;
     message.windowMs = object.windowMs ?? 0;
     return message;
@@ -1133,7 +1151,7 @@ function createBaseServiceSpec(): ServiceSpec {
     restart: undefined,
     health: undefined,
     networks: [],
-    stopGracePeriodMs: 0,
+    stopGracePeriodMs: undefined,
   };
 }
 
@@ -1181,7 +1199,7 @@ export const ServiceSpec: MessageFns<ServiceSpec> = {
     for (const v of message.networks) {
       writer.uint32(114).string(v!);
     }
-    if (message.stopGracePeriodMs !== 0) {
+    if (message.stopGracePeriodMs !== undefined) {
       writer.uint32(120).int64(message.stopGracePeriodMs);
     }
     return writer;
@@ -1370,7 +1388,7 @@ export const ServiceSpec: MessageFns<ServiceSpec> = {
         ? globalThis.Number(object.stopGracePeriodMs)
         : isSet(object.stop_grace_period_ms)
         ? globalThis.Number(object.stop_grace_period_ms)
-        : 0,
+        : undefined,
     };
   },
 
@@ -1424,7 +1442,7 @@ export const ServiceSpec: MessageFns<ServiceSpec> = {
     if (message.networks?.length) {
       obj.networks = message.networks;
     }
-    if (message.stopGracePeriodMs !== 0) {
+    if (message.stopGracePeriodMs !== undefined) {
       obj.stopGracePeriodMs = Math.round(message.stopGracePeriodMs);
     }
     return obj;
@@ -1465,7 +1483,7 @@ export const ServiceSpec: MessageFns<ServiceSpec> = {
       ? HealthConfig.fromPartial(object.health)
       : undefined;
     message.networks = object.networks?.map((e) => e) || [];
-    message.stopGracePeriodMs = object.stopGracePeriodMs ?? 0;
+    message.stopGracePeriodMs = object.stopGracePeriodMs ?? undefined;
     return message;
   },
 };
@@ -4824,6 +4842,250 @@ export const ListTasksResponse: MessageFns<ListTasksResponse> = {
   },
 };
 
+function createBaseManagerInfo(): ManagerInfo {
+  return { id: "", address: "", leader: false, startedAtMs: 0 };
+}
+
+export const ManagerInfo: MessageFns<ManagerInfo> = {
+  encode(message: ManagerInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.address !== "") {
+      writer.uint32(18).string(message.address);
+    }
+    if (message.leader !== false) {
+      writer.uint32(24).bool(message.leader);
+    }
+    if (message.startedAtMs !== 0) {
+      writer.uint32(32).int64(message.startedAtMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ManagerInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseManagerInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.leader = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.startedAtMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ManagerInfo {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      leader: isSet(object.leader) ? globalThis.Boolean(object.leader) : false,
+      startedAtMs: isSet(object.startedAtMs)
+        ? globalThis.Number(object.startedAtMs)
+        : isSet(object.started_at_ms)
+        ? globalThis.Number(object.started_at_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: ManagerInfo): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.leader !== false) {
+      obj.leader = message.leader;
+    }
+    if (message.startedAtMs !== 0) {
+      obj.startedAtMs = Math.round(message.startedAtMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ManagerInfo>, I>>(base?: I): ManagerInfo {
+    return ManagerInfo.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ManagerInfo>, I>>(object: I): ManagerInfo {
+    const message = createBaseManagerInfo();
+    message.id = object.id ?? "";
+    message.address = object.address ?? "";
+    message.leader = object.leader ?? false;
+    message.startedAtMs = object.startedAtMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseListManagersRequest(): ListManagersRequest {
+  return {};
+}
+
+export const ListManagersRequest: MessageFns<ListManagersRequest> = {
+  encode(_: ListManagersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListManagersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListManagersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListManagersRequest {
+    return {};
+  },
+
+  toJSON(_: ListManagersRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListManagersRequest>, I>>(base?: I): ListManagersRequest {
+    return ListManagersRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListManagersRequest>, I>>(_: I): ListManagersRequest {
+    const message = createBaseListManagersRequest();
+    return message;
+  },
+};
+
+function createBaseListManagersResponse(): ListManagersResponse {
+  return { managers: [] };
+}
+
+export const ListManagersResponse: MessageFns<ListManagersResponse> = {
+  encode(message: ListManagersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.managers) {
+      ManagerInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListManagersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListManagersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.managers.push(ManagerInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListManagersResponse {
+    return {
+      managers: globalThis.Array.isArray(object?.managers)
+        ? object.managers.map((e: any) => ManagerInfo.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListManagersResponse): unknown {
+    const obj: any = {};
+    if (message.managers?.length) {
+      obj.managers = message.managers.map((e) => ManagerInfo.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListManagersResponse>, I>>(base?: I): ListManagersResponse {
+    return ListManagersResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListManagersResponse>, I>>(object: I): ListManagersResponse {
+    const message = createBaseListManagersResponse();
+    message.managers = object.managers?.map((e) => ManagerInfo.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 export type DispatcherService = typeof DispatcherService;
 export const DispatcherService = {
   /**
@@ -5036,6 +5298,17 @@ export const ControlService = {
     responseSerialize: (value: ListTasksResponse): Buffer => Buffer.from(ListTasksResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListTasksResponse => ListTasksResponse.decode(value),
   },
+  /** The managers sharing this cluster's store, and which one leads. */
+  listManagers: {
+    path: "/shoal.v1.Control/ListManagers" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListManagersRequest): Buffer => Buffer.from(ListManagersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListManagersRequest => ListManagersRequest.decode(value),
+    responseSerialize: (value: ListManagersResponse): Buffer =>
+      Buffer.from(ListManagersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListManagersResponse => ListManagersResponse.decode(value),
+  },
 } as const;
 
 export interface ControlServer extends UntypedServiceImplementation {
@@ -5048,6 +5321,8 @@ export interface ControlServer extends UntypedServiceImplementation {
   scaleService: handleUnaryCall<ScaleServiceRequest, Service>;
   removeService: handleUnaryCall<RemoveServiceRequest, RemoveServiceResponse>;
   listTasks: handleUnaryCall<ListTasksRequest, ListTasksResponse>;
+  /** The managers sharing this cluster's store, and which one leads. */
+  listManagers: handleUnaryCall<ListManagersRequest, ListManagersResponse>;
 }
 
 export interface ControlClient extends Client {
@@ -5182,6 +5457,22 @@ export interface ControlClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListTasksResponse) => void,
+  ): ClientUnaryCall;
+  /** The managers sharing this cluster's store, and which one leads. */
+  listManagers(
+    request: ListManagersRequest,
+    callback: (error: ServiceError | null, response: ListManagersResponse) => void,
+  ): ClientUnaryCall;
+  listManagers(
+    request: ListManagersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListManagersResponse) => void,
+  ): ClientUnaryCall;
+  listManagers(
+    request: ListManagersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListManagersResponse) => void,
   ): ClientUnaryCall;
 }
 

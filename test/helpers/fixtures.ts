@@ -48,7 +48,7 @@ export function makeSpec(name: string, opts: Partial<ServiceSpec> = {}): Service
     restart: undefined,
     health: undefined,
     networks: [],
-    stopGracePeriodMs: 0,
+    stopGracePeriodMs: undefined,
     ...opts,
   };
 }

@@ -125,6 +125,7 @@ export class FakeControl {
 
     return {
       listNodes: handle('listNodes', () => ({ nodes: this.nodes })),
+      listManagers: handle('listManagers', () => ({ managers: [] })),
       getNode: handle('getNode', (req: { ref: string }) => this.#node(req.ref)),
       updateNode: handle('updateNode', (req: { ref: string }) => this.#node(req.ref)),
       createService: handle<CreateServiceRequest, Service>('createService', (req) => {
