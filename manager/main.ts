@@ -16,6 +16,7 @@ try {
   ({ values } = parseArgs({
     options: {
       listen: { type: 'string', default: '127.0.0.1:4242' },
+      advertise: { type: 'string', default: '' },
       'state-dir': { type: 'string', default: '/var/lib/shoal/manager' },
       'join-token': { type: 'string' },
       'etcd-endpoints': { type: 'string', default: process.env.SHOAL_ETCD_ENDPOINTS ?? '' },
@@ -34,7 +35,7 @@ try {
 
 if (values.help) {
   process.stdout.write(
-    'usage: shoal-manager [--listen HOST:PORT] [--state-dir DIR] [--join-token TOKEN]\n' +
+    'usage: shoal-manager [--listen HOST:PORT] [--advertise HOST:PORT] [--state-dir DIR] [--join-token TOKEN]\n' +
       '                     [--etcd-endpoints URL,...] [--nats-url URL] [--heartbeat-period 1s]\n' +
       'With no --etcd-endpoints / --nats-url, runs its own etcd and nats-server (embedded).\n',
   );
@@ -68,6 +69,7 @@ try {
 const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
 const manager = new Manager({
   listen: values.listen!,
+  advertise: values.advertise!,
   stateDir,
   joinToken,
   etcdEndpoints: values['etcd-endpoints']!.split(',').map((s) => s.trim()).filter(Boolean),

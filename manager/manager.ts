@@ -1,19 +1,26 @@
 // Starts the manager's parts in order and stops them in reverse:
-// embedded etcd/NATS -> store -> state -> control loop -> dispatcher + control API (gRPC) -> events.
-import { Server, ServerCredentials } from '@grpc/grpc-js';
-import { ControlService, DispatcherService } from '../proto/gen/shoal.js';
+//   embedded etcd/NATS -> store -> election -> gRPC (dispatcher + control API) -> events
+// and runs one "term" at a time: as leader (fresh state from etcd, control loop,
+// dispatcher) or as follower (state followed through an etcd watch, reads served,
+// writes forwarded to the leader, agents sent to the leader).
+import { Server, ServerCredentials, status, type ServiceError } from '@grpc/grpc-js';
+import { ControlService, DispatcherClient, DispatcherService, type DispatcherServer } from '../proto/gen/shoal.js';
+import { newId } from '../proto/naming.js';
 import { ControlApi } from './controlapi/control-api.js';
+import { ControlRouter } from './controlapi/router.js';
 import { ControlLoop } from './control-loop.js';
 import { Dispatcher } from './dispatcher/dispatcher.js';
 import { EmbeddedProcess, embeddedEtcd, embeddedNats } from './embedded.js';
 import { EventPublisher } from './events/publisher.js';
+import { Election } from './leadership/election.js';
 import { ClusterState } from './store/cluster-state.js';
-import { EtcdStore } from './store/etcd-store.js';
-import type { Store } from './store/store.js';
+import { decodeNode, decodeService, decodeTask } from './store/codec.js';
+import { EtcdStore, type RemoteChange } from './store/etcd-store.js';
 import { Writer } from './store/writer.js';
 
 export interface ManagerConfig {
   listen: string;
+  advertise: string; // empty: same as listen
   stateDir: string;
   joinToken: string;
   etcdEndpoints: string[]; // empty: embedded
@@ -27,20 +34,48 @@ export interface ManagerConfig {
 type Lifecycle = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
 
 const SHUTDOWN_GRACE_MS = 2_000;
+const RELOAD_RETRY_MS = 250;
+
+interface LeaderTerm {
+  role: 'leader';
+  state: ClusterState;
+  writer: Writer;
+  loop: ControlLoop;
+  dispatcher: Dispatcher;
+  dispatcherImpl: DispatcherServer;
+  api: ControlApi;
+}
+
+interface FollowerTerm {
+  role: 'follower';
+  state: ClusterState;
+  api: ControlApi;
+  stopWatch?: () => Promise<void>;
+}
 
 export class Manager {
   private lifecycle: Lifecycle = 'new';
   private readonly embedded: EmbeddedProcess[] = [];
-  private store: Store | undefined;
-  private writer: Writer | undefined;
-  private loop: ControlLoop | undefined;
-  private dispatcher: Dispatcher | undefined;
+  private store: EtcdStore | undefined;
+  private election: Election | undefined;
   private events: EventPublisher | undefined;
   private server: Server | undefined;
-  state: ClusterState | undefined;
+  private router: ControlRouter | undefined;
+  private term: LeaderTerm | FollowerTerm | undefined;
+  /** Bumped on every role change, so a slow term start cannot install a stale term. */
+  private generation = 0;
+  readonly id = newId();
   boundAddress = '';
 
   constructor(private readonly config: ManagerConfig) {}
+
+  get state(): ClusterState | undefined {
+    return this.term?.state;
+  }
+
+  get isLeader(): boolean {
+    return this.term?.role === 'leader';
+  }
 
   async start(): Promise<void> {
     if (this.lifecycle !== 'new') throw new Error(`manager cannot start while ${this.lifecycle}`);
@@ -61,43 +96,46 @@ export class Manager {
       this.embedded.push(nats);
       natsUrl = `nats://127.0.0.1:${this.config.embeddedNatsPort}`;
     }
-
-    const store = new EtcdStore(etcdEndpoints);
-    this.store = store;
-    const snapshot = await retry(() => store.load(), 'load state from etcd', log);
-    const writer = new Writer(store);
-    writer.onError = (err) => log(`store: ${err.message} (will retry)`);
-    this.writer = writer;
-    const state = new ClusterState(writer);
-    state.load(snapshot);
-    this.state = state;
-    log(`state loaded: ${snapshot.nodes.length} nodes, ${snapshot.services.length} services, ${snapshot.tasks.length} tasks`);
-
-    this.loop = new ControlLoop(state);
-    this.dispatcher = new Dispatcher(state, { joinToken: this.config.joinToken, heartbeatPeriodMs: this.config.heartbeatPeriodMs, log });
-    const control = new ControlApi({ state, sync: () => writer.sync() });
-
+    this.store = new EtcdStore(etcdEndpoints);
     this.events = new EventPublisher(natsUrl, log);
-    this.events.start(state);
+    this.events.connect();
 
+    // Serve first (as a follower until elected), so the port answers from the start.
+    this.router = new ControlRouter({
+      api: () => this.term?.api,
+      isLeader: () => this.isLeader,
+      leaderAddress: () => {
+        const l = this.election?.leader;
+        return l && l.id !== this.id ? l.address : undefined;
+      },
+    });
     const server = new Server({ 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_permit_without_calls': 1 });
-    server.addService(DispatcherService, this.dispatcher.implementation());
-    server.addService(ControlService, control.implementation());
+    server.addService(DispatcherService, this.dispatcherRouter());
+    server.addService(ControlService, this.router.implementation());
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(this.config.listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
     );
     this.server = server;
     this.boundAddress = this.config.listen.replace(/:\d+$/, `:${port}`);
+    const advertise = this.config.advertise || this.boundAddress;
 
-    this.dispatcher.start();
-    this.loop.enable(); // single manager: always the leader
+    const election = new Election(this.store.etcd, { id: this.id, address: advertise, startedAtMs: Date.now() }, log);
+    this.election = election;
+    election.on('elected', () => void this.becomeLeader());
+    election.on('deposed', () => void this.becomeFollower());
+    election.on('leaderChanged', (l) => log(l ? `leader is ${l.address} (${l.id === this.id ? 'this manager' : l.id})` : 'no leader'));
+    await this.becomeFollower();
+    await retry(() => election.start(), 'start the election', log);
     this.lifecycle = 'running';
-    log(`shoal manager listening on ${this.boundAddress}`);
+    log(`shoal manager listening on ${this.boundAddress} (id ${this.id})`);
   }
 
   async stop(): Promise<void> {
     if (this.lifecycle === 'stopping' || this.lifecycle === 'stopped') return;
     this.lifecycle = 'stopping';
+    this.generation++;
+    // Resign first: another manager takes over while this one drains.
+    await this.election?.close();
     const server = this.server;
     if (server) {
       await new Promise<void>((resolve) => {
@@ -105,23 +143,149 @@ export class Manager {
           server.forceShutdown();
           resolve();
         }, SHUTDOWN_GRACE_MS);
-        this.dispatcher?.close();
+        if (this.term?.role === 'leader') this.term.dispatcher.close();
         server.tryShutdown(() => {
           clearTimeout(timer);
           resolve();
         });
       });
     }
-    this.loop?.close();
+    await this.endTerm();
+    this.router?.close();
     await this.events?.close();
-    if (this.writer) {
-      await Promise.race([this.writer.sync(), new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS))]);
-      await this.writer.close();
-    }
     await this.store?.close();
     for (const p of [...this.embedded].reverse()) await p.stop();
     this.lifecycle = 'stopped';
   }
+
+  // ------------------------------------------------------------ terms
+
+  private async becomeLeader(): Promise<void> {
+    const gen = ++this.generation;
+    const store = this.store!;
+    const election = this.election!;
+    const { log } = this.config;
+    const started = Date.now();
+    await this.endTerm();
+    // A fresh, consistent snapshot: the follower view may lag by a few events.
+    let snapshot;
+    for (;;) {
+      if (gen !== this.generation) return;
+      try {
+        snapshot = await store.load();
+        break;
+      } catch (err) {
+        log(`leader: ${(err as Error).message} (retrying)`);
+        await sleep(RELOAD_RETRY_MS);
+      }
+    }
+    if (gen !== this.generation) return;
+    store.setGuard(election.guard());
+    const writer = new Writer(store);
+    writer.onError = (err) => log(`store: ${err.message} (will retry)`);
+    writer.onFenced = (err) => election.fenced(err.message);
+    const state = new ClusterState(writer);
+    state.load(snapshot);
+    const loop = new ControlLoop(state);
+    const dispatcher = new Dispatcher(state, { joinToken: this.config.joinToken, heartbeatPeriodMs: this.config.heartbeatPeriodMs, log });
+    const api = new ControlApi({ state, sync: () => writer.sync(), managers: () => election.managers() });
+    this.events?.attach(state);
+    dispatcher.start();
+    loop.enable();
+    this.term = { role: 'leader', state, writer, loop, dispatcher, dispatcherImpl: dispatcher.implementation(), api };
+    log(
+      `leading: ${snapshot.nodes.length} nodes, ${snapshot.services.length} services, ${snapshot.tasks.length} tasks loaded in ${Date.now() - started} ms`,
+    );
+  }
+
+  private async becomeFollower(): Promise<void> {
+    const gen = ++this.generation;
+    const store = this.store!;
+    const { log } = this.config;
+    const previous = this.term?.state;
+    await this.endTerm();
+    const state = new ClusterState();
+    // Until the store answers (it may be what deposed us), reads show the last known state.
+    if (previous) {
+      state.load({ nodes: [...previous.nodes.values()], services: [...previous.services.values()], tasks: [...previous.tasks.values()], revision: 0 });
+    }
+    const api = new ControlApi({ state, sync: async () => {}, managers: async () => (await this.election?.managers()) ?? [] });
+    const term: FollowerTerm = { role: 'follower', state, api };
+    this.term = term;
+    const follow = async (): Promise<void> => {
+      for (;;) {
+        if (gen !== this.generation) return;
+        try {
+          const snap = await store.load();
+          if (gen !== this.generation) return;
+          state.load(snap);
+          term.stopWatch = await store.watch(
+            snap.revision,
+            (c) => applyRemote(state, c),
+            (err) => {
+              log(`follower watch: ${err.message}; reloading`);
+              void term.stopWatch?.();
+              void follow();
+            },
+          );
+          if (gen !== this.generation) await term.stopWatch();
+          return;
+        } catch (err) {
+          log(`follower: ${(err as Error).message} (retrying)`);
+          await sleep(RELOAD_RETRY_MS * 4);
+        }
+      }
+    };
+    void follow();
+  }
+
+  private async endTerm(): Promise<void> {
+    const term = this.term;
+    this.term = undefined;
+    if (!term) return;
+    if (term.role === 'leader') {
+      this.store?.setGuard(undefined);
+      term.dispatcher.close(); // agents reconnect to whoever leads next
+      term.loop.close();
+      await Promise.race([term.writer.sync(), sleep(SHUTDOWN_GRACE_MS)]);
+      await term.writer.close();
+      this.events?.detach(term.state);
+    } else {
+      await term.stopWatch?.();
+    }
+  }
+
+  /** Agents talk to the leader only; a follower sends them on with UNAVAILABLE. */
+  private dispatcherRouter(): DispatcherServer {
+    const notLeader = (): Partial<ServiceError> => {
+      const leader = this.election?.leader;
+      return {
+        code: status.UNAVAILABLE,
+        details: leader && leader.id !== this.id ? `this manager is not the leader (leader: ${leader.address})` : 'no leader elected yet',
+      };
+    };
+    const impl: Record<string, unknown> = {};
+    for (const method of Object.keys(DispatcherClient.service)) {
+      impl[method] = (call: { emit(e: string, v: unknown): void }, cb?: (e: Partial<ServiceError>) => void) => {
+        const term = this.term;
+        if (term?.role === 'leader') {
+          (term.dispatcherImpl as unknown as Record<string, (c: unknown, cb?: unknown) => void>)[method]!(call, cb);
+        } else if (cb) cb(notLeader());
+        else call.emit('error', notLeader());
+      };
+    }
+    return impl as unknown as DispatcherServer;
+  }
+}
+
+function applyRemote(state: ClusterState, c: RemoteChange): void {
+  if (c.kind === 'nodes') c.value === undefined ? state.deleteNode(c.id) : state.putNode(decodeNode(c.value));
+  else if (c.kind === 'services') c.value === undefined ? state.deleteService(c.id) : state.putService(decodeService(c.value));
+  else c.value === undefined ? state.deleteTask(c.id) : state.putTask(decodeTask(c.value));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }
 
 async function retry<T>(fn: () => Promise<T>, what: string, log: (l: string) => void): Promise<T> {
@@ -130,9 +294,9 @@ async function retry<T>(fn: () => Promise<T>, what: string, log: (l: string) => 
     try {
       return await fn();
     } catch (err) {
-      if (attempt >= 30) throw err;
+      if (attempt >= 60) throw err;
       log(`cannot ${what} (attempt ${attempt}): ${(err as Error).message}`);
-      await new Promise((r) => setTimeout(r, delay));
+      await sleep(delay);
       delay = Math.min(delay * 2, 2_000);
     }
   }

@@ -18,10 +18,23 @@ export class EventPublisher {
     private readonly log: (line: string) => void = () => {},
   ) {}
 
+  private attached: ClusterState | undefined;
+
   /** Connects in the background, retrying forever; never blocks the manager's start. */
-  start(state: ClusterState): void {
-    state.onChange((c) => this.observe(c));
+  connect(): void {
     void this.connectLoop();
+  }
+
+  /** Publishes the changes of this state (the leader's); one state at a time. */
+  attach(state: ClusterState): void {
+    this.attached = state;
+    state.onChange((c) => {
+      if (this.attached === state) this.observe(c);
+    });
+  }
+
+  detach(state: ClusterState): void {
+    if (this.attached === state) this.attached = undefined;
   }
 
   private async connectLoop(): Promise<void> {

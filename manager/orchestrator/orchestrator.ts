@@ -1,7 +1,7 @@
 // Turns services into tasks. Reconciles only the services touched since the last pass
 // (a task, node or service change marks them), so a pass costs what changed.
 import type { Service } from '../../proto/gen/shoal.js';
-import { Availability, ServiceMode } from '../../proto/gen/shoal.js';
+import { Availability, NodeStatus, ServiceMode } from '../../proto/gen/shoal.js';
 import { TaskState, isTerminal } from '../../proto/task-state.js';
 import type { Change, ClusterState } from '../store/cluster-state.js';
 import { reconcileGlobal } from './global.js';
@@ -49,9 +49,10 @@ export class Orchestrator {
     const ctx: OrchestratorContext = {
       state: this.state,
       now: this.now(),
-      nodeKeepsTasks: (nodeId) => {
+      nodeKeepsTasks: (nodeId, global) => {
         const n = this.state.nodes.get(nodeId);
-        return n !== undefined && n.availability !== Availability.DRAIN;
+        if (n === undefined || n.availability === Availability.DRAIN) return false;
+        return global || n.status !== NodeStatus.DOWN;
       },
       wakeAt: (serviceId, atMs) => this.wakeAt(serviceId, atMs),
     };

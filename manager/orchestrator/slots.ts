@@ -12,8 +12,11 @@ export const TASK_HISTORY_PER_SLOT = 5;
 export interface OrchestratorContext {
   state: ClusterState;
   now: number;
-  /** Whether tasks may keep running on this node (it exists and is not drained). */
-  nodeKeepsTasks(nodeId: string): boolean;
+  /**
+   * Whether a task may stay on this node: it exists and is not drained, and, for
+   * replicated services, is not down (global tasks wait for their node to come back).
+   */
+  nodeKeepsTasks(nodeId: string, global: boolean): boolean;
   /** Ask to be called again for this service at a later time (restart delay). */
   wakeAt(serviceId: string, atMs: number): void;
 }
@@ -37,13 +40,14 @@ export function reconcileSlot(ctx: OrchestratorContext, service: Service, slot: 
     return;
   }
 
+  const global = nodeId !== '';
   for (const t of current) {
-    if (t.nodeId && !ctx.nodeKeepsTasks(t.nodeId)) {
-      stopTask(state, t, TaskState.SHUTDOWN, 'node drained', now);
+    if (t.nodeId && !ctx.nodeKeepsTasks(t.nodeId, global)) {
+      stopTask(state, t, TaskState.SHUTDOWN, 'node drained or down', now);
       needsReplacement = true;
     }
   }
-  current = current.filter((t) => !t.nodeId || ctx.nodeKeepsTasks(t.nodeId));
+  current = current.filter((t) => !t.nodeId || ctx.nodeKeepsTasks(t.nodeId, global));
 
   const ended = current.filter((t) => isTerminal(observedState(t)));
   for (const t of ended) retire(state, t);

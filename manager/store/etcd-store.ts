@@ -1,14 +1,24 @@
-// The etcd adapter: every etcd call and error conversion lives here.
-import { Etcd3 } from 'etcd3';
+// The etcd adapter: every etcd call and error conversion of the desired state lives here.
+import { Etcd3, type Watcher } from 'etcd3';
+import type { ICompare } from 'etcd3/lib/rpc.js';
 import type { Snapshot, Store, WriteOp } from './store.js';
-import { MAX_OPS_PER_TXN, StoreUnavailableError } from './store.js';
-import { KINDS, key, prefix } from './keys.js';
+import { MAX_OPS_PER_TXN, NotLeaderError, StoreUnavailableError } from './store.js';
+import { ROOT, key, parseKey } from './keys.js';
 import { decodeNode, decodeService, decodeTask } from './codec.js';
+import type { Kind } from './keys.js';
 
-const DIAL_TIMEOUT_MS = 3_000;
+const DIAL_TIMEOUT_MS = 2_000;
+
+export interface RemoteChange {
+  kind: Kind;
+  id: string;
+  value?: string; // undefined: deleted
+}
 
 export class EtcdStore implements Store {
   private readonly client: Etcd3;
+  /** Compared in every write transaction: only the current leader's writes apply. */
+  private guard: ICompare | undefined;
 
   constructor(endpoints: string[]) {
     this.client = new Etcd3({ hosts: endpoints, dialTimeout: DIAL_TIMEOUT_MS });
@@ -18,18 +28,22 @@ export class EtcdStore implements Store {
     return this.client;
   }
 
+  setGuard(guard: ICompare | undefined): void {
+    this.guard = guard;
+  }
+
+  /** One range over the whole prefix: a consistent snapshot at one revision. */
   async load(): Promise<Snapshot> {
     try {
-      const snap: Snapshot = { nodes: [], services: [], tasks: [], revision: 0 };
-      for (const kind of KINDS) {
-        const res = await this.client.getAll().prefix(prefix(kind)).exec();
-        snap.revision = Math.max(snap.revision, Number(res.header.revision));
-        for (const kv of res.kvs) {
-          const v = kv.value.toString();
-          if (kind === 'nodes') snap.nodes.push(decodeNode(v));
-          else if (kind === 'services') snap.services.push(decodeService(v));
-          else snap.tasks.push(decodeTask(v));
-        }
+      const res = await this.client.getAll().prefix(ROOT).exec();
+      const snap: Snapshot = { nodes: [], services: [], tasks: [], revision: Number(res.header.revision) };
+      for (const kv of res.kvs) {
+        const parsed = parseKey(kv.key.toString());
+        if (!parsed) continue;
+        const v = kv.value.toString();
+        if (parsed.kind === 'nodes') snap.nodes.push(decodeNode(v));
+        else if (parsed.kind === 'services') snap.services.push(decodeService(v));
+        else snap.tasks.push(decodeTask(v));
       }
       return snap;
     } catch (err) {
@@ -40,8 +54,10 @@ export class EtcdStore implements Store {
   async commit(ops: WriteOp[]): Promise<void> {
     if (ops.length === 0) return;
     if (ops.length > MAX_OPS_PER_TXN) throw new Error(`too many operations in one transaction: ${ops.length}`);
+    let res;
     try {
-      await this.client.kv.txn({
+      res = await this.client.kv.txn({
+        compare: this.guard ? [this.guard] : [],
         success: ops.map((op) =>
           op.value === undefined
             ? { request_delete_range: { key: Buffer.from(key(op.kind, op.id)) } }
@@ -51,6 +67,26 @@ export class EtcdStore implements Store {
     } catch (err) {
       throw new StoreUnavailableError(`cannot write to etcd: ${(err as Error).message}`, { cause: err });
     }
+    if (!res.succeeded) throw new NotLeaderError('write refused: this manager is no longer the leader');
+  }
+
+  /**
+   * Follows every change after `revision` (a follower's view). `onChange` gets each
+   * change; `onReset` is called when the watch cannot resume (compaction, error) and the
+   * caller should reload.
+   */
+  async watch(revision: number, onChange: (c: RemoteChange) => void, onReset: (err: Error) => void): Promise<() => Promise<void>> {
+    const watcher: Watcher = await this.client.watch().prefix(ROOT).startRevision(String(revision + 1)).create();
+    const handle = (k: Buffer, value?: Buffer) => {
+      const parsed = parseKey(k.toString());
+      if (parsed) onChange({ ...parsed, value: value?.toString() });
+    };
+    watcher.on('put', (kv) => handle(kv.key, kv.value));
+    watcher.on('delete', (kv) => handle(kv.key));
+    watcher.on('error', (err) => onReset(err));
+    return async () => {
+      await watcher.cancel().catch(() => {});
+    };
   }
 
   async close(): Promise<void> {

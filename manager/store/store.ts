@@ -34,3 +34,9 @@ export class StoreUnavailableError extends Error {
     super(message, options);
   }
 }
+
+/** A guarded write failed: another manager leads now. Not retryable by this manager. */
+export class NotLeaderError extends Error {
+  override name = 'NotLeaderError';
+  readonly retryable = false;
+}

@@ -3,7 +3,7 @@
 // `sync()` resolves once everything enqueued before it is durable.
 import type { Kind } from './keys.js';
 import type { Store, WriteOp } from './store.js';
-import { MAX_OPS_PER_TXN } from './store.js';
+import { MAX_OPS_PER_TXN, NotLeaderError } from './store.js';
 
 const RETRY_MIN_MS = 100; // first retry after a failed commit
 const RETRY_MAX_MS = 2_000; // cap while etcd stays away
@@ -24,6 +24,8 @@ export class Writer {
   private closed = false;
   private timer: NodeJS.Timeout | undefined;
   onError: (err: Error) => void = () => {};
+  /** A guarded commit was refused: another manager leads. The writer stops. */
+  onFenced: (err: Error) => void = () => {};
 
   constructor(private readonly store: Store) {}
 
@@ -87,6 +89,11 @@ export class Writer {
       });
     }
     this.flushing = false;
+    if (lastError instanceof NotLeaderError) {
+      this.closed = true;
+      this.onFenced(lastError);
+      return;
+    }
     if (failed.length > 0) {
       // Put back what failed unless a newer value for that key arrived meanwhile.
       for (const op of failed) {

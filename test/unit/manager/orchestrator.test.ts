@@ -1,5 +1,5 @@
 import test from 'ava';
-import { Availability, RestartCondition, ServiceMode } from '../../../proto/gen/shoal.js';
+import { Availability, NodeStatus, RestartCondition, ServiceMode } from '../../../proto/gen/shoal.js';
 import { TaskState } from '../../../proto/task-state.js';
 import { TASK_HISTORY_PER_SLOT } from '../../../manager/orchestrator/slots.js';
 import { Core, makeNode, makeSpec } from '../../helpers/fixtures.js';
@@ -167,5 +167,32 @@ test('the state survives a manager restart through the store', async (t) => {
   t.is(snap.tasks.length, 3);
   t.is(snap.nodes.length, 3);
   t.true(snap.tasks.every((x) => x.status?.state === TaskState.ASSIGNED));
+  core.close();
+});
+
+test('a down node: replicated tasks move, global ones wait; on return the stale ones stop', async (t) => {
+  const core = new Core(three());
+  await core.api.createService({ spec: makeSpec('web', { replicas: 6 }) });
+  await core.api.createService({ spec: makeSpec('g', { mode: ServiceMode.GLOBAL }) });
+  core.settle();
+  core.agentsReport();
+  const host1 = core.state.nodes.get('id-host1')!;
+  core.state.putNode({ ...host1, status: NodeStatus.DOWN });
+  core.settle();
+  // The scheduler places the replacements on the other nodes at once (no restart delay).
+  t.deepEqual(core.spread('web'), { host2: 3, host3: 3 });
+  t.deepEqual(core.spread('g'), { host1: 1, host2: 1, host3: 1 }, 'global task stays with its node');
+  // The agents of host2/host3 start the replacements; host1's two still run (partitioned).
+  for (const task of core.state.tasks.values()) {
+    if (task.nodeId !== 'id-host1' && task.desiredState === TaskState.RUNNING && task.status?.state === TaskState.ASSIGNED) core.report(task.id, TaskState.RUNNING);
+  }
+  core.settle();
+  t.is(running(core, 'web'), 6);
+  // host1 comes back: its agent stops what it was told to stop.
+  core.state.putNode({ ...host1, status: NodeStatus.READY });
+  core.settle();
+  core.agentsReport();
+  t.is(alive(core, 'web'), 6);
+  t.is(core.tasksOf('web').filter((x) => x.nodeId === 'id-host1' && (x.status?.state ?? 0) < TaskState.COMPLETE).length, 0);
   core.close();
 });

@@ -1,0 +1,209 @@
+// Leader election on an etcd lease. Every manager keeps a lease (TTL 2 s, renewed every
+// 500 ms) and registers itself under /shoal/v1/managers/<id>; the first to create
+// /shoal/v1/leader with its lease leads. A crashed leader's lease expires and the key
+// with it; a leader that resigns deletes it at once. A leader that cannot renew its lease
+// for a whole TTL steps down by itself: it cannot know it still leads.
+import { EventEmitter } from 'node:events';
+import type { Etcd3, Lease, Watcher } from 'etcd3';
+import type { ICompare } from 'etcd3/lib/rpc.js';
+import type { ManagerInfo } from '../../proto/gen/shoal.js';
+import { ROOT } from '../store/keys.js';
+
+export const LEADER_KEY = `${ROOT}leader`;
+export const MANAGERS_PREFIX = `${ROOT}managers/`;
+/** Lease TTL: a crashed leader is replaced about this long after it died. */
+export const LEASE_TTL_S = 2;
+/** Renewal period: three tries per TTL. */
+const RENEW_MS = 500;
+const RETRY_MS = 250;
+
+export interface ManagerIdentity {
+  id: string;
+  address: string;
+  startedAtMs: number;
+}
+
+type Role = 'follower' | 'leader' | 'stopped';
+
+export interface ElectionEvents {
+  elected: [];
+  deposed: [reason: string];
+  leaderChanged: [leader: ManagerIdentity | undefined];
+}
+
+export class Election extends EventEmitter<ElectionEvents> {
+  private role: Role = 'follower';
+  private lease: Lease | undefined;
+  private leaseId = '';
+  private lastRenewed = 0;
+  private renewTimer: NodeJS.Timeout | undefined;
+  private watcher: Watcher | undefined;
+  private campaigning = false;
+  leader: ManagerIdentity | undefined;
+
+  constructor(
+    private readonly etcd: Etcd3,
+    readonly self: ManagerIdentity,
+    private readonly log: (line: string) => void = () => {},
+  ) {
+    super();
+  }
+
+  get isLeader(): boolean {
+    return this.role === 'leader';
+  }
+
+  /** The compare a leader's write transactions carry (fencing). */
+  guard(): ICompare {
+    return { key: Buffer.from(LEADER_KEY), target: 'Lease', result: 'Equal', lease: this.leaseId };
+  }
+
+  async start(): Promise<void> {
+    await this.watchLeader();
+    void this.campaign();
+  }
+
+  async close(): Promise<void> {
+    const wasLeader = this.role === 'leader';
+    this.role = 'stopped';
+    if (this.renewTimer) clearTimeout(this.renewTimer);
+    await this.watcher?.cancel().catch(() => {});
+    if (this.lease) {
+      // Revoking deletes our keys (leader and registration) at once: a fast hand-over.
+      await this.lease.revoke({ deadline: Date.now() + 1_000 }).catch(() => {});
+      if (wasLeader) this.log('resigned leadership');
+    }
+  }
+
+  async managers(): Promise<ManagerInfo[]> {
+    const res = await this.etcd.getAll().prefix(MANAGERS_PREFIX).exec();
+    return res.kvs
+      .map((kv) => JSON.parse(kv.value.toString()) as ManagerIdentity)
+      .map((m) => ({ id: m.id, address: m.address, leader: m.id === this.leader?.id, startedAtMs: m.startedAtMs }))
+      .sort((a, b) => a.address.localeCompare(b.address));
+  }
+
+  // ------------------------------------------------------------ campaign
+
+  private async campaign(): Promise<void> {
+    if (this.campaigning || this.role !== 'follower') return;
+    this.campaigning = true;
+    try {
+      while (this.role === 'follower') {
+        try {
+          if (!this.leaseId) await this.grantLease();
+          const res = await this.etcd.kv.txn({
+            compare: [{ key: Buffer.from(LEADER_KEY), target: 'Create', result: 'Equal', create_revision: 0 }],
+            success: [{ request_put: { key: Buffer.from(LEADER_KEY), value: Buffer.from(JSON.stringify(this.self)), lease: this.leaseId } }],
+            failure: [{ request_range: { key: Buffer.from(LEADER_KEY) } }],
+          });
+          if (res.succeeded) {
+            this.role = 'leader';
+            this.setLeader(this.self);
+            this.log(`elected leader (lease ${this.leaseId})`);
+            this.emit('elected');
+            return;
+          }
+          const kv = res.responses[0]?.response_range?.kvs[0];
+          if (kv) {
+            this.setLeader(JSON.parse(kv.value.toString()) as ManagerIdentity);
+            return; // wait for the key to go (watch), then try again
+          }
+        } catch (err) {
+          this.log(`election: ${(err as Error).message} (retrying)`);
+          this.lease?.release();
+          this.lease = undefined;
+          this.leaseId = '';
+        }
+        await sleep(RETRY_MS);
+      }
+    } finally {
+      this.campaigning = false;
+    }
+  }
+
+  private async grantLease(): Promise<void> {
+    const lease = this.etcd.lease(LEASE_TTL_S, { autoKeepAlive: false });
+    lease.on('lost', () => {}); // handled where keepaliveOnce fails
+    this.leaseId = await lease.grant();
+    this.lease = lease;
+    this.lastRenewed = Date.now();
+    await this.etcd.kv.put({ key: Buffer.from(MANAGERS_PREFIX + this.self.id), value: Buffer.from(JSON.stringify(this.self)), lease: this.leaseId });
+    this.scheduleRenew();
+  }
+
+  private scheduleRenew(): void {
+    if (this.renewTimer) clearTimeout(this.renewTimer);
+    this.renewTimer = setTimeout(() => void this.renew(), RENEW_MS);
+  }
+
+  private async renew(): Promise<void> {
+    if (this.role === 'stopped' || !this.leaseId) return;
+    const lease = this.lease;
+    if (!lease) return;
+    try {
+      await lease.keepaliveOnce({ deadline: Date.now() + RENEW_MS * 2 });
+      this.lastRenewed = Date.now();
+    } catch (err) {
+      if ((err as Error).name === 'EtcdLeaseInvalidError') {
+        this.lostLease('lease expired');
+        return;
+      }
+      if (Date.now() - this.lastRenewed > LEASE_TTL_S * 1000) {
+        this.lostLease(`cannot renew the lease for ${LEASE_TTL_S}s: ${(err as Error).message}`);
+        return;
+      }
+    }
+    this.scheduleRenew();
+  }
+
+  private lostLease(reason: string): void {
+    this.lease?.release();
+    this.lease = undefined;
+    this.leaseId = '';
+    if (this.role === 'leader') {
+      this.role = 'follower';
+      this.setLeader(undefined);
+      this.log(`stepping down: ${reason}`);
+      this.emit('deposed', reason);
+    }
+    if (this.role === 'follower') setTimeout(() => void this.campaign(), RETRY_MS);
+  }
+
+  /** Called by the manager when a guarded write was refused. */
+  fenced(reason: string): void {
+    if (this.role !== 'leader') return;
+    this.role = 'follower';
+    this.log(`stepping down: ${reason}`);
+    this.emit('deposed', reason);
+    void this.campaign();
+  }
+
+  // ------------------------------------------------------------ watching the leader key
+
+  private async watchLeader(): Promise<void> {
+    const watcher = await this.etcd.watch().key(LEADER_KEY).create();
+    this.watcher = watcher;
+    watcher.on('put', (kv) => {
+      const leader = JSON.parse(kv.value.toString()) as ManagerIdentity;
+      this.setLeader(leader);
+      if (leader.id !== this.self.id && this.role === 'leader') this.fenced('another manager holds the leader key');
+    });
+    watcher.on('delete', () => {
+      this.setLeader(undefined);
+      if (this.role === 'leader') this.fenced('the leader key was deleted');
+      else void this.campaign();
+    });
+    watcher.on('error', (err) => this.log(`election watch: ${err.message}`));
+  }
+
+  private setLeader(leader: ManagerIdentity | undefined): void {
+    if (leader?.id === this.leader?.id) return;
+    this.leader = leader;
+    this.emit('leaderChanged', leader);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
