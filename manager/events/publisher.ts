@@ -2,7 +2,8 @@
 // events are dropped and nothing else waits for it.
 import { connect, JSONCodec, type NatsConnection } from 'nats';
 import { AvailabilityToJSON, NodeStatusToJSON } from './enum-names.js';
-import { stateName } from '../../proto/task-state.js';
+import type { Task } from '../../proto/gen/shoal.js';
+import { TaskState, stateName } from '../../proto/task-state.js';
 import type { Change, ClusterState } from '../store/cluster-state.js';
 import { subjects } from './subjects.js';
 
@@ -68,6 +69,7 @@ export class EventPublisher {
       const stateBefore = c.before?.status?.state;
       const stateAfter = c.after?.status?.state;
       if (c.after && stateBefore === stateAfter && c.before?.desiredState === c.after.desiredState) return;
+      this.publishHealth(c.before, c.after);
       this.publish(subjects.task(t.serviceName), {
         type: c.after ? (c.before ? 'updated' : 'created') : 'deleted',
         task: t.id,
@@ -98,6 +100,27 @@ export class EventPublisher {
         replicas: s.spec?.replicas ?? 0,
       });
     }
+  }
+
+  /** Container health, for tasks with a health check: healthy on reaching RUNNING, unhealthy on failing so. */
+  private publishHealth(before: Task | undefined, after: Task | undefined): void {
+    if (!after) return;
+    const test = after.spec?.health?.test ?? [];
+    if (test.length === 0 || test[0] === 'NONE') return;
+    const was = before?.status?.state;
+    const now = after.status?.state;
+    let health: 'healthy' | 'unhealthy' | undefined;
+    if (now === TaskState.RUNNING && was !== TaskState.RUNNING) health = 'healthy';
+    else if (now === TaskState.FAILED && was !== TaskState.FAILED && after.status?.err === 'unhealthy') health = 'unhealthy';
+    if (!health) return;
+    this.publish(subjects.health(after.serviceName), {
+      task: after.id,
+      service: after.serviceName,
+      slot: after.slot,
+      nodeId: after.nodeId,
+      containerId: after.status?.containerId ?? '',
+      health,
+    });
   }
 
   async close(): Promise<void> {

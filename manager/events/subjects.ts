@@ -10,5 +10,6 @@ export const subjects = {
   task: (serviceName: string) => `${SUBJECT_ROOT}.task.${token(serviceName)}`,
   node: (hostname: string) => `${SUBJECT_ROOT}.node.${token(hostname)}`,
   service: (serviceName: string) => `${SUBJECT_ROOT}.service.${token(serviceName)}`,
+  health: (serviceName: string) => `${SUBJECT_ROOT}.health.${token(serviceName)}`,
   all: `${SUBJECT_ROOT}.>`,
 };
