@@ -1,0 +1,97 @@
+// Two managers in this process against a real etcd: one leads, the follower serves reads
+// from its watch and forwards writes, and the follower takes over when the leader stops.
+import test from 'ava';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import net from 'node:net';
+import { credentials, type ServiceError } from '@grpc/grpc-js';
+import { ControlClient, type ListServicesResponse, type ListManagersResponse } from '../../../proto/gen/shoal.js';
+import { EmbeddedProcess, embeddedEtcd, embeddedNats } from '../../../manager/embedded.js';
+import { Manager } from '../../../manager/manager.js';
+import { makeSpec } from '../../helpers/fixtures.js';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function call<T>(fn: (cb: (e: ServiceError | null, r: T) => void) => void): Promise<T> {
+  return new Promise((res, rej) => fn((e, r) => (e ? rej(e) : res(r))));
+}
+
+async function until(cond: () => boolean | Promise<boolean>, ms: number): Promise<number> {
+  const start = Date.now();
+  while (!(await cond())) {
+    if (Date.now() - start > ms) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return Date.now() - start;
+}
+
+test('leader election, forwarded writes, follower reads, hand-over on stop', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'shoal-ha-'));
+  const etcdPort = await freePort();
+  await freePort(); // keep etcdPort + 1 (peer) likely free
+  const natsPort = await freePort();
+  const etcd: EmbeddedProcess = embeddedEtcd(dir, etcdPort, () => {});
+  const nats = embeddedNats(dir, natsPort, () => {});
+  await etcd.start();
+  await nats.start();
+  const managers: Manager[] = [];
+  const clients: ControlClient[] = [];
+  try {
+    for (let i = 0; i < 2; i++) {
+      const m = new Manager({
+        listen: '127.0.0.1:0',
+        advertise: '',
+        stateDir: join(dir, `m${i}`),
+        joinToken: 'T',
+        etcdEndpoints: [`http://127.0.0.1:${etcdPort}`],
+        natsUrl: `nats://127.0.0.1:${natsPort}`,
+        embeddedEtcdPort: 0,
+        embeddedNatsPort: 0,
+        heartbeatPeriodMs: 1000,
+        log: () => {},
+      });
+      await m.start();
+      managers.push(m);
+      clients.push(new ControlClient(m.boundAddress, credentials.createInsecure()));
+    }
+    await until(() => managers.some((m) => m.isLeader), 5000);
+    t.is(managers.filter((m) => m.isLeader).length, 1, 'exactly one leader');
+    const leaderIdx = managers.findIndex((m) => m.isLeader);
+    const followerIdx = 1 - leaderIdx;
+
+    // A write sent to the follower is forwarded; both views then show it.
+    await call((cb) => clients[followerIdx]!.createService({ spec: makeSpec('web', { replicas: 2 }) }, cb));
+    await until(async () => {
+      const r = await call<ListServicesResponse>((cb) => clients[followerIdx]!.listServices({}, cb));
+      return r.services.length === 1 && (r.services[0]?.status?.desired ?? 0) === 2;
+    }, 2000);
+    const ms = await call<ListManagersResponse>((cb) => clients[followerIdx]!.listManagers({}, cb));
+    t.is(ms.managers.length, 2);
+    t.is(ms.managers.filter((m) => m.leader).length, 1);
+    t.is(ms.managers.find((m) => m.leader)!.address, managers[leaderIdx]!.boundAddress);
+
+    // The leader stops (resigns): the follower leads and accepts writes at once.
+    await managers[leaderIdx]!.stop();
+    const takeover = await until(() => managers[followerIdx]!.isLeader, 3000);
+    t.log(`measured: follower leads ${takeover} ms after the leader stopped`);
+    await call((cb) => clients[followerIdx]!.scaleService({ ref: 'web', replicas: 5 }, cb));
+    const r = await call<ListServicesResponse>((cb) => clients[followerIdx]!.listServices({}, cb));
+    t.is(r.services[0]?.service?.spec?.replicas, 5);
+    t.is(managers[followerIdx]!.state!.tasksOfService(r.services[0]!.service!.id).length, 5, 'the new leader orchestrates');
+  } finally {
+    for (const c of clients) c.close();
+    for (const m of managers) await m.stop();
+    await nats.stop();
+    await etcd.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
