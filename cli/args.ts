@@ -8,13 +8,21 @@
 // accepting values that start with a dash (`--replicas -1` is then reported as a bad
 // number, not as a missing value) and docker-style messages.
 import { parseArgs } from 'node:util';
-import { Availability, ServiceMode, type ServiceSpec, type UpdateNodeRequest } from '../proto/gen/shoal.js';
+import {
+  Availability,
+  type HealthConfig,
+  RestartCondition,
+  type RestartPolicy,
+  ServiceMode,
+  type ServiceSpec,
+  TaskState,
+  type UpdateNodeRequest,
+} from '../proto/gen/shoal.js';
 import { UsageError } from './errors.js';
 
 export const DEFAULT_HOST = '127.0.0.1:4242';
 const DEFAULT_PORT = 4242;
 const DEFAULT_REPLICAS = 1; // as docker
-const DEFAULT_STOP_GRACE_MS = 10_000; // as docker
 const DEFAULT_WAIT_TIMEOUT_MS = 120_000; // long enough to pull an image on a slow link
 
 // ------------------------------------------------------------------ parsed commands
@@ -31,6 +39,12 @@ export interface WaitOptions {
   timeoutMs: number;
 }
 
+/** `service ps --filter`: empty lists match everything. */
+export interface TaskFilter {
+  /** Tasks whose desired state is one of these (`desired-state=...`, repeatable: any of them). */
+  desiredStates: TaskState[];
+}
+
 export interface ScaleTarget {
   ref: string;
   replicas: number;
@@ -43,10 +57,11 @@ export type Command =
   | { name: 'node update'; request: UpdateNodeRequest }
   | { name: 'service create'; spec: ServiceSpec; wait: WaitOptions | undefined }
   | ({ name: 'service ls' } & ListOptions)
-  | ({ name: 'service ps'; refs: string[] } & ListOptions)
+  | ({ name: 'service ps'; refs: string[]; filter: TaskFilter } & ListOptions)
   | { name: 'service inspect'; refs: string[] }
   | { name: 'service scale'; targets: ScaleTarget[]; wait: WaitOptions | undefined }
-  | { name: 'service rm'; refs: string[] };
+  | { name: 'service rm'; refs: string[] }
+  | ({ name: 'manager ls' } & ListOptions);
 
 export interface Invocation {
   /** Manager addresses, tried in order (the next one on UNAVAILABLE). */
@@ -156,6 +171,56 @@ const COMMANDS: CommandSpec[] = [
         value: 'DURATION',
         help: 'Time to wait after SIGTERM before SIGKILL (default 10s)',
       },
+      { long: 'health-cmd', type: 'string', value: 'CMD', help: 'Command to run to check health (run with /bin/sh -c)' },
+      {
+        long: 'health-interval',
+        type: 'string',
+        value: 'DURATION',
+        help: 'Time between running the check (default: the engine\'s, 30s)',
+      },
+      {
+        long: 'health-timeout',
+        type: 'string',
+        value: 'DURATION',
+        help: 'Maximum time to allow one check to run (default: the engine\'s, 30s)',
+      },
+      {
+        long: 'health-retries',
+        type: 'string',
+        value: 'N',
+        help: 'Consecutive failures needed to report unhealthy (default: the engine\'s, 3)',
+      },
+      {
+        long: 'health-start-period',
+        type: 'string',
+        value: 'DURATION',
+        help: 'Start period for the container to initialize before failures count (default 0s)',
+      },
+      { long: 'no-healthcheck', type: 'boolean', help: 'Disable any container-specified HEALTHCHECK' },
+      {
+        long: 'restart-condition',
+        type: 'string',
+        value: 'CONDITION',
+        help: 'Restart when the task ends: none, on-failure or any (default any)',
+      },
+      {
+        long: 'restart-delay',
+        type: 'string',
+        value: 'DURATION',
+        help: "Delay between restart attempts (default: the manager's, 1s)",
+      },
+      {
+        long: 'restart-max-attempts',
+        type: 'string',
+        value: 'N',
+        help: 'Maximum number of restarts before giving up (default 0: unlimited)',
+      },
+      {
+        long: 'restart-window',
+        type: 'string',
+        value: 'DURATION',
+        help: 'Window used to count restart attempts (default 0: every restart counts)',
+      },
       DETACH,
       TIMEOUT,
     ],
@@ -170,8 +235,19 @@ const COMMANDS: CommandSpec[] = [
   {
     name: 'service ps',
     usage: 'shoal service ps [OPTIONS] SERVICE [SERVICE...]',
-    summary: 'List the tasks of one or more services',
-    flags: [FORMAT, QUIET, NO_TRUNC],
+    summary: 'List the tasks of one or more services (with the history of each slot)',
+    flags: [
+      {
+        long: 'filter',
+        short: 'f',
+        type: 'string',
+        value: 'FILTER',
+        help: 'Only tasks matching: desired-state=running|shutdown|accepted (repeatable)',
+      },
+      FORMAT,
+      QUIET,
+      NO_TRUNC,
+    ],
   },
   {
     name: 'service inspect',
@@ -192,9 +268,17 @@ const COMMANDS: CommandSpec[] = [
     summary: 'Remove one or more services',
     flags: [],
   },
+  {
+    name: 'manager ls',
+    aliases: ['list'],
+    usage: 'shoal manager ls [OPTIONS]',
+    summary: 'List the managers and which one leads',
+    flags: [FORMAT, QUIET],
+  },
 ];
 
 const GROUPS: Record<string, string> = {
+  manager: 'Manage the cluster managers',
   node: 'Manage the cluster nodes',
   service: 'Manage services',
 };
@@ -422,12 +506,113 @@ function cpus(flags: FlagValues, long: string): number | undefined {
 }
 
 function duration(flags: FlagValues, long: string, fallback: number, positive = false): number {
+  return optionalDuration(flags, long, positive) ?? fallback;
+}
+
+/** Milliseconds, or undefined when the flag was not given. */
+function optionalDuration(flags: FlagValues, long: string, positive = false): number | undefined {
   const text = flags.string(long);
-  if (text === undefined) return fallback;
+  if (text === undefined) return undefined;
   const ms = parseDuration(text);
   if (ms === undefined) throw new UsageError(`invalid --${long} "${text}": expected a duration like 10s, 500ms or 1m30s`);
   if (positive && ms <= 0) throw new UsageError(`--${long} must be longer than 0, got "${text}"`);
   return ms;
+}
+
+function count(flags: FlagValues, long: string): number | undefined {
+  const text = flags.string(long);
+  if (text === undefined) return undefined;
+  const n = parseCount(text);
+  if (n === undefined) throw new UsageError(`--${long} must be a non-negative integer, got "${text}"`);
+  return n;
+}
+
+const HEALTH_FLAGS = ['health-cmd', 'health-interval', 'health-timeout', 'health-retries', 'health-start-period'];
+
+/**
+ * The health check, as docker's `service create`: --no-healthcheck -> ["NONE"]; any
+ * --health-* flag -> a config whose unset fields are 0 (the engine's defaults: interval
+ * and timeout 30s, 3 retries, no start period) and whose test is ["CMD-SHELL", CMD], or
+ * empty without --health-cmd (the image's HEALTHCHECK, with the given settings); no flag
+ * at all -> undefined (the image's HEALTHCHECK as it is).
+ */
+function healthConfig(flags: FlagValues): HealthConfig | undefined {
+  const given = HEALTH_FLAGS.filter((f) => flags.has(f));
+  if (flags.bool('no-healthcheck')) {
+    if (given.length > 0) throw new UsageError(`--no-healthcheck conflicts with --${given[0]}`);
+    return { test: ['NONE'], intervalMs: 0, timeoutMs: 0, retries: 0, startPeriodMs: 0 };
+  }
+  if (given.length === 0) return undefined;
+  const cmd = flags.string('health-cmd');
+  if (cmd !== undefined && cmd.trim() === '') throw new UsageError('--health-cmd must not be empty');
+  const atLeastOneMs = (long: string): number => {
+    const ms = optionalDuration(flags, long) ?? 0;
+    // The engine refuses a non-zero interval/timeout under 1ms; 0 means its default.
+    const text = flags.string(long) ?? '0';
+    if (ms === 0 && /[1-9]/.test(text)) throw new UsageError(`--${long} must be 0 or at least 1ms, got "${text}"`);
+    return ms;
+  };
+  return {
+    test: cmd === undefined ? [] : ['CMD-SHELL', cmd],
+    intervalMs: atLeastOneMs('health-interval'),
+    timeoutMs: atLeastOneMs('health-timeout'),
+    retries: count(flags, 'health-retries') ?? 0,
+    startPeriodMs: optionalDuration(flags, 'health-start-period') ?? 0,
+  };
+}
+
+const RESTART_FLAGS = ['restart-condition', 'restart-delay', 'restart-max-attempts', 'restart-window'];
+
+function parseRestartCondition(text: string): RestartCondition {
+  switch (text) {
+    case 'any':
+      return RestartCondition.ANY;
+    case 'on-failure':
+      return RestartCondition.ON_FAILURE;
+    case 'none':
+      return RestartCondition.NONE;
+    default:
+      throw new UsageError(`invalid --restart-condition "${text}": expected none, on-failure or any`);
+  }
+}
+
+/** The restart policy, only when a --restart-* flag was given (else the manager's default). */
+function restartPolicy(flags: FlagValues): RestartPolicy | undefined {
+  if (!RESTART_FLAGS.some((f) => flags.has(f))) return undefined;
+  const conditionText = flags.string('restart-condition');
+  const policy: RestartPolicy = {
+    condition: conditionText === undefined ? RestartCondition.ANY : parseRestartCondition(conditionText),
+    maxAttempts: count(flags, 'restart-max-attempts') ?? 0,
+    windowMs: optionalDuration(flags, 'restart-window') ?? 0,
+  };
+  const delayMs = optionalDuration(flags, 'restart-delay');
+  if (delayMs !== undefined) policy.delayMs = delayMs; // unset: the manager's default (1 s)
+  return policy;
+}
+
+const DESIRED_STATE_FILTERS: Record<string, TaskState[]> = {
+  running: [TaskState.RUNNING],
+  // Tasks told to stop, including those of a removed service (desired REMOVE).
+  shutdown: [TaskState.SHUTDOWN, TaskState.REMOVE],
+  accepted: [TaskState.ACCEPTED],
+};
+
+function taskFilter(flags: FlagValues): TaskFilter {
+  const filter: TaskFilter = { desiredStates: [] };
+  for (const text of flags.list('filter')) {
+    const kv = parseKeyValue(text);
+    if (kv === undefined) throw new UsageError(`invalid --filter "${text}": expected KEY=VALUE`);
+    const [key, value] = kv;
+    if (key !== 'desired-state') {
+      throw new UsageError(`invalid --filter "${text}": unknown filter "${key}" (expected desired-state)`);
+    }
+    const states = DESIRED_STATE_FILTERS[value];
+    if (states === undefined) {
+      throw new UsageError(`invalid --filter "${text}": desired-state must be running, shutdown or accepted`);
+    }
+    for (const s of states) if (!filter.desiredStates.includes(s)) filter.desiredStates.push(s);
+  }
+  return filter;
 }
 
 function keyValues(flags: FlagValues, long: string): Array<[string, string]> {
@@ -555,7 +740,9 @@ const BUILDERS: Record<BuildableCommand, Builder> = {
     const labels: Record<string, string> = {};
     for (const [k, v] of keyValues(flags, 'label')) labels[k] = v;
 
-    const stopGracePeriodMs = duration(flags, 'stop-grace-period', DEFAULT_STOP_GRACE_MS);
+    const stopGracePeriodMs = optionalDuration(flags, 'stop-grace-period'); // unset: the manager's default (10 s)
+    const health = healthConfig(flags);
+    const restart = restartPolicy(flags);
     const wait = waitOptions(flags);
 
     const spec: ServiceSpec = {
@@ -576,11 +763,11 @@ const BUILDERS: Record<BuildableCommand, Builder> = {
           ? undefined
           : { nanoCpus: limitCpu ?? 0, memoryBytes: limitMemory ?? 0 },
       ports: [],
-      restart: undefined,
-      health: undefined,
+      restart,
+      health,
       networks: [],
-      stopGracePeriodMs,
     };
+    if (stopGracePeriodMs !== undefined) spec.stopGracePeriodMs = stopGracePeriodMs;
     return { name: 'service create', spec, wait };
   },
 
@@ -592,6 +779,7 @@ const BUILDERS: Record<BuildableCommand, Builder> = {
   'service ps': ({ flags, positionals }) => ({
     name: 'service ps',
     refs: atLeastOne('service ps', 'SERVICE', positionals),
+    filter: taskFilter(flags),
     ...listOptions(flags),
   }),
 
@@ -618,6 +806,11 @@ const BUILDERS: Record<BuildableCommand, Builder> = {
   },
 
   'service rm': ({ positionals }) => ({ name: 'service rm', refs: atLeastOne('service rm', 'SERVICE', positionals) }),
+
+  'manager ls': ({ flags, positionals }) => {
+    noArguments('manager ls', positionals);
+    return { name: 'manager ls', ...listOptions(flags) };
+  },
 };
 
 // ------------------------------------------------------------------ entry point

@@ -3,10 +3,12 @@
 import { type CallOptions, connectivityState, credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import {
   ControlClient,
+  type ListManagersResponse,
   type ListNodesResponse,
   type ListServicesResponse,
   type ListTasksRequest,
   type ListTasksResponse,
+  type ManagerInfo,
   type Node,
   type RemoveServiceResponse,
   type Service,
@@ -18,6 +20,14 @@ import {
 import { ManagerError, UnreachableError } from './errors.js';
 
 const CALL_DEADLINE_MS = 10_000; // one answer from a healthy manager takes milliseconds
+/**
+ * How long one address gets to accept the connection and finish the HTTP/2 handshake before
+ * the next is tried. A manager that is there does it in milliseconds; a host that does not
+ * answer (or a stopped process) would otherwise cost the whole call deadline. An address
+ * still connecting after this long is not given up: it gets the rest of the deadline once
+ * the others have been tried (a loaded manager may be slow to answer).
+ */
+const CONNECT_MS = 1_000;
 
 /** What the commands need from the manager; GrpcControlApi in production, fakes in tests. */
 export interface ControlApi {
@@ -30,6 +40,7 @@ export interface ControlApi {
   scaleService(ref: string, replicas: number): Promise<Service>;
   removeService(ref: string): Promise<void>;
   listTasks(filter: Partial<ListTasksRequest>): Promise<Task[]>;
+  listManagers(): Promise<ManagerInfo[]>;
   close(): void;
 }
 
@@ -38,6 +49,14 @@ type Invoke<T> = (client: ControlClient, metadata: Metadata, options: Partial<Ca
 
 class ChannelUnreachable extends Error {
   override name = 'ChannelUnreachable';
+  constructor(
+    message: string,
+    /** True when the deadline passed while still connecting (as opposed to a failed attempt). */
+    readonly timedOut: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
 }
 
 function isServiceError(err: unknown): err is ServiceError {
@@ -57,10 +76,10 @@ function connected(client: ControlClient, deadline: number): Promise<void> {
       const state = channel.getConnectivityState(true);
       if (state === connectivityState.READY) return resolve();
       if (state === connectivityState.TRANSIENT_FAILURE || state === connectivityState.SHUTDOWN) {
-        return reject(new ChannelUnreachable(connectivityState[state]));
+        return reject(new ChannelUnreachable(connectivityState[state], false));
       }
       channel.watchConnectivityState(state, deadline, (err) => {
-        if (err) reject(new ChannelUnreachable('connect deadline exceeded', { cause: err }));
+        if (err) reject(new ChannelUnreachable('connect deadline exceeded', true, { cause: err }));
         else check();
       });
     };
@@ -72,19 +91,33 @@ function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').trim();
 }
 
+/** The result of one call on one address: its answer, or the UNAVAILABLE it answered. */
+type Outcome<T> = { ok: true; value: T } | { ok: false; unavailable: ServiceError };
+
+export interface GrpcControlApiOptions {
+  /** The addresses as the user wrote them, for messages. */
+  label?: string;
+  /** Deadline of one call, across every address tried (default 10 s). */
+  deadlineMs?: number;
+  /** How long one address may take to connect before the next is tried (default 1 s). */
+  connectMs?: number;
+}
+
 export class GrpcControlApi implements ControlApi {
   readonly #addresses: readonly string[];
   readonly #label: string;
   readonly #deadlineMs: number;
+  readonly #connectMs: number;
   readonly #clients = new Map<number, ControlClient>();
   /** Index of the address that answered last; calls start there. */
   #current = 0;
 
-  constructor(addresses: readonly string[], options: { label?: string; deadlineMs?: number } = {}) {
+  constructor(addresses: readonly string[], options: GrpcControlApiOptions = {}) {
     if (addresses.length === 0) throw new Error('GrpcControlApi needs at least one address');
     this.#addresses = addresses;
     this.#label = options.label ?? addresses.join(',');
     this.#deadlineMs = options.deadlineMs ?? CALL_DEADLINE_MS;
+    this.#connectMs = Math.min(options.connectMs ?? CONNECT_MS, this.#deadlineMs);
   }
 
   #client(index: number): ControlClient {
@@ -100,36 +133,42 @@ export class GrpcControlApi implements ControlApi {
   }
 
   /**
+   * Forgets an address's channel: the next call opens a fresh one instead of reusing one in
+   * grpc-js's reconnect backoff (which grows to minutes) or one stuck on a dead connection.
+   */
+  #drop(index: number): void {
+    this.#clients.get(index)?.close();
+    this.#clients.delete(index);
+  }
+
+  /**
    * Runs one unary call, trying each address in turn (starting with the last that
-   * answered) while the answer is UNAVAILABLE. Any other gRPC error is final.
+   * answered) while it is unreachable or answers UNAVAILABLE ("not the leader", "no
+   * leader"). Any other gRPC error is final. An address gets CONNECT_MS to connect before
+   * the next is tried; those still connecting then get the rest of the deadline.
    */
   async #call<T>(invoke: Invoke<T>): Promise<T> {
     const n = this.#addresses.length;
+    const deadline = Date.now() + this.#deadlineMs;
+    const first = this.#current;
     let answered: ServiceError | undefined; // UNAVAILABLE sent by a manager we reached
+    const slow: number[] = [];
     for (let attempt = 0; attempt < n; attempt++) {
-      const index = (this.#current + attempt) % n;
-      const client = this.#client(index);
-      const deadline = Date.now() + this.#deadlineMs;
-      try {
-        await connected(client, deadline);
-      } catch (err) {
-        if (err instanceof ChannelUnreachable) continue;
-        throw err;
-      }
-      try {
-        const response = await new Promise<T>((resolve, reject) => {
-          invoke(client, new Metadata(), { deadline }, (error, res) => (error ? reject(error) : resolve(res)));
-        });
-        this.#current = index;
-        return response;
-      } catch (err) {
-        if (!isServiceError(err)) throw err;
-        if (err.code === status.UNAVAILABLE) {
-          answered = err;
-          continue;
-        }
-        throw this.#convert(err, index);
-      }
+      const index = (first + attempt) % n;
+      const state = await this.#connect(index, Math.min(deadline, Date.now() + this.#connectMs));
+      if (state === 'slow') slow.push(index);
+      if (state !== 'ready') continue;
+      const outcome = await this.#invoke(index, invoke, deadline);
+      if (outcome.ok) return outcome.value;
+      answered = outcome.unavailable;
+    }
+    while (slow.length > 0) {
+      const index = await this.#firstReady(slow, deadline);
+      if (index === undefined) break;
+      slow.splice(slow.indexOf(index), 1);
+      const outcome = await this.#invoke(index, invoke, deadline);
+      if (outcome.ok) return outcome.value;
+      answered = outcome.unavailable;
     }
     if (answered !== undefined) {
       throw new ManagerError(oneLine(answered.details || 'the manager is unavailable'), answered.code, true, {
@@ -137,6 +176,55 @@ export class GrpcControlApi implements ControlApi {
       });
     }
     throw new UnreachableError(this.#label);
+  }
+
+  /** 'ready'; 'failed' (refused, unresolvable...); 'slow' (still connecting at `by`). */
+  async #connect(index: number, by: number): Promise<'ready' | 'failed' | 'slow'> {
+    try {
+      await connected(this.#client(index), by);
+      return 'ready';
+    } catch (err) {
+      if (!(err instanceof ChannelUnreachable)) throw err;
+      if (err.timedOut) return 'slow'; // left connecting: #firstReady may still get it
+      this.#drop(index);
+      return 'failed';
+    }
+  }
+
+  /** The first of `indexes` whose channel gets READY before the deadline; undefined if none. */
+  async #firstReady(indexes: readonly number[], deadline: number): Promise<number | undefined> {
+    try {
+      return await Promise.any(
+        indexes.map(async (index) => {
+          await connected(this.#client(index), deadline);
+          return index;
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof AggregateError) || !err.errors.every((e) => e instanceof ChannelUnreachable)) throw err;
+      for (const index of indexes) this.#drop(index);
+      return undefined;
+    }
+  }
+
+  async #invoke<T>(index: number, invoke: Invoke<T>, deadline: number): Promise<Outcome<T>> {
+    const client = this.#client(index);
+    try {
+      const value = await new Promise<T>((resolve, reject) => {
+        invoke(client, new Metadata(), { deadline }, (error, res) => (error ? reject(error) : resolve(res)));
+      });
+      this.#current = index;
+      return { ok: true, value };
+    } catch (err) {
+      if (!isServiceError(err)) throw err;
+      if (err.code === status.UNAVAILABLE) return { ok: false, unavailable: err };
+      if (err.code === status.DEADLINE_EXCEEDED) {
+        // Connected but silent (e.g. a stopped process): the next call starts elsewhere, afresh.
+        this.#drop(index);
+        this.#current = (index + 1) % this.#addresses.length;
+      }
+      throw this.#convert(err, index);
+    }
   }
 
   #convert(err: ServiceError, index: number): ManagerError {
@@ -184,6 +272,11 @@ export class GrpcControlApi implements ControlApi {
 
   async removeService(ref: string): Promise<void> {
     await this.#call<RemoveServiceResponse>((c, md, o, cb) => c.removeService({ ref }, md, o, cb));
+  }
+
+  async listManagers(): Promise<ManagerInfo[]> {
+    const res = await this.#call<ListManagersResponse>((c, md, o, cb) => c.listManagers({}, md, o, cb));
+    return res.managers;
   }
 
   async listTasks(filter: Partial<ListTasksRequest>): Promise<Task[]> {

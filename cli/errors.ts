@@ -37,3 +37,8 @@ export class UnreachableError extends CliError {
     super(`cannot reach the manager at ${target} (is it running? set --host or SHOAL_HOST)`, options);
   }
 }
+
+/** An error worth asking again about later: no manager reachable, or one answered UNAVAILABLE. */
+export function isRetryable(err: unknown): err is ManagerError | UnreachableError {
+  return (err instanceof ManagerError || err instanceof UnreachableError) && err.retryable;
+}

@@ -2,9 +2,13 @@
 // `--format json` / `inspect`, and into docker-like aligned tables. Pure.
 import {
   Availability,
+  type HealthConfig,
+  type ManagerInfo,
   type Node,
   NodeStatus,
   type Resources,
+  RestartCondition,
+  type RestartPolicy,
   type Service,
   ServiceMode,
   type ServiceStatus,
@@ -90,6 +94,26 @@ export interface ResourcesRow {
   memoryBytes: number;
 }
 
+export interface RestartRow {
+  condition: 'any' | 'on-failure' | 'none';
+  /** null: not set, the manager's default (1 s). */
+  delayMs: number | null;
+  /** 0 = unlimited. */
+  maxAttempts: number;
+  /** 0 = every restart counts. */
+  windowMs: number;
+}
+
+export interface HealthRow {
+  /** docker's form: ["CMD-SHELL", "..."], ["NONE"], or [] for the image's HEALTHCHECK. */
+  test: string[];
+  /** 0 = the engine's default (interval and timeout 30s, 3 retries, no start period). */
+  intervalMs: number;
+  timeoutMs: number;
+  retries: number;
+  startPeriodMs: number;
+}
+
 export interface ServiceRow {
   id: string;
   name: string;
@@ -107,7 +131,12 @@ export interface ServiceRow {
   labels: Record<string, string>;
   reservations: ResourcesRow | null;
   limits: ResourcesRow | null;
-  stopGracePeriodMs: number;
+  /** null: not set, the manager's default (10 s). */
+  stopGracePeriodMs: number | null;
+  /** null: not set, the manager's default (any, 1 s delay, unlimited). */
+  restart: RestartRow | null;
+  /** null: no --health-* flag, the image's HEALTHCHECK as it is. */
+  health: HealthRow | null;
   specVersion: number;
   createdAt: string | null;
   updatedAt: string | null;
@@ -115,6 +144,31 @@ export interface ServiceRow {
 
 function resourcesRow(r: Resources | undefined): ResourcesRow | null {
   return r === undefined ? null : { cpus: r.nanoCpus / 1e9, memoryBytes: r.memoryBytes };
+}
+
+function restartConditionName(c: RestartCondition): RestartRow['condition'] {
+  return c === RestartCondition.NONE ? 'none' : c === RestartCondition.ON_FAILURE ? 'on-failure' : 'any';
+}
+
+function restartRow(r: RestartPolicy | undefined): RestartRow | null {
+  if (r === undefined) return null;
+  return {
+    condition: restartConditionName(r.condition),
+    delayMs: r.delayMs ?? null,
+    maxAttempts: r.maxAttempts,
+    windowMs: r.windowMs,
+  };
+}
+
+function healthRow(h: HealthConfig | undefined): HealthRow | null {
+  if (h === undefined) return null;
+  return {
+    test: [...h.test],
+    intervalMs: h.intervalMs,
+    timeoutMs: h.timeoutMs,
+    retries: h.retries,
+    startPeriodMs: h.startPeriodMs,
+  };
 }
 
 /** A service row; without a status (not listed) running/desired fall back to the spec. */
@@ -138,7 +192,9 @@ export function serviceRow(service: Service, status: ServiceStatus | undefined):
     labels: { ...(spec?.labels ?? {}) },
     reservations: resourcesRow(spec?.reservations),
     limits: resourcesRow(spec?.limits),
-    stopGracePeriodMs: spec?.stopGracePeriodMs ?? 0,
+    stopGracePeriodMs: spec?.stopGracePeriodMs ?? null,
+    restart: restartRow(spec?.restart),
+    health: healthRow(spec?.health),
     specVersion: service.specVersion,
     createdAt: isoTime(service.createdAtMs),
     updatedAt: isoTime(service.updatedAtMs),
@@ -210,32 +266,75 @@ export function taskRow(task: Task, hostnames: ReadonlyMap<string, string>): Tas
   };
 }
 
-/** As docker: by service, then slot (global: node), newest first within a slot. */
+/**
+ * As docker: by service, then slot (a global task: by node), newest task first within a
+ * slot (the manager keeps a few ended tasks per slot as history).
+ */
 export function sortTaskRows(rows: TaskRow[]): TaskRow[] {
   return [...rows].sort(
     (a, b) =>
       a.service.localeCompare(b.service) ||
+      a.serviceId.localeCompare(b.serviceId) ||
       a.slot - b.slot ||
-      a.node.localeCompare(b.node) ||
+      // A replicated slot's tasks may have run on different nodes: only global tasks group by node.
+      (a.slot === 0 ? a.node.localeCompare(b.node) || a.nodeId.localeCompare(b.nodeId) : 0) ||
+      (b.createdAt ?? '').localeCompare(a.createdAt ?? '') ||
       (b.updatedAt ?? '').localeCompare(a.updatedAt ?? '') ||
       a.id.localeCompare(b.id),
   );
 }
 
+/**
+ * Docker's `service ps` table. Rows come sorted (sortTaskRows); a task of the same slot as
+ * the row above it is history and its NAME is shown as ` \_ web.1`, as docker does.
+ */
 export function taskTable(rows: TaskRow[], nowMs: number, noTrunc = false): string {
   return table(
     ['ID', 'NAME', 'NODE', 'DESIRED STATE', 'CURRENT STATE', 'ERROR'],
-    rows.map((r) => {
+    rows.map((r, i) => {
       const since = r.updatedAt === null ? '' : ` ${humanDuration(nowMs - Date.parse(r.updatedAt))} ago`;
+      const above = rows[i - 1];
+      const history = above !== undefined && above.serviceId === r.serviceId && above.name === r.name;
       return [
         shortId(r.id, noTrunc),
-        r.name,
+        history ? ` \\_ ${r.name}` : r.name,
         r.node,
         capitalize(r.desiredState),
         `${capitalize(r.state)}${since}`,
         oneLine(r.error),
       ];
     }),
+  );
+}
+
+// ------------------------------------------------------------------ managers
+
+export interface ManagerRow {
+  id: string;
+  /** Where its gRPC services listen. */
+  address: string;
+  leader: boolean;
+  startedAt: string | null;
+}
+
+export function managerRow(m: ManagerInfo): ManagerRow {
+  return { id: m.id, address: m.address, leader: m.leader, startedAt: isoTime(m.startedAtMs) };
+}
+
+export function sortManagerRows(rows: ManagerRow[]): ManagerRow[] {
+  return [...rows].sort((a, b) => a.address.localeCompare(b.address) || a.id.localeCompare(b.id));
+}
+
+/** LEADER is `Leader` or `Reachable`, like the MANAGER STATUS of `docker node ls`. */
+export function managerTable(rows: ManagerRow[], nowMs: number): string {
+  return table(
+    ['ID', 'ADDRESS', 'LEADER', 'STARTED'],
+    rows.map((r) => [
+      r.id,
+      r.address,
+      r.leader ? 'Leader' : 'Reachable',
+      r.startedAt === null ? '' : `${humanDuration(nowMs - Date.parse(r.startedAt))} ago`,
+    ]),
   );
 }
 

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Command, parseCommandLine } from './args.js';
 import { GrpcControlApi } from './client.js';
 import type { CommandContext, ExitCode } from './commands/context.js';
+import { managerLs } from './commands/manager.js';
 import { nodeInspect, nodeLs, nodeUpdate } from './commands/node.js';
 import {
   serviceCreate,
@@ -36,6 +37,8 @@ function dispatch(command: Exclude<Command, { name: 'help' }>, ctx: CommandConte
       return serviceScale(command, ctx);
     case 'service rm':
       return serviceRm(command, ctx);
+    case 'manager ls':
+      return managerLs(command, ctx);
   }
 }
 

@@ -56,10 +56,12 @@ export async function servicePs(cmd: Cmd<'service ps'>, ctx: CommandContext): Pr
   ]);
   const hostnames = new Map(nodes.map((n) => [n.id, n.description?.hostname ?? ''] as const));
   const seen = new Set<string>(); // the same service named twice: its tasks once
+  const { desiredStates } = cmd.filter;
   const rows = sortTaskRows(
     taskLists
       .flat()
       .filter((t) => !seen.has(t.id) && seen.add(t.id))
+      .filter((t) => desiredStates.length === 0 || desiredStates.includes(t.desiredState))
       .map((t) => taskRow(t, hostnames)),
   );
   if (cmd.quiet) {

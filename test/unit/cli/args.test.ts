@@ -1,7 +1,7 @@
 import test from 'ava';
 import { type Command, DEFAULT_HOST, type Invocation, parseCommandLine } from '../../../cli/args.js';
 import { UsageError } from '../../../cli/errors.js';
-import { Availability, ServiceMode } from '../../../proto/gen/shoal.js';
+import { Availability, RestartCondition, ServiceMode, TaskState } from '../../../proto/gen/shoal.js';
 
 const parse = (line: string[], env: Record<string, string> = {}): Invocation => parseCommandLine(line, env);
 
@@ -99,7 +99,10 @@ test('service create: docker defaults', (t) => {
   t.deepEqual(spec.command, []);
   t.is(spec.mode, ServiceMode.REPLICATED);
   t.is(spec.replicas, 1);
-  t.is(spec.stopGracePeriodMs, 10_000);
+  // unset: the manager's defaults (10 s grace, restart any after 1 s), the image's health check
+  t.false('stopGracePeriodMs' in spec);
+  t.is(spec.restart, undefined);
+  t.is(spec.health, undefined);
   t.is(spec.reservations, undefined);
   t.is(spec.limits, undefined);
   t.deepEqual(spec.env, []);
@@ -127,6 +130,101 @@ test('service create: every flag', (t) => {
   t.is(spec.stopGracePeriodMs, 90_000);
   t.deepEqual(wait, { timeoutMs: 30_000 });
   t.is(spec.image, 'img:1');
+});
+
+test('service create: --stop-grace-period 0 is sent as 0', (t) => {
+  t.is(command(['service', 'create', '--name', 'w', '--stop-grace-period', '0', 'img'], 'service create').spec.stopGracePeriodMs, 0);
+  t.is(command(['service', 'create', '--name', 'w', '--stop-grace-period', '0s', 'img'], 'service create').spec.stopGracePeriodMs, 0);
+});
+
+// ------------------------------------------------------------------ health check
+
+const create = (...flags: string[]) => command(['service', 'create', '--name', 'w', ...flags, 'img'], 'service create').spec;
+
+test('health: --health-cmd and its settings; unset settings are 0 (the engine\'s defaults)', (t) => {
+  t.deepEqual(create('--health-cmd', 'wget -q -O- localhost:80 || exit 1').health, {
+    test: ['CMD-SHELL', 'wget -q -O- localhost:80 || exit 1'],
+    intervalMs: 0,
+    timeoutMs: 0,
+    retries: 0,
+    startPeriodMs: 0,
+  });
+  t.deepEqual(
+    create(
+      '--health-cmd=test -f /ok', '--health-interval', '2s', '--health-timeout', '500ms',
+      '--health-retries', '5', '--health-start-period', '1m',
+    ).health,
+    { test: ['CMD-SHELL', 'test -f /ok'], intervalMs: 2000, timeoutMs: 500, retries: 5, startPeriodMs: 60_000 },
+  );
+});
+
+test('health: settings without --health-cmd keep the image\'s test (empty test, as docker)', (t) => {
+  t.deepEqual(create('--health-interval', '5s').health, { test: [], intervalMs: 5000, timeoutMs: 0, retries: 0, startPeriodMs: 0 });
+  t.deepEqual(create('--health-retries', '0').health?.test, []);
+});
+
+test('health: --no-healthcheck is ["NONE"] and conflicts with every --health-* flag', (t) => {
+  t.deepEqual(create('--no-healthcheck').health, { test: ['NONE'], intervalMs: 0, timeoutMs: 0, retries: 0, startPeriodMs: 0 });
+  t.is(create('--no-healthcheck=false').health, undefined);
+  const msg = (...f: string[]): string => usageError(['service', 'create', '--name', 'w', ...f, 'img']);
+  t.is(msg('--no-healthcheck', '--health-cmd', 'true'), '--no-healthcheck conflicts with --health-cmd');
+  t.is(msg('--health-interval', '1s', '--no-healthcheck'), '--no-healthcheck conflicts with --health-interval');
+  t.is(msg('--no-healthcheck', '--health-timeout', '1s'), '--no-healthcheck conflicts with --health-timeout');
+  t.is(msg('--no-healthcheck', '--health-retries', '1'), '--no-healthcheck conflicts with --health-retries');
+  t.is(msg('--no-healthcheck', '--health-start-period', '1s'), '--no-healthcheck conflicts with --health-start-period');
+});
+
+test('health: bad values name the flag', (t) => {
+  const msg = (...f: string[]): string => usageError(['service', 'create', '--name', 'w', ...f, 'img']);
+  t.is(msg('--health-cmd', ''), '--health-cmd must not be empty');
+  t.is(msg('--health-cmd', '  '), '--health-cmd must not be empty');
+  t.is(msg('--health-interval', '5'), 'invalid --health-interval "5": expected a duration like 10s, 500ms or 1m30s');
+  t.is(msg('--health-timeout', 'soon'), 'invalid --health-timeout "soon": expected a duration like 10s, 500ms or 1m30s');
+  t.is(msg('--health-start-period', '-1s'), 'invalid --health-start-period "-1s": expected a duration like 10s, 500ms or 1m30s');
+  t.is(msg('--health-retries', '-1'), '--health-retries must be a non-negative integer, got "-1"');
+  t.is(msg('--health-retries', 'many'), '--health-retries must be a non-negative integer, got "many"');
+  // the engine refuses a non-zero interval or timeout under 1ms
+  t.is(msg('--health-interval', '100us'), '--health-interval must be 0 or at least 1ms, got "100us"');
+  t.is(msg('--health-timeout', '10ns'), '--health-timeout must be 0 or at least 1ms, got "10ns"');
+  t.is(create('--health-interval', '0s').health?.intervalMs, 0);
+});
+
+// ------------------------------------------------------------------ restart policy
+
+test('restart: sent only when a --restart-* flag is given; unset delay is left to the manager', (t) => {
+  t.is(create().restart, undefined);
+  const onFailure = create('--restart-condition', 'on-failure');
+  t.deepEqual(onFailure.restart, { condition: RestartCondition.ON_FAILURE, maxAttempts: 0, windowMs: 0 });
+  t.false('delayMs' in (onFailure.restart ?? {}));
+  t.deepEqual(create('--restart-condition', 'none').restart?.condition, RestartCondition.NONE);
+  t.deepEqual(
+    create('--restart-delay', '5s', '--restart-max-attempts', '3', '--restart-window', '1m').restart,
+    { condition: RestartCondition.ANY, delayMs: 5000, maxAttempts: 3, windowMs: 60_000 },
+  );
+  // 0 means 0: restart at once
+  t.is(create('--restart-delay', '0').restart?.delayMs, 0);
+  t.deepEqual(create('--restart-max-attempts', '0').restart, { condition: RestartCondition.ANY, maxAttempts: 0, windowMs: 0 });
+});
+
+test('restart: bad values name the flag', (t) => {
+  const msg = (...f: string[]): string => usageError(['service', 'create', '--name', 'w', ...f, 'img']);
+  t.is(msg('--restart-condition', 'always'), 'invalid --restart-condition "always": expected none, on-failure or any');
+  t.is(msg('--restart-condition', 'on_failure'), 'invalid --restart-condition "on_failure": expected none, on-failure or any');
+  t.is(msg('--restart-delay', '1'), 'invalid --restart-delay "1": expected a duration like 10s, 500ms or 1m30s');
+  t.is(msg('--restart-window', 'x'), 'invalid --restart-window "x": expected a duration like 10s, 500ms or 1m30s');
+  t.is(msg('--restart-max-attempts', '-1'), '--restart-max-attempts must be a non-negative integer, got "-1"');
+  t.is(msg('--restart-max-attempts', '2.5'), '--restart-max-attempts must be a non-negative integer, got "2.5"');
+});
+
+test('health and restart flags are listed by --help', (t) => {
+  const text = (parse(['service', 'create', '--help']).command as { text: string }).text;
+  for (const flag of [
+    '--health-cmd CMD', '--health-interval DURATION', '--health-timeout DURATION', '--health-retries N',
+    '--health-start-period DURATION', '--no-healthcheck', '--restart-condition CONDITION',
+    '--restart-delay DURATION', '--restart-max-attempts N', '--restart-window DURATION',
+  ]) {
+    t.true(text.includes(flag), flag);
+  }
 });
 
 test('service create: only the given resource is set', (t) => {
@@ -227,6 +325,7 @@ test('service ls / ps / inspect options', (t) => {
   });
   t.is(usageError(['service', 'ls', '--format', 'yaml']), 'invalid --format "yaml": expected table or json');
   t.like(command(['service', 'ps', 'web', '--format', 'json'], 'service ps'), { refs: ['web'], format: 'json' });
+  t.deepEqual(command(['service', 'ps', 'web'], 'service ps').filter, { desiredStates: [] });
   t.is(usageError(['service', 'ps']), 'service ps requires at least one SERVICE');
   t.deepEqual(command(['service', 'inspect', 'a', 'b'], 'service inspect').refs, ['a', 'b']);
   t.deepEqual(command(['service', 'inspect', '--format', 'json', 'a'], 'service inspect').refs, ['a']);
@@ -234,6 +333,22 @@ test('service ls / ps / inspect options', (t) => {
   t.is(usageError(['service', 'inspect']), 'service inspect requires at least one SERVICE');
   t.deepEqual(command(['service', 'rm', 'a', 'b'], 'service rm').refs, ['a', 'b']);
   t.is(usageError(['service', 'rm']), 'service rm requires at least one SERVICE');
+});
+
+test('service ps --filter desired-state', (t) => {
+  const states = (...f: string[]): TaskState[] => command(['service', 'ps', ...f, 'web'], 'service ps').filter.desiredStates;
+  t.deepEqual(states('--filter', 'desired-state=running'), [TaskState.RUNNING]);
+  t.deepEqual(states('-f', 'desired-state=shutdown'), [TaskState.SHUTDOWN, TaskState.REMOVE]);
+  t.deepEqual(states('-f', 'desired-state=accepted'), [TaskState.ACCEPTED]);
+  t.deepEqual(states('-f', 'desired-state=running', '-f', 'desired-state=running', '--filter=desired-state=shutdown'), [
+    TaskState.RUNNING,
+    TaskState.SHUTDOWN,
+    TaskState.REMOVE,
+  ]);
+  const msg = (f: string): string => usageError(['service', 'ps', '-f', f, 'web']);
+  t.is(msg('desired-state'), 'invalid --filter "desired-state": expected KEY=VALUE');
+  t.is(msg('node=host1'), 'invalid --filter "node=host1": unknown filter "node" (expected desired-state)');
+  t.is(msg('desired-state=failed'), 'invalid --filter "desired-state=failed": desired-state must be running, shutdown or accepted');
 });
 
 test('service scale', (t) => {
@@ -280,4 +395,19 @@ test('node update', (t) => {
   t.is(usageError(['node', 'update', '--label-add', 'zone', 'n']), 'invalid --label-add "zone": expected KEY=VALUE');
   t.is(usageError(['node', 'update', '--label-rm', 'a=b', 'n']), 'invalid --label-rm "a=b": expected a label KEY');
   t.is(usageError(['node', 'update', '--label-add', 'a=1', '--label-rm', 'a', 'n']), 'label "a" is both added and removed');
+});
+
+// ------------------------------------------------------------------ managers
+
+test('manager ls', (t) => {
+  t.like(command(['manager', 'ls'], 'manager ls'), { format: 'table', quiet: false });
+  t.like(command(['manager', 'list', '--format', 'json'], 'manager ls'), { format: 'json' });
+  t.like(command(['manager', 'ls', '-q'], 'manager ls'), { quiet: true });
+  t.deepEqual(parse(['manager', 'ls', '--host', 'a:1,b:2']).hosts, ['a:1', 'b:2']);
+  t.is(usageError(['manager', 'ls', 'x']), '"manager ls" accepts no arguments, got "x"');
+  t.is(usageError(['manager', 'ls', '--format', 'yaml']), 'invalid --format "yaml": expected table or json');
+  t.is(usageError(['manager', 'rm']), 'unknown command "manager rm" (see shoal manager --help)');
+  t.like(parse(['manager']).command, { name: 'help', ok: false });
+  t.regex((parse(['--help']).command as { text: string }).text, /manager +Manage the cluster managers/);
+  t.regex((parse(['manager', '--help']).command as { text: string }).text, /ls +List the managers and which one leads/);
 });

@@ -1,10 +1,13 @@
 import test from 'ava';
 import {
   jsonArray,
+  managerRow,
+  managerTable,
   nodeRow,
   nodeTable,
   serviceRow,
   serviceTable,
+  sortManagerRows,
   sortTaskRows,
   table,
   taskRow,
@@ -14,6 +17,7 @@ import {
   Availability,
   type Node,
   NodeStatus,
+  RestartCondition,
   type Service,
   ServiceMode,
   type ServiceSpec,
@@ -122,6 +126,8 @@ test('serviceRow: desired and running from the status', (t) => {
   t.deepEqual(row.constraints, ['node.labels.zone==a']);
   t.deepEqual(row.reservations, { cpus: 0.5, memoryBytes: 64 * 1024 ** 2 });
   t.is(row.limits, null);
+  t.is(row.restart, null);
+  t.is(row.health, null);
   // no status: the spec's replicas, nothing running
   t.like(serviceRow(service, undefined), { replicas: 3, desired: 3, running: 0 });
   const global = serviceRow({ ...service, spec: { ...spec, mode: ServiceMode.GLOBAL, replicas: 0 } }, {
@@ -136,6 +142,31 @@ test('serviceRow: desired and running from the status', (t) => {
   t.regex(lines[0] ?? '', /^ID +NAME +MODE +REPLICAS +IMAGE$/);
   t.regex(lines[1] ?? '', /^s1cccccccccc +web +replicated +2\/3 +busybox:latest$/);
   t.regex(serviceTable([row], true).split('\n')[1] ?? '', /^s1c{24} /);
+});
+
+test('serviceRow: restart policy and health check; unset grace period is null', (t) => {
+  const service: Service = {
+    id: 's1',
+    spec: {
+      ...spec,
+      stopGracePeriodMs: undefined,
+      restart: { condition: RestartCondition.ON_FAILURE, delayMs: 0, maxAttempts: 3, windowMs: 60_000 },
+      health: { test: ['CMD-SHELL', 'true'], intervalMs: 2000, timeoutMs: 0, retries: 5, startPeriodMs: 0 },
+    },
+    specVersion: 1,
+    createdAtMs: T0,
+    updatedAtMs: T0,
+  };
+  const row = serviceRow(service, undefined);
+  t.is(row.stopGracePeriodMs, null);
+  t.deepEqual(row.restart, { condition: 'on-failure', delayMs: 0, maxAttempts: 3, windowMs: 60_000 });
+  t.deepEqual(row.health, { test: ['CMD-SHELL', 'true'], intervalMs: 2000, timeoutMs: 0, retries: 5, startPeriodMs: 0 });
+  const defaults = serviceRow(
+    { ...service, spec: { ...spec, restart: { condition: RestartCondition.NONE, delayMs: undefined, maxAttempts: 0, windowMs: 0 } } },
+    undefined,
+  );
+  t.deepEqual(defaults.restart, { condition: 'none', delayMs: null, maxAttempts: 0, windowMs: 0 });
+  t.is(serviceRow({ ...service, spec: { ...spec, restart: { condition: RestartCondition.ANY, maxAttempts: 0, windowMs: 0 } } }, undefined).restart?.condition, 'any');
 });
 
 test('taskRow: hostname resolved, lower-case states, ISO times', (t) => {
@@ -186,8 +217,61 @@ test('taskTable: docker columns, state with age, unassigned node empty', (t) => 
   const lines = taskTable(rows, T0 + 5000).split('\n');
   t.regex(lines[0] ?? '', /^ID +NAME +NODE +DESIRED STATE +CURRENT STATE +ERROR$/);
   t.regex(lines[1] ?? '', /^new +web\.1 +host1 +Running +Running 5 seconds ago$/);
-  t.regex(lines[2] ?? '', /^old +web\.1 +host1 +Shutdown +Shutdown About a minute ago$/);
+  t.regex(lines[2] ?? '', /^old + \\_ web\.1 +host1 +Shutdown +Shutdown About a minute ago$/);
   t.regex(lines[3] ?? '', /^pend +web\.2 {2,}Running +Pending 5 seconds ago +no suitable node \(1 node not available\)$/);
+});
+
+test('taskTable: slot history newest first, older tasks as " \\_ name", errors of failed tasks', (t) => {
+  const hostnames = new Map([
+    [node.id, 'host1'],
+    ['n2', 'host2'],
+  ]);
+  // slot 1 ran on host2, failed its health check, was replaced on host1 (which sorts first by name)
+  const rows = sortTaskRows([
+    taskRow(task({ id: 'first', nodeId: 'n2', createdAtMs: T0 - 30_000, state: TaskState.FAILED, err: 'task: non-zero exit (137)', desiredState: TaskState.SHUTDOWN, at: T0 - 20_000 }), hostnames),
+    taskRow(task({ id: 'second', nodeId: 'n2', createdAtMs: T0 - 20_000, state: TaskState.FAILED, err: 'unhealthy', desiredState: TaskState.SHUTDOWN, at: T0 - 10_000 }), hostnames),
+    taskRow(task({ id: 'current', createdAtMs: T0 - 10_000, at: T0 - 9000 }), hostnames),
+    taskRow(task({ id: 'other', slot: 2, createdAtMs: T0 - 40_000 }), hostnames),
+    taskRow(task({ id: 'api', serviceId: 's2', serviceName: 'api', createdAtMs: T0 }), hostnames),
+  ]);
+  t.deepEqual(
+    rows.map((r) => r.id),
+    ['api', 'current', 'second', 'first', 'other'],
+  );
+  const lines = taskTable(rows, T0).split('\n');
+  t.regex(lines[1] ?? '', /^api +api\.1 +host1 +Running/);
+  t.regex(lines[2] ?? '', /^current +web\.1 +host1 +Running +Running 9 seconds ago$/);
+  t.regex(lines[3] ?? '', /^second + \\_ web\.1 +host2 +Shutdown +Failed 10 seconds ago +unhealthy$/);
+  t.regex(lines[4] ?? '', /^first + \\_ web\.1 +host2 +Shutdown +Failed 20 seconds ago +task: non-zero exit \(137\)$/);
+  t.regex(lines[5] ?? '', /^other +web\.2 +host1 /);
+  // a global service: grouped by node, history under each node's newest task
+  const global = sortTaskRows([
+    taskRow(task({ id: 'g-old', slot: 0, createdAtMs: T0 - 5000 }), hostnames),
+    taskRow(task({ id: 'g2', slot: 0, nodeId: 'n2', createdAtMs: T0 - 1000 }), hostnames),
+    taskRow(task({ id: 'g-new', slot: 0, createdAtMs: T0 }), hostnames),
+  ]);
+  t.deepEqual(
+    global.map((r) => r.id),
+    ['g-new', 'g-old', 'g2'],
+  );
+  const globalLines = taskTable(global, T0).split('\n');
+  t.regex(globalLines[2] ?? '', new RegExp(`^g-old + \\\\_ web\\.${node.id.slice(0, 12)} +host1 `));
+  t.regex(globalLines[3] ?? '', /^g2 +web\.n2 +host2 /);
+});
+
+test('managerRow / managerTable: Leader or Reachable, sorted by address', (t) => {
+  const rows = sortManagerRows([
+    managerRow({ id: 'm2', address: '10.213.0.2:4242', leader: false, startedAtMs: T0 - 90_000 }),
+    managerRow({ id: 'm1', address: '10.213.0.1:4242', leader: true, startedAtMs: T0 - 3 * 3_600_000 }),
+    managerRow({ id: 'm3', address: '10.213.0.3:4242', leader: false, startedAtMs: 0 }),
+  ]);
+  t.deepEqual(rows[0], { id: 'm1', address: '10.213.0.1:4242', leader: true, startedAt: '2026-01-02T00:04:05.000Z' });
+  t.deepEqual(rows[2], { id: 'm3', address: '10.213.0.3:4242', leader: false, startedAt: null });
+  const lines = managerTable(rows, T0).split('\n');
+  t.regex(lines[0] ?? '', /^ID +ADDRESS +LEADER +STARTED$/);
+  t.regex(lines[1] ?? '', /^m1 +10\.213\.0\.1:4242 +Leader +3 hours ago$/);
+  t.regex(lines[2] ?? '', /^m2 +10\.213\.0\.2:4242 +Reachable +2 minutes ago$/);
+  t.regex(lines[3] ?? '', /^m3 +10\.213\.0\.3:4242 +Reachable$/);
 });
 
 test('table: aligned with padding 3, min width 10, no trailing spaces', (t) => {

@@ -1,12 +1,12 @@
 // Runs the real cli/bin/shoal against a fake Control service on 127.0.0.1:0 and checks
 // what a user sees: exit code, stdout, stderr.
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import test from 'ava';
-import { Availability, NodeStatus, type Node, TaskState, type Task } from '../../../proto/gen/shoal.js';
+import { Availability, NodeStatus, type Node, RestartCondition, TaskState, type Task } from '../../../proto/gen/shoal.js';
 import { FakeControl, fullSpec } from './helpers/fake-control.js';
+import { deadAddress, silentServer } from './helpers/net.js';
 
 const BIN = fileURLToPath(new URL('../../../cli/bin/shoal', import.meta.url));
 
@@ -31,16 +31,6 @@ function shoal(args: string[], host: string | undefined): Promise<Result> {
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
   });
-}
-
-/** A loopback port with nothing listening on it. */
-async function deadAddress(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return `127.0.0.1:${address.port}`;
 }
 
 function lines(text: string): string[] {
@@ -119,6 +109,12 @@ test('bad input: one stderr line, exit 1, nothing sent to the manager', async (t
     [['node', 'update', '--availability', 'gone', 'host1'], 'shoal: invalid --availability "gone": expected active, pause or drain'],
     [['node', 'update', '--label-add', 'novalue', 'host1'], 'shoal: invalid --label-add "novalue": expected KEY=VALUE'],
     [['service', 'ps'], 'shoal: service ps requires at least one SERVICE'],
+    [['service', 'ps', '-f', 'desired-state=gone', 'web'], 'shoal: invalid --filter "desired-state=gone": desired-state must be running, shutdown or accepted'],
+    [['service', 'create', '--name', 'w', '--no-healthcheck', '--health-cmd', 'true', 'img'], 'shoal: --no-healthcheck conflicts with --health-cmd'],
+    [['service', 'create', '--name', 'w', '--health-retries', 'x', 'img'], 'shoal: --health-retries must be a non-negative integer, got "x"'],
+    [['service', 'create', '--name', 'w', '--restart-condition', 'always', 'img'], 'shoal: invalid --restart-condition "always": expected none, on-failure or any'],
+    [['service', 'create', '--name', 'w', '--restart-delay', '5', 'img'], 'shoal: invalid --restart-delay "5": expected a duration like 10s, 500ms or 1m30s'],
+    [['manager', 'ls', 'extra'], 'shoal: "manager ls" accepts no arguments, got "extra"'],
   ];
   const results = await Promise.all(cases.map(([args]) => shoal(args, host)));
   results.forEach((r, i) => {
@@ -159,6 +155,34 @@ test('service create --detach: the command after IMAGE is kept verbatim, prints 
   t.deepEqual(spec.constraints, ['node.labels.zone==a']);
   t.deepEqual(spec.env, ['A=1']);
   t.deepEqual(spec.labels, { tier: 'x' });
+});
+
+test('service create: health and restart flags on the wire; unset grace period and restart are not sent', async (t) => {
+  const { fake, host } = await withFake(t);
+  const [withFlags, plain, noHealth] = await Promise.all([
+    shoal(
+      [
+        'service', 'create', '--name', 'a', '--health-cmd', 'test -f /ok', '--health-interval', '2s',
+        '--health-retries', '2', '--restart-condition', 'on-failure', '--restart-max-attempts', '3',
+        '--stop-grace-period', '0', '-d', 'img',
+      ],
+      host,
+    ),
+    shoal(['service', 'create', '--name', 'b', '-d', 'img'], host),
+    shoal(['service', 'create', '--name', 'c', '--no-healthcheck', '--restart-delay', '0s', '-d', 'img'], host),
+  ]);
+  for (const r of [withFlags, plain, noHealth]) t.is(r.code, 0, r.stderr);
+  const sent = (name: string) =>
+    fake.calls.map((c) => (c.request as { spec: ReturnType<typeof fullSpec> }).spec).find((s) => s.name === name);
+  t.deepEqual(sent('a')?.health, { test: ['CMD-SHELL', 'test -f /ok'], intervalMs: 2000, timeoutMs: 0, retries: 2, startPeriodMs: 0 });
+  // delay unset on the wire (the manager's default), 0 grace period sent as 0
+  t.deepEqual(sent('a')?.restart, { condition: RestartCondition.ON_FAILURE, delayMs: undefined, maxAttempts: 3, windowMs: 0 });
+  t.is(sent('a')?.stopGracePeriodMs, 0);
+  t.is(sent('b')?.health, undefined);
+  t.is(sent('b')?.restart, undefined);
+  t.is(sent('b')?.stopGracePeriodMs, undefined);
+  t.deepEqual(sent('c')?.health?.test, ['NONE']);
+  t.deepEqual(sent('c')?.restart, { condition: RestartCondition.ANY, delayMs: 0, maxAttempts: 0, windowMs: 0 });
 });
 
 test('service create waits for convergence, progress on stderr, id on stdout', async (t) => {
@@ -266,6 +290,67 @@ test('service ps: JSON rows and table, NODE is the hostname, empty while unassig
   t.is(missing.stderr, 'shoal: service "nope" not found\n');
 });
 
+test('service ps: slot history (newest first, older as \\_), errors of failed tasks, --filter desired-state', async (t) => {
+  const { fake, host } = await withFake(t);
+  const web = fake.addService({ name: 'web', replicas: 1 });
+  const now = Date.now();
+  const task = (id: string, over: Partial<Task> & { state: TaskState; err?: string; exitCode?: number; ago: number }): Task => ({
+    id,
+    serviceId: web.id,
+    serviceName: 'web',
+    slot: 1,
+    nodeId: NODE1.id,
+    spec: web.spec,
+    specVersion: 1,
+    desiredState: TaskState.SHUTDOWN,
+    status: { state: over.state, message: '', err: over.err ?? '', containerId: `c-${id}`, exitCode: over.exitCode ?? 0, timestampMs: now - over.ago },
+    createdAtMs: now - over.ago - 1000,
+    ...over,
+  });
+  fake.tasks = [
+    task('t-oldest', { state: TaskState.FAILED, err: 'task: non-zero exit (137)', exitCode: 137, ago: 30_000 }),
+    task('t-current', { state: TaskState.RUNNING, desiredState: TaskState.RUNNING, ago: 2000 }),
+    task('t-unhealthy', { state: TaskState.FAILED, err: 'unhealthy', exitCode: 0, ago: 10_000, nodeId: NODE2.id }),
+  ];
+  const [table, json, running, shutdown] = await Promise.all([
+    shoal(['service', 'ps', 'web'], host),
+    shoal(['service', 'ps', '--format', 'json', 'web'], host),
+    shoal(['service', 'ps', '-f', 'desired-state=running', '-q', 'web'], host),
+    shoal(['service', 'ps', '--filter', 'desired-state=shutdown', 'web'], host),
+  ]);
+  t.is(table.code, 0, table.stderr);
+  const tableLines = lines(table.stdout);
+  t.regex(tableLines[1] ?? '', /^t-current +web\.1 +host1 +Running +Running \d+ seconds ago$/);
+  t.regex(tableLines[2] ?? '', /^t-unhealthy + \\_ web\.1 +host2 +Shutdown +Failed \d+ seconds ago +unhealthy$/);
+  t.regex(tableLines[3] ?? '', /^t-oldest + \\_ web\.1 +host1 +Shutdown +Failed \d+ seconds ago +task: non-zero exit \(137\)$/);
+  const rows = JSON.parse(json.stdout) as Array<Record<string, unknown>>;
+  t.deepEqual(rows.map((r) => r.id), ['t-current', 't-unhealthy', 't-oldest']);
+  t.like(rows[2], { name: 'web.1', state: 'failed', desiredState: 'shutdown', error: 'task: non-zero exit (137)', exitCode: 137, containerId: 'c-t-oldest' });
+  t.like(rows[1], { state: 'failed', error: 'unhealthy', node: 'host2' });
+  t.is(running.stdout, 't-current\n');
+  const shutdownLines = lines(shutdown.stdout);
+  t.is(shutdownLines.length, 3);
+  // filtered: the newest shown task of the slot is not history
+  t.regex(shutdownLines[1] ?? '', /^t-unhealthy +web\.1 /);
+  t.regex(shutdownLines[2] ?? '', /^t-oldest + \\_ web\.1 /);
+});
+
+test('service inspect: health and restart settings as the manager stored them', async (t) => {
+  const { fake, host } = await withFake(t);
+  fake.addService({
+    name: 'web',
+    health: { test: ['CMD-SHELL', 'wget -q localhost'], intervalMs: 5000, timeoutMs: 2000, retries: 3, startPeriodMs: 0 },
+    restart: { condition: RestartCondition.ON_FAILURE, delayMs: 1000, maxAttempts: 5, windowMs: 0 },
+    stopGracePeriodMs: 0,
+  });
+  const r = await shoal(['service', 'inspect', 'web'], host);
+  t.is(r.code, 0, r.stderr);
+  const [row] = JSON.parse(r.stdout) as Array<Record<string, unknown>>;
+  t.deepEqual(row?.health, { test: ['CMD-SHELL', 'wget -q localhost'], intervalMs: 5000, timeoutMs: 2000, retries: 3, startPeriodMs: 0 });
+  t.deepEqual(row?.restart, { condition: 'on-failure', delayMs: 1000, maxAttempts: 5, windowMs: 0 });
+  t.is(row?.stopGracePeriodMs, 0);
+});
+
 test('service inspect: a JSON array; an unknown ref is reported and exits 1', async (t) => {
   const { fake, host } = await withFake(t);
   const web = fake.addService({ name: 'web', replicas: 2, env: ['A=1'] });
@@ -333,6 +418,32 @@ test('node ls / inspect / update', async (t) => {
   t.deepEqual(call?.request, { ref: 'host1', availability: Availability.DRAIN, labelAdd: { zone: 'b' }, labelRm: ['ssd'] });
 });
 
+// ------------------------------------------------------------------ managers
+
+test('manager ls: table with Leader / Reachable, JSON rows, -q', async (t) => {
+  const { fake, host } = await withFake(t);
+  const now = Date.now();
+  fake.managers = [
+    { id: 'mgr-b', address: '10.213.0.2:4242', leader: false, startedAtMs: now - 120_000 },
+    { id: 'mgr-a', address: '10.213.0.1:4242', leader: true, startedAtMs: now - 3_600_000 },
+  ];
+  const [table, json, quiet] = await Promise.all([
+    shoal(['manager', 'ls'], host),
+    shoal(['manager', 'ls', '--format', 'json'], host),
+    shoal(['manager', 'ls', '-q'], host),
+  ]);
+  t.is(table.code, 0, table.stderr);
+  const tableLines = lines(table.stdout);
+  t.regex(tableLines[0] ?? '', /^ID +ADDRESS +LEADER +STARTED$/);
+  t.regex(tableLines[1] ?? '', /^mgr-a +10\.213\.0\.1:4242 +Leader +About an hour ago$/);
+  t.regex(tableLines[2] ?? '', /^mgr-b +10\.213\.0\.2:4242 +Reachable +2 minutes ago$/);
+  t.deepEqual(JSON.parse(json.stdout), [
+    { id: 'mgr-a', address: '10.213.0.1:4242', leader: true, startedAt: new Date(now - 3_600_000).toISOString() },
+    { id: 'mgr-b', address: '10.213.0.2:4242', leader: false, startedAt: new Date(now - 120_000).toISOString() },
+  ]);
+  t.is(quiet.stdout, 'mgr-a\nmgr-b\n');
+});
+
 // ------------------------------------------------------------------ reaching the manager
 
 test.serial('unreachable manager: one line naming the address, without waiting out the deadline', async (t) => {
@@ -366,4 +477,63 @@ test('a manager answering UNAVAILABLE: failover, and its details when none answe
   t.is(failover.stdout, `${good.services[0]?.id}\n`);
   t.is(alone.code, 1);
   t.is(alone.stderr, 'shoal: not the leader\n');
+});
+
+test.serial('a first address that does not answer costs about 1 s, not the 10 s call deadline', async (t) => {
+  const { host } = await withFake(t);
+  const silent = await silentServer();
+  t.teardown(() => silent.close());
+  // The same command on the good address alone, started alongside, is the baseline.
+  const [r, baseline] = await Promise.all([
+    shoal(['node', 'ls', '-q'], `${silent.address},${host}`),
+    shoal(['node', 'ls', '-q'], host),
+  ]);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout, baseline.stdout);
+  t.true(r.ms < baseline.ms + 3000, `took ${r.ms} ms, ${baseline.ms} ms with the good address alone`);
+});
+
+test('a manager failing over mid-wait: the converge wait moves on to the next manager', async (t) => {
+  const { fake: a, host: hostA } = await withFake(t);
+  const { fake: b, host: hostB } = await withFake(t);
+  b.services = a.services; // one cluster store behind both
+  a.statusScript.set('web', [{ desired: 3, running: 1 }]);
+  b.statusScript.set('web', [{ desired: 3, running: 2 }, { desired: 3, running: 3 }]);
+  a.onCall = (method) => {
+    if (method === 'listServices' && a.count('listServices') === 3) setTimeout(() => a.kill(), 50);
+  };
+  const r = await shoal(['service', 'create', '--name', 'web', '--replicas', '3', 'img'], `${hostA},${hostB}`);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout, `${a.services[0]?.id}\n`);
+  t.deepEqual(lines(r.stderr), ['web: 1/3 running', 'web: 2/3 running', 'web: 3/3 running']);
+  t.is(a.count('createService'), 1);
+  t.true(b.count('listServices') >= 2);
+});
+
+test('no leader for a while (a single manager, election running): the wait retries until it answers', async (t) => {
+  const { fake, host } = await withFake(t);
+  fake.addService({ name: 'web', replicas: 1 });
+  fake.statusScript.set('web', [{ desired: 2, running: 1 }, { desired: 2, running: 1 }, { desired: 2, running: 2 }]);
+  fake.onCall = (method) => {
+    if (method === 'scaleService') fake.failNext('listServices', { code: grpcStatus.UNAVAILABLE, details: 'no leader' }, 4);
+  };
+  const r = await shoal(['service', 'scale', 'web=2'], host);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout, 'web scaled to 2\n');
+  t.deepEqual(lines(r.stderr), ['retrying: no leader', 'web: 1/2 running', 'web: 2/2 running']);
+  t.is(fake.count('listServices'), 4 + 3);
+});
+
+test('no manager for the whole --timeout: timed out, naming the last error', async (t) => {
+  const { fake, host } = await withFake(t);
+  fake.onCall = (method) => {
+    if (method === 'createService') fake.failures.set('listServices', { code: grpcStatus.UNAVAILABLE, details: 'not the leader' });
+  };
+  const r = await shoal(['service', 'create', '--name', 'w', '--timeout', '1s', 'img'], host);
+  t.is(r.code, 1);
+  t.is(r.stdout, '');
+  t.deepEqual(lines(r.stderr), [
+    'retrying: not the leader',
+    'shoal: timed out after 1s waiting for w (not listed yet) to converge (last error: not the leader)',
+  ]);
 });

@@ -1,14 +1,21 @@
 import test from 'ava';
-import { CliError } from '../../../cli/errors.js';
+import { status as grpcStatus } from '@grpc/grpc-js';
+import { CliError, ManagerError, UnreachableError } from '../../../cli/errors.js';
 import { waitForConvergence, type WaitTarget } from '../../../cli/wait.js';
 import type { ServiceStatus, ServiceSummary } from '../../../proto/gen/shoal.js';
 
 const WEB: WaitTarget = { id: 'id-web', name: 'web' };
 const API: WaitTarget = { id: 'id-api', name: 'api' };
 
-type Step = Record<string, Partial<ServiceStatus> | undefined>;
+type Step = Record<string, Partial<ServiceStatus> | undefined> | Error;
 
-/** Each poll returns the next step (the last one repeats); time moves only in sleep(). */
+const NO_LEADER = new ManagerError('no leader', grpcStatus.UNAVAILABLE, true);
+const UNREACHABLE = new UnreachableError('a:1,b:2');
+
+/**
+ * Each poll returns the next step (the last one repeats), or throws it when it is an Error;
+ * time moves only in sleep().
+ */
 function fake(steps: Step[]) {
   let clock = 1_000_000;
   let polls = 0;
@@ -18,6 +25,7 @@ function fake(steps: Step[]) {
     async listServices(): Promise<ServiceSummary[]> {
       const step = steps[Math.min(polls, steps.length - 1)] ?? {};
       polls++;
+      if (step instanceof Error) throw step;
       return Object.entries(step).flatMap(([id, s]) =>
         s === undefined
           ? []
@@ -102,10 +110,24 @@ test('timeout message names only the services not converged', async (t) => {
   t.deepEqual(f.sleeps, [100, 100, 50]);
 });
 
-test('a service removed while waiting is an error', async (t) => {
+test('a service removed while waiting is an error, once missing for 2 s', async (t) => {
   const f = fake([{ 'id-web': { desired: 1, running: 0 } }, {}]);
   const err = await t.throwsAsync(waitForConvergence([WEB], { timeoutMs: 60_000 }, f.deps));
   t.is(err?.message, 'service web was removed while waiting for it to converge');
+  t.is(f.elapsed(), 100 + 2000);
+});
+
+test('a listing without the service for a moment (a manager just started) is not a removal', async (t) => {
+  const f = fake([
+    { 'id-web': { desired: 2, running: 1 } },
+    {},
+    {},
+    { 'id-web': { desired: 2, running: 1 } },
+    {},
+    { 'id-web': { desired: 2, running: 2 } },
+  ]);
+  await waitForConvergence([WEB], { timeoutMs: 60_000 }, f.deps);
+  t.deepEqual(f.lines, ['web: 1/2 running', 'web: 2/2 running']);
 });
 
 test('a service never listed gives up after 5 s', async (t) => {
@@ -123,4 +145,61 @@ test('a status still showing the old desired count is not converged', async (t) 
   ]);
   await waitForConvergence([{ ...WEB, desired: 3 }], { timeoutMs: 60_000 }, f.deps);
   t.deepEqual(f.lines, ['web: 1/1 running', 'web: 1/3 running', 'web: 3/3 running']);
+});
+
+// ------------------------------------------------------------------ managers failing over
+
+test('a manager failover mid-wait: retryable errors are retried, the wait carries on', async (t) => {
+  const f = fake([
+    { 'id-web': { desired: 3, running: 1 } },
+    UNREACHABLE,
+    UNREACHABLE,
+    NO_LEADER,
+    { 'id-web': { desired: 3, running: 1 } },
+    { 'id-web': { desired: 3, running: 3 } },
+  ]);
+  await waitForConvergence([WEB], { timeoutMs: 60_000 }, f.deps);
+  t.deepEqual(f.lines, [
+    'web: 1/3 running',
+    `retrying: ${UNREACHABLE.message}`,
+    'retrying: no leader',
+    'web: 1/3 running', // where things stand once a manager answers again
+    'web: 3/3 running',
+  ]);
+  t.deepEqual(f.sleeps, [100, 250, 250, 250, 100]);
+});
+
+test('errors that are not retryable end the wait at once', async (t) => {
+  const notFound = new ManagerError('service "web" not found', grpcStatus.NOT_FOUND, false);
+  const f = fake([{ 'id-web': { desired: 3, running: 1 } }, notFound]);
+  const err = await t.throwsAsync(waitForConvergence([WEB], { timeoutMs: 60_000 }, f.deps));
+  t.is(err, notFound);
+  const bug = new TypeError('boom');
+  const g = fake([bug]);
+  t.is(await t.throwsAsync(waitForConvergence([WEB], { timeoutMs: 60_000 }, g.deps)), bug);
+});
+
+test('no manager for the whole --timeout: timed out, naming the last error', async (t) => {
+  const f = fake([{ 'id-web': { desired: 2, running: 1 } }, NO_LEADER]);
+  const err = await t.throwsAsync(waitForConvergence([WEB], { timeoutMs: 1000 }, f.deps), { instanceOf: CliError });
+  t.is(err?.message, 'timed out after 1s waiting for web (1/2 running) to converge (last error: no leader)');
+  t.deepEqual(f.lines, ['web: 1/2 running', 'retrying: no leader']);
+  t.is(f.elapsed(), 1000);
+});
+
+test('an outage does not count as 5 s without progress, nor as a service not listed', async (t) => {
+  const reason = 'no suitable node (1 node down)';
+  const pending = { 'id-web': { desired: 2, running: 1, pendingReason: reason } };
+  const steps: Step[] = [pending];
+  for (let i = 0; i < 24; i++) steps.push(UNREACHABLE); // 6 s without a manager
+  steps.push(pending);
+  const f = fake(steps);
+  const err = await t.throwsAsync(waitForConvergence([WEB], { timeoutMs: 60_000 }, f.deps));
+  t.is(err?.message, `service web cannot converge: ${reason}`);
+  // 6 s of outage, then a fresh 5 s window
+  t.is(f.elapsed(), 100 + 24 * 250 + 5000);
+
+  const g = fake([UNREACHABLE, ...Array<Step>(30).fill(UNREACHABLE), { 'id-web': { desired: 1, running: 1 } }]);
+  await waitForConvergence([WEB], { timeoutMs: 60_000 }, g.deps);
+  t.deepEqual(g.lines, [`retrying: ${UNREACHABLE.message}`, 'web: 1/1 running']);
 });

@@ -16,6 +16,7 @@ import {
   type ScaleServiceRequest,
   ControlService,
   type ControlServer,
+  type ManagerInfo,
   type Node,
   type Service,
   type ServiceSpec,
@@ -35,10 +36,17 @@ export class FakeControl {
   nodes: Node[] = [];
   services: Service[] = [];
   tasks: Task[] = [];
+  managers: ManagerInfo[] = [];
   /** Per service name: the statuses ListServices reports, one per call; the last repeats. */
   readonly statusScript = new Map<string, Array<Partial<ServiceStatus>>>();
   /** Per method name: fail every call with this status. */
   readonly failures = new Map<string, Failure>();
+  /** Per method name: fail the next `times` calls with this status (see failNext). */
+  readonly #failNext = new Map<string, { failure: Failure; times: number }>();
+  /** Methods that never answer (the client's deadline ends the call). */
+  readonly hang = new Set<string>();
+  /** Called after each call is recorded (e.g. to stop this manager mid-wait). */
+  onCall: ((method: string) => void) | undefined;
   #server: Server | undefined;
   #nextId = 1;
 
@@ -68,6 +76,12 @@ export class FakeControl {
     });
   }
 
+  /** Stops at once, dropping open connections and calls, as a manager that died. */
+  kill(): void {
+    this.#server?.forceShutdown();
+    this.#server = undefined;
+  }
+
   addService(spec: Partial<ServiceSpec> & { name: string }): Service {
     const service: Service = {
       id: this.#id('svc'),
@@ -78,6 +92,16 @@ export class FakeControl {
     };
     this.services.push(service);
     return service;
+  }
+
+  /** Fails the next `times` calls of `method` with `failure`, then answers normally. */
+  failNext(method: string, failure: Failure, times: number): void {
+    this.#failNext.set(method, { failure, times });
+  }
+
+  /** How many calls of `method` were made. */
+  count(method: string): number {
+    return this.calls.filter((c) => c.method === method).length;
   }
 
   methods(): string[] {
@@ -116,6 +140,13 @@ export class FakeControl {
       <Req, Res>(method: string, fn: (req: Req) => Res | Failure) =>
       (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
         this.calls.push({ method, request: call.request });
+        this.onCall?.(method);
+        if (this.hang.has(method)) return;
+        const next = this.#failNext.get(method);
+        if (next !== undefined && next.times > 0) {
+          next.times--;
+          return callback(next.failure, null);
+        }
         const failure = this.failures.get(method);
         if (failure) return callback(failure, null);
         const result = fn(call.request);
@@ -125,7 +156,7 @@ export class FakeControl {
 
     return {
       listNodes: handle('listNodes', () => ({ nodes: this.nodes })),
-      listManagers: handle('listManagers', () => ({ managers: [] })),
+      listManagers: handle('listManagers', () => ({ managers: this.managers })),
       getNode: handle('getNode', (req: { ref: string }) => this.#node(req.ref)),
       updateNode: handle('updateNode', (req: { ref: string }) => this.#node(req.ref)),
       createService: handle<CreateServiceRequest, Service>('createService', (req) => {
