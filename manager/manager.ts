@@ -50,6 +50,8 @@ interface FollowerTerm {
   role: 'follower';
   state: ClusterState;
   api: ControlApi;
+  /** False until the view holds a snapshot: until then reads get UNAVAILABLE, not an empty cluster. */
+  loaded: boolean;
   stopWatch?: () => Promise<void>;
 }
 
@@ -102,7 +104,7 @@ export class Manager {
 
     // Serve first (as a follower until elected), so the port answers from the start.
     this.router = new ControlRouter({
-      api: () => this.term?.api,
+      api: () => (this.term?.role === 'leader' || this.term?.loaded ? this.term.api : undefined),
       isLeader: () => this.isLeader,
       leaderAddress: () => {
         const l = this.election?.leader;
@@ -210,7 +212,7 @@ export class Manager {
       state.load({ nodes: [...previous.nodes.values()], services: [...previous.services.values()], tasks: [...previous.tasks.values()], revision: 0 });
     }
     const api = new ControlApi({ state, sync: async () => {}, managers: async () => (await this.election?.managers()) ?? [] });
-    const term: FollowerTerm = { role: 'follower', state, api };
+    const term: FollowerTerm = { role: 'follower', state, api, loaded: previous !== undefined };
     this.term = term;
     const follow = async (): Promise<void> => {
       for (;;) {
@@ -219,6 +221,7 @@ export class Manager {
           const snap = await store.load();
           if (gen !== this.generation) return;
           state.load(snap);
+          term.loaded = true;
           term.stopWatch = await store.watch(
             snap.revision,
             (c) => applyRemote(state, c),

@@ -38,7 +38,10 @@ export class ControlRouter {
           const leader = this.view.leaderAddress();
           if (leader) return this.forward(leader, method, call.request, cb);
         }
-        cb({ code: status.UNAVAILABLE, details: 'no leader elected yet (is etcd reachable?); try again shortly' });
+        cb({
+          code: status.UNAVAILABLE,
+          details: isWrite ? 'no leader elected yet (is etcd reachable?); try again shortly' : 'this manager is still loading the cluster state; try again shortly',
+        });
       };
     }
     return impl as unknown as ControlServer;

@@ -7,13 +7,20 @@ import { endedAt, observedState } from './tasks.js';
 /** Swarm waits 5 s; 1 s still throttles a crash loop and recovers 4 s sooner. */
 export const DEFAULT_RESTART_DELAY_MS = 1_000;
 
+/** Restart times carried from task to task in a slot (enough for any sane max attempts). */
+export const RESTART_HISTORY_LIMIT = 100;
+
 export type RestartDecision = { kind: 'now' } | { kind: 'later'; atMs: number } | { kind: 'never' };
+
+/** The restart history the replacement of `last` carries: earlier restarts plus this one. */
+export function nextRestartHistory(last: Task): number[] {
+  return [...last.restartHistoryMs, endedAt(last)].slice(-RESTART_HISTORY_LIMIT);
+}
 
 /**
  * @param last the slot's most recent task, which has ended
- * @param history the slot's tasks, newest first (including `last`)
  */
-export function decideRestart(policy: RestartPolicy | undefined, last: Task, history: Task[], now: number): RestartDecision {
+export function decideRestart(policy: RestartPolicy | undefined, last: Task, now: number): RestartDecision {
   const condition = policy?.condition ?? RestartCondition.ANY;
   const state = observedState(last);
   if (condition === RestartCondition.NONE) return { kind: 'never' };
@@ -21,9 +28,9 @@ export function decideRestart(policy: RestartPolicy | undefined, last: Task, his
   const maxAttempts = policy?.maxAttempts ?? 0;
   if (maxAttempts > 0) {
     const windowMs = policy?.windowMs ?? 0;
-    const ended = history.filter((t) => observedState(t) >= TaskState.COMPLETE && (windowMs <= 0 || now - endedAt(t) <= windowMs));
-    // The first run is not a restart: attempts = ended tasks counted so far.
-    if (ended.length > maxAttempts) return { kind: 'never' };
+    // Restarts already made (within the window), plus the one this would be.
+    const made = last.restartHistoryMs.filter((at) => windowMs <= 0 || now - at <= windowMs).length;
+    if (made + 1 > maxAttempts) return { kind: 'never' };
   }
   const delay = policy?.delayMs ?? DEFAULT_RESTART_DELAY_MS;
   const at = endedAt(last) + Math.max(0, delay);

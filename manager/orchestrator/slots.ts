@@ -3,7 +3,7 @@
 import type { Service, Task } from '../../proto/gen/shoal.js';
 import { TaskState, isTerminal } from '../../proto/task-state.js';
 import type { ClusterState } from '../store/cluster-state.js';
-import { decideRestart } from './restart.js';
+import { decideRestart, nextRestartHistory } from './restart.js';
 import { newTask, observedState, retire, stopTask } from './tasks.js';
 
 /** Tasks kept per slot, current one included (swarm's task history retention limit). */
@@ -63,16 +63,19 @@ export function reconcileSlot(ctx: OrchestratorContext, service: Service, slot: 
   if (current.length === 0) {
     const last = tasks[0];
     let create = needsReplacement || last === undefined;
+    let history = last?.restartHistoryMs ?? [];
     if (!create && last && isTerminal(observedState(last))) {
-      const d = decideRestart(service.spec?.restart, last, tasks, now);
-      if (d.kind === 'now') create = true;
-      else if (d.kind === 'later') ctx.wakeAt(service.id, d.atMs);
+      const d = decideRestart(service.spec?.restart, last, now);
+      if (d.kind === 'now') {
+        create = true;
+        history = nextRestartHistory(last);
+      } else if (d.kind === 'later') ctx.wakeAt(service.id, d.atMs);
     } else if (!create && last && !isTerminal(observedState(last))) {
       // The newest task is being stopped on purpose but still alive: a new one is due.
       create = true;
     }
     if (create) {
-      state.putTask(newTask(service, slot, nodeId, now));
+      state.putTask(newTask(service, slot, nodeId, now, history));
       reapHistory(state, tasks, 1);
       return;
     }

@@ -12,7 +12,7 @@ function creationTime(now: number): number {
   return lastCreatedAt;
 }
 
-export function newTask(service: Service, slot: number, nodeId: string, now: number): Task {
+export function newTask(service: Service, slot: number, nodeId: string, now: number, restartHistoryMs: number[] = []): Task {
   const createdAtMs = creationTime(now);
   return {
     id: newId(),
@@ -25,6 +25,7 @@ export function newTask(service: Service, slot: number, nodeId: string, now: num
     desiredState: TaskState.RUNNING,
     status: { state: TaskState.PENDING, message: 'waiting for a node', err: '', containerId: '', exitCode: 0, timestampMs: now },
     createdAtMs,
+    restartHistoryMs,
   };
 }
 

@@ -424,6 +424,11 @@ export interface Task {
   desiredState: TaskState;
   status: TaskStatus | undefined;
   createdAtMs: number;
+  /**
+   * When earlier tasks of this slot ended and were restarted by the restart policy
+   * (newest last, bounded): what --restart-max-attempts and --restart-window count.
+   */
+  restartHistoryMs: number[];
 }
 
 /** What an agent reports about its host. */
@@ -1893,6 +1898,7 @@ function createBaseTask(): Task {
     desiredState: 0,
     status: undefined,
     createdAtMs: 0,
+    restartHistoryMs: [],
   };
 }
 
@@ -1927,6 +1933,13 @@ export const Task: MessageFns<Task> = {
     }
     if (message.createdAtMs !== 0) {
       writer.uint32(80).int64(message.createdAtMs);
+    }
+    if (message.restartHistoryMs.length !== 0) {
+      writer.uint32(90).fork();
+      for (const v of message.restartHistoryMs) {
+        writer.int64(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -2024,6 +2037,24 @@ export const Task: MessageFns<Task> = {
             message.createdAtMs = longToNumber(reader.int64());
             continue;
           }
+          case 11: {
+            if (tag === 88) {
+              message.restartHistoryMs.push(longToNumber(reader.int64()));
+
+              continue;
+            }
+
+            if (tag === 90) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.restartHistoryMs.push(longToNumber(reader.int64()));
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2072,6 +2103,11 @@ export const Task: MessageFns<Task> = {
         : isSet(object.created_at_ms)
         ? globalThis.Number(object.created_at_ms)
         : 0,
+      restartHistoryMs: globalThis.Array.isArray(object?.restartHistoryMs)
+        ? object.restartHistoryMs.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.restart_history_ms)
+        ? object.restart_history_ms.map((e: any) => globalThis.Number(e))
+        : [],
     };
   },
 
@@ -2107,6 +2143,9 @@ export const Task: MessageFns<Task> = {
     if (message.createdAtMs !== 0) {
       obj.createdAtMs = Math.round(message.createdAtMs);
     }
+    if (message.restartHistoryMs?.length) {
+      obj.restartHistoryMs = message.restartHistoryMs.map((e) => Math.round(e));
+    }
     return obj;
   },
 
@@ -2129,6 +2168,7 @@ export const Task: MessageFns<Task> = {
       ? TaskStatus.fromPartial(object.status)
       : undefined;
     message.createdAtMs = object.createdAtMs ?? 0;
+    message.restartHistoryMs = object.restartHistoryMs?.map((e) => e) || [];
     return message;
   },
 };

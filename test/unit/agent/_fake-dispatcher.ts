@@ -1,6 +1,8 @@
 // A Dispatcher served by a real grpc-js server on 127.0.0.1:0, with the manager's rules that
 // the agent depends on: sessions by id, NOT_FOUND for an unknown one, a COMPLETE set on every
-// new Assignments stream. Tests change its task set and can forget sessions.
+// new Assignments stream. Tests change its task set and can forget sessions, and play the
+// manager HA cases: a follower (every call UNAVAILABLE "not the leader"), a leader that steps
+// down, one that stalls (partitioned: nothing answers, nothing errors), one that dies (stop()).
 import {
   Server,
   ServerCredentials,
@@ -19,6 +21,9 @@ import {
   type TaskStatusUpdate,
 } from '../../../proto/gen/shoal.js';
 
+/** What a follower answers (the manager's words). */
+export const NOT_LEADER = { code: status.UNAVAILABLE, details: 'this manager is not the leader' };
+
 export class FakeDispatcher {
   readonly registrations: RegisterRequest[] = [];
   readonly heartbeats: Array<HeartbeatRequest & { at: number }> = [];
@@ -30,6 +35,12 @@ export class FakeDispatcher {
   heartbeatPeriodMs = 100;
   /** Fail every heartbeat with this code while set. */
   failHeartbeats: status | undefined;
+  /** A follower refuses every call with UNAVAILABLE, as a manager that is not the leader. */
+  leader = true;
+  /** Register calls refused because this manager was not the leader, with their time. */
+  readonly refused: number[] = [];
+  /** While set, no call is answered and streams stay silent (a partitioned manager). */
+  stalled = false;
   address = '';
 
   private readonly server = new Server();
@@ -40,6 +51,11 @@ export class FakeDispatcher {
   constructor(private readonly nodeIdForNew = () => `node${this.nextNode++}`) {
     const impl: DispatcherServer = {
       register: (call, cb) => {
+        if (this.stalled) return;
+        if (!this.leader) {
+          this.refused.push(Date.now());
+          return cb(NOT_LEADER);
+        }
         this.registrations.push(call.request);
         const nodeId = call.request.nodeId || this.nodeIdForNew();
         for (const [id, s] of this.sessions) if (s.nodeId === nodeId) this.endSession(id);
@@ -48,18 +64,24 @@ export class FakeDispatcher {
         cb(null, { nodeId, sessionId, heartbeatPeriodMs: this.heartbeatPeriodMs });
       },
       heartbeat: (call, cb) => {
+        if (this.stalled) return;
+        if (!this.leader) return cb(NOT_LEADER);
         this.heartbeats.push({ ...call.request, at: Date.now() });
         if (this.failHeartbeats !== undefined) return cb({ code: this.failHeartbeats, details: 'injected' });
         if (!this.valid(call.request)) return cb({ code: status.NOT_FOUND, details: 'unknown session: register again' });
         cb(null, { heartbeatPeriodMs: this.heartbeatPeriodMs });
       },
       updateTaskStatus: (call, cb) => {
+        if (this.stalled) return;
+        if (!this.leader) return cb(NOT_LEADER);
         if (!this.valid(call.request)) return cb({ code: status.NOT_FOUND, details: 'unknown session: register again' });
         this.batches.push(call.request.updates.length);
         this.updates.push(...call.request.updates);
         cb(null, {});
       },
       assignments: (call) => {
+        if (this.stalled) return;
+        if (!this.leader) return void call.emit('error', NOT_LEADER);
         const s = this.sessions.get(call.request.sessionId);
         if (s === undefined || s.nodeId !== call.request.nodeId) {
           call.emit('error', { code: status.NOT_FOUND, details: 'unknown session: register again' });
@@ -96,6 +118,15 @@ export class FakeDispatcher {
   forgetSessions(): void {
     for (const [id, s] of this.sessions) {
       s.stream?.emit('error', { code: status.NOT_FOUND, details: 'unknown session: register again' });
+      this.sessions.delete(id);
+    }
+  }
+
+  /** Lose leadership: open streams fail with UNAVAILABLE, every later call is refused. */
+  stepDown(): void {
+    this.leader = false;
+    for (const [id, s] of this.sessions) {
+      s.stream?.emit('error', NOT_LEADER);
       this.sessions.delete(id);
     }
   }

@@ -1,5 +1,6 @@
 // The agent against a real grpc-js Dispatcher on 127.0.0.1 (a fake with the manager's session
 // rules) and the in-memory executor: registration, heartbeats, re-registration, failover.
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import test, { type ExecutionContext } from 'ava';
 import { AssignmentsMessage_Kind, TaskState } from '../../../proto/gen/shoal.js';
 import { Agent, backoffMs, BACKOFF_MAX_MS } from '../../../agent/agent.js';
@@ -200,10 +201,193 @@ test('close() before the engine ever answered still stops', async (t) => {
   t.is(agent.state, 'stopped');
 });
 
-test('backoff: 100 ms doubling to 5 s, jittered within [d/2, d]', (t) => {
+test('backoff: 100 ms doubling to 1 s, jittered within [d/2, d]', (t) => {
+  t.is(BACKOFF_MAX_MS, 1_000);
   t.is(backoffMs(0, () => 1), 100);
   t.is(backoffMs(0, () => 0), 50);
   t.is(backoffMs(3, () => 1), 800);
+  t.is(backoffMs(4, () => 1), 1_000);
   t.is(backoffMs(10, () => 1), BACKOFF_MAX_MS);
   t.is(backoffMs(1000, () => 0), BACKOFF_MAX_MS / 2);
+});
+
+// ---------------------------------------------------------------- manager HA
+
+/** An agent with the real reconnect timing (backoff 100 ms..1 s, connect timeout 1 s). */
+function realTimedAgent(t: ExecutionContext, managers: string[], fx = new FakeExecutor(), extra: Partial<ConstructorParameters<typeof Agent>[0]> = {}) {
+  return newAgent(t, managers, fx, { backoffBaseMs: undefined, backoffMaxMs: undefined, ...extra });
+}
+
+/** Three managers: the first leads, the others are followers. */
+async function cluster(t: ExecutionContext) {
+  const managers = [await dispatcher(t), await dispatcher(t, 0, () => 'unused'), await dispatcher(t, 0, () => 'unused')] as const;
+  managers[1].leader = false;
+  managers[2].leader = false;
+  return managers;
+}
+
+test('followers refuse with UNAVAILABLE: the next address is tried at once, no backoff within a round', async (t) => {
+  const [leader, f1, f2] = await cluster(t);
+  // Any backoff at all would take >= 2.5 s here.
+  const agent = newAgent(t, [f1.address, f2.address, leader.address], new FakeExecutor(), { backoffBaseMs: 5_000, backoffMaxMs: 5_000 });
+  const started = Date.now();
+  agent.start();
+  await agent.nextRegistration();
+  const took = Date.now() - started;
+  t.log(`registered with the third address ${took} ms after start`);
+  t.true(took < 1_000, `took ${took} ms`);
+  t.is(f1.refused.length, 1);
+  t.is(f2.refused.length, 1);
+  t.is(leader.registrations.length, 1);
+});
+
+test('every manager refuses: whole rounds back off, capped at 1 s, addresses within a round at once', async (t) => {
+  const [a, b, c] = await cluster(t);
+  a.leader = false;
+  realTimedAgent(t, [a.address, b.address, c.address], new FakeExecutor(), { random: () => 1 }).start();
+  await until(() => c.refused.length >= 7, 10_000, 'seven rounds');
+  const gaps = a.refused.slice(1).map((at, i) => at - (a.refused[i] ?? 0));
+  t.log(`gaps between rounds: ${gaps.join(', ')} ms`);
+  // 100, 200, 400, 800, then 1000 ms (random() = 1: the top of the jitter), plus each round's calls.
+  t.true((gaps[0] ?? 0) >= 100 && (gaps[0] ?? 0) < 400, `first gap ${gaps[0]} ms`);
+  for (const g of gaps.slice(4)) t.true(g >= 1_000 && g < 1_400, `capped gap ${g} ms`);
+  for (let i = 0; i < 7; i++) {
+    const spread = (c.refused[i] ?? Infinity) - (a.refused[i] ?? 0);
+    t.true(spread >= 0 && spread < 100, `round ${i}: the third address ${spread} ms after the first`);
+  }
+});
+
+test('leader dies, a follower is elected 1.5 s later: the agent is with it within ~1 s, tasks untouched', async (t) => {
+  const [a, b, c] = await cluster(t);
+  a.tasks.set('node1', [makeTask('t1')]);
+  c.tasks.set('node1', [withDesired(makeTask('t1'), TaskState.RUNNING, TaskState.RUNNING)]);
+  const fx = new FakeExecutor();
+  const agent = realTimedAgent(t, [a.address, b.address, c.address], fx);
+  agent.start();
+  await until(() => statesSent(a, 't1').includes(TaskState.RUNNING));
+
+  const next = agent.nextRegistration();
+  a.stop(); // crashed: its connections fail at once
+  await new Promise((r) => setTimeout(r, 1_500));
+  t.is(fx.byTask('t1')?.status, 'running', 'no manager: the container keeps running');
+  const elected = Date.now();
+  c.leader = true;
+  const info = await next;
+  const took = Date.now() - elected;
+  t.log(`connected to the new leader ${took} ms after its election (${b.refused.length} refusals from the follower)`);
+  t.true(took <= 1_300, `took ${took} ms`);
+  t.is(info.nodeId, 'node1');
+  t.is(c.registrations[0]?.nodeId, 'node1');
+  t.true(b.refused.length >= 2, 'the follower was asked in every round');
+  await until(() => statesSent(c, 't1').includes(TaskState.RUNNING), 2_000, 'status re-sent to the new leader');
+  t.is(fx.byTask('t1')?.starts, 1, 'not restarted');
+  t.deepEqual(fx.opsOf('t1'), ['create', 'start']);
+});
+
+test('leader steps down (streams fail UNAVAILABLE): the agent moves to the new leader at once', async (t) => {
+  const [a, b] = await cluster(t);
+  const agent = realTimedAgent(t, [a.address, b.address]);
+  agent.start();
+  await agent.nextRegistration();
+  await until(() => a.openStreams() === 1);
+  const next = agent.nextRegistration();
+  const changed = Date.now();
+  b.leader = true;
+  a.stepDown();
+  await next;
+  const took = Date.now() - changed;
+  t.log(`with the new leader ${took} ms after the step-down`);
+  t.true(took < 500, `took ${took} ms`);
+  t.is(b.registrations.length, 1);
+});
+
+test('a stalled leader (partitioned: nothing answers) is left after the heartbeat deadline', async (t) => {
+  const [a, b] = await cluster(t);
+  a.heartbeatPeriodMs = 300; // deadline: two periods, at least 1 s
+  const agent = realTimedAgent(t, [a.address, b.address]);
+  agent.start();
+  await agent.nextRegistration();
+  await until(() => a.heartbeats.length >= 2);
+  const next = agent.nextRegistration();
+  const stalled = Date.now();
+  a.stalled = true;
+  b.leader = true;
+  await next;
+  const took = Date.now() - stalled;
+  t.log(`stall noticed and with the next manager after ${took} ms (heartbeat deadline 1 s)`);
+  t.true(took >= 900 && took < 2_000, `took ${took} ms`);
+});
+
+test('a manager that takes the connection but never answers (frozen host) is skipped after 1 s', async (t) => {
+  const held = new Set<Socket>();
+  const frozen = createServer((sock) => void held.add(sock)); // TCP accepted, no HTTP/2 handshake
+  await new Promise<void>((resolve) => frozen.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    for (const s of held) s.destroy();
+    frozen.close();
+  });
+  const port = (frozen.address() as AddressInfo).port;
+  const d = await dispatcher(t);
+  const agent = realTimedAgent(t, [`127.0.0.1:${port}`, d.address]);
+  const started = Date.now();
+  agent.start();
+  await agent.nextRegistration();
+  const took = Date.now() - started;
+  t.log(`registered with the second manager ${took} ms after start`);
+  t.true(took >= 900 && took < 1_800, `took ${took} ms (connect timeout 1 s, not the 5 s Register deadline)`);
+});
+
+test('partition: containers keep running; an exit meanwhile is reported after it, replaced tasks are stopped', async (t) => {
+  const [a, b] = await cluster(t);
+  const t1 = makeTask('t1', { slot: 1 });
+  const t2 = makeTask('t2', { slot: 2, spec: { stopGracePeriodMs: 2_500 } });
+  const t3 = makeTask('t3', { slot: 3, spec: { stopGracePeriodMs: 0 } });
+  a.tasks.set('node1', [t1, t2, t3]);
+  const fx = new FakeExecutor();
+  const agent = realTimedAgent(t, [a.address, b.address], fx);
+  agent.start();
+  await until(() => ['t1', 't2', 't3'].every((id) => statesSent(a, id).includes(TaskState.RUNNING)));
+
+  const next = agent.nextRegistration();
+  a.stop(); // no manager reachable (b is a follower)
+  await new Promise((r) => setTimeout(r, 1_200));
+  fx.exit('t1', 3); // while the agent is cut off
+  await new Promise((r) => setTimeout(r, 300));
+  t.is(fx.byTask('t2')?.status, 'running');
+  t.is(fx.byTask('t3')?.status, 'running');
+  t.false(fx.ops.some((o) => o.startsWith('stop') || o.startsWith('remove')), 'nothing stopped while cut off');
+
+  // The partition heals; the manager (now b) replaced t2 and t3 elsewhere meanwhile.
+  b.tasks.set('node1', [
+    withDesired(t1, TaskState.RUNNING, TaskState.RUNNING),
+    withDesired(t2, TaskState.SHUTDOWN, TaskState.RUNNING),
+    withDesired(t3, TaskState.SHUTDOWN, TaskState.RUNNING),
+  ]);
+  b.leader = true;
+  await next;
+  await until(() => statesSent(b, 't1').includes(TaskState.FAILED), 2_000, 't1 FAILED reported');
+  const failed = b.updates.find((u) => u.taskId === 't1' && u.status?.state === TaskState.FAILED);
+  t.is(failed?.status?.exitCode, 3);
+  await until(() => fx.byTask('t2') === undefined && fx.byTask('t3') === undefined, 2_000, 'replaced tasks removed');
+  t.deepEqual(fx.opsOf('t2'), ['create', 'start', 'stop', 'remove']);
+  await until(() => statesSent(b, 't2').includes(TaskState.SHUTDOWN) && statesSent(b, 't3').includes(TaskState.SHUTDOWN));
+  t.is(fx.ops.filter((o) => o.startsWith('create')).length, 3, 'nothing created again');
+  t.truthy(fx.byTask('t1'), 'the failed task keeps its container while desired RUNNING');
+  t.deepEqual(
+    [t2, t3].map((x) => fx.stopped.get(x.id)),
+    [2_500, 0],
+    'each stopped with its spec\'s grace period (0 means 0)',
+  );
+});
+
+test('a container killed behind the agent\'s back: FAILED with exit 137 reaches the manager at once', async (t) => {
+  const { d, fx } = await agentRunningT1(t);
+  await new Promise((r) => setTimeout(r, 100)); // the RUNNING batch is out
+  const killed = Date.now();
+  fx.exit('t1', 137);
+  await until(() => statesSent(d, 't1').includes(TaskState.FAILED), 2_000);
+  const took = Date.now() - killed;
+  t.log(`FAILED (137) at the dispatcher ${took} ms after the kill`);
+  t.true(took < 500, `took ${took} ms`);
+  t.is(d.updates.find((u) => u.taskId === 't1' && u.status?.state === TaskState.FAILED)?.status?.exitCode, 137);
 });

@@ -13,6 +13,8 @@ import Docker from 'dockerode';
 import { AssignmentsMessage_Kind, TaskState, type Task } from '../../../proto/gen/shoal.js';
 import { LABEL, newId } from '../../../proto/naming.js';
 import { dockerSocketPath } from '../../../agent/config.js';
+import { Agent } from '../../../agent/agent.js';
+import { HEALTH_SAFETY_NET_MS } from '../../../agent/exec/docker/controller.js';
 import { DockerExecutor } from '../../../agent/exec/docker/executor.js';
 import { Worker } from '../../../agent/worker.js';
 import { FakeDispatcher } from './_fake-dispatcher.js';
@@ -44,9 +46,10 @@ async function containersOf(taskId: string): Promise<Docker.ContainerInfo[]> {
 
 async function setup() {
   const reporter = new RecordingReporter();
-  const worker = new Worker({ executor: new DockerExecutor({ socketPath }), reporter, retryMinMs: 50 });
+  const executor = new DockerExecutor({ socketPath });
+  const worker = new Worker({ executor, reporter, retryMinMs: 50 });
   await worker.start();
-  return { reporter, worker };
+  return { reporter, worker, executor };
 }
 
 test.before(async () => {
@@ -164,22 +167,143 @@ run('agent restart: adopts running and exited containers, removes unassigned one
   await second.worker.close();
 });
 
-run('health check: RUNNING only once healthy; an unhealthy container -> FAILED and stopped', async (t) => {
-  const { reporter, worker } = await setup();
-  const health = (cmd: string, startPeriodMs = 0) => ({ test: ['CMD-SHELL', cmd], intervalMs: 200, timeoutMs: 1_000, retries: 1, startPeriodMs });
-  worker.assign([
-    // Failed probes within the start period do not count; the first passing one makes it healthy.
-    task('slow', 1, { command: ['sh', '-c', 'sleep 1; touch /tmp/ok; sleep 300'], health: health('test -f /tmp/ok', 10_000) }),
-    task('sick', 2, { command: ['sleep', '300'], health: health('false'), stopGracePeriodMs: 1_000 }),
-  ]);
-  const started = Date.now();
-  await until(() => reporter.last('slow')?.state === TaskState.RUNNING, 15_000);
-  t.true(Date.now() - started >= 900, 'STARTING until the health check passes');
-  await until(() => reporter.last('sick')?.state === TaskState.FAILED, 15_000);
-  t.regex(reporter.last('sick')?.err ?? '', /container unhealthy/);
-  await worker.settled();
-  t.is((await containersOf('sick'))[0]?.State, 'exited');
+// ---------------------------------------------------------------- health checks
+
+/** A health check every 200 ms, unhealthy after one failure (none count in the start period). */
+const check = (cmd: string, startPeriodMs = 0) => ({ test: ['CMD-SHELL', cmd], intervalMs: 200, timeoutMs: 1_000, retries: 1, startPeriodMs });
+
+/** Run a command in a task's container (e.g. make its health check pass or fail). */
+async function execIn(taskId: string, cmd: string[]): Promise<void> {
+  const [c] = await containersOf(taskId);
+  const exec = await docker.getContainer(c?.Id ?? '').exec({ Cmd: cmd });
+  await exec.start({ Detach: true });
+}
+
+run('health check: STARTING "waiting for the health check" until it passes, then RUNNING, through events', async (t) => {
+  const { reporter, worker, executor } = await setup();
+  // Failed probes within the start period do not count: it stays starting until /tmp/ok exists.
+  worker.assign([task('slow', 1, { command: ['sleep', '300'], health: check('test -f /tmp/ok', 60_000), stopGracePeriodMs: 0 })]);
+  await until(() => reporter.last('slow')?.message === 'waiting for the health check', 10_000);
+  t.is(reporter.last('slow')?.state, TaskState.STARTING);
+  await new Promise((r) => setTimeout(r, 1_000));
+  t.is(reporter.last('slow')?.state, TaskState.STARTING, 'not RUNNING while the check fails');
+  const [c] = await containersOf('slow');
+  t.is(c?.State, 'running');
+  t.is(executor.healthEvents.watching, 1, 'watched through the events stream');
+
+  const touched = Date.now();
+  await execIn('slow', ['touch', '/tmp/ok']);
+  await until(() => reporter.last('slow')?.state === TaskState.RUNNING, 10_000);
+  const took = Date.now() - touched;
+  t.log(`RUNNING ${took} ms after the check could pass (probe interval 200 ms)`);
+  t.true(took < 2_500, `took ${took} ms: woken by the health_status event, not the ${HEALTH_SAFETY_NET_MS} ms safety net`);
+  t.deepEqual(reporter.states('slow'), ['accepted', 'preparing', 'ready', 'starting', 'starting', 'running']);
+  t.is(reporter.last('slow')?.containerId, c?.Id);
+  t.deepEqual(reporter.backwards, []);
   await worker.close();
+  t.false(executor.healthEvents.isOpen, 'the events stream closes with the last watch');
+});
+
+run('health check that always fails (exit 1): stopped, then FAILED err "unhealthy" with the exit code', async (t) => {
+  const { reporter, worker } = await setup();
+  // sleep as PID 1 ignores SIGTERM: killed after the 1 s grace period, exit code 137.
+  worker.assign([task('sick', 1, { command: ['sleep', '300'], health: check('exit 1'), stopGracePeriodMs: 1_000 })]);
+  await until(() => reporter.last('sick')?.state === TaskState.FAILED, 15_000);
+  const failed = reporter.last('sick');
+  t.is(failed?.err, 'unhealthy');
+  t.is(failed?.exitCode, 137);
+  t.false(reporter.states('sick').includes('running'), 'never RUNNING');
+  const [c] = await containersOf('sick');
+  t.is(c?.State, 'exited', 'stopped before the report, kept while desired RUNNING');
+  await worker.close();
+});
+
+run('healthy, then unhealthy while running: FAILED "unhealthy" within a probe interval or so', async (t) => {
+  const { reporter, worker } = await setup();
+  worker.assign([task('turns', 1, { command: ['sleep', '300'], health: check('test ! -f /tmp/sick'), stopGracePeriodMs: 0 })]);
+  await until(() => reporter.last('turns')?.state === TaskState.RUNNING, 10_000);
+  const sickened = Date.now();
+  await execIn('turns', ['touch', '/tmp/sick']);
+  await until(() => reporter.last('turns')?.state === TaskState.FAILED, 10_000);
+  const took = Date.now() - sickened;
+  t.log(`FAILED (unhealthy) ${took} ms after the check began to fail (interval 200 ms, 1 retry, grace 0)`);
+  t.true(took < 2_500, `took ${took} ms`);
+  t.like(reporter.last('turns'), { err: 'unhealthy', exitCode: 137 });
+  t.is((await containersOf('turns'))[0]?.State, 'exited');
+  await worker.close();
+});
+
+run('the image\'s own health check applies; ["NONE"] in the spec disables it', async (t) => {
+  const sickImage = `${IMAGE.replace(/:[^:/]*$/, '')}-sick:latest`;
+  const base = await docker.createContainer({ Image: IMAGE });
+  try {
+    await base.commit({ repo: sickImage.replace(/:latest$/, ''), tag: 'latest', changes: 'HEALTHCHECK --interval=200ms --retries=1 CMD ["false"]' });
+  } finally {
+    await base.remove({ force: true });
+  }
+  t.teardown(() => docker.getImage(sickImage).remove({ force: true }).catch(() => {}));
+  const { reporter, worker } = await setup();
+  const none = { test: ['NONE'], intervalMs: 0, timeoutMs: 0, retries: 0, startPeriodMs: 0 };
+  worker.assign([
+    task('inherits', 1, { command: ['sleep', '300'], stopGracePeriodMs: 0 }, { image: sickImage }),
+    task('disabled', 2, { command: ['sleep', '300'], stopGracePeriodMs: 0, health: none }, { image: sickImage }),
+  ]);
+  await until(() => reporter.last('inherits')?.state === TaskState.FAILED, 10_000);
+  t.is(reporter.last('inherits')?.err, 'unhealthy');
+  t.is(reporter.last('disabled')?.state, TaskState.RUNNING);
+  const [c] = await containersOf('disabled');
+  const info = await docker.getContainer(c?.Id ?? '').inspect();
+  t.deepEqual(info.Config.Healthcheck?.Test, ['NONE']);
+  t.is(info.State.Health, undefined, 'no health check runs');
+  await worker.close();
+});
+
+run('agent restart with health checks: a healthy container is RUNNING at once, a starting one stays STARTING', async (t) => {
+  const first = await setup();
+  const ok = task('hok', 1, { command: ['sh', '-c', 'touch /tmp/ok; sleep 300'], health: check('test -f /tmp/ok'), stopGracePeriodMs: 0 });
+  const slow = task('hslow', 2, { command: ['sleep', '300'], health: check('test -f /tmp/ok', 60_000), stopGracePeriodMs: 0 });
+  first.worker.assign([ok, slow]);
+  await until(() => first.reporter.last('hok')?.state === TaskState.RUNNING && first.reporter.last('hslow')?.message === 'waiting for the health check', 10_000);
+  const startedAt = async (id: string) => (await docker.getContainer((await containersOf(id))[0]?.Id ?? '').inspect()).State.StartedAt;
+  const before = [await startedAt('hok'), await startedAt('hslow')];
+  await first.worker.close();
+
+  const second = await setup();
+  second.worker.assign([withDesired(ok, TaskState.RUNNING, TaskState.RUNNING), withDesired(slow, TaskState.RUNNING, TaskState.STARTING)]);
+  await second.worker.settled();
+  t.deepEqual(second.reporter.states('hok'), ['running']);
+  t.deepEqual(second.reporter.states('hslow'), ['starting']);
+  t.is(second.reporter.last('hslow')?.message, 'waiting for the health check');
+  await execIn('hslow', ['touch', '/tmp/ok']);
+  await until(() => second.reporter.last('hslow')?.state === TaskState.RUNNING, 10_000);
+  t.deepEqual(second.reporter.states('hslow'), ['starting', 'running']);
+  t.deepEqual([await startedAt('hok'), await startedAt('hslow')], before, 'neither restarted');
+  t.is((await containersOf('hslow')).length, 1);
+  await second.worker.close();
+});
+
+run('docker kill behind the agent\'s back: FAILED with exit code 137 at the manager within ~100 ms', async (t) => {
+  const d = new FakeDispatcher();
+  await d.start();
+  t.teardown(() => d.stop());
+  const t1 = task('killed', 1, { command: ['sleep', '300'], stopGracePeriodMs: 0 });
+  d.tasks.set('node1', [t1]);
+  const agent = new Agent({ managers: [d.address], joinToken: 'tok', hostname: 'h', labels: {}, executor: new DockerExecutor({ socketPath }) });
+  t.teardown(() => agent.close());
+  agent.start();
+  const reported = (state: TaskState) => d.updates.find((u) => u.taskId === 'killed' && u.status?.state === state);
+  await until(() => reported(TaskState.RUNNING) !== undefined, 15_000);
+  await new Promise((r) => setTimeout(r, 200));
+  const [c] = await containersOf('killed');
+  const samples: number[] = [];
+  const killAt = Date.now();
+  await docker.getContainer(c?.Id ?? '').kill();
+  await until(() => reported(TaskState.FAILED) !== undefined, 5_000);
+  samples.push(Date.now() - killAt);
+  t.log(`kill -> FAILED (137) at the dispatcher: ${samples[0]} ms (report batching: 50 ms)`);
+  t.is(reported(TaskState.FAILED)?.status?.exitCode, 137);
+  t.true((samples[0] ?? Infinity) < 1_000, `took ${samples[0]} ms`);
+  await agent.close();
 });
 
 run('the agent process: runs tasks on Docker, keeps its node id, and a restart adopts its containers', async (t) => {

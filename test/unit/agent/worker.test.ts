@@ -3,8 +3,9 @@ import { AssignmentsMessage_Kind, TaskState } from '../../../proto/gen/shoal.js'
 import { LABEL } from '../../../proto/naming.js';
 import { ExecError } from '../../../agent/exec/errors.js';
 import { DEFAULT_STOP_GRACE_MS } from '../../../agent/exec/executor.js';
+import { UNHEALTHY, WAITING_FOR_HEALTH } from '../../../agent/task-runner.js';
 import { Worker } from '../../../agent/worker.js';
-import { FakeExecutor } from '../../helpers/fake-executor.js';
+import { FakeExecutor, STOPPED_EXIT_CODE } from '../../helpers/fake-executor.js';
 import { makeTask, RecordingReporter, until, withDesired } from './_support.js';
 
 const FULL_RUN = ['accepted', 'preparing', 'ready', 'starting', 'running'];
@@ -294,16 +295,137 @@ test('agent restart: a running container of a task desired SHUTDOWN is stopped a
   await worker.close();
 });
 
-test('unhealthy container -> FAILED and stopped (kept until desired changes)', async (t) => {
+// ---------------------------------------------------------------- health checks
+
+const CHECK = { test: ['CMD-SHELL', 'test -f /tmp/ok'], intervalMs: 200, timeoutMs: 1_000, retries: 1, startPeriodMs: 0 };
+
+test('health check: STARTING "waiting for the health check" until healthy, then RUNNING', async (t) => {
+  const { fx, reporter, worker } = await setup();
+  worker.assign([makeTask('t1', { spec: { health: CHECK } })]);
+  await worker.settled();
+  t.deepEqual(reporter.states('t1'), ['accepted', 'preparing', 'ready', 'starting', 'starting']);
+  t.is(reporter.last('t1')?.message, WAITING_FOR_HEALTH);
+  t.is(reporter.last('t1')?.containerId, fx.byTask('t1')?.id);
+  fx.healthy('t1');
+  await worker.settled();
+  t.deepEqual(reporter.states('t1'), ['accepted', 'preparing', 'ready', 'starting', 'starting', 'running']);
+  t.deepEqual(fx.opsOf('t1'), ['create', 'start']);
+  // Healthy and running: an exit still ends it the normal way.
+  fx.exit('t1', 0);
+  await worker.settled();
+  t.is(reporter.last('t1')?.state, TaskState.COMPLETE);
+  await worker.close();
+});
+
+for (const when of ['while starting', 'once running'] as const) {
+  test(`unhealthy ${when}: stopped with the spec's grace, then FAILED err "unhealthy" with its exit code`, async (t) => {
+    const { fx, reporter, worker } = await setup();
+    worker.assign([makeTask('t1', { spec: { health: CHECK, stopGracePeriodMs: 0 } })]);
+    await worker.settled();
+    if (when === 'once running') {
+      fx.healthy('t1');
+      await worker.settled();
+      t.is(reporter.last('t1')?.state, TaskState.RUNNING);
+    }
+    fx.unhealthy('t1', 'no /tmp/ok');
+    await worker.settled();
+    const last = reporter.last('t1');
+    t.is(last?.state, TaskState.FAILED);
+    t.is(last?.err, UNHEALTHY);
+    t.is(last?.err, 'unhealthy');
+    t.is(last?.exitCode, STOPPED_EXIT_CODE, 'the exit code it stopped with');
+    t.regex(last?.message ?? '', /no \/tmp\/ok/);
+    t.is(fx.byTask('t1')?.status, 'exited');
+    t.is(fx.byTask('t1')?.stopGraceMs, 0, 'grace period 0 means 0');
+    t.deepEqual(fx.opsOf('t1'), ['create', 'start', 'stop'], 'kept (stopped) until the manager shuts the task down');
+    t.deepEqual(reporter.backwards, []);
+
+    worker.assign([withDesired(makeTask('t1', { spec: { health: CHECK } }), TaskState.SHUTDOWN, TaskState.FAILED)]);
+    await worker.settled();
+    t.deepEqual(fx.opsOf('t1'), ['create', 'start', 'stop', 'remove']);
+    t.is(reporter.last('t1')?.state, TaskState.FAILED, 'no SHUTDOWN after FAILED');
+    await worker.close();
+  });
+}
+
+test('unhealthy and the container is gone by the time it is stopped: exit code -1', async (t) => {
+  const { fx, reporter, worker } = await setup();
+  worker.assign([makeTask('t1', { spec: { health: CHECK } })]);
+  await worker.settled();
+  const c = fx.byTask('t1');
+  fx.unhealthy('t1');
+  fx.containers.delete(c?.id ?? ''); // removed by hand at once
+  await worker.settled();
+  t.like(reporter.last('t1'), { state: TaskState.FAILED, err: 'unhealthy', exitCode: -1 });
+  await worker.close();
+});
+
+test('the image\'s own health check counts; ["NONE"] in the spec disables it', async (t) => {
+  const fx = new FakeExecutor();
+  fx.imageHealthChecks.add('busybox:latest');
+  const { reporter, worker } = await setup(fx);
+  worker.assign([
+    makeTask('inherits', { slot: 1 }),
+    makeTask('disabled', { slot: 2, spec: { health: { test: ['NONE'], intervalMs: 0, timeoutMs: 0, retries: 0, startPeriodMs: 0 } } }),
+  ]);
+  await worker.settled();
+  t.is(reporter.last('inherits')?.state, TaskState.STARTING);
+  t.is(reporter.last('disabled')?.state, TaskState.RUNNING);
+  await worker.close();
+});
+
+test('desired SHUTDOWN while waiting for the health check: stopped -> SHUTDOWN, removed', async (t) => {
+  const { fx, reporter, worker } = await setup();
+  const task = makeTask('t1', { spec: { health: CHECK, stopGracePeriodMs: 1_500 } });
+  worker.assign([task]);
+  await worker.settled();
+  worker.assign([withDesired(task, TaskState.SHUTDOWN, TaskState.STARTING)]);
+  await worker.settled();
+  t.is(reporter.last('t1')?.state, TaskState.SHUTDOWN);
+  t.is(fx.stopped.get('t1'), 1_500);
+  t.is(fx.byTask('t1'), undefined);
+  await worker.close();
+});
+
+test('agent restart with health checks: healthy -> RUNNING at once, starting stays STARTING, unhealthy -> FAILED', async (t) => {
+  const fx = new FakeExecutor();
+  const spec = { health: CHECK, stopGracePeriodMs: 1_000 };
+  const ok = makeTask('ok', { slot: 1, spec });
+  const slow = makeTask('slow', { slot: 2, spec });
+  const sick = makeTask('sick', { slot: 3, spec });
+  fx.seed(ok, 'running', 0, 'healthy');
+  fx.seed(slow, 'running', 0, 'starting');
+  fx.seed(sick, 'running', 0, 'unhealthy');
+  const { reporter, worker } = await setup(fx);
+  worker.assign([
+    withDesired(ok, TaskState.RUNNING, TaskState.RUNNING),
+    withDesired(slow, TaskState.RUNNING, TaskState.STARTING),
+    withDesired(sick, TaskState.RUNNING, TaskState.RUNNING),
+  ]);
+  await worker.settled();
+  t.deepEqual(reporter.states('ok'), ['running']);
+  t.deepEqual(reporter.states('slow'), ['starting']);
+  t.is(reporter.last('slow')?.message, WAITING_FOR_HEALTH);
+  t.deepEqual(reporter.states('sick'), ['failed']);
+  t.like(reporter.last('sick'), { err: 'unhealthy', exitCode: STOPPED_EXIT_CODE });
+  t.is(fx.stopped.get('sick'), 1_000);
+
+  fx.healthy('slow');
+  await worker.settled();
+  t.deepEqual(reporter.states('slow'), ['starting', 'running']);
+  t.deepEqual(fx.ops.filter((o) => o.startsWith('start ') || o.startsWith('create ')), ['create ok', 'create slow', 'create sick'], 'nothing created or started again (the creates are the seeds)');
+  t.is(fx.byTask('slow')?.starts, 1);
+  t.deepEqual(reporter.backwards, []);
+  await worker.close();
+});
+
+test('a container killed behind our back (exit 137) -> FAILED with exit code 137', async (t) => {
   const { fx, reporter, worker } = await setup();
   worker.assign([makeTask('t1')]);
   await worker.settled();
-  fx.unhealthy('t1');
+  fx.exit('t1', 137);
   await worker.settled();
-  t.is(reporter.last('t1')?.state, TaskState.FAILED);
-  t.is(reporter.last('t1')?.err, 'task: container unhealthy');
-  t.is(fx.byTask('t1')?.status, 'exited');
-  t.deepEqual(fx.opsOf('t1'), ['create', 'start', 'stop']);
+  t.like(reporter.last('t1'), { state: TaskState.FAILED, exitCode: 137, err: 'task: non-zero exit (137)' });
   await worker.close();
 });
 

@@ -78,6 +78,7 @@ function task(over: Partial<Task> & { state?: TaskState; err?: string; at?: numb
     status: { state, message: 'started', err, containerId: 'c0ffee', exitCode: 0, timestampMs: at },
     createdAtMs: T0 - 1000,
     ...rest,
+    restartHistoryMs: rest.restartHistoryMs ?? [],
   };
 }
 

@@ -265,6 +265,7 @@ test('service ps: JSON rows and table, NODE is the hostname, empty while unassig
     desiredState: TaskState.RUNNING,
     status: { state: TaskState.RUNNING, message: 'started', err: '', containerId: 'c1', exitCode: 0, timestampMs: Date.now() },
     createdAtMs: Date.now(),
+    restartHistoryMs: [],
   };
   fake.tasks = [
     base,
@@ -306,6 +307,7 @@ test('service ps: slot history (newest first, older as \\_), errors of failed ta
     status: { state: over.state, message: '', err: over.err ?? '', containerId: `c-${id}`, exitCode: over.exitCode ?? 0, timestampMs: now - over.ago },
     createdAtMs: now - over.ago - 1000,
     ...over,
+    restartHistoryMs: over.restartHistoryMs ?? [],
   });
   fake.tasks = [
     task('t-oldest', { state: TaskState.FAILED, err: 'task: non-zero exit (137)', exitCode: 137, ago: 30_000 }),

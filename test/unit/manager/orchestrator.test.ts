@@ -127,12 +127,12 @@ test('restart condition none and on-failure', async (t) => {
   core.close();
 });
 
-test('max attempts bounds restarts', async (t) => {
+test('max attempts bounds restarts, beyond the kept history', async (t) => {
   const core = new Core(three());
-  await core.api.createService({ spec: makeSpec('flaky', { restart: { condition: RestartCondition.ANY, delayMs: 0, maxAttempts: 2, windowMs: 0 } }) });
+  await core.api.createService({ spec: makeSpec('flaky', { restart: { condition: RestartCondition.ANY, delayMs: 0, maxAttempts: 7, windowMs: 0 } }) });
   core.settle();
   let started = 0;
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < 12; i++) {
     core.agentsReport();
     const cur = core.live('flaky')[0];
     if (!cur) break;
@@ -140,8 +140,41 @@ test('max attempts bounds restarts', async (t) => {
     core.report(cur.id, TaskState.FAILED, { exitCode: 1 });
     core.settle();
   }
-  t.is(started, 3, 'first run plus 2 restarts');
+  t.is(started, 8, 'first run plus 7 restarts');
+  t.is(core.tasksOf('flaky').length, 5, 'history stays bounded');
   core.close();
+});
+
+test('restart window: only restarts within the window count', async (t) => {
+  const core = new Core(three());
+  await core.api.createService({ spec: makeSpec('w', { restart: { condition: RestartCondition.ANY, delayMs: 0, maxAttempts: 2, windowMs: 10_000 } }) });
+  core.settle();
+  const failOnce = () => {
+    core.agentsReport();
+    const cur = core.live('w')[0];
+    if (!cur) return false;
+    core.report(cur.id, TaskState.FAILED, { exitCode: 1 });
+    core.settle();
+    return true;
+  };
+  t.true(failOnce()); // restart 1
+  t.true(failOnce()); // restart 2
+  t.true(failOnce()); // a third within the window: refused
+  t.is(core.live('w').length, 0);
+  // Far apart, failures never exhaust the window.
+  const c2 = new Core(three());
+  await c2.api.createService({ spec: makeSpec('w', { restart: { condition: RestartCondition.ANY, delayMs: 0, maxAttempts: 2, windowMs: 10_000 } }) });
+  c2.settle();
+  for (let i = 0; i < 6; i++) {
+    c2.agentsReport();
+    const cur = c2.live('w')[0]!;
+    c2.report(cur.id, TaskState.FAILED, { exitCode: 1 });
+    c2.settle();
+    t.is(c2.live('w').length, 1, `restart ${i + 1}`);
+    c2.clock += 20_000;
+  }
+  core.close();
+  c2.close();
 });
 
 test('rejected create leaves the cluster unchanged', async (t) => {
