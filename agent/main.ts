@@ -49,7 +49,7 @@ const agent = new Agent({
   joinToken: config.joinToken,
   hostname: config.name,
   labels: config.labels,
-  executor: new DockerExecutor({ socketPath: config.dockerSocket }),
+  executor: new DockerExecutor({ socketPath: config.dockerSocket, log: stdoutLog }),
   nodeId,
   onNodeId: keepNodeId,
   log: stdoutLog,

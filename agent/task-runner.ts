@@ -2,7 +2,10 @@
 // step at a time toward the task's desired state and reports every transition it makes.
 //
 //   desired RUNNING:   ACCEPTED -> PREPARING (prepare) -> READY -> STARTING (start) -> RUNNING
-//                      -> wait -> COMPLETE (exit 0) | FAILED (exit != 0, unhealthy)
+//                      (with a health check: STARTING "waiting for the health check" until
+//                      healthy) -> wait -> COMPLETE (exit 0) | FAILED (exit != 0)
+//                      unhealthy (starting or running): stop it (the spec's grace), then
+//                      FAILED, err "unhealthy", exit code as it stopped (-1 if unknown)
 //                      errors before STARTING -> REJECTED, after -> FAILED
 //   desired SHUTDOWN/REMOVE: shutdown -> SHUTDOWN, then remove the container
 //   left the assignment set: shutdown + remove, no report
@@ -12,7 +15,14 @@
 // manager already holds and drops any report below the highest one it knows.
 import type { Task, TaskStatus } from '../proto/gen/shoal.js';
 import { isTerminal, TaskState } from '../proto/task-state.js';
-import { stopGraceMs, type Controller, type ExitResult, type ManagedContainer } from './exec/executor.js';
+import {
+  stopGraceMs,
+  type Controller,
+  type Health,
+  type ManagedContainer,
+  type WaitResult,
+  type WaitUntil,
+} from './exec/executor.js';
 import { errorMessage, isRetryable } from './exec/errors.js';
 import { silentLog, type Log } from './log.js';
 
@@ -20,6 +30,11 @@ import { silentLog, type Log } from './log.js';
 const RETRY_MIN_MS = 500;
 /** ...up to this: an engine that stays away costs one log line per 10 s per task. */
 const RETRY_MAX_MS = 10_000;
+
+/** The err of a task whose health check failed (exactly this: the manager and users match it). */
+export const UNHEALTHY = 'unhealthy';
+/** The message of a task that has started and waits for its first passing health check. */
+export const WAITING_FOR_HEALTH = 'waiting for the health check';
 
 export type ReportFn = (taskId: string, status: TaskStatus) => void;
 
@@ -57,11 +72,14 @@ export class TaskRunner {
   private state: TaskState;
   /** Our own last report (a state equal to the manager's is still sent once, to confirm). */
   private lastEmitted: TaskState = TaskState.NEW;
+  private lastMessage = '';
   private mode: Mode = 'run';
   private prepared = false;
   /** We believe the container may run (started or adopted running, and not seen to exit). */
   private live = false;
   private removed = false;
+  /** Set once the health check failed (the probe's output): stop, then report FAILED. */
+  private unhealthy: string | undefined;
 
   private stepAbort = new AbortController();
   private changed = false;
@@ -157,12 +175,16 @@ export class TaskRunner {
   /** A container found at start: take its state over instead of creating another. */
   private adopt(c: ManagedContainer): void {
     this.live = c.status === 'running';
-    this.log(`task ${this.id}: adopting ${c.status} container ${c.id.slice(0, 12)}`);
+    this.log(`task ${this.id}: adopting ${c.status} container ${c.id.slice(0, 12)}${c.health === 'none' ? '' : ` (${c.health})`}`);
     // A created container is started by the normal flow (prepare() finds it); a task the
     // manager holds as terminal, or that should stop, is handled by step().
     if (c.status === 'created' || isTerminal(this.state) || this.task.desiredState > TaskState.RUNNING) return;
-    if (c.status === 'running') this.emit(TaskState.RUNNING, { message: 'adopted running container' });
-    else this.emitExit(c.exitCode);
+    if (c.status !== 'running') return this.emitExit(c.exitCode);
+    // Health as the engine has it: healthy (or no check) runs; starting waits in STARTING
+    // (step() goes on from there); unhealthy is stopped and FAILED by step().
+    if (c.health === 'unhealthy') this.unhealthy = '';
+    else if (c.health === 'starting') this.emit(TaskState.STARTING, { message: WAITING_FOR_HEALTH });
+    else this.emit(TaskState.RUNNING, { message: 'adopted running container' });
   }
 
   private async step(signal: AbortSignal): Promise<StepResult> {
@@ -176,15 +198,28 @@ export class TaskRunner {
       }
       return 'exit';
     }
-    // Whatever is terminal must not keep a running container (e.g. it turned unhealthy, or
-    // the manager gave the task up while we were away).
+    const desired = this.task.desiredState;
+    // The health check failed: stop the container, then report, so the exit code is the one
+    // it stopped with; the manager replaces the task per its restart policy.
+    if (this.unhealthy !== undefined && desired <= TaskState.RUNNING && !isTerminal(this.state)) {
+      await ctl.shutdown(stopGraceMs(this.task));
+      const after = await ctl.inspect();
+      this.live = false;
+      this.emit(TaskState.FAILED, {
+        message: this.unhealthy === '' ? 'health check failed' : `health check failed: ${this.unhealthy}`,
+        err: UNHEALTHY,
+        exitCode: after?.status === 'exited' ? after.exitCode : -1,
+      });
+      return 'progress';
+    }
+    // Whatever is terminal must not keep a running container (e.g. the manager gave the task
+    // up while we were away).
     if (isTerminal(this.state) && this.live) {
       await ctl.shutdown(stopGraceMs(this.task));
       this.live = false;
       return 'progress';
     }
 
-    const desired = this.task.desiredState;
     if (desired > TaskState.RUNNING) {
       if (!isTerminal(this.state)) {
         if (ctl.containerId !== undefined) await ctl.shutdown(stopGraceMs(this.task));
@@ -221,30 +256,42 @@ export class TaskRunner {
     if (this.state < TaskState.RUNNING) {
       this.emit(TaskState.STARTING, { message: 'starting' });
       this.live = true;
+      let health: Health;
       try {
-        await ctl.start(signal);
+        health = await ctl.start(signal);
       } catch (err) {
         return this.fatal(err, signal);
       }
-      this.emit(TaskState.RUNNING, { message: 'started' });
-      return 'progress';
+      if (health === 'none' || health === 'healthy') {
+        this.emit(TaskState.RUNNING, { message: 'started' });
+        return 'progress';
+      }
+      // With a health check the task runs once it is healthy (as in swarm mode).
+      this.emit(TaskState.STARTING, { message: WAITING_FOR_HEALTH }, true);
+      return this.follow(signal, 'healthy');
     }
+    return this.follow(signal, 'exit');
+  }
 
-    // RUNNING: wait for the container to end.
+  /** Wait for the container (the runner is quiet meanwhile), then act on what it did. */
+  private async follow(signal: AbortSignal, until: WaitUntil): Promise<StepResult> {
     this.setQuiet(true);
-    let exit: ExitResult;
+    let r: WaitResult;
     try {
-      exit = await ctl.wait(signal);
+      r = await this.ctl.wait(signal, until);
     } catch (err) {
       return this.fatal(err, signal);
     } finally {
       this.setQuiet(false);
     }
-    if (exit.error !== undefined) {
-      this.emit(TaskState.FAILED, { message: 'failed', err: `task: ${exit.error}`, exitCode: exit.exitCode });
+    if (r.kind === 'healthy') {
+      this.emit(TaskState.RUNNING, { message: 'started, healthy' });
+    } else if (r.kind === 'unhealthy') {
+      this.log(`task ${this.id}: container ${short(this.ctl.containerId)} is unhealthy${r.detail ? `: ${r.detail}` : ''}`);
+      this.unhealthy = r.detail;
     } else {
       this.live = false;
-      this.emitExit(exit.exitCode);
+      this.emitExit(r.exitCode);
     }
     return 'progress';
   }
@@ -263,12 +310,16 @@ export class TaskRunner {
     else this.emit(TaskState.FAILED, { message: 'failed', err: `task: non-zero exit (${exitCode})`, exitCode });
   }
 
-  private emit(state: TaskState, fields: { message: string; err?: string; exitCode?: number }): void {
+  /** Report a transition; `again`: the same state once more, when only the message changed. */
+  private emit(state: TaskState, fields: { message: string; err?: string; exitCode?: number }, again = false): void {
     if (this.mode === 'leave') return;
     if (state < this.state) return; // never backwards: the manager (or we) already know more
-    if (state <= this.lastEmitted) return; // a step retried after a transient error
+    // A step retried after a transient error reports nothing twice.
+    if (state < this.lastEmitted) return;
+    if (state === this.lastEmitted && (!again || fields.message === this.lastMessage)) return;
     this.state = state;
     this.lastEmitted = state;
+    this.lastMessage = fields.message;
     this.report(this.id, {
       state,
       message: fields.message,

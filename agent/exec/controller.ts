@@ -19,31 +19,44 @@ export function stopGraceMs(task: Task): number | undefined {
 /** What the engine says about a container, reduced to what the runner decides on. */
 export type ContainerStatus = 'created' | 'running' | 'exited';
 
+/**
+ * The container's health check as the engine runs it (the spec's, else the image's):
+ * 'none' when it has none or it is disabled (["NONE"]).
+ */
+export type Health = 'none' | 'starting' | 'healthy' | 'unhealthy';
+
 export interface ContainerState {
   id: string;
   status: ContainerStatus;
   /** Meaningful once `status` is 'exited'. */
   exitCode: number;
+  /** Meaningful while `status` is 'running'. */
+  health: Health;
 }
 
-export interface ExitResult {
-  exitCode: number;
-  /** Set when the container did not end on its own terms (e.g. its health check failed). */
-  error?: string;
-}
+/** What wait() saw first. */
+export type WaitResult =
+  | { kind: 'exited'; exitCode: number }
+  /** The health check failed (the container still runs); detail: the last probe's output. */
+  | { kind: 'unhealthy'; detail: string }
+  /** Only for wait(signal, 'healthy'): healthy, or it has no health check. */
+  | { kind: 'healthy' };
+
+/** 'exit': until it exits or turns unhealthy. 'healthy': also until it is healthy. */
+export type WaitUntil = 'exit' | 'healthy';
 
 export interface Controller {
   /** The container's id once it exists (created here, or adopted from an earlier agent run). */
   readonly containerId: string | undefined;
   /** Pull the image when missing and create the container; a no-op when the container exists. */
   prepare(signal: AbortSignal): Promise<void>;
+  /** Start the container (a no-op when it runs); resolves with its health just after. */
+  start(signal: AbortSignal): Promise<Health>;
   /**
-   * Start the container (a no-op when it runs). Resolves once it runs and, when it has a
-   * health check, once it is healthy; rejects with UnhealthyError or when it exits meanwhile.
+   * Resolve when the container exits or is unhealthy, or (until 'healthy') is healthy.
+   * Resolves at once when that is already so. Works for an adopted container.
    */
-  start(signal: AbortSignal): Promise<void>;
-  /** Resolve when the container exits (or turns unhealthy). Works for an adopted container. */
-  wait(signal: AbortSignal): Promise<ExitResult>;
+  wait(signal: AbortSignal, until?: WaitUntil): Promise<WaitResult>;
   /**
    * Stop: SIGTERM, then SIGKILL after graceMs (undefined: the grace period the container was
    * created with). A no-op when it is not running or is gone.

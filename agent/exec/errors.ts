@@ -38,11 +38,6 @@ export class UnavailableError extends ExecError {
   }
 }
 
-/** The container's health check reports it unhealthy. */
-export class UnhealthyError extends ExecError {
-  override name = 'UnhealthyError';
-}
-
 /** The work was abandoned because its AbortSignal fired. */
 export class AbortedError extends ExecError {
   override name = 'AbortedError';

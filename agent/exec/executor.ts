@@ -3,7 +3,7 @@
 import type { Resources, Task } from '../../proto/gen/shoal.js';
 import type { ContainerState, Controller } from './controller.js';
 
-export type { Controller, ContainerState, ContainerStatus, ExitResult } from './controller.js';
+export type { Controller, ContainerState, ContainerStatus, Health, WaitResult, WaitUntil } from './controller.js';
 export { DEFAULT_STOP_GRACE_MS, stopGraceMs } from './controller.js';
 
 /** The engine's side of a NodeDescription. */

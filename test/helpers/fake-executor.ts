@@ -1,8 +1,17 @@
 // An in-memory Executor for agent tests: containers live in a Map, survive a worker/agent
-// restart (reuse the same FakeExecutor), and exit when a test says so.
+// restart (reuse the same FakeExecutor), and exit or change health when a test says so.
+// A container has a health check when its spec has one (["NONE"]: none), or else when its
+// image is in `imageHealthChecks`; it is 'starting' from its start until the test says.
 import type { Task } from '../../proto/gen/shoal.js';
 import { LABEL } from '../../proto/naming.js';
-import type { ContainerState, ContainerStatus, Controller, ExitResult } from '../../agent/exec/controller.js';
+import type {
+  ContainerState,
+  ContainerStatus,
+  Controller,
+  Health,
+  WaitResult,
+  WaitUntil,
+} from '../../agent/exec/controller.js';
 import { AbortedError, ImageError, NotFoundError, UnavailableError } from '../../agent/exec/errors.js';
 import {
   DEFAULT_STOP_GRACE_MS,
@@ -21,6 +30,8 @@ export interface FakeContainer {
   labels: Record<string, string>;
   status: ContainerStatus;
   exitCode: number;
+  /** Its health check's status while it runs ('none': it has no check). */
+  health: Health;
   /** How many times it was started (adoption must never start it again). */
   starts: number;
   /** Grace period of the last stop, in ms. */
@@ -39,6 +50,10 @@ export class FakeExecutor implements Executor {
   readonly ops: string[] = [];
   /** Images present on the "host". */
   readonly images = new Set<string>(['busybox:latest']);
+  /** Task id -> grace period (ms) of its container's last stop (kept after removal). */
+  readonly stopped = new Map<string, number>();
+  /** Images whose own health check a container inherits when its spec has none. */
+  readonly imageHealthChecks = new Set<string>();
   /** Images a pull can fetch; any other image fails to pull (like "repository does not exist"). */
   readonly registry = new Set<string>(['registry/app:1']);
   /** While set, pulls wait for it (or for their AbortSignal). */
@@ -55,7 +70,7 @@ export class FakeExecutor implements Executor {
   };
 
   private nextId = 1;
-  private readonly waiters = new Map<string, Set<(r: ExitResult) => void>>();
+  private readonly waiters = new Map<string, Set<{ until: WaitUntil; resolve: (r: WaitResult) => void }>>();
 
   async describe(): Promise<EngineDescription> {
     this.engineCall();
@@ -70,6 +85,7 @@ export class FakeExecutor implements Executor {
       labels: { ...c.labels },
       status: c.status,
       exitCode: c.exitCode,
+      health: c.status === 'running' ? c.health : 'none',
     }));
   }
 
@@ -89,25 +105,34 @@ export class FakeExecutor implements Executor {
     return this.ops.filter((o) => o.endsWith(` ${taskId}`)).map((o) => o.slice(0, o.indexOf(' ')));
   }
 
-  /** The task's running container exits with this code. */
+  /** The task's running container exits with this code (137: `docker kill`). */
   exit(taskId: string, exitCode: number): void {
     const c = this.mustByTask(taskId);
     c.status = 'exited';
     c.exitCode = exitCode;
-    this.wake(c.id, { exitCode });
+    this.wake(c.id, { kind: 'exited', exitCode });
   }
 
-  /** The task's container turns unhealthy (it keeps running). */
-  unhealthy(taskId: string): void {
+  /** The task's container passes its health check. */
+  healthy(taskId: string): void {
     const c = this.mustByTask(taskId);
-    this.wake(c.id, { exitCode: 0, error: 'container unhealthy' });
+    c.health = 'healthy';
+    this.wake(c.id, { kind: 'healthy' }, 'healthy');
+  }
+
+  /** The task's container fails its health check (it keeps running). */
+  unhealthy(taskId: string, detail = 'probe failed'): void {
+    const c = this.mustByTask(taskId);
+    c.health = 'unhealthy';
+    this.wake(c.id, { kind: 'unhealthy', detail });
   }
 
   /** Put a container there as if an earlier agent run had made it. */
-  seed(task: Task, status: ContainerStatus, exitCode = 0): FakeContainer {
+  seed(task: Task, status: ContainerStatus, exitCode = 0, health: Health = 'none'): FakeContainer {
     const c = this.create(task);
     c.status = status;
     c.exitCode = exitCode;
+    c.health = health;
     if (status !== 'created') c.starts = 1;
     return c;
   }
@@ -130,6 +155,7 @@ export class FakeExecutor implements Executor {
       labels: containerLabels(task),
       status: 'created',
       exitCode: 0,
+      health: 'none',
       starts: 0,
       createdGraceMs: stopGraceMs(task) ?? DEFAULT_STOP_GRACE_MS,
     };
@@ -138,13 +164,23 @@ export class FakeExecutor implements Executor {
     return c;
   }
 
-  waitFor(id: string, signal: AbortSignal): Promise<ExitResult> {
+  /** Whether a container of this task runs a health check. */
+  hasHealthCheck(task: Task): boolean {
+    const test = task.spec?.health?.test ?? [];
+    if (test.length > 0) return test[0] !== 'NONE';
+    return this.imageHealthChecks.has(task.spec?.image ?? '');
+  }
+
+  waitFor(id: string, until: WaitUntil, signal: AbortSignal): Promise<WaitResult> {
     return new Promise((resolve, reject) => {
       let set = this.waiters.get(id);
       if (set === undefined) this.waiters.set(id, (set = new Set()));
-      const waiter = (r: ExitResult) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(r);
+      const waiter = {
+        until,
+        resolve: (r: WaitResult) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(r);
+        },
       };
       const onAbort = () => {
         set.delete(waiter);
@@ -155,10 +191,14 @@ export class FakeExecutor implements Executor {
     });
   }
 
-  wake(id: string, r: ExitResult): void {
+  /** Resolve the waits of a container; with `only`, just those waiting until that. */
+  wake(id: string, r: WaitResult, only?: WaitUntil): void {
     const set = this.waiters.get(id);
-    this.waiters.delete(id);
-    for (const w of set ?? []) w(r);
+    for (const w of [...(set ?? [])]) {
+      if (only !== undefined && w.until !== only) continue;
+      set?.delete(w);
+      w.resolve(r);
+    }
   }
 
   private mustByTask(taskId: string): FakeContainer {
@@ -200,22 +240,26 @@ class FakeController implements Controller {
     this.id = this.fx.create(this.task).id;
   }
 
-  async start(): Promise<void> {
+  async start(): Promise<Health> {
     this.fx.engineCall();
     const c = this.live('start');
     const err = this.fx.startError(this.task);
     if (err !== undefined) throw err;
-    if (c.status === 'running') return;
+    if (c.status === 'running') return c.health;
     c.status = 'running';
+    c.health = this.fx.hasHealthCheck(this.task) ? 'starting' : 'none';
     c.starts++;
     this.fx.ops.push(`start ${this.task.id}`);
+    return c.health;
   }
 
-  async wait(signal: AbortSignal): Promise<ExitResult> {
+  async wait(signal: AbortSignal, until: WaitUntil = 'exit'): Promise<WaitResult> {
     this.fx.engineCall();
     const c = this.live('wait for');
-    if (c.status !== 'running') return { exitCode: c.exitCode };
-    return this.fx.waitFor(c.id, signal);
+    if (c.status !== 'running') return { kind: 'exited', exitCode: c.exitCode };
+    if (c.health === 'unhealthy') return { kind: 'unhealthy', detail: 'probe failed' };
+    if (until === 'healthy' && c.health !== 'starting') return { kind: 'healthy' };
+    return this.fx.waitFor(c.id, until, signal);
   }
 
   async shutdown(graceMs: number | undefined): Promise<void> {
@@ -225,8 +269,9 @@ class FakeController implements Controller {
     c.status = 'exited';
     c.exitCode = STOPPED_EXIT_CODE;
     c.stopGraceMs = graceMs ?? c.createdGraceMs;
+    this.fx.stopped.set(this.task.id, c.stopGraceMs);
     this.fx.ops.push(`stop ${this.task.id}`);
-    this.fx.wake(c.id, { exitCode: STOPPED_EXIT_CODE });
+    this.fx.wake(c.id, { kind: 'exited', exitCode: STOPPED_EXIT_CODE });
   }
 
   async remove(): Promise<void> {
@@ -239,7 +284,9 @@ class FakeController implements Controller {
   async inspect(): Promise<ContainerState | undefined> {
     this.fx.engineCall();
     const c = this.id === undefined ? undefined : this.fx.containers.get(this.id);
-    return c === undefined ? undefined : { id: c.id, status: c.status, exitCode: c.exitCode };
+    return c === undefined
+      ? undefined
+      : { id: c.id, status: c.status, exitCode: c.exitCode, health: c.status === 'running' ? c.health : 'none' };
   }
 
   private live(what: string): FakeContainer {

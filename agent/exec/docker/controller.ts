@@ -3,16 +3,18 @@
 import type Docker from 'dockerode';
 import type { Task } from '../../../proto/gen/shoal.js';
 import { LABEL } from '../../../proto/naming.js';
-import type { ContainerState, ContainerStatus, Controller, ExitResult } from '../controller.js';
-import { AbortedError, ConflictError, NotFoundError, UnhealthyError } from '../errors.js';
+import type { ContainerState, ContainerStatus, Controller, Health, WaitResult, WaitUntil } from '../controller.js';
+import { AbortedError, ConflictError, NotFoundError } from '../errors.js';
 import type { ManagedContainer } from '../executor.js';
 import { fromDocker, fromPull, isNotFound, isNotModified } from './errors.js';
+import type { HealthEvents } from './health-events.js';
 import { containerConfig, stopSeconds, taskContainerName } from './spec.js';
 
-/** While starting, look at the health check this often (Docker runs it at its own interval). */
-const HEALTH_POLL_STARTING_MS = 250;
-/** While running, notice an unhealthy container within this long. */
-const HEALTH_POLL_RUNNING_MS = 1_000;
+/**
+ * Health changes come from the engine's events (health-events.ts); besides, a watched
+ * container is inspected this often, in case an event was lost.
+ */
+export const HEALTH_SAFETY_NET_MS = 5_000;
 
 export function containerStatus(dockerState: string | undefined): ContainerStatus {
   switch (dockerState) {
@@ -27,11 +29,26 @@ export function containerStatus(dockerState: string | undefined): ContainerStatu
   }
 }
 
+/** A running container's health check status; 'none' without one (or with ["NONE"]). */
+export function healthOf(info: Docker.ContainerInspectInfo): Health {
+  const status: string | undefined = info.State.Health?.Status;
+  return status === 'starting' || status === 'healthy' || status === 'unhealthy' ? status : 'none';
+}
+
+/** The health in a container list's Status, e.g. "Up 2 minutes (health: starting)". */
+export function healthFromListStatus(status: string): Health {
+  if (/\(health: starting\)/.test(status)) return 'starting';
+  if (/\(unhealthy\)/.test(status)) return 'unhealthy';
+  if (/\(healthy\)/.test(status)) return 'healthy';
+  return 'none';
+}
+
 export class DockerController implements Controller {
   private id: string | undefined;
 
   constructor(
     private readonly docker: Docker,
+    private readonly events: HealthEvents,
     private readonly task: Task,
     existing?: ManagedContainer,
   ) {
@@ -60,38 +77,32 @@ export class DockerController implements Controller {
     }
   }
 
-  async start(signal: AbortSignal): Promise<void> {
+  async start(): Promise<Health> {
     const c = this.container('start');
     try {
       await c.start();
     } catch (err) {
       if (!isNotModified(err)) throw fromDocker(err, `start container ${short(this.id)}`);
     }
-    // With a health check, the task is running once it is healthy (as in swarm mode).
-    for (;;) {
-      const info = await this.inspectRaw(c);
-      const health = info.State.Health?.Status;
-      if (health === undefined || health === 'healthy' || !info.State.Running) return;
-      if (health === 'unhealthy') throw new UnhealthyError(`container unhealthy${lastProbe(info)}`);
-      await delay(HEALTH_POLL_STARTING_MS, signal);
-      if (signal.aborted) throw new AbortedError(`task ${this.task.id}: start aborted`);
-    }
+    const info = await this.inspectRaw(c);
+    return info.State.Running ? healthOf(info) : 'none';
   }
 
-  async wait(signal: AbortSignal): Promise<ExitResult> {
+  async wait(signal: AbortSignal, until: WaitUntil = 'exit'): Promise<WaitResult> {
     const c = this.container('wait for');
     const stop = new AbortController();
     const onAbort = () => stop.abort();
     signal.addEventListener('abort', onAbort, { once: true });
     try {
+      // Resolves as soon as the engine sees the container end (a `docker kill` included).
       const exited = c.wait({ condition: 'not-running', abortSignal: stop.signal }).then(
-        (res: { StatusCode?: number; Error?: { Message?: string } | null }) => ({ exitCode: res.StatusCode ?? -1 }),
+        (res: { StatusCode?: number }): WaitResult => ({ kind: 'exited', exitCode: res.StatusCode ?? -1 }),
         (err: unknown) => {
           throw fromDocker(err, `wait for container ${short(this.id)}`);
         },
       );
       exited.catch(() => {}); // when health wins the race, the aborted wait must not go unhandled
-      return await Promise.race([exited, this.watchHealth(c, stop.signal)]);
+      return await Promise.race([exited, this.watchHealth(c, until, stop.signal)]);
     } finally {
       signal.removeEventListener('abort', onAbort);
       stop.abort();
@@ -125,7 +136,8 @@ export class DockerController implements Controller {
     if (this.id === undefined) return undefined;
     try {
       const info = await this.docker.getContainer(this.id).inspect();
-      return { id: info.Id, status: containerStatus(info.State.Status), exitCode: info.State.ExitCode };
+      const status = containerStatus(info.State.Status);
+      return { id: info.Id, status, exitCode: info.State.ExitCode, health: status === 'running' ? healthOf(info) : 'none' };
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw fromDocker(err, `inspect container ${short(this.id)}`);
@@ -186,41 +198,62 @@ export class DockerController implements Controller {
     if (failed) throw fromPull(new Error(failed.errorDetail?.message ?? failed.error ?? 'pull failed'), image);
   }
 
-  /** Resolves (with an error) once the container is unhealthy; never resolves otherwise. */
-  private async watchHealth(c: Docker.Container, signal: AbortSignal): Promise<ExitResult> {
+  /**
+   * Resolves once the container is unhealthy, or (until 'healthy') healthy or without a
+   * check. Never resolves while it does not run (the exit wait answers) or after `signal`.
+   * Woken by the engine's health events, and every HEALTH_SAFETY_NET_MS in case one is lost.
+   */
+  private async watchHealth(c: Docker.Container, until: WaitUntil, signal: AbortSignal): Promise<WaitResult> {
+    const never = new Promise<WaitResult>(() => {});
     const first = await this.inspectRaw(c).catch(() => undefined);
-    if (first?.State.Health === undefined) return new Promise<ExitResult>(() => {});
-    for (;;) {
-      await delay(HEALTH_POLL_RUNNING_MS, signal);
-      if (signal.aborted) return new Promise<ExitResult>(() => {});
-      const info = await this.inspectRaw(c).catch(() => undefined);
-      if (info?.State.Running && info.State.Health?.Status === 'unhealthy') {
-        return { exitCode: info.State.ExitCode, error: `container unhealthy${lastProbe(info)}` };
+    if (signal.aborted || first === undefined || !first.State.Running) return never;
+    if (healthOf(first) === 'none') return until === 'healthy' ? { kind: 'healthy' } : never;
+    let wake: (() => void) | undefined;
+    let woken = false;
+    const unwatch = this.events.watch(c.id, () => {
+      woken = true;
+      wake?.();
+    });
+    try {
+      for (let info: Docker.ContainerInspectInfo | undefined = first; ; ) {
+        if (info?.State.Running) {
+          const health = healthOf(info);
+          if (health === 'unhealthy') return { kind: 'unhealthy', detail: lastProbe(info) };
+          if (until === 'healthy' && health !== 'starting') return { kind: 'healthy' };
+        }
+        if (!woken) {
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              clearTimeout(timer);
+              signal.removeEventListener('abort', done);
+              wake = undefined;
+              resolve();
+            };
+            const timer = setTimeout(done, HEALTH_SAFETY_NET_MS);
+            signal.addEventListener('abort', done, { once: true });
+            wake = done;
+          });
+        }
+        woken = false;
+        if (signal.aborted) return never;
+        info = await this.inspectRaw(c).catch(() => undefined);
+        if (signal.aborted) return never;
       }
+    } finally {
+      unwatch();
     }
   }
 }
 
-/** ": <output of the last failed probe>", for the error message. */
+/** The first line of the last probe's output (empty when it printed nothing). */
 function lastProbe(info: Docker.ContainerInspectInfo): string {
   const log = info.State.Health?.Log ?? [];
-  const out = log[log.length - 1]?.Output?.trim();
-  return out ? `: ${out.split('\n')[0]}` : '';
+  const last = log[log.length - 1];
+  const out = last?.Output?.trim().split('\n')[0] ?? '';
+  if (out !== '') return out;
+  return last !== undefined && last.ExitCode !== 0 ? `exit code ${last.ExitCode}` : '';
 }
 
 function short(id: string | undefined): string {
   return (id ?? '').slice(0, 12);
-}
-
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -4,19 +4,24 @@ import type { Task } from '../../../proto/gen/shoal.js';
 import { LABEL } from '../../../proto/naming.js';
 import type { Controller } from '../controller.js';
 import type { EngineDescription, Executor, ManagedContainer } from '../executor.js';
-import { DockerController, containerStatus } from './controller.js';
+import { DockerController, containerStatus, healthFromListStatus } from './controller.js';
 import { fromDocker } from './errors.js';
+import { HealthEvents } from './health-events.js';
 
 export interface DockerExecutorOptions {
   /** Path of the engine's unix socket, e.g. /var/run/docker.sock. */
   socketPath: string;
+  log?: (line: string) => void;
 }
 
 export class DockerExecutor implements Executor {
   readonly docker: Docker;
+  /** One events stream for every controller's health watch. */
+  readonly healthEvents: HealthEvents;
 
   constructor(opts: DockerExecutorOptions) {
     this.docker = new Docker({ socketPath: opts.socketPath });
+    this.healthEvents = new HealthEvents(this.docker, { ...(opts.log !== undefined && { log: opts.log }) });
   }
 
   async describe(): Promise<EngineDescription> {
@@ -47,13 +52,20 @@ export class DockerExecutor implements Executor {
       const taskId = labels[LABEL.taskId];
       if (taskId === undefined || taskId === '') continue;
       const status = containerStatus(c.State);
-      out.push({ id: c.Id, taskId, labels, status, exitCode: status === 'exited' ? await this.exitCode(c) : 0 });
+      out.push({
+        id: c.Id,
+        taskId,
+        labels,
+        status,
+        exitCode: status === 'exited' ? await this.exitCode(c) : 0,
+        health: status === 'running' ? healthFromListStatus(c.Status) : 'none',
+      });
     }
     return out;
   }
 
   controller(task: Task, existing?: ManagedContainer): Controller {
-    return new DockerController(this.docker, task, existing);
+    return new DockerController(this.docker, this.healthEvents, task, existing);
   }
 
   /** "Exited (3) 2 minutes ago" gives it without a call; inspect when the text says nothing. */

@@ -69,6 +69,16 @@ export async function until(cond: () => boolean, timeoutMs = 5_000, what = 'cond
   }
 }
 
+/**
+ * A time the test measured: in ava's output, and as a plain `measured: agent ...` line that
+ * test/run gathers into its summary (as the e2e tests' measured() in test/helpers/bed.ts).
+ */
+export function measured(t: ExecutionContext, what: string, ms: number): void {
+  const line = `measured: agent ${what}: ${ms} ms`;
+  t.log(line);
+  console.log(line);
+}
+
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../agent/bin/shoal-agent');
 
 export interface AgentProcess {
