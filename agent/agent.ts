@@ -3,24 +3,35 @@
 //
 //   starting --start()--> running --close()--> stopping --> stopped
 //
-// Connection loop: try the managers in turn. A session that never got its assignments
-// counts as a failed attempt: move to the next address and back off (100 ms doubling to
-// 5 s, jittered). A session that worked and then broke retries the same manager at once.
+// Connection loop over the --manager addresses (several managers, one leader serves agents):
+//   - an attempt that fails (refused, no connection within 1 s, or UNAVAILABLE "not the
+//     leader" from a follower) moves to the next address at once;
+//   - only after a whole round failed: back off, 100 ms doubling to 1 s, jittered;
+//   - a session that worked and then broke (the leader died or stalled, or stepped down)
+//     moves to the next address at once, and its round starts there; a manager that only
+//     forgot the session (NOT_FOUND) is asked again after a short pause.
+// The tasks and their containers are untouched meanwhile: a partitioned agent keeps running
+// them, and reports what happened once it is connected again.
 import { credentials } from '@grpc/grpc-js';
 import { DispatcherClient, type NodeDescription } from '../proto/gen/shoal.js';
 import type { EngineDescription, Executor } from './exec/executor.js';
 import { errorMessage } from './exec/errors.js';
 import { silentLog, type Log } from './log.js';
 import { StatusReporter } from './reporter.js';
-import { Session, toSessionError, type SessionInfo } from './session.js';
+import { Session, toSessionError, type SessionError, type SessionInfo } from './session.js';
 import { Worker } from './worker.js';
 
 export type AgentState = 'starting' | 'running' | 'stopping' | 'stopped';
 
-/** First reconnect delay: a manager restart is usually over within a few of these. */
+/** First delay after a failed round: a manager restart is usually over within a few of these. */
 export const BACKOFF_BASE_MS = 100;
-/** Longest reconnect delay: a returning manager is found within 5 s. */
-export const BACKOFF_MAX_MS = 5_000;
+/**
+ * Longest delay between rounds: a new leader is found within ~1 s of its election (the
+ * cluster recovers in seconds); the jitter spreads a thousand agents over that second.
+ */
+export const BACKOFF_MAX_MS = 1_000;
+/** Longest delay between tries of an engine that is not up yet (one log line each). */
+const ENGINE_RETRY_MAX_MS = 5_000;
 /** On stop, wait this long for the last status reports to reach the manager. */
 const DRAIN_ON_STOP_MS = 1_000;
 
@@ -50,6 +61,8 @@ export interface AgentOptions {
   retryMinMs?: number;
   /** Tests: a client per address (default: insecure grpc-js client). */
   connect?: (address: string) => DispatcherClient;
+  /** Tests: the session's CONNECT_TIMEOUT_MS. */
+  connectTimeoutMs?: number;
 }
 
 export class Agent {
@@ -140,8 +153,16 @@ export class Agent {
 
     const { managers } = this.opts;
     let index = 0;
-    let attempt = 0;
+    /** Failed attempts since the round began; a round is one try of every address. */
+    let failed = 0;
+    /** Rounds in a row in which every address failed: the backoff's exponent. */
+    let rounds = 0;
+    let delayMs = 0;
+    /** The last failure logged per address: one line per change, not per attempt. */
+    const lastLogged = new Map<string, string>();
     while (!signal.aborted) {
+      if (delayMs > 0) await sleep(delayMs, signal);
+      if (signal.aborted) break;
       const address = managers[index % managers.length] ?? '';
       const client = this.connect(address);
       const session = new Session({
@@ -152,26 +173,49 @@ export class Agent {
         reporter: this.reporter,
         log: this.log,
         random: this.random,
+        ...(this.opts.connectTimeoutMs !== undefined && { connectTimeoutMs: this.opts.connectTimeoutMs }),
         onAssignments: (msg) => this.worker.handle(msg),
         onRegistered: (info) => this.onRegistered(info, address),
       });
+      let ended: SessionError | undefined;
       try {
         await session.run(signal);
       } catch (err) {
-        const e = toSessionError(err, 'session');
-        this.log(`agent: session with ${address} ended: ${e.message}`);
-        if (!e.retryable) this.log('agent: the manager refused the join token; retrying in case it changes');
+        ended = toSessionError(err, 'session');
       } finally {
         client.close();
       }
       if (signal.aborted) break;
+      const why = ended?.message ?? 'ended';
       if (session.established) {
-        attempt = 0;
-      } else {
-        index++;
-        attempt++;
+        lastLogged.clear();
+        this.log(`agent: session with ${address} ended: ${why}`);
+      } else if (lastLogged.get(address) !== why) {
+        lastLogged.set(address, why);
+        this.log(`agent: ${address}: ${why}`);
+        if (ended !== undefined && !ended.retryable) this.log('agent: the manager refused the join token; retrying in case it changes');
       }
-      await sleep(backoffMs(attempt, this.random, this.opts.backoffBaseMs, this.opts.backoffMaxMs), signal);
+
+      if (session.established) {
+        rounds = 0;
+        failed = 0;
+        if (ended?.forgotten) {
+          delayMs = backoffMs(0, this.random, this.opts.backoffBaseMs, this.opts.backoffMaxMs);
+          continue; // same manager, short pause: it is alive, only the session is gone
+        }
+        index++;
+        delayMs = 0;
+        continue;
+      }
+      index++;
+      failed++;
+      if (failed < managers.length) {
+        delayMs = 0;
+        continue;
+      }
+      failed = 0;
+      if (rounds === 0) this.log(`agent: no manager took the session (${managers.length} tried); trying again, rounds at most ${this.opts.backoffMaxMs ?? BACKOFF_MAX_MS} ms apart`);
+      delayMs = backoffMs(rounds++, this.random, this.opts.backoffBaseMs, this.opts.backoffMaxMs);
     }
   }
 
@@ -214,7 +258,7 @@ export class Agent {
         return await fn();
       } catch (err) {
         if (this._state !== 'running') return undefined;
-        const delay = backoffMs(attempt, this.random, this.opts.backoffBaseMs, this.opts.backoffMaxMs);
+        const delay = backoffMs(attempt, this.random, this.opts.backoffBaseMs, ENGINE_RETRY_MAX_MS);
         this.log(`agent: ${what}: ${errorMessage(err)} (retrying in ${Math.round(delay)} ms)`);
         await sleep(delay, signal);
       }

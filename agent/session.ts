@@ -6,9 +6,20 @@
 //     '-- reporter.attach(UpdateTaskStatus through this session)
 //
 // Any error on the heartbeats or the stream (NOT_FOUND/FAILED_PRECONDITION: the manager
-// forgot the session; UNAVAILABLE: it is gone) ends the session; the agent then registers
-// again with the same node id and gets a fresh COMPLETE set.
-import { Metadata, status as GrpcStatus, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
+// forgot the session; UNAVAILABLE: it is gone, or is not the leader) ends the session; the
+// agent then registers again with the same node id and gets a fresh COMPLETE set.
+//
+// Heartbeats stay on this gRPC session, not on NATS: the manager that holds the session is
+// the one that decides a node is down, and a NATS outage must not make healthy nodes look
+// down. A manager that crashed fails the calls at once; one that stalls (partitioned, frozen)
+// is noticed by the heartbeat deadline, two periods.
+import {
+  connectivityState,
+  Metadata,
+  status as GrpcStatus,
+  type ClientUnaryCall,
+  type ServiceError,
+} from '@grpc/grpc-js';
 import type {
   AssignmentsMessage,
   DispatcherClient,
@@ -25,7 +36,13 @@ import type { StatusReporter, StatusSender } from './reporter.js';
 export const DEFAULT_HEARTBEAT_MS = 1_000;
 /** +-10 %: agents that started together do not beat in step. */
 const HEARTBEAT_JITTER = 0.1;
-/** A manager that does not answer Register in this long is taken as down. */
+/**
+ * A manager whose connection (TCP and HTTP/2 handshake) is not up in this long is taken as
+ * unreachable: on a LAN it takes milliseconds; a partitioned or frozen host never answers.
+ * A refused connection fails at once.
+ */
+export const CONNECT_TIMEOUT_MS = 1_000;
+/** A manager that is connected but does not answer Register in this long is taken as down. */
 const REGISTER_TIMEOUT_MS = 5_000;
 /** UpdateTaskStatus deadline: the manager batches store writes every ~100 ms. */
 const REPORT_TIMEOUT_MS = 5_000;
@@ -55,6 +72,11 @@ export class SessionError extends Error {
   /** The manager no longer knows the session (or cannot be reached): re-register. */
   get sessionGone(): boolean {
     return this.code === undefined || SESSION_GONE.has(this.code) || this.code === GrpcStatus.UNAVAILABLE;
+  }
+
+  /** The manager answered that it forgot the session: it is alive, register with it again. */
+  get forgotten(): boolean {
+    return this.code !== undefined && SESSION_GONE.has(this.code);
   }
 }
 
@@ -90,6 +112,8 @@ export interface SessionOptions {
   reporter: StatusReporter;
   log?: Log;
   random?: () => number;
+  /** Tests: CONNECT_TIMEOUT_MS. */
+  connectTimeoutMs?: number;
 }
 
 export class Session {
@@ -120,8 +144,9 @@ export class Session {
     const onAbort = () => this.cancelCalls();
     signal.addEventListener('abort', onAbort, { once: true });
     let info: SessionInfo;
+    let connectTimer: NodeJS.Timeout | undefined;
     try {
-      const res = await this.unary<RegisterResponse>('Register', (md, deadline, cb) =>
+      const registering = this.unary<RegisterResponse>('Register', (md, deadline, cb) =>
         client.register(
           { joinToken: this.opts.joinToken, nodeId: this.opts.nodeId, description: this.opts.description },
           md,
@@ -129,6 +154,18 @@ export class Session {
           cb,
         ),
       REGISTER_TIMEOUT_MS);
+      registering.catch(() => {}); // cancelled below when the connection does not come up
+      // The call fails at once when the connection is refused; when it merely hangs (nothing
+      // answers at that address), give up after CONNECT_TIMEOUT_MS, not the call's deadline.
+      const connectTimeoutMs = this.opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
+      const unreachable = new Promise<never>((_, reject) => {
+        connectTimer = setTimeout(() => {
+          if (client.getChannel().getConnectivityState(false) === connectivityState.READY) return;
+          reject(new SessionError(`connect: no connection within ${connectTimeoutMs} ms`, GrpcStatus.UNAVAILABLE));
+          this.cancelCalls();
+        }, connectTimeoutMs);
+      });
+      const res = await Promise.race([registering, unreachable]);
       info = {
         nodeId: res.nodeId,
         sessionId: res.sessionId,
@@ -138,6 +175,7 @@ export class Session {
       if (signal.aborted) return;
       throw err;
     } finally {
+      clearTimeout(connectTimer);
       signal.removeEventListener('abort', onAbort);
     }
     if (signal.aborted) return;
