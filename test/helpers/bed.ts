@@ -1,5 +1,6 @@
 // Helpers for the e2e tests, which run against the bed `deploy/local-cluster up` built
-// (test/run brings it up and exports SHOAL_HOST and SHOAL_DEMO_IMAGE).
+// (test/run brings it up twice: plain, then with --managers 3 --etcd 3; it exports
+// SHOAL_HOST and SHOAL_DEMO_IMAGE).
 //
 // Tests assert through each host's own dockerd, not only through shoal: `containersOf`
 // asks every host's engine for the containers labelled with a service's name.
@@ -23,16 +24,38 @@ export const IMAGE = process.env.SHOAL_DEMO_IMAGE ?? '10.213.0.1:5000/shoal/busy
 export const HTTPD = ['httpd', '-f', '-p', '80'];
 export const SLEEP = ['sleep', '3600'];
 
-/** The bed's hosts, host1..hostN, from the count `up` recorded. */
-export const HOSTS: readonly string[] = (() => {
-  let n = 3;
+/** A count `up` recorded in /run/shoal-bed (hosts, managers, etcd), or `fallback`. */
+function recorded(name: string, fallback: number): number {
   try {
-    n = Number.parseInt(readFileSync(`${BED_RUN}/hosts`, 'utf8').trim(), 10) || 3;
+    const n = Number.parseInt(readFileSync(`${BED_RUN}/${name}`, 'utf8').trim(), 10);
+    return Number.isInteger(n) ? n : fallback;
   } catch {
-    // bed not up: keep the default, the tests will say what is missing
+    return fallback; // bed not up: keep the default, the tests will say what is missing
   }
-  return Array.from({ length: n }, (_, i) => `host${i + 1}`);
-})();
+}
+
+/** The bed's hosts, host1..hostN, from the count `up` recorded. */
+export const HOSTS: readonly string[] = Array.from({ length: recorded('hosts', 3) || 3 }, (_, i) => `host${i + 1}`);
+
+/** The bed's shape: managers (1 unless `up --managers M`) and etcd members the bed runs
+ * itself (0: the manager's embedded etcd and NATS; else E members and a nats-server). */
+export const BED = {
+  managers: recorded('managers', 1),
+  etcd: recorded('etcd', 0),
+  natsUrl: 'nats://127.0.0.1:24222',
+  managerAddress: (n: number): string => `10.213.0.1:${4241 + n}`,
+  etcdEndpoint: (n: number): string => `http://127.0.0.1:${22379 + 2 * (n - 1)}`,
+};
+
+/** Throws (so every test of the file fails saying why) unless the bed has this shape. */
+export function requireBed(want: { managers?: number; etcd?: number }): void {
+  const problems: string[] = [];
+  if (want.managers !== undefined && BED.managers < want.managers) problems.push(`${BED.managers} manager(s), needs ${want.managers}`);
+  if (want.etcd !== undefined && BED.etcd < want.etcd) problems.push(`${BED.etcd} bed etcd member(s), needs ${want.etcd}`);
+  if (problems.length > 0) {
+    throw new Error(`this bed has ${problems.join('; ')}: run deploy/local-cluster up --managers ${want.managers ?? 1} --etcd ${want.etcd ?? 1}`);
+  }
+}
 
 export interface RunResult {
   code: number;
@@ -77,9 +100,26 @@ export async function shoalJson<T = Record<string, unknown>>(...args: string[]):
   return JSON.parse(r.stdout) as T[];
 }
 
+/** Runs `shoal ARGS` with a deadline of its own (e.g. one attempt during a fail-over). */
+export function shoalWithin(timeoutMs: number, ...args: string[]): Promise<RunResult> {
+  return run(SHOAL_BIN, args, { ...process.env, SHOAL_HOST }, timeoutMs);
+}
+
 /** Runs `deploy/local-cluster ARGS` (e.g. stop-agent host2). Never throws: look at `code`. */
 export function localCluster(...args: string[]): Promise<RunResult> {
   return run(LOCAL_CLUSTER, args, process.env, 120_000);
+}
+
+/** Runs `deploy/local-cluster ARGS` and throws (with its stderr) unless it exits 0. */
+export async function localClusterOk(...args: string[]): Promise<RunResult> {
+  const r = await localCluster(...args);
+  if (r.code !== 0) throw new Error(`deploy/local-cluster ${args.join(' ')} -> exit ${r.code}: ${r.stderr.trim()}`);
+  return r;
+}
+
+/** Runs any program (etcdctl, ...) and returns its result. Never throws. */
+export function runProgram(file: string, args: readonly string[], timeoutMs = 30_000): Promise<RunResult> {
+  return run(file, args, process.env, timeoutMs);
 }
 
 // ---- rows of `--format json` (only the fields the tests read) ------------------------------
@@ -100,7 +140,15 @@ export interface TaskRow {
   desiredState: string;
   state: string;
   error: string;
+  exitCode?: number;
   containerId: string;
+}
+
+export interface ManagerRow {
+  id: string;
+  address: string;
+  leader: boolean;
+  startedAt: string;
 }
 
 export interface ServiceRow {
@@ -113,6 +161,7 @@ export interface ServiceRow {
 export const nodes = (): Promise<NodeRow[]> => shoalJson<NodeRow>('node', 'ls');
 export const tasks = (service: string): Promise<TaskRow[]> => shoalJson<TaskRow>('service', 'ps', service);
 export const services = (): Promise<ServiceRow[]> => shoalJson<ServiceRow>('service', 'ls');
+export const managers = (): Promise<ManagerRow[]> => shoalJson<ManagerRow>('manager', 'ls');
 
 // ---- the hosts' own engines -----------------------------------------------------------------
 
@@ -157,6 +206,25 @@ export async function containersOf(service: string, opts: { all?: boolean } = {}
     }),
   );
   return perHost.flat();
+}
+
+export interface ContainerLife {
+  id: string;
+  host: string;
+  running: boolean;
+  startedAt: string;
+  restartCount: number;
+}
+
+/** What each host's dockerd says about every container of a service (`docker inspect`):
+ * whether it runs, when it started, how often the engine restarted it. Sorted by id. */
+export async function lifeOf(service: string): Promise<ContainerLife[]> {
+  const out: ContainerLife[] = [];
+  for (const c of await containersOf(service, { all: true })) {
+    const info = await docker(c.host).getContainer(c.id).inspect();
+    out.push({ id: c.id, host: c.host, running: info.State.Running, startedAt: info.State.StartedAt, restartCount: info.RestartCount });
+  }
+  return out.sort((a, b) => a.id.localeCompare(b.id));
 }
 
 /** Running containers of a service per host, e.g. `{host1: 2, host2: 2, host3: 2}`. */
@@ -219,6 +287,31 @@ export async function waitForValue<T>(observe: () => Promise<T>, want: T, timeou
   } catch {
     return last ?? (await observe());
   }
+}
+
+/**
+ * Polls `fn` every `intervalMs` until it returns a value other than undefined/false and
+ * returns how long that took (ms since `since`, default now) with the value; throws like
+ * `waitFor` after `timeoutMs`. Waits past a test's budget on purpose, so a failure says by
+ * how much it was missed.
+ */
+export async function timeUntil<T>(
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs: number,
+  what: string,
+  opts: { since?: number; intervalMs?: number } = {},
+): Promise<{ ms: number; value: T }> {
+  const since = opts.since ?? Date.now();
+  const value = await waitFor(fn, timeoutMs, what, opts.intervalMs ?? 100);
+  return { ms: Date.now() - since, value };
+}
+
+/** Reports a measured time: `t.log` (in ava's output) and a plain `measured: ...` line
+ * (test/run collects these into its summary). */
+export function measured(t: { log: (...values: unknown[]) => void }, what: string, ms: number, budgetMs?: number): void {
+  const line = `measured: ${what}: ${(ms / 1000).toFixed(2)} s${budgetMs !== undefined ? ` (budget ${(budgetMs / 1000).toFixed(0)} s)` : ''}`;
+  t.log(line);
+  console.log(`${line} [${BED.managers} manager(s), ${BED.etcd ? `${BED.etcd} etcd` : 'embedded etcd'}]`);
 }
 
 // ---- per-test services ----------------------------------------------------------------------
