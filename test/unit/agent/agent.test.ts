@@ -228,34 +228,33 @@ async function cluster(t: ExecutionContext) {
 
 test('followers refuse with UNAVAILABLE: the next address is tried at once, no backoff within a round', async (t) => {
   const [leader, f1, f2] = await cluster(t);
-  // Any backoff at all would take >= 2.5 s here.
+  // Any backoff at all would take >= 2.5 s here (5 s, jittered down to half at most).
   const agent = newAgent(t, [f1.address, f2.address, leader.address], new FakeExecutor(), { backoffBaseMs: 5_000, backoffMaxMs: 5_000 });
   const started = Date.now();
   agent.start();
   await agent.nextRegistration();
   const took = Date.now() - started;
   measured(t, 'register through two refusing followers (no backoff within a round)', took);
-  t.true(took < 1_000, `took ${took} ms`);
+  t.true(took < 2_000, `took ${took} ms`);
   t.is(f1.refused.length, 1);
   t.is(f2.refused.length, 1);
   t.is(leader.registrations.length, 1);
 });
 
-test('every manager refuses: whole rounds back off, capped at 1 s, addresses within a round at once', async (t) => {
+test('every manager refuses: whole rounds back off, 100 ms doubling, capped at 1 s', async (t) => {
   const [a, b, c] = await cluster(t);
   a.leader = false;
   realTimedAgent(t, [a.address, b.address, c.address], new FakeExecutor(), { random: () => 1 }).start();
-  await until(() => c.refused.length >= 7, 10_000, 'seven rounds');
-  const gaps = a.refused.slice(1).map((at, i) => at - (a.refused[i] ?? 0));
-  t.log(`gaps between rounds: ${gaps.join(', ')} ms`);
-  // 100, 200, 400, 800, then 1000 ms (random() = 1: the top of the jitter), plus each round's calls.
-  t.true((gaps[0] ?? 0) >= 100 && (gaps[0] ?? 0) < 500, `first gap ${gaps[0]} ms`);
-  for (const g of gaps.slice(4)) t.true(g >= 1_000 && g < 1_600, `capped gap ${g} ms`);
-  // Within a round the three addresses follow at once: far less than the 800..1000 ms backoff.
-  for (let i = 3; i < 7; i++) {
-    const spread = (c.refused[i] ?? Infinity) - (a.refused[i] ?? 0);
-    t.true(spread >= 0 && spread < 400, `round ${i}: the third address ${spread} ms after the first`);
-  }
+  await until(() => c.refused.length >= 7, 15_000, 'seven rounds');
+  // The pause between the end of a round (its last address) and the next: random() = 1 is the
+  // top of the jitter, so 100, 200, 400, 800, then 1000 ms. Timers never fire early; a loaded
+  // machine makes them late, hence the slack above.
+  const pauses = a.refused.slice(1, 7).map((at, i) => at - (c.refused[i] ?? 0));
+  t.log(`pauses between rounds: ${pauses.join(', ')} ms`);
+  [100, 200, 400, 800, 1_000, 1_000].forEach((expected, i) => {
+    const p = pauses[i] ?? 0;
+    t.true(p >= expected - 5 && p < expected + 600, `pause ${i}: ${p} ms, expected ${expected} ms`);
+  });
 });
 
 test('leader dies, a follower is elected 1.5 s later: the agent is with it within ~1 s, tasks untouched', async (t) => {
@@ -276,7 +275,7 @@ test('leader dies, a follower is elected 1.5 s later: the agent is with it withi
   const info = await next;
   const took = Date.now() - elected;
   measured(t, 'leader crashed -> registered with the new leader, after its election', took);
-  t.true(took <= 1_300, `took ${took} ms`);
+  t.true(took < 2_000, `took ${took} ms (rounds at most 1 s apart)`);
   t.is(info.nodeId, 'node1');
   t.is(c.registrations[0]?.nodeId, 'node1');
   t.true(b.refused.length >= 2, 'the follower was asked in every round');
@@ -298,7 +297,7 @@ test('leader steps down (streams fail UNAVAILABLE): the agent moves to the new l
   await next;
   const took = Date.now() - changed;
   measured(t, 'leader stepped down -> registered with the new leader', took);
-  t.true(took < 500, `took ${took} ms`);
+  t.true(took < 1_000, `took ${took} ms`);
   t.is(b.registrations.length, 1);
 });
 
@@ -316,7 +315,7 @@ test('a stalled leader (partitioned: nothing answers) is left after the heartbea
   await next;
   const took = Date.now() - stalled;
   measured(t, 'leader stalled -> registered with the next manager (heartbeat 300 ms, deadline 1 s)', took);
-  t.true(took >= 900 && took < 2_000, `took ${took} ms`);
+  t.true(took >= 900 && took < 3_000, `took ${took} ms`);
 });
 
 test('a manager that takes the connection but never answers (frozen host) is skipped after 1 s', async (t) => {
@@ -335,7 +334,7 @@ test('a manager that takes the connection but never answers (frozen host) is ski
   await agent.nextRegistration();
   const took = Date.now() - started;
   measured(t, 'frozen first manager skipped -> registered with the second (connect timeout 1 s)', took);
-  t.true(took >= 900 && took < 1_800, `took ${took} ms (connect timeout 1 s, not the 5 s Register deadline)`);
+  t.true(took >= 900 && took < 2_500, `took ${took} ms (connect timeout 1 s, not the 5 s Register deadline)`);
 });
 
 test('partition: containers keep running; an exit meanwhile is reported after it, replaced tasks are stopped', async (t) => {
