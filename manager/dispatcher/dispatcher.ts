@@ -25,11 +25,11 @@ import { status } from '@grpc/grpc-js';
 /** A node is down after this many missed heartbeat periods. */
 export const MISSED_HEARTBEATS_FOR_DOWN = 3;
 /**
- * After the manager starts, nodes get this long to reconnect before they can be marked
- * down: an agent's reconnect backoff reaches 5 s, and a restarted manager must not
- * reschedule the work of nodes that are fine.
+ * After a manager starts leading, nodes get this long to reconnect before they can be
+ * marked down: an agent's reconnect backoff reaches 1 s (plus a 1 s connect timeout per
+ * dead address), and a new leader must not reschedule the work of nodes that are fine.
  */
-export const STARTUP_GRACE_MS = 8_000;
+export const STARTUP_GRACE_MS = 5_000;
 const HEARTBEAT_CHECK_MS = 100;
 
 export interface DispatcherOptions {

@@ -106,11 +106,12 @@ export class EventPublisher {
   private publishHealth(before: Task | undefined, after: Task | undefined): void {
     if (!after) return;
     const test = after.spec?.health?.test ?? [];
-    if (test.length === 0 || test[0] === 'NONE') return;
+    const specHasCheck = test.length > 0 && test[0] !== 'NONE';
     const was = before?.status?.state;
     const now = after.status?.state;
     let health: 'healthy' | 'unhealthy' | undefined;
-    if (now === TaskState.RUNNING && was !== TaskState.RUNNING) health = 'healthy';
+    // "healthy" only where a check is known to gate RUNNING; "unhealthy" also for an image's own check.
+    if (specHasCheck && now === TaskState.RUNNING && was !== TaskState.RUNNING) health = 'healthy';
     else if (now === TaskState.FAILED && was !== TaskState.FAILED && after.status?.err === 'unhealthy') health = 'unhealthy';
     if (!health) return;
     this.publish(subjects.health(after.serviceName), {
