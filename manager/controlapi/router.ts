@@ -5,7 +5,11 @@ import { ControlClient, type ControlServer } from '../../proto/gen/shoal.js';
 import type { ControlApi } from './control-api.js';
 
 const WRITE_METHODS = ['updateNode', 'createService', 'scaleService', 'removeService'] as const;
-const FORWARD_DEADLINE_MS = 15_000;
+/** A forwarded write rides through a leader change for this long (the CLI waits 10 s). */
+const FORWARD_DEADLINE_MS = 8_000;
+const LEADER_POLL_MS = 50;
+/** A leader that did not answer is tried again after this long, if it still leads. */
+const RETRY_SAME_LEADER_MS = 500;
 
 export interface RouterView {
   /** The API over this manager's current view (leader's state or follower's). */
@@ -35,8 +39,8 @@ export class ControlRouter {
           return;
         }
         if (isWrite) {
-          const leader = this.view.leaderAddress();
-          if (leader) return this.forward(leader, method, call.request, cb);
+          void this.forwardWrite(method, call, cb, Date.now() + FORWARD_DEADLINE_MS);
+          return;
         }
         cb({
           code: status.UNAVAILABLE,
@@ -52,14 +56,47 @@ export class ControlRouter {
     this.client = undefined;
   }
 
-  private forward(address: string, method: string, request: unknown, cb: (err: Partial<ServiceError> | null, res?: unknown) => void): void {
+  /**
+   * Sends a write to the leader; while there is none, or it does not answer (it just
+   * died), waits for the next one — possibly this manager — until the deadline.
+   */
+  private async forwardWrite(method: string, call: { request: unknown; getPeer(): string }, cb: (err: Partial<ServiceError> | null, res?: unknown) => void, deadline: number): Promise<void> {
+    let lastError = 'no leader elected yet (is etcd reachable?)';
+    let failedAddress = '';
+    let failedAt = 0;
+    while (Date.now() < deadline) {
+      if (failedAddress && Date.now() - failedAt > RETRY_SAME_LEADER_MS) failedAddress = '';
+      const api = this.view.api();
+      if (api && this.view.isLeader()) {
+        ((api.implementation() as unknown as Record<string, Handler>)[method]!)(call, cb);
+        return;
+      }
+      const leader = this.view.leaderAddress();
+      if (leader && leader !== failedAddress) {
+        const result = await new Promise<{ err: Partial<ServiceError> | null; res?: unknown }>((resolve) =>
+          this.forward(leader, method, call.request, deadline, (err, res) => resolve({ err, res })),
+        );
+        if (!result.err || result.err.code !== status.UNAVAILABLE) {
+          cb(result.err, result.res);
+          return;
+        }
+        lastError = `the leader at ${leader} does not answer`;
+        failedAddress = leader;
+        failedAt = Date.now();
+      }
+      await new Promise((r) => setTimeout(r, LEADER_POLL_MS));
+    }
+    cb({ code: status.UNAVAILABLE, details: `${lastError}; try again shortly` });
+  }
+
+  private forward(address: string, method: string, request: unknown, deadline: number, cb: (err: Partial<ServiceError> | null, res?: unknown) => void): void {
     if (!this.client || this.clientAddress !== address) {
       this.client?.close();
       this.client = new ControlClient(address, credentials.createInsecure());
       this.clientAddress = address;
     }
     const fn = (this.client as unknown as Record<string, (req: unknown, opts: object, cb: (e: ServiceError | null, r?: unknown) => void) => void>)[method]!;
-    fn.call(this.client, request, { deadline: Date.now() + FORWARD_DEADLINE_MS }, (err, res) => {
+    fn.call(this.client, request, { deadline }, (err, res) => {
       if (err) cb({ code: err.code, details: err.details || err.message, metadata: err.metadata });
       else cb(null, res);
     });

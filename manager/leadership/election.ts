@@ -13,8 +13,17 @@ export const LEADER_KEY = `${ROOT}leader`;
 export const MANAGERS_PREFIX = `${ROOT}managers/`;
 /** Lease TTL: a crashed leader is replaced about this long after it died. */
 export const LEASE_TTL_S = 2;
-/** Renewal period: three tries per TTL. */
+/** Renewal period: four tries per TTL, each with its own short deadline. */
 const RENEW_MS = 500;
+const RENEW_DEADLINE_MS = 600;
+/**
+ * A leader that could not renew its lease for this long steps down (and lets its agents
+ * go). Longer than the TTL on purpose: when etcd's own leader changes, the new one extends
+ * every lease, so a few seconds of failed renewals usually mean nothing. It stays below a
+ * new leader's reconnect grace (TTL + 5 s), so agents have left a deposed leader before a
+ * new one could mark their nodes down. Writes are fenced by the lease all along.
+ */
+const STEP_DOWN_AFTER_MS = 4_000;
 const RETRY_MS = 250;
 
 export interface ManagerIdentity {
@@ -106,7 +115,15 @@ export class Election extends EventEmitter<ElectionEvents> {
           }
           const kv = res.responses[0]?.response_range?.kvs[0];
           if (kv) {
-            this.setLeader(JSON.parse(kv.value.toString()) as ManagerIdentity);
+            const holder = JSON.parse(kv.value.toString()) as ManagerIdentity;
+            if (holder.id === this.self.id && String(kv.lease) === this.leaseId) {
+              // An earlier attempt of ours went through (its answer was lost).
+              this.role = 'leader';
+              this.setLeader(this.self);
+              this.emit('elected');
+              return;
+            }
+            this.setLeader(holder);
             return; // wait for the key to go (watch), then try again
           }
         } catch (err) {
@@ -142,15 +159,15 @@ export class Election extends EventEmitter<ElectionEvents> {
     const lease = this.lease;
     if (!lease) return;
     try {
-      await lease.keepaliveOnce({ deadline: Date.now() + RENEW_MS * 2 });
+      await lease.keepaliveOnce({ deadline: Date.now() + RENEW_DEADLINE_MS });
       this.lastRenewed = Date.now();
     } catch (err) {
       if ((err as Error).name === 'EtcdLeaseInvalidError') {
         this.lostLease('lease expired');
         return;
       }
-      if (Date.now() - this.lastRenewed > LEASE_TTL_S * 1000) {
-        this.lostLease(`cannot renew the lease for ${LEASE_TTL_S}s: ${(err as Error).message}`);
+      if (Date.now() - this.lastRenewed > STEP_DOWN_AFTER_MS) {
+        this.lostLease(`cannot renew the lease for ${STEP_DOWN_AFTER_MS / 1000}s: ${(err as Error).message}`);
         return;
       }
     }

@@ -1,5 +1,6 @@
 // The etcd adapter: every etcd call and error conversion of the desired state lives here.
-import { Etcd3, type Watcher } from 'etcd3';
+import { Etcd3, isRecoverableError, type Watcher } from 'etcd3';
+import { ConsecutiveBreaker, circuitBreaker, handleAll, handleWhen, retry } from 'cockatiel';
 import type { ICompare } from 'etcd3/lib/rpc.js';
 import type { Snapshot, Store, WriteOp } from './store.js';
 import { MAX_OPS_PER_TXN, NotLeaderError, StoreUnavailableError } from './store.js';
@@ -8,6 +9,11 @@ import { decodeNode, decodeService, decodeTask } from './codec.js';
 import type { Kind } from './keys.js';
 
 const DIAL_TIMEOUT_MS = 2_000;
+/**
+ * A member that failed a call (any error, time-outs included) is skipped for this long, so
+ * losing one member of three costs one failed call, not a stream of calls that wait on it.
+ */
+const SKIP_FAILED_MEMBER_MS = 1_000;
 
 export interface RemoteChange {
   kind: Kind;
@@ -21,7 +27,14 @@ export class EtcdStore implements Store {
   private guard: ICompare | undefined;
 
   constructor(endpoints: string[]) {
-    this.client = new Etcd3({ hosts: endpoints, dialTimeout: DIAL_TIMEOUT_MS });
+    this.client = new Etcd3({
+      hosts: endpoints,
+      dialTimeout: DIAL_TIMEOUT_MS,
+      faultHandling: {
+        host: () => circuitBreaker(handleAll, { halfOpenAfter: SKIP_FAILED_MEMBER_MS, breaker: new ConsecutiveBreaker(1) }),
+        global: retry(handleWhen(isRecoverableError), { maxAttempts: 3 }),
+      },
+    });
   }
 
   get etcd(): Etcd3 {
