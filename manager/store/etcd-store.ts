@@ -1,5 +1,5 @@
 // The etcd adapter: every etcd call and error conversion of the desired state lives here.
-import { Etcd3, isRecoverableError, type Watcher } from 'etcd3';
+import { Etcd3, GRPCDeadlineExceededError, isRecoverableError, type Watcher } from 'etcd3';
 import { ConsecutiveBreaker, circuitBreaker, handleAll, handleWhen, retry } from 'cockatiel';
 import type { ICompare } from 'etcd3/lib/rpc.js';
 import type { Snapshot, Store, WriteOp } from './store.js';
@@ -14,6 +14,13 @@ const DIAL_TIMEOUT_MS = 2_000;
  * losing one member of three costs one failed call, not a stream of calls that wait on it.
  */
 const SKIP_FAILED_MEMBER_MS = 1_000;
+/**
+ * Every call has a deadline: a call sent to a member that just died can otherwise wait
+ * for its channel for seconds. A call that hits it is retried on another member (our
+ * writes are whole-value puts and deletes, so a retry of one that did apply is harmless).
+ */
+const CALL_DEADLINE_MS = 1_500;
+const LOAD_DEADLINE_MS = 30_000;
 
 export interface RemoteChange {
   kind: Kind;
@@ -30,9 +37,14 @@ export class EtcdStore implements Store {
     this.client = new Etcd3({
       hosts: endpoints,
       dialTimeout: DIAL_TIMEOUT_MS,
+      // Per attempt (a retry gets a fresh deadline); streams (watch, keepalive) have none.
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + CALL_DEADLINE_MS }),
       faultHandling: {
         host: () => circuitBreaker(handleAll, { halfOpenAfter: SKIP_FAILED_MEMBER_MS, breaker: new ConsecutiveBreaker(1) }),
-        global: retry(handleWhen(isRecoverableError), { maxAttempts: 3 }),
+        global: retry(
+          handleWhen((err) => isRecoverableError(err) || err instanceof GRPCDeadlineExceededError),
+          { maxAttempts: 3 },
+        ),
       },
     });
   }
@@ -48,7 +60,8 @@ export class EtcdStore implements Store {
   /** One range over the whole prefix: a consistent snapshot at one revision. */
   async load(): Promise<Snapshot> {
     try {
-      const res = await this.client.getAll().prefix(ROOT).exec();
+      // A large cluster's snapshot takes longer than one ordinary call.
+      const res = await this.client.getAll().prefix(ROOT).options({ deadline: Date.now() + LOAD_DEADLINE_MS }).exec();
       const snap: Snapshot = { nodes: [], services: [], tasks: [], revision: Number(res.header.revision) };
       for (const kv of res.kvs) {
         const parsed = parseKey(kv.key.toString());
@@ -69,14 +82,16 @@ export class EtcdStore implements Store {
     if (ops.length > MAX_OPS_PER_TXN) throw new Error(`too many operations in one transaction: ${ops.length}`);
     let res;
     try {
-      res = await this.client.kv.txn({
+      res = await this.client.kv.txn(
+        {
         compare: this.guard ? [this.guard] : [],
         success: ops.map((op) =>
           op.value === undefined
             ? { request_delete_range: { key: Buffer.from(key(op.kind, op.id)) } }
             : { request_put: { key: Buffer.from(key(op.kind, op.id)), value: Buffer.from(op.value) } },
         ),
-      });
+        },
+      );
     } catch (err) {
       throw new StoreUnavailableError(`cannot write to etcd: ${(err as Error).message}`, { cause: err });
     }
