@@ -3,23 +3,13 @@ import test from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import net from 'node:net';
 import { connect, JSONCodec } from 'nats';
 import { NodeStatus } from '../../../proto/gen/shoal.js';
 import { TaskState } from '../../../proto/task-state.js';
 import { embeddedNats } from '../../../manager/embedded.js';
 import { EventPublisher } from '../../../manager/events/publisher.js';
 import { Core, makeNode, makeSpec } from '../../helpers/fixtures.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../../helpers/ports.js';
 
 test('publishes task, node, service and health events', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'shoal-events-'));

@@ -4,22 +4,12 @@ import test from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import net from 'node:net';
 import { credentials, type ServiceError } from '@grpc/grpc-js';
 import { ControlClient, type ListServicesResponse, type ListManagersResponse } from '../../../proto/gen/shoal.js';
 import { EmbeddedProcess, embeddedEtcd, embeddedNats } from '../../../manager/embedded.js';
 import { Manager } from '../../../manager/manager.js';
 import { makeSpec } from '../../helpers/fixtures.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../../helpers/ports.js';
 
 function call<T>(fn: (cb: (e: ServiceError | null, r: T) => void) => void): Promise<T> {
   return new Promise((res, rej) => fn((e, r) => (e ? rej(e) : res(r))));
