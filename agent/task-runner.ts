@@ -327,6 +327,7 @@ export class TaskRunner {
       containerId: this.ctl.containerId ?? '',
       exitCode: fields.exitCode ?? 0,
       timestampMs: this.now(),
+      addresses: [],
     });
   }
 

@@ -4,6 +4,7 @@
 import type { ClusterState } from './store/cluster-state.js';
 import { Orchestrator } from './orchestrator/orchestrator.js';
 import { Scheduler } from './scheduler/scheduler.js';
+import { Allocator } from './allocator/allocator.js';
 
 /** Upper bound of orchestrate/schedule rounds in one pass (each round feeds the next). */
 const MAX_ROUNDS_PER_PASS = 8;
@@ -11,6 +12,7 @@ const MAX_ROUNDS_PER_PASS = 8;
 export class ControlLoop {
   readonly orchestrator: Orchestrator;
   readonly scheduler: Scheduler;
+  readonly allocator: Allocator;
   private scheduled = false;
   private enabled = false;
   passes = 0;
@@ -21,6 +23,7 @@ export class ControlLoop {
   ) {
     this.orchestrator = new Orchestrator(state, now);
     this.scheduler = new Scheduler(state, now);
+    this.allocator = new Allocator(state, now);
     this.orchestrator.onWake = () => this.kick();
     state.onChange(() => this.kick());
   }
@@ -28,6 +31,7 @@ export class ControlLoop {
   /** Starts acting (on becoming leader). */
   enable(): void {
     this.enabled = true;
+    this.allocator.ensureDefaultNetwork();
     this.orchestrator.markAll();
     this.kick();
   }
@@ -50,9 +54,10 @@ export class ControlLoop {
     if (!this.enabled) return;
     this.passes++;
     for (let round = 0; round < MAX_ROUNDS_PER_PASS; round++) {
+      const allocated = this.allocator.hasWork ? this.allocator.run() : 0;
       const orchestrated = this.orchestrator.hasWork ? this.orchestrator.run() : 0;
       const scheduled = this.scheduler.hasWork ? this.scheduler.run().assigned : 0;
-      if (orchestrated === 0 && scheduled === 0 && !this.orchestrator.hasWork && !this.scheduler.hasWork) return;
+      if (allocated + orchestrated + scheduled === 0 && !this.orchestrator.hasWork && !this.scheduler.hasWork && !this.allocator.hasWork) return;
     }
     this.kick(); // still busy: continue in a later tick, letting I/O through
   }

@@ -14,7 +14,7 @@ import { EmbeddedProcess, embeddedEtcd, embeddedNats } from './embedded.js';
 import { EventPublisher } from './events/publisher.js';
 import { Election } from './leadership/election.js';
 import { ClusterState } from './store/cluster-state.js';
-import { decodeNode, decodeService, decodeTask } from './store/codec.js';
+import { decodeLease, decodeNetwork, decodeNode, decodeService, decodeTask } from './store/codec.js';
 import { EtcdStore, type RemoteChange } from './store/etcd-store.js';
 import { Writer } from './store/writer.js';
 
@@ -208,9 +208,7 @@ export class Manager {
     await this.endTerm();
     const state = new ClusterState();
     // Until the store answers (it may be what deposed us), reads show the last known state.
-    if (previous) {
-      state.load({ nodes: [...previous.nodes.values()], services: [...previous.services.values()], tasks: [...previous.tasks.values()], revision: 0 });
-    }
+    if (previous) state.load(previous.snapshot());
     const api = new ControlApi({ state, sync: async () => {}, managers: async () => (await this.election?.managers()) ?? [] });
     const term: FollowerTerm = { role: 'follower', state, api, loaded: previous !== undefined };
     this.term = term;
@@ -282,9 +280,19 @@ export class Manager {
 }
 
 function applyRemote(state: ClusterState, c: RemoteChange): void {
-  if (c.kind === 'nodes') c.value === undefined ? state.deleteNode(c.id) : state.putNode(decodeNode(c.value));
-  else if (c.kind === 'services') c.value === undefined ? state.deleteService(c.id) : state.putService(decodeService(c.value));
-  else c.value === undefined ? state.deleteTask(c.id) : state.putTask(decodeTask(c.value));
+  const v = c.value;
+  switch (c.kind) {
+    case 'nodes':
+      return v === undefined ? state.deleteNode(c.id) : state.putNode(decodeNode(v));
+    case 'services':
+      return v === undefined ? state.deleteService(c.id) : state.putService(decodeService(v));
+    case 'tasks':
+      return v === undefined ? state.deleteTask(c.id) : state.putTask(decodeTask(v));
+    case 'networks':
+      return v === undefined ? state.deleteNetwork(c.id) : state.putNetwork(decodeNetwork(v));
+    case 'leases':
+      return v === undefined ? state.deleteLease(c.id) : state.putLease(decodeLease(v));
+  }
 }
 
 function sleep(ms: number): Promise<void> {

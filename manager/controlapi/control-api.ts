@@ -10,6 +10,12 @@ import type {
   ListTasksRequest,
   ListTasksResponse,
   ManagerInfo,
+  CreateNetworkRequest,
+  GetNetworkRequest,
+  Network,
+  NetworkDetail,
+  RemoveNetworkRequest,
+  RemoveNodeRequest,
   Node,
   RemoveServiceRequest,
   RemoveServiceResponse,
@@ -17,7 +23,10 @@ import type {
   Service,
   UpdateNodeRequest,
 } from '../../proto/gen/shoal.js';
-import { Availability, ServiceMode } from '../../proto/gen/shoal.js';
+import { Availability, NodeStatus, ServiceMode } from '../../proto/gen/shoal.js';
+import { AllocationError, Allocator, HOST_PREFIX_LEN } from '../allocator/allocator.js';
+import { CidrError } from '../allocator/cidr.js';
+import { TaskState } from '../../proto/task-state.js';
 import { newId } from '../../proto/naming.js';
 import type { ClusterState } from '../store/cluster-state.js';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound, unary } from '../errors.js';
@@ -58,6 +67,13 @@ export class ControlApi {
       removeService: unary((req: RemoveServiceRequest) => this.removeService(req)),
       listTasks: unary(async (req: ListTasksRequest) => this.listTasks(req)),
       listManagers: unary(async () => ({ managers: (await this.deps.managers?.()) ?? [] })),
+      removeNode: unary((req: RemoveNodeRequest) => this.removeNode(req)),
+      createNetwork: unary((req: CreateNetworkRequest) => this.createNetwork(req)),
+      getNetwork: unary(async (req: GetNetworkRequest) => this.networkDetail(this.findNetwork(req.ref))),
+      listNetworks: unary(async () => ({
+        networks: [...this.state.networks.values()].sort((a, b) => a.spec!.name.localeCompare(b.spec!.name)).map((n) => this.networkDetail(n)),
+      })),
+      removeNetwork: unary((req: RemoveNetworkRequest) => this.removeNetwork(req)),
     };
   }
 
@@ -79,6 +95,13 @@ export class ControlApi {
   async createService(req: CreateServiceRequest): Promise<Service> {
     const spec = validateSpec(req.spec);
     if (this.state.serviceByName(spec.name)) throw alreadyExists(`service "${spec.name}" already exists`);
+    // No --network: the default network, so services reach each other out of the box.
+    if (spec.networks.length === 0) {
+      const def = [...this.state.networks.values()].find((n) => n.isDefault);
+      if (def) spec.networks = [def.spec!.name];
+    }
+    if (new Set(spec.networks).size !== spec.networks.length) throw invalidArgument('a network is given twice');
+    for (const name of spec.networks) if (!this.state.networkByName(name)) throw notFound(`network "${name}" not found`);
     const now = this.now();
     const service: Service = { id: newId(), spec, specVersion: 1, createdAtMs: now, updatedAtMs: now };
     this.state.putService(service);
@@ -101,6 +124,82 @@ export class ControlApi {
     this.state.deleteService(service.id);
     await this.deps.sync();
     return {};
+  }
+
+  async removeNode(req: RemoveNodeRequest): Promise<Record<string, never>> {
+    const node = this.findNode(req.ref);
+    const name = node.description?.hostname ?? node.id;
+    if (node.status !== NodeStatus.DOWN && !req.force) {
+      throw failedPrecondition(`node ${name} is not down: stop its agent first, or use --force`);
+    }
+    // Its tasks are forgotten (replicated ones are replaced elsewhere), its leases released.
+    for (const t of this.state.tasksOnNode(node.id)) this.state.deleteTask(t.id);
+    this.state.deleteNode(node.id);
+    for (const [id, lease] of this.state.leases) if (lease.nodeId === node.id) this.state.deleteLease(id);
+    await this.deps.sync();
+    return {};
+  }
+
+  async createNetwork(req: CreateNetworkRequest): Promise<Network> {
+    const spec = req.spec;
+    if (!spec?.name) throw invalidArgument('network name is required');
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,30}$/.test(spec.name)) {
+      throw invalidArgument(`invalid network name "${spec.name}": use 1-31 letters, digits, '_', '.' or '-', starting with a letter or digit`);
+    }
+    if (this.state.networkByName(spec.name)) throw alreadyExists(`network "${spec.name}" already exists`);
+    const allocator = new Allocator(this.state, this.now);
+    let subnet: string;
+    try {
+      subnet = allocator.chooseSubnet(spec.subnet);
+    } catch (err) {
+      if (err instanceof AllocationError || err instanceof CidrError) throw invalidArgument(err.message);
+      throw err;
+    }
+    const network: Network = {
+      id: newId(),
+      spec: { ...spec, subnet },
+      vni: allocator.nextVni(),
+      hostPrefixLen: HOST_PREFIX_LEN,
+      isDefault: false,
+      createdAtMs: this.now(),
+    };
+    this.state.putNetwork(network);
+    await this.deps.sync();
+    return network;
+  }
+
+  async removeNetwork(req: RemoveNetworkRequest): Promise<Record<string, never>> {
+    const network = this.findNetwork(req.ref);
+    const name = network.spec!.name;
+    if (network.isDefault) throw failedPrecondition(`network "${name}" is the default network and cannot be removed`);
+    const users = this.servicesOn(name);
+    if (users.length > 0) throw failedPrecondition(`network "${name}" is in use by service${users.length > 1 ? 's' : ''} ${users.join(', ')}`);
+    const stillRunning = [...this.state.tasks.values()].some((t) => t.spec?.networks.includes(name) && (t.status?.state ?? 0) < TaskState.COMPLETE);
+    if (stillRunning) throw failedPrecondition(`network "${name}" still has tasks stopping on it; try again in a moment`);
+    this.state.deleteNetwork(network.id);
+    for (const [id, lease] of this.state.leases) if (lease.networkId === network.id) this.state.deleteLease(id);
+    await this.deps.sync();
+    return {};
+  }
+
+  findNetwork(ref: string): Network {
+    if (!ref) throw invalidArgument('a network name or id is required');
+    const byName = this.state.networkByName(ref);
+    if (byName) return byName;
+    const byId = this.state.networks.get(ref);
+    if (byId) return byId;
+    const prefixed = [...this.state.networks.values()].filter((n) => n.id.startsWith(ref));
+    if (prefixed.length === 1) return prefixed[0]!;
+    throw notFound(`network "${ref}" not found`);
+  }
+
+  private servicesOn(networkName: string): string[] {
+    return [...this.state.services.values()].filter((s) => s.spec?.networks.includes(networkName)).map((s) => s.spec!.name).sort();
+  }
+
+  private networkDetail(network: Network): NetworkDetail {
+    const leases = [...this.state.leases.values()].filter((l) => l.networkId === network.id).sort((a, b) => a.subnet.localeCompare(b.subnet));
+    return { network, leases, services: this.servicesOn(network.spec!.name) };
   }
 
   listTasks(req: ListTasksRequest): ListTasksResponse {

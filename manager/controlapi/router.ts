@@ -4,7 +4,7 @@ import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { ControlClient, type ControlServer } from '../../proto/gen/shoal.js';
 import type { ControlApi } from './control-api.js';
 
-const WRITE_METHODS = ['updateNode', 'createService', 'scaleService', 'removeService'] as const;
+const WRITE_METHODS = ['updateNode', 'createService', 'scaleService', 'removeService', 'removeNode', 'createNetwork', 'removeNetwork'] as const;
 /** A forwarded write rides through a leader change for this long (the CLI waits 10 s). */
 const FORWARD_DEADLINE_MS = 8_000;
 const LEADER_POLL_MS = 50;

@@ -8,6 +8,8 @@ import type {
   DispatcherServer,
   HeartbeatRequest,
   HeartbeatResponse,
+  NetworksMessage,
+  NetworksRequest,
   Node,
   RegisterRequest,
   RegisterResponse,
@@ -44,6 +46,7 @@ interface Session {
   nodeId: string;
   lastBeat: number;
   stream?: ServerWritableStream<AssignmentsRequest, AssignmentsMessage>;
+  networkStream?: ServerWritableStream<NetworksRequest, NetworksMessage>;
   /** what the agent was last sent per task: `${desiredState}/${specVersion}` */
   sent: Map<string, string>;
   queuedUpdates: Map<string, Task>;
@@ -65,6 +68,7 @@ export class Dispatcher {
   private readonly now: () => number;
   private readonly log: (line: string) => void;
   private readonly startedAt: number;
+  private networksPushScheduled = false;
   private monitor: NodeJS.Timeout | undefined;
 
   constructor(
@@ -86,7 +90,10 @@ export class Dispatcher {
 
   close(): void {
     if (this.monitor) clearInterval(this.monitor);
-    for (const s of this.sessions.values()) s.stream?.end();
+    for (const s of this.sessions.values()) {
+      s.stream?.end();
+      s.networkStream?.end();
+    }
     this.sessions.clear();
   }
 
@@ -100,6 +107,7 @@ export class Dispatcher {
       heartbeat: unary((req: HeartbeatRequest) => this.heartbeat(req)),
       updateTaskStatus: unary((req: UpdateTaskStatusRequest) => this.updateTaskStatus(req)),
       assignments: (call) => this.assignments(call),
+      networks: (call) => this.networks(call),
     };
   }
 
@@ -135,6 +143,7 @@ export class Dispatcher {
     this.state.putNode(updated);
     const old = this.sessions.get(id);
     old?.stream?.end();
+    old?.networkStream?.end();
     const session: Session = {
       id: randomUUID(),
       nodeId: id,
@@ -199,9 +208,57 @@ export class Dispatcher {
     call.on('error', detach);
   }
 
+  /** Networks and every host's lease: the full set now and after every change. */
+  private networks(call: ServerWritableStream<NetworksRequest, NetworksMessage>): void {
+    let s: Session;
+    try {
+      s = this.session(call.request.nodeId, call.request.sessionId);
+    } catch (err) {
+      call.emit('error', toServiceError(err));
+      return;
+    }
+    s.networkStream?.end();
+    s.networkStream = call;
+    call.write(this.networksMessage());
+    const detach = () => {
+      if (s.networkStream === call) s.networkStream = undefined;
+    };
+    call.on('cancelled', detach);
+    call.on('close', detach);
+    call.on('error', detach);
+  }
+
+  private networksMessage(): NetworksMessage {
+    return { networks: [...this.state.networks.values()], leases: [...this.state.leases.values()] };
+  }
+
+  private scheduleNetworksPush(): void {
+    if (this.networksPushScheduled) return;
+    this.networksPushScheduled = true;
+    setImmediate(() => {
+      this.networksPushScheduled = false;
+      const msg = this.networksMessage();
+      for (const s of this.sessions.values()) s.networkStream?.write(msg);
+    });
+  }
+
   // ------------------------------------------------------------ pushing changes
 
   private observe(c: Change): void {
+    if (c.kind === 'network' || c.kind === 'lease') {
+      this.scheduleNetworksPush();
+      return;
+    }
+    if (c.kind === 'node' && !c.after) {
+      // A removed node: its agent's session ends (it may register again as a new node).
+      const s = this.sessions.get(c.id);
+      if (s) {
+        s.stream?.end();
+        s.networkStream?.end();
+        this.sessions.delete(c.id);
+      }
+      return;
+    }
     if (c.kind !== 'task') return;
     const before = c.before;
     const after = c.after;

@@ -91,7 +91,7 @@ export class EventPublisher {
         status: NodeStatusToJSON(n.status),
         availability: AvailabilityToJSON(n.availability),
       });
-    } else {
+    } else if (c.kind === 'service') {
       const s = c.after ?? c.before!;
       this.publish(subjects.service(s.spec?.name ?? s.id), {
         type: c.after ? (c.before ? 'updated' : 'created') : 'deleted',

@@ -35,7 +35,7 @@ export class Orchestrator {
   private observe(c: Change): void {
     if (c.kind === 'service') this.dirty.add(c.id);
     else if (c.kind === 'task') this.dirty.add((c.after ?? c.before)!.serviceId);
-    else {
+    else if (c.kind === 'node') {
       // A node change matters to global services, and to services with tasks on it.
       for (const s of this.state.services.values()) if (s.spec?.mode === ServiceMode.GLOBAL) this.dirty.add(s.id);
       for (const t of this.state.tasksOnNode(c.id)) this.dirty.add(t.serviceId);

@@ -23,7 +23,7 @@ export function newTask(service: Service, slot: number, nodeId: string, now: num
     spec: service.spec,
     specVersion: service.specVersion,
     desiredState: TaskState.RUNNING,
-    status: { state: TaskState.PENDING, message: 'waiting for a node', err: '', containerId: '', exitCode: 0, timestampMs: now },
+    status: { state: TaskState.PENDING, message: 'waiting for a node', err: '', containerId: '', exitCode: 0, timestampMs: now , addresses: []},
     createdAtMs,
     restartHistoryMs,
   };
@@ -39,7 +39,7 @@ export function stopTask(state: ClusterState, t: Task, desired: TaskState.SHUTDO
     state.putTask({
       ...t,
       desiredState: desired,
-      status: { state: TaskState.SHUTDOWN, message: why, err: '', containerId: '', exitCode: 0, timestampMs: now },
+      status: { state: TaskState.SHUTDOWN, message: why, err: '', containerId: '', exitCode: 0, timestampMs: now , addresses: []},
     });
     return;
   }

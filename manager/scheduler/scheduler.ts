@@ -7,6 +7,8 @@ import type { Change, ClusterState } from '../store/cluster-state.js';
 import type { NodeInfo } from './node-info.js';
 import { NodeInfoIndex } from './node-info.js';
 import { Pipeline } from './pipeline.js';
+import { defaultFilters } from './filters/index.js';
+import { NetworkFilter } from './filters/network.js';
 
 export function isSchedulable(t: Task): boolean {
   return t.desiredState === TaskState.RUNNING && (t.status?.state ?? TaskState.NEW) < TaskState.ASSIGNED;
@@ -20,7 +22,7 @@ export interface ScheduleResult {
 export class Scheduler {
   readonly index = new NodeInfoIndex();
   private readonly pending = new Set<string>();
-  private readonly pipeline = new Pipeline();
+  private readonly pipeline: Pipeline;
   /** Set when nodes or resources changed, so pending tasks deserve another try. */
   private capacityChanged = true;
 
@@ -28,6 +30,7 @@ export class Scheduler {
     private readonly state: ClusterState,
     private readonly now: () => number = Date.now,
   ) {
+    this.pipeline = new Pipeline([...defaultFilters(), new NetworkFilter(state)]);
     for (const n of state.nodes.values()) this.index.upsertNode(n);
     for (const t of state.tasks.values()) {
       this.index.taskChanged(t.id, t);
@@ -49,6 +52,8 @@ export class Scheduler {
     if (c.kind === 'node') {
       if (c.after) this.index.upsertNode(c.after);
       else this.index.removeNode(c.id);
+      this.capacityChanged = true;
+    } else if (c.kind === 'lease' || c.kind === 'network') {
       this.capacityChanged = true;
     } else if (c.kind === 'task') {
       this.index.taskChanged(c.id, c.after);
@@ -124,6 +129,7 @@ export class Scheduler {
         containerId: '',
         exitCode: 0,
         timestampMs: this.now(),
+        addresses: [],
       },
     });
   }
@@ -140,6 +146,7 @@ export class Scheduler {
         containerId: '',
         exitCode: 0,
         timestampMs: this.now(),
+        addresses: [],
       },
     });
   }

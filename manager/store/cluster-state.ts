@@ -1,7 +1,7 @@
 // The manager's in-memory view of desired and observed state, with the indexes the
 // orchestrator, scheduler and dispatcher need. Every mutation goes through here: it
 // updates the indexes, queues the write to the store, and tells the listeners.
-import type { Node, Service, Task } from '../../proto/gen/shoal.js';
+import type { Network, Node, Service, SubnetLease, Task } from '../../proto/gen/shoal.js';
 import type { Snapshot } from './store.js';
 import type { Writer } from './writer.js';
 import { encode } from './codec.js';
@@ -9,7 +9,14 @@ import { encode } from './codec.js';
 export type Change =
   | { kind: 'node'; id: string; before?: Node; after?: Node }
   | { kind: 'service'; id: string; before?: Service; after?: Service }
-  | { kind: 'task'; id: string; before?: Task; after?: Task };
+  | { kind: 'task'; id: string; before?: Task; after?: Task }
+  | { kind: 'network'; id: string; before?: Network; after?: Network }
+  | { kind: 'lease'; id: string; before?: SubnetLease; after?: SubnetLease };
+
+/** A lease's id: one per (network, node). */
+export function leaseId(networkId: string, nodeId: string): string {
+  return `${networkId}.${nodeId}`;
+}
 
 export type Listener = (change: Change) => void;
 
@@ -17,6 +24,8 @@ export class ClusterState {
   readonly nodes = new Map<string, Node>();
   readonly services = new Map<string, Service>();
   readonly tasks = new Map<string, Task>();
+  readonly networks = new Map<string, Network>();
+  readonly leases = new Map<string, SubnetLease>();
   private readonly tasksByService = new Map<string, Set<string>>();
   private readonly tasksByNode = new Map<string, Set<string>>();
   private readonly serviceIdByName = new Map<string, string>();
@@ -41,6 +50,58 @@ export class ClusterState {
       this.tasks.set(t.id, t);
       this.index(t);
     }
+    this.networks.clear();
+    this.leases.clear();
+    for (const n of snap.networks) this.networks.set(n.id, n);
+    for (const l of snap.leases) this.leases.set(leaseId(l.networkId, l.nodeId), l);
+  }
+
+  /** A copy of the whole view, as a snapshot. */
+  snapshot(): Snapshot {
+    return {
+      nodes: [...this.nodes.values()],
+      services: [...this.services.values()],
+      tasks: [...this.tasks.values()],
+      networks: [...this.networks.values()],
+      leases: [...this.leases.values()],
+      revision: 0,
+    };
+  }
+
+  networkByName(name: string): Network | undefined {
+    for (const n of this.networks.values()) if (n.spec?.name === name) return n;
+    return undefined;
+  }
+
+  putNetwork(network: Network): void {
+    const before = this.networks.get(network.id);
+    this.networks.set(network.id, network);
+    this.writer?.put('networks', network.id, encode('networks', network));
+    this.emit({ kind: 'network', id: network.id, before, after: network });
+  }
+
+  deleteNetwork(id: string): void {
+    const before = this.networks.get(id);
+    if (!before) return;
+    this.networks.delete(id);
+    this.writer?.delete('networks', id);
+    this.emit({ kind: 'network', id, before });
+  }
+
+  putLease(lease: SubnetLease): void {
+    const id = leaseId(lease.networkId, lease.nodeId);
+    const before = this.leases.get(id);
+    this.leases.set(id, lease);
+    this.writer?.put('leases', id, encode('leases', lease));
+    this.emit({ kind: 'lease', id, before, after: lease });
+  }
+
+  deleteLease(id: string): void {
+    const before = this.leases.get(id);
+    if (!before) return;
+    this.leases.delete(id);
+    this.writer?.delete('leases', id);
+    this.emit({ kind: 'lease', id, before });
   }
 
   onChange(listener: Listener): void {

@@ -3,9 +3,9 @@ import { Etcd3, GRPCDeadlineExceededError, isRecoverableError, type Watcher } fr
 import { ConsecutiveBreaker, circuitBreaker, handleAll, handleWhen, retry } from 'cockatiel';
 import type { ICompare } from 'etcd3/lib/rpc.js';
 import type { Snapshot, Store, WriteOp } from './store.js';
-import { MAX_OPS_PER_TXN, NotLeaderError, StoreUnavailableError } from './store.js';
+import { MAX_OPS_PER_TXN, NotLeaderError, StoreUnavailableError, emptySnapshot } from './store.js';
 import { ROOT, key, parseKey } from './keys.js';
-import { decodeNode, decodeService, decodeTask } from './codec.js';
+import { addToSnapshot } from './codec.js';
 import type { Kind } from './keys.js';
 
 const DIAL_TIMEOUT_MS = 2_000;
@@ -62,14 +62,10 @@ export class EtcdStore implements Store {
     try {
       // A large cluster's snapshot takes longer than one ordinary call.
       const res = await this.client.getAll().prefix(ROOT).options({ deadline: Date.now() + LOAD_DEADLINE_MS }).exec();
-      const snap: Snapshot = { nodes: [], services: [], tasks: [], revision: Number(res.header.revision) };
+      const snap: Snapshot = emptySnapshot(Number(res.header.revision));
       for (const kv of res.kvs) {
         const parsed = parseKey(kv.key.toString());
-        if (!parsed) continue;
-        const v = kv.value.toString();
-        if (parsed.kind === 'nodes') snap.nodes.push(decodeNode(v));
-        else if (parsed.kind === 'services') snap.services.push(decodeService(v));
-        else snap.tasks.push(decodeTask(v));
+        if (parsed) addToSnapshot(snap, parsed.kind, kv.value.toString());
       }
       return snap;
     } catch (err) {

@@ -2,8 +2,8 @@
 
 export const ROOT = '/shoal/v1/';
 
-export type Kind = 'nodes' | 'services' | 'tasks';
-export const KINDS: readonly Kind[] = ['nodes', 'services', 'tasks'];
+export type Kind = 'nodes' | 'services' | 'tasks' | 'networks' | 'leases';
+export const KINDS: readonly Kind[] = ['nodes', 'services', 'tasks', 'networks', 'leases'];
 
 export function prefix(kind: Kind): string {
   return `${ROOT}${kind}/`;

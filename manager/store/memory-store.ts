@@ -1,8 +1,8 @@
 // In-memory Store for unit tests: same semantics as the etcd one, no process needed.
 import type { Snapshot, Store, WriteOp } from './store.js';
-import { MAX_OPS_PER_TXN, StoreUnavailableError } from './store.js';
+import { MAX_OPS_PER_TXN, StoreUnavailableError, emptySnapshot } from './store.js';
 import { key, parseKey } from './keys.js';
-import { decodeNode, decodeService, decodeTask } from './codec.js';
+import { addToSnapshot } from './codec.js';
 
 export class MemoryStore implements Store {
   readonly data = new Map<string, string>();
@@ -12,13 +12,10 @@ export class MemoryStore implements Store {
   unavailable = false;
 
   async load(): Promise<Snapshot> {
-    const snap: Snapshot = { nodes: [], services: [], tasks: [], revision: this.revision };
+    const snap: Snapshot = emptySnapshot(this.revision);
     for (const [k, v] of this.data) {
       const parsed = parseKey(k);
-      if (!parsed) continue;
-      if (parsed.kind === 'nodes') snap.nodes.push(decodeNode(v));
-      else if (parsed.kind === 'services') snap.services.push(decodeService(v));
-      else snap.tasks.push(decodeTask(v));
+      if (parsed) addToSnapshot(snap, parsed.kind, v);
     }
     return snap;
   }

@@ -1,13 +1,19 @@
 // The persistence seam: the manager keeps desired state in memory (ClusterState) and
 // writes it through a Store. etcd in production, memory in unit tests.
-import type { Node, Service, Task } from '../../proto/gen/shoal.js';
+import type { Network, Node, Service, SubnetLease, Task } from '../../proto/gen/shoal.js';
 import type { Kind } from './keys.js';
 
 export interface Snapshot {
   nodes: Node[];
   services: Service[];
   tasks: Task[];
+  networks: Network[];
+  leases: SubnetLease[];
   revision: number;
+}
+
+export function emptySnapshot(revision = 0): Snapshot {
+  return { nodes: [], services: [], tasks: [], networks: [], leases: [], revision };
 }
 
 /** A put carries the object's JSON; a delete carries none. */

@@ -110,7 +110,7 @@ export class Core {
     const t = this.state.tasks.get(taskId)!;
     this.state.putTask({
       ...t,
-      status: { state, message: '', err: extra.err ?? '', containerId: `c-${taskId}`, exitCode: extra.exitCode ?? 0, timestampMs: this.clock },
+      status: { state, message: '', err: extra.err ?? '', containerId: `c-${taskId}`, exitCode: extra.exitCode ?? 0, timestampMs: this.clock , addresses: []},
     });
   }
 

@@ -79,6 +79,9 @@ export class FakeDispatcher {
         this.updates.push(...call.request.updates);
         cb(null, {});
       },
+      networks: (call) => {
+        call.write({ networks: [], leases: [] });
+      },
       assignments: (call) => {
         if (this.stalled) return;
         if (!this.leader) return void call.emit('error', NOT_LEADER);

@@ -4,7 +4,7 @@ import { StatusReporter, type StatusSender } from '../../../agent/reporter.js';
 import { until } from './_support.js';
 
 function status(state: TaskState, message = ''): TaskStatus {
-  return { state, message, err: '', containerId: 'c1', exitCode: 0, timestampMs: 0 };
+  return { state, message, err: '', containerId: 'c1', exitCode: 0, timestampMs: 0, addresses: [] };
 }
 
 /** A sender that records its batches and can be told to fail. */

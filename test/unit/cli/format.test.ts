@@ -75,7 +75,7 @@ function task(over: Partial<Task> & { state?: TaskState; err?: string; at?: numb
     spec,
     specVersion: 1,
     desiredState: TaskState.RUNNING,
-    status: { state, message: 'started', err, containerId: 'c0ffee', exitCode: 0, timestampMs: at },
+    status: { state, message: 'started', err, containerId: 'c0ffee', exitCode: 0, timestampMs: at, addresses: [] },
     createdAtMs: T0 - 1000,
     ...rest,
     restartHistoryMs: rest.restartHistoryMs ?? [],

@@ -263,7 +263,7 @@ test('service ps: JSON rows and table, NODE is the hostname, empty while unassig
     spec: web.spec,
     specVersion: 1,
     desiredState: TaskState.RUNNING,
-    status: { state: TaskState.RUNNING, message: 'started', err: '', containerId: 'c1', exitCode: 0, timestampMs: Date.now() },
+    status: { state: TaskState.RUNNING, message: 'started', err: '', containerId: 'c1', exitCode: 0, timestampMs: Date.now(), addresses: [] },
     createdAtMs: Date.now(),
     restartHistoryMs: [],
   };
@@ -304,7 +304,7 @@ test('service ps: slot history (newest first, older as \\_), errors of failed ta
     spec: web.spec,
     specVersion: 1,
     desiredState: TaskState.SHUTDOWN,
-    status: { state: over.state, message: '', err: over.err ?? '', containerId: `c-${id}`, exitCode: over.exitCode ?? 0, timestampMs: now - over.ago },
+    status: { state: over.state, message: '', err: over.err ?? '', containerId: `c-${id}`, exitCode: over.exitCode ?? 0, timestampMs: now - over.ago, addresses: [] },
     createdAtMs: now - over.ago - 1000,
     ...over,
     restartHistoryMs: over.restartHistoryMs ?? [],

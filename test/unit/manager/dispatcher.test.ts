@@ -73,7 +73,7 @@ test('full assignment set, then incremental changes, then status reports', async
   t.is(got[1]!.tasks[0]!.slot, 3);
 
   const task = got[1]!.tasks[0]!;
-  const status = (state: TaskState) => ({ state, message: '', err: '', containerId: 'c1', exitCode: 0, timestampMs: 0 });
+  const status = (state: TaskState) => ({ state, message: '', err: '', containerId: 'c1', exitCode: 0, timestampMs: 0, addresses: [] });
   await call((cb) => client.updateTaskStatus({ nodeId: reg.nodeId, sessionId: reg.sessionId, updates: [{ taskId: task.id, status: status(TaskState.RUNNING) }] }, cb));
   t.is(core.state.tasks.get(task.id)?.status?.state, TaskState.RUNNING);
   // A late report that would go backwards is ignored.

@@ -157,6 +157,11 @@ export class FakeControl {
     return {
       listNodes: handle('listNodes', () => ({ nodes: this.nodes })),
       listManagers: handle('listManagers', () => ({ managers: this.managers })),
+      removeNode: handle('removeNode', () => ({})),
+      createNetwork: handle('createNetwork', (req: { spec?: { name: string } }) => ({ id: 'n1', spec: { name: req.spec?.name ?? '', subnet: '10.43.0.0/16', labels: {} }, vni: 4097, hostPrefixLen: 24, isDefault: false, createdAtMs: 0 })),
+      getNetwork: handle('getNetwork', () => ({ network: undefined, leases: [], services: [] })),
+      listNetworks: handle('listNetworks', () => ({ networks: [] })),
+      removeNetwork: handle('removeNetwork', () => ({})),
       getNode: handle('getNode', (req: { ref: string }) => this.#node(req.ref)),
       updateNode: handle('updateNode', (req: { ref: string }) => this.#node(req.ref)),
       createService: handle<CreateServiceRequest, Service>('createService', (req) => {
