@@ -20,6 +20,7 @@ import { silentLog, type Log } from './log.js';
 import { StatusReporter } from './reporter.js';
 import { Session, toSessionError, type SessionError, type SessionInfo } from './session.js';
 import { Worker } from './worker.js';
+import type { NetworkController } from './network/controller.js';
 
 export type AgentState = 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -59,6 +60,8 @@ export interface AgentOptions {
   backoffMaxMs?: number;
   /** Tests: the worker's first retry delay for transient engine errors. */
   retryMinMs?: number;
+  /** Overlay networks on this host (none: the Networks stream is not followed). */
+  network?: NetworkController;
   /** Tests: a client per address (default: insecure grpc-js client). */
   connect?: (address: string) => DispatcherClient;
   /** Tests: the session's CONNECT_TIMEOUT_MS. */
@@ -130,6 +133,7 @@ export class Agent {
       await this.reporter.drain(DRAIN_ON_STOP_MS);
     }
     this.abort.abort();
+    this.opts.network?.close();
     await this.loop;
     this.reporter.close();
     this._state = 'stopped';
@@ -176,6 +180,10 @@ export class Agent {
         ...(this.opts.connectTimeoutMs !== undefined && { connectTimeoutMs: this.opts.connectTimeoutMs }),
         onAssignments: (msg) => this.worker.handle(msg),
         onRegistered: (info) => this.onRegistered(info, address),
+        ...(this.opts.network !== undefined && {
+          onNetworks: (msg, nodeId) => void this.opts.network?.handle(msg, nodeId),
+          onNetworksUnsupported: () => this.opts.network?.setUnsupported(),
+        }),
       });
       let ended: SessionError | undefined;
       try {

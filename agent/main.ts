@@ -6,6 +6,10 @@ import { Agent } from './agent.js';
 import { parseConfig, USAGE, UsageError, type AgentConfig } from './config.js';
 import { DockerExecutor } from './exec/docker/executor.js';
 import { stdoutLog } from './log.js';
+import Docker from 'dockerode';
+import { execRunner } from './network/commands.js';
+import { NetworkController } from './network/controller.js';
+import { DockerodeNetworks } from './network/docker.js';
 
 const NODE_ID_FILE = 'node-id';
 
@@ -44,12 +48,21 @@ async function keepNodeId(id: string): Promise<void> {
   await rename(`${file}.tmp`, file);
 }
 
+// Overlay networks: ip/bridge/iptables in the agent's own network namespace, Docker bridge
+// networks on its engine.
+const network = new NetworkController({
+  runner: execRunner,
+  docker: new DockerodeNetworks(new Docker({ socketPath: config.dockerSocket })),
+  log: stdoutLog,
+});
+
 const agent = new Agent({
+  network,
   managers: config.managers,
   joinToken: config.joinToken,
   hostname: config.name,
   labels: config.labels,
-  executor: new DockerExecutor({ socketPath: config.dockerSocket, log: stdoutLog }),
+  executor: new DockerExecutor({ socketPath: config.dockerSocket, log: stdoutLog, networks: network }),
   nodeId,
   onNodeId: keepNodeId,
   log: stdoutLog,

@@ -24,6 +24,7 @@ import type {
   AssignmentsMessage,
   DispatcherClient,
   HeartbeatResponse,
+  NetworksMessage,
   NodeDescription,
   RegisterResponse,
   TaskStatusUpdate,
@@ -44,6 +45,8 @@ const HEARTBEAT_JITTER = 0.1;
 export const CONNECT_TIMEOUT_MS = 1_000;
 /** A manager that is connected but does not answer Register in this long is taken as down. */
 const REGISTER_TIMEOUT_MS = 5_000;
+/** A broken Networks stream (the session still works) is opened again after this long. */
+export const NETWORKS_RETRY_MS = 2_000;
 /** UpdateTaskStatus deadline: the manager batches store writes every ~100 ms. */
 const REPORT_TIMEOUT_MS = 5_000;
 
@@ -109,6 +112,13 @@ export interface SessionOptions {
   description: NodeDescription;
   onAssignments: (msg: AssignmentsMessage) => void;
   onRegistered?: (info: SessionInfo) => void;
+  /**
+   * When set, the Networks stream is followed too (each message the full set). It never
+   * ends the session: a failed stream is opened again after NETWORKS_RETRY_MS.
+   */
+  onNetworks?: (msg: NetworksMessage, nodeId: string) => void;
+  /** The manager answered Networks with UNIMPLEMENTED (it has no networks). */
+  onNetworksUnsupported?: () => void;
   reporter: StatusReporter;
   log?: Log;
   random?: () => number;
@@ -200,6 +210,7 @@ export class Session {
         stream.removeAllListeners();
         stream.on('error', () => {}); // cancel() makes the stream emit CANCELLED
         stream.cancel();
+        stopNetworks();
         this.cancelCalls();
         if (err === undefined) resolve();
         else reject(err);
@@ -219,6 +230,52 @@ export class Session {
       });
       stream.on('error', (err: unknown) => end(toSessionError(err, 'Assignments')));
       stream.on('end', () => end(new SessionError('Assignments: stream ended by the manager', undefined)));
+
+      // Networks: a stream of its own; its failure never ends the session (tasks that join
+      // no network must not notice), it is only opened again.
+      let networks: ReturnType<DispatcherClient['networks']> | undefined;
+      let networksTimer: NodeJS.Timeout | undefined;
+      let networksErr = '';
+      const stopNetworks = () => {
+        clearTimeout(networksTimer);
+        const n = networks;
+        networks = undefined;
+        if (n === undefined) return;
+        n.removeAllListeners();
+        n.on('error', () => {});
+        n.cancel();
+      };
+      const openNetworks = () => {
+        const onNetworks = this.opts.onNetworks;
+        if (ended || onNetworks === undefined) return;
+        const call = client.networks(ids);
+        networks = call;
+        const broken = (err: SessionError) => {
+          if (ended || networks !== call) return;
+          networks = undefined;
+          call.removeAllListeners();
+          call.on('error', () => {});
+          if (err.code === GrpcStatus.UNIMPLEMENTED) {
+            this.opts.onNetworksUnsupported?.();
+            return;
+          }
+          if (err.message !== networksErr) this.log(`session: ${err.message} (opening it again in ${NETWORKS_RETRY_MS} ms)`);
+          networksErr = err.message;
+          networksTimer = setTimeout(openNetworks, NETWORKS_RETRY_MS);
+        };
+        call.on('data', (msg: NetworksMessage) => {
+          if (ended || networks !== call) return;
+          networksErr = '';
+          try {
+            onNetworks(msg, info.nodeId);
+          } catch (err) {
+            this.log(`session: applying networks failed: ${err instanceof Error ? err.message : String(err)}`);
+          }
+        });
+        call.on('error', (err: unknown) => broken(toSessionError(err, 'Networks')));
+        call.on('end', () => broken(new SessionError('Networks: stream ended by the manager', undefined)));
+      };
+      openNetworks();
 
       const beat = () => {
         const jitter = 1 + HEARTBEAT_JITTER * (2 * this.random() - 1);

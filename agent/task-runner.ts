@@ -244,6 +244,17 @@ export class TaskRunner {
     }
     if (this.state < TaskState.STARTING && !this.prepared) {
       this.emit(TaskState.PREPARING, { message: 'preparing' });
+      // Its networks not ready on this host yet: wait in PREPARING (not a failure).
+      for (let waiting = ctl.waitingFor?.(); waiting !== undefined; waiting = ctl.waitingFor?.()) {
+        this.emit(TaskState.PREPARING, { message: waiting }, true);
+        this.setQuiet(true);
+        try {
+          await (ctl.waitChange?.(signal) ?? this.sleep(this.retryMinMs));
+        } finally {
+          this.setQuiet(false);
+        }
+        if (signal.aborted) return 'progress';
+      }
       try {
         await ctl.prepare(signal);
       } catch (err) {
@@ -327,7 +338,7 @@ export class TaskRunner {
       containerId: this.ctl.containerId ?? '',
       exitCode: fields.exitCode ?? 0,
       timestampMs: this.now(),
-      addresses: [],
+      addresses: this.ctl.addresses ?? [],
     });
   }
 

@@ -1,7 +1,7 @@
 // One task's container, as the task runner drives it (swarmkit's exec.Controller, smaller).
 // Every method may be called again after a crash or an agent restart: each one checks what
 // already exists instead of assuming it starts from nothing.
-import type { Task } from '../../proto/gen/shoal.js';
+import type { NetworkAddress, Task } from '../../proto/gen/shoal.js';
 
 /** Docker's own default for `docker stop`, used when the spec leaves it unset (0). */
 export const DEFAULT_STOP_GRACE_MS = 10_000;
@@ -48,6 +48,15 @@ export type WaitUntil = 'exit' | 'healthy';
 export interface Controller {
   /** The container's id once it exists (created here, or adopted from an earlier agent run). */
   readonly containerId: string | undefined;
+  /** The container's address on each network it joined, once it runs (or was adopted). */
+  readonly addresses?: NetworkAddress[];
+  /**
+   * What must exist outside the engine before prepare() (e.g. "waiting for network a"),
+   * or undefined when nothing is missing.
+   */
+  waitingFor?(): string | undefined;
+  /** Resolves when what waitingFor() answers may have changed (or `signal` aborts). */
+  waitChange?(signal: AbortSignal): Promise<void>;
   /** Pull the image when missing and create the container; a no-op when the container exists. */
   prepare(signal: AbortSignal): Promise<void>;
   /** Start the container (a no-op when it runs); resolves with its health just after. */

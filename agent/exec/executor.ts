@@ -19,6 +19,8 @@ export interface ManagedContainer extends ContainerState {
   taskId: string;
   /** All the container's labels (LABEL.* and the service's own). */
   labels: Record<string, string>;
+  /** Its address per Docker network it is attached to (name -> IPv4), when known. */
+  networks?: Record<string, string>;
 }
 
 export interface Executor {

@@ -1,10 +1,12 @@
 // One task's container on a Docker engine (dockerode). Every call re-checks the engine, so
 // a controller for an adopted container, or one called again after a crash, just goes on.
 import type Docker from 'dockerode';
-import type { Task } from '../../../proto/gen/shoal.js';
+import type { NetworkAddress, Task } from '../../../proto/gen/shoal.js';
+import type { NetworkAttachments } from '../../network/controller.js';
+import { shoalNetworkName } from '../../network/plan.js';
 import { LABEL } from '../../../proto/naming.js';
 import type { ContainerState, ContainerStatus, Controller, Health, WaitResult, WaitUntil } from '../controller.js';
-import { AbortedError, ConflictError, NotFoundError } from '../errors.js';
+import { AbortedError, ConflictError, ExecError, NotFoundError } from '../errors.js';
 import type { ManagedContainer } from '../executor.js';
 import { fromDocker, fromPull, isNotFound, isNotModified } from './errors.js';
 import type { HealthEvents } from './health-events.js';
@@ -43,27 +45,67 @@ export function healthFromListStatus(status: string): Health {
   return 'none';
 }
 
+/** shoal network addresses out of a Docker network name -> IP map (other networks left out). */
+export function addressesOf(networks: Record<string, string> | undefined): NetworkAddress[] {
+  const out: NetworkAddress[] = [];
+  for (const [dockerName, ip] of Object.entries(networks ?? {})) {
+    const network = shoalNetworkName(dockerName);
+    if (network !== undefined && ip !== '') out.push({ network, ip });
+  }
+  return out.sort((a, b) => a.network.localeCompare(b.network));
+}
+
 export class DockerController implements Controller {
   private id: string | undefined;
+  private addressList: NetworkAddress[];
 
   constructor(
     private readonly docker: Docker,
     private readonly events: HealthEvents,
     private readonly task: Task,
     existing?: ManagedContainer,
+    private readonly networks?: NetworkAttachments,
   ) {
     this.id = existing?.id;
+    this.addressList = existing?.status === 'running' ? addressesOf(existing.networks) : [];
   }
 
   get containerId(): string | undefined {
     return this.id;
   }
 
+  get addresses(): NetworkAddress[] {
+    return this.addressList;
+  }
+
+  /** The task's networks, when this host has overlay networks at all. */
+  private networkNames(): string[] {
+    if (this.networks === undefined || this.networks.unsupported) return [];
+    return [...new Set(this.task.spec?.networks ?? [])];
+  }
+
+  waitingFor(): string | undefined {
+    for (const name of this.networkNames()) {
+      if (this.networks?.dockerNetwork(name) === undefined) return `waiting for network ${name}`;
+    }
+    return undefined;
+  }
+
+  waitChange(signal: AbortSignal): Promise<void> {
+    return this.networks?.changed(signal) ?? Promise.resolve();
+  }
+
   async prepare(signal: AbortSignal): Promise<void> {
-    if (this.id !== undefined && (await this.inspect()) !== undefined) return;
+    const dockerNets: string[] = [];
+    for (const name of this.networkNames()) {
+      const d = this.networks?.dockerNetwork(name);
+      if (d === undefined) throw new ExecError(`network ${name} is not ready on this host`, { retryable: true });
+      dockerNets.push(d);
+    }
+    if (this.id !== undefined && (await this.inspect()) !== undefined) return this.connect(dockerNets.slice(1));
     this.id = undefined;
-    const config = containerConfig(this.task);
-    if (await this.adoptByName()) return;
+    const config = containerConfig(this.task, dockerNets[0]);
+    if (await this.adoptByName()) return this.connect(dockerNets.slice(1));
     await this.ensureImage(config.Image ?? '', signal);
     if (signal.aborted) throw new AbortedError(`task ${this.task.id}: prepare aborted`);
     // Not abortable: once asked, the engine may create it, and we must know its id.
@@ -72,8 +114,24 @@ export class DockerController implements Controller {
       this.id = c.id;
     } catch (err) {
       const e = fromDocker(err, `create container ${config.name ?? ''}`);
-      if (e instanceof ConflictError && (await this.adoptByName())) return;
+      if (e instanceof ConflictError && (await this.adoptByName())) return this.connect(dockerNets.slice(1));
       throw e;
+    }
+    await this.connect(dockerNets.slice(1));
+  }
+
+  /** Attach the (created, not yet started) container to its other networks. */
+  private async connect(dockerNets: string[]): Promise<void> {
+    if (dockerNets.length === 0 || this.id === undefined) return;
+    const info = await this.inspectRaw(this.docker.getContainer(this.id));
+    const attached = info.NetworkSettings?.Networks ?? {};
+    for (const n of dockerNets) {
+      if (n in attached) continue;
+      try {
+        await this.docker.getNetwork(n).connect({ Container: this.id });
+      } catch (err) {
+        throw fromDocker(err, `connect container ${short(this.id)} to ${n}`);
+      }
     }
   }
 
@@ -85,6 +143,9 @@ export class DockerController implements Controller {
       if (!isNotModified(err)) throw fromDocker(err, `start container ${short(this.id)}`);
     }
     const info = await this.inspectRaw(c);
+    const ips: Record<string, string> = {};
+    for (const [name, n] of Object.entries(info.NetworkSettings?.Networks ?? {})) ips[name] = n.IPAddress ?? '';
+    this.addressList = addressesOf(ips);
     return info.State.Running ? healthOf(info) : 'none';
   }
 

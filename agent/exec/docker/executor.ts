@@ -7,20 +7,25 @@ import type { EngineDescription, Executor, ManagedContainer } from '../executor.
 import { DockerController, containerStatus, healthFromListStatus } from './controller.js';
 import { fromDocker } from './errors.js';
 import { HealthEvents } from './health-events.js';
+import type { NetworkAttachments } from '../../network/controller.js';
 
 export interface DockerExecutorOptions {
   /** Path of the engine's unix socket, e.g. /var/run/docker.sock. */
   socketPath: string;
   log?: (line: string) => void;
+  /** Overlay networks; without them tasks run on the engine's default network. */
+  networks?: NetworkAttachments;
 }
 
 export class DockerExecutor implements Executor {
   readonly docker: Docker;
   /** One events stream for every controller's health watch. */
   readonly healthEvents: HealthEvents;
+  private readonly networks: NetworkAttachments | undefined;
 
   constructor(opts: DockerExecutorOptions) {
     this.docker = new Docker({ socketPath: opts.socketPath });
+    this.networks = opts.networks;
     this.healthEvents = new HealthEvents(this.docker, { ...(opts.log !== undefined && { log: opts.log }) });
   }
 
@@ -52,7 +57,12 @@ export class DockerExecutor implements Executor {
       const taskId = labels[LABEL.taskId];
       if (taskId === undefined || taskId === '') continue;
       const status = containerStatus(c.State);
+      const networks: Record<string, string> = {};
+      for (const [name, n] of Object.entries(c.NetworkSettings?.Networks ?? {})) {
+        if (n.IPAddress) networks[name] = n.IPAddress;
+      }
       out.push({
+        networks,
         id: c.Id,
         taskId,
         labels,
@@ -65,7 +75,7 @@ export class DockerExecutor implements Executor {
   }
 
   controller(task: Task, existing?: ManagedContainer): Controller {
-    return new DockerController(this.docker, this.healthEvents, task, existing);
+    return new DockerController(this.docker, this.healthEvents, task, existing, this.networks);
   }
 
   /** "Exited (3) 2 minutes ago" gives it without a call; inspect when the text says nothing. */

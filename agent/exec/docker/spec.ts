@@ -28,7 +28,8 @@ export function taskContainerName(task: Task): string {
   return containerName(task.serviceName, task.slot, task.id, task.nodeId);
 }
 
-export function containerConfig(task: Task): Docker.ContainerCreateOptions {
+/** `networkMode`: the Docker network to create it on (its first network; others are connected after). */
+export function containerConfig(task: Task, networkMode?: string): Docker.ContainerCreateOptions {
   const spec = task.spec;
   if (spec === undefined || spec.image === '') throw new ExecError(`task ${task.id} has no image to run`);
 
@@ -49,6 +50,7 @@ export function containerConfig(task: Task): Docker.ContainerCreateOptions {
     ...(spec.limits?.nanoCpus ? { NanoCpus: spec.limits.nanoCpus } : {}),
     ...(spec.limits?.memoryBytes ? { Memory: spec.limits.memoryBytes } : {}),
     ...(Object.keys(bindings).length > 0 ? { PortBindings: bindings } : {}),
+    ...(networkMode !== undefined ? { NetworkMode: networkMode } : {}),
   };
   return {
     name: taskContainerName(task),
