@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import {
   Availability,
   type HealthConfig,
+  type NetworkSpec,
   RestartCondition,
   type RestartPolicy,
   ServiceMode,
@@ -24,6 +25,9 @@ export const DEFAULT_HOST = '127.0.0.1:4242';
 const DEFAULT_PORT = 4242;
 const DEFAULT_REPLICAS = 1; // as docker
 const DEFAULT_WAIT_TIMEOUT_MS = 120_000; // long enough to pull an image on a slow link
+/** A network's subnet: every host leases a /24 of it, so it must hold at least one. */
+const MIN_SUBNET_PREFIX = 8;
+const MAX_SUBNET_PREFIX = 24;
 
 // ------------------------------------------------------------------ parsed commands
 
@@ -55,13 +59,18 @@ export type Command =
   | ({ name: 'node ls' } & ListOptions)
   | { name: 'node inspect'; refs: string[] }
   | { name: 'node update'; request: UpdateNodeRequest }
+  | { name: 'node rm'; refs: string[]; force: boolean }
   | { name: 'service create'; spec: ServiceSpec; wait: WaitOptions | undefined }
   | ({ name: 'service ls' } & ListOptions)
   | ({ name: 'service ps'; refs: string[]; filter: TaskFilter } & ListOptions)
   | { name: 'service inspect'; refs: string[] }
   | { name: 'service scale'; targets: ScaleTarget[]; wait: WaitOptions | undefined }
   | { name: 'service rm'; refs: string[] }
-  | ({ name: 'manager ls' } & ListOptions);
+  | ({ name: 'manager ls' } & ListOptions)
+  | { name: 'network create'; spec: NetworkSpec }
+  | ({ name: 'network ls' } & ListOptions)
+  | { name: 'network inspect'; refs: string[] }
+  | { name: 'network rm'; refs: string[] };
 
 export interface Invocation {
   /** Manager addresses, tried in order (the next one on UNAVAILABLE). */
@@ -145,6 +154,13 @@ const COMMANDS: CommandSpec[] = [
     ],
   },
   {
+    name: 'node rm',
+    aliases: ['remove'],
+    usage: 'shoal node rm [OPTIONS] NODE [NODE...]',
+    summary: 'Remove one or more nodes that are down, releasing their subnets',
+    flags: [{ long: 'force', short: 'f', type: 'boolean', help: 'Remove a node even if it is not down' }],
+  },
+  {
     name: 'service create',
     usage: 'shoal service create [OPTIONS] IMAGE [COMMAND [ARG...]]',
     summary: 'Create a new service',
@@ -165,6 +181,12 @@ const COMMANDS: CommandSpec[] = [
       { long: 'limit-memory', type: 'string', value: 'SIZE', help: 'Limit memory' },
       { long: 'env', short: 'e', type: 'string', value: 'KEY=VALUE', help: 'Set an environment variable (repeatable)' },
       { long: 'label', short: 'l', type: 'string', value: 'KEY=VALUE', help: 'Set a service label (repeatable)' },
+      {
+        long: 'network',
+        type: 'string',
+        value: 'NETWORK',
+        help: 'Attach to an overlay network (repeatable; default: the default network)',
+      },
       {
         long: 'stop-grace-period',
         type: 'string',
@@ -275,10 +297,45 @@ const COMMANDS: CommandSpec[] = [
     summary: 'List the managers and which one leads',
     flags: [FORMAT, QUIET],
   },
+  {
+    name: 'network create',
+    usage: 'shoal network create [OPTIONS] NETWORK',
+    summary: 'Create an overlay network',
+    flags: [
+      {
+        long: 'subnet',
+        type: 'string',
+        value: 'CIDR',
+        help: `Cluster subnet, /${MIN_SUBNET_PREFIX} to /${MAX_SUBNET_PREFIX} (default: the next free one from the manager's pool)`,
+      },
+      { long: 'label', short: 'l', type: 'string', value: 'KEY=VALUE', help: 'Set a network label (repeatable)' },
+    ],
+  },
+  {
+    name: 'network ls',
+    aliases: ['list'],
+    usage: 'shoal network ls [OPTIONS]',
+    summary: 'List networks',
+    flags: [FORMAT, { ...QUIET, help: 'Only print network IDs' }, NO_TRUNC],
+  },
+  {
+    name: 'network inspect',
+    usage: 'shoal network inspect [OPTIONS] NETWORK [NETWORK...]',
+    summary: 'Display detailed information on one or more networks (a JSON array)',
+    flags: [INSPECT_FORMAT],
+  },
+  {
+    name: 'network rm',
+    aliases: ['remove'],
+    usage: 'shoal network rm NETWORK [NETWORK...]',
+    summary: 'Remove one or more networks (not while a service uses them)',
+    flags: [],
+  },
 ];
 
 const GROUPS: Record<string, string> = {
   manager: 'Manage the cluster managers',
+  network: 'Manage overlay networks',
   node: 'Manage the cluster nodes',
   service: 'Manage services',
 };
@@ -476,6 +533,29 @@ export function parseKeyValue(text: string): [string, string] | undefined {
   return [text.slice(0, eq), text.slice(eq + 1)];
 }
 
+/**
+ * Checks a network subnet, `a.b.c.d/n` with n between 8 and 24 (each host leases a /24 of
+ * it) and no host bits set. Returns it normalised (no leading zeros), or throws a
+ * UsageError naming the problem (for `--subnet`).
+ */
+export function parseSubnet(text: string): string {
+  const bad = (why: string): UsageError => new UsageError(`invalid --subnet "${text}": ${why}`);
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(text.trim());
+  if (!m) throw bad('expected an IPv4 CIDR like 10.43.0.0/16');
+  const octets = m.slice(1, 5).map(Number);
+  if (octets.some((o) => o > 255)) throw bad('each part of the address must be between 0 and 255');
+  const prefix = Number(m[5]);
+  if (prefix < MIN_SUBNET_PREFIX || prefix > MAX_SUBNET_PREFIX) {
+    throw bad(`the prefix length must be between /${MIN_SUBNET_PREFIX} and /${MAX_SUBNET_PREFIX} (each host gets a /24 of it)`);
+  }
+  const address = octets.reduce((acc, o) => acc * 256 + o, 0);
+  const size = 2 ** (32 - prefix);
+  const network = Math.floor(address / size) * size;
+  const dotted = (n: number): string => [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
+  if (network !== address) throw bad(`host bits are set (did you mean ${dotted(network)}/${prefix}?)`);
+  return `${dotted(address)}/${prefix}`;
+}
+
 /** Manager addresses from "a:1,b:2"; a bare host gets the default port. */
 export function parseHosts(text: string): string[] {
   const hosts = text
@@ -623,6 +703,17 @@ function keyValues(flags: FlagValues, long: string): Array<[string, string]> {
   });
 }
 
+/** `service create --network`: repeatable, each name once, in the order given. */
+function networkNames(flags: FlagValues): string[] {
+  const names: string[] = [];
+  for (const name of flags.list('network')) {
+    if (name.trim() === '') throw new UsageError('--network must not be empty');
+    if (names.includes(name)) throw new UsageError(`network "${name}" is given twice`);
+    names.push(name);
+  }
+  return names;
+}
+
 function outputFormat(flags: FlagValues, allowed: OutputFormat[]): OutputFormat {
   const text = flags.string('format') ?? allowed[0] ?? 'table';
   if (!(allowed as string[]).includes(text)) {
@@ -739,6 +830,7 @@ const BUILDERS: Record<BuildableCommand, Builder> = {
     });
     const labels: Record<string, string> = {};
     for (const [k, v] of keyValues(flags, 'label')) labels[k] = v;
+    const networks = networkNames(flags);
 
     const stopGracePeriodMs = optionalDuration(flags, 'stop-grace-period'); // unset: the manager's default (10 s)
     const health = healthConfig(flags);
@@ -765,7 +857,7 @@ const BUILDERS: Record<BuildableCommand, Builder> = {
       ports: [],
       restart,
       health,
-      networks: [],
+      networks,
     };
     if (stopGracePeriodMs !== undefined) spec.stopGracePeriodMs = stopGracePeriodMs;
     return { name: 'service create', spec, wait };
@@ -811,6 +903,43 @@ const BUILDERS: Record<BuildableCommand, Builder> = {
     noArguments('manager ls', positionals);
     return { name: 'manager ls', ...listOptions(flags) };
   },
+
+  'node rm': ({ flags, positionals }) => ({
+    name: 'node rm',
+    refs: atLeastOne('node rm', 'NODE', positionals),
+    force: flags.bool('force'),
+  }),
+
+  'network create': ({ flags, positionals }) => {
+    if (positionals.length !== 1) {
+      throw new UsageError(
+        positionals.length === 0
+          ? 'network create requires a NETWORK name'
+          : `network create takes exactly one NETWORK name, got ${positionals.length}`,
+      );
+    }
+    const name = positionals[0] ?? '';
+    if (name.trim() === '') throw new UsageError('network create requires a NETWORK name');
+    const subnetText = flags.string('subnet');
+    const labels: Record<string, string> = {};
+    for (const [k, v] of keyValues(flags, 'label')) labels[k] = v;
+    return {
+      name: 'network create',
+      spec: { name, subnet: subnetText === undefined ? '' : parseSubnet(subnetText), labels },
+    };
+  },
+
+  'network ls': ({ flags, positionals }) => {
+    noArguments('network ls', positionals);
+    return { name: 'network ls', ...listOptions(flags) };
+  },
+
+  'network inspect': ({ flags, positionals }) => {
+    outputFormat(flags, ['json']);
+    return { name: 'network inspect', refs: atLeastOne('network inspect', 'NETWORK', positionals) };
+  },
+
+  'network rm': ({ positionals }) => ({ name: 'network rm', refs: atLeastOne('network rm', 'NETWORK', positionals) }),
 };
 
 // ------------------------------------------------------------------ entry point

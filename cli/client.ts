@@ -4,12 +4,18 @@ import { type CallOptions, connectivityState, credentials, Metadata, type Servic
 import {
   ControlClient,
   type ListManagersResponse,
+  type ListNetworksResponse,
   type ListNodesResponse,
   type ListServicesResponse,
   type ListTasksRequest,
   type ListTasksResponse,
   type ManagerInfo,
+  type Network,
+  type NetworkDetail,
+  type NetworkSpec,
   type Node,
+  type RemoveNetworkResponse,
+  type RemoveNodeResponse,
   type RemoveServiceResponse,
   type Service,
   type ServiceSpec,
@@ -41,6 +47,11 @@ export interface ControlApi {
   removeService(ref: string): Promise<void>;
   listTasks(filter: Partial<ListTasksRequest>): Promise<Task[]>;
   listManagers(): Promise<ManagerInfo[]>;
+  removeNode(ref: string, force: boolean): Promise<void>;
+  createNetwork(spec: NetworkSpec): Promise<Network>;
+  getNetwork(ref: string): Promise<NetworkDetail>;
+  listNetworks(): Promise<NetworkDetail[]>;
+  removeNetwork(ref: string): Promise<void>;
   close(): void;
 }
 
@@ -283,6 +294,27 @@ export class GrpcControlApi implements ControlApi {
     const request: ListTasksRequest = { service: filter.service ?? '', node: filter.node ?? '' };
     const res = await this.#call<ListTasksResponse>((c, md, o, cb) => c.listTasks(request, md, o, cb));
     return res.tasks;
+  }
+
+  async removeNode(ref: string, force: boolean): Promise<void> {
+    await this.#call<RemoveNodeResponse>((c, md, o, cb) => c.removeNode({ ref, force }, md, o, cb));
+  }
+
+  createNetwork(spec: NetworkSpec): Promise<Network> {
+    return this.#call<Network>((c, md, o, cb) => c.createNetwork({ spec }, md, o, cb));
+  }
+
+  getNetwork(ref: string): Promise<NetworkDetail> {
+    return this.#call<NetworkDetail>((c, md, o, cb) => c.getNetwork({ ref }, md, o, cb));
+  }
+
+  async listNetworks(): Promise<NetworkDetail[]> {
+    const res = await this.#call<ListNetworksResponse>((c, md, o, cb) => c.listNetworks({}, md, o, cb));
+    return res.networks;
+  }
+
+  async removeNetwork(ref: string): Promise<void> {
+    await this.#call<RemoveNetworkResponse>((c, md, o, cb) => c.removeNetwork({ ref }, md, o, cb));
   }
 
   /** Closes every channel opened; idempotent. */

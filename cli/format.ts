@@ -4,6 +4,8 @@ import {
   Availability,
   type HealthConfig,
   type ManagerInfo,
+  type NetworkAddress,
+  type NetworkDetail,
   type Node,
   NodeStatus,
   type Resources,
@@ -137,6 +139,8 @@ export interface ServiceRow {
   restart: RestartRow | null;
   /** null: no --health-* flag, the image's HEALTHCHECK as it is. */
   health: HealthRow | null;
+  /** The networks named at create (`--network`); empty: the cluster's default network. */
+  networks: string[];
   specVersion: number;
   createdAt: string | null;
   updatedAt: string | null;
@@ -195,6 +199,7 @@ export function serviceRow(service: Service, status: ServiceStatus | undefined):
     stopGracePeriodMs: spec?.stopGracePeriodMs ?? null,
     restart: restartRow(spec?.restart),
     health: healthRow(spec?.health),
+    networks: [...(spec?.networks ?? [])],
     specVersion: service.specVersion,
     createdAt: isoTime(service.createdAtMs),
     updatedAt: isoTime(service.updatedAtMs),
@@ -231,6 +236,8 @@ export interface TaskRow {
   message: string;
   containerId: string;
   exitCode: number;
+  /** The container's address on each of its networks, once it runs. */
+  addresses: NetworkAddress[];
   specVersion: number;
   createdAt: string | null;
   updatedAt: string | null;
@@ -260,6 +267,7 @@ export function taskRow(task: Task, hostnames: ReadonlyMap<string, string>): Tas
     message: s?.message ?? '',
     containerId: s?.containerId ?? '',
     exitCode: s?.exitCode ?? 0,
+    addresses: (s?.addresses ?? []).map((a) => ({ network: a.network, ip: a.ip })),
     specVersion: task.specVersion,
     createdAt: isoTime(task.createdAtMs),
     updatedAt: isoTime(updatedMs),
@@ -304,6 +312,96 @@ export function taskTable(rows: TaskRow[], nowMs: number, noTrunc = false): stri
         oneLine(r.error),
       ];
     }),
+  );
+}
+
+// ------------------------------------------------------------------ networks
+
+/** `network ls --format json`: one network, with counts. */
+export interface NetworkRow {
+  id: string;
+  name: string;
+  subnet: string;
+  vni: number;
+  /** The network services join when they name none. */
+  default: boolean;
+  /** How many services are on it. */
+  services: number;
+  /** How many hosts hold a subnet lease on it. */
+  hosts: number;
+}
+
+export interface LeaseRow {
+  /** Hostname of the node; its id when the node is unknown (e.g. removed). */
+  node: string;
+  nodeId: string;
+  /** The host's part of the network, e.g. 10.43.7.0/24. */
+  subnet: string;
+  /** Where VXLAN packets for that subnet go. */
+  nodeAddress: string;
+}
+
+/** `network inspect`: the network, its leases and its services. */
+export interface NetworkInspectRow {
+  id: string;
+  name: string;
+  subnet: string;
+  vni: number;
+  hostPrefixLen: number;
+  default: boolean;
+  labels: Record<string, string>;
+  createdAt: string | null;
+  leases: LeaseRow[];
+  services: string[];
+}
+
+export function networkRow(detail: NetworkDetail): NetworkRow {
+  const n = detail.network;
+  return {
+    id: n?.id ?? '',
+    name: n?.spec?.name ?? '',
+    subnet: n?.spec?.subnet ?? '',
+    vni: n?.vni ?? 0,
+    default: n?.isDefault ?? false,
+    services: detail.services.length,
+    hosts: new Set(detail.leases.map((l) => l.nodeId)).size,
+  };
+}
+
+/** `hostnames` maps node id -> hostname (from ListNodes). Leases by hostname, services by name. */
+export function networkInspectRow(detail: NetworkDetail, hostnames: ReadonlyMap<string, string>): NetworkInspectRow {
+  const n = detail.network;
+  const leases = detail.leases
+    .map((l) => ({
+      node: hostnames.get(l.nodeId) || l.nodeId,
+      nodeId: l.nodeId,
+      subnet: l.subnet,
+      nodeAddress: l.nodeAddress,
+    }))
+    .sort((a, b) => a.node.localeCompare(b.node) || a.nodeId.localeCompare(b.nodeId) || a.subnet.localeCompare(b.subnet));
+  return {
+    id: n?.id ?? '',
+    name: n?.spec?.name ?? '',
+    subnet: n?.spec?.subnet ?? '',
+    vni: n?.vni ?? 0,
+    hostPrefixLen: n?.hostPrefixLen ?? 0,
+    default: n?.isDefault ?? false,
+    labels: { ...(n?.spec?.labels ?? {}) },
+    createdAt: isoTime(n?.createdAtMs ?? 0),
+    leases,
+    services: [...detail.services].sort((a, b) => a.localeCompare(b)),
+  };
+}
+
+export function sortNetworkRows(rows: NetworkRow[]): NetworkRow[] {
+  return [...rows].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+}
+
+/** Columns `NETWORK ID NAME SUBNET VNI DEFAULT SERVICES`; DEFAULT is `yes` or empty. */
+export function networkTable(rows: NetworkRow[], noTrunc = false): string {
+  return table(
+    ['NETWORK ID', 'NAME', 'SUBNET', 'VNI', 'DEFAULT', 'SERVICES'],
+    rows.map((r) => [shortId(r.id, noTrunc), r.name, r.subnet, String(r.vni), r.default ? 'yes' : '', String(r.services)]),
   );
 }
 

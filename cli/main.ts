@@ -4,7 +4,8 @@ import { type Command, parseCommandLine } from './args.js';
 import { GrpcControlApi } from './client.js';
 import type { CommandContext, ExitCode } from './commands/context.js';
 import { managerLs } from './commands/manager.js';
-import { nodeInspect, nodeLs, nodeUpdate } from './commands/node.js';
+import { networkCreate, networkInspect, networkLs, networkRm } from './commands/network.js';
+import { nodeInspect, nodeLs, nodeRm, nodeUpdate } from './commands/node.js';
 import {
   serviceCreate,
   serviceInspect,
@@ -25,6 +26,8 @@ function dispatch(command: Exclude<Command, { name: 'help' }>, ctx: CommandConte
       return nodeInspect(command, ctx);
     case 'node update':
       return nodeUpdate(command, ctx);
+    case 'node rm':
+      return nodeRm(command, ctx);
     case 'service create':
       return serviceCreate(command, ctx);
     case 'service ls':
@@ -39,6 +42,14 @@ function dispatch(command: Exclude<Command, { name: 'help' }>, ctx: CommandConte
       return serviceRm(command, ctx);
     case 'manager ls':
       return managerLs(command, ctx);
+    case 'network create':
+      return networkCreate(command, ctx);
+    case 'network ls':
+      return networkLs(command, ctx);
+    case 'network inspect':
+      return networkInspect(command, ctx);
+    case 'network rm':
+      return networkRm(command, ctx);
   }
 }
 

@@ -1,4 +1,4 @@
-// shoal node ls | inspect | update
+// shoal node ls | inspect | update | rm
 import type { Command } from '../args.js';
 import { jsonArray, nodeRow, nodeTable, sortNodeRows } from '../format.js';
 import { type CommandContext, type ExitCode, forEachRef } from './context.js';
@@ -25,4 +25,12 @@ export async function nodeUpdate(cmd: Cmd<'node update'>, ctx: CommandContext): 
   await ctx.api.updateNode(cmd.request);
   ctx.out(cmd.request.ref);
   return 0;
+}
+
+export async function nodeRm(cmd: Cmd<'node rm'>, ctx: CommandContext): Promise<ExitCode> {
+  const { failed } = await forEachRef(cmd.refs, ctx, async (ref) => {
+    await ctx.api.removeNode(ref, cmd.force);
+    ctx.out(ref);
+  });
+  return failed > 0 ? 1 : 0;
 }

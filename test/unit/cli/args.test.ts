@@ -1,5 +1,5 @@
 import test from 'ava';
-import { type Command, DEFAULT_HOST, type Invocation, parseCommandLine } from '../../../cli/args.js';
+import { type Command, DEFAULT_HOST, type Invocation, parseCommandLine, parseSubnet } from '../../../cli/args.js';
 import { UsageError } from '../../../cli/errors.js';
 import { Availability, RestartCondition, ServiceMode, TaskState } from '../../../proto/gen/shoal.js';
 
@@ -410,4 +410,81 @@ test('manager ls', (t) => {
   t.like(parse(['manager']).command, { name: 'help', ok: false });
   t.regex((parse(['--help']).command as { text: string }).text, /manager +Manage the cluster managers/);
   t.regex((parse(['manager', '--help']).command as { text: string }).text, /ls +List the managers and which one leads/);
+});
+
+// ------------------------------------------------------------------ networks
+
+test('network create: NAME, --subnet, --label', (t) => {
+  t.deepEqual(command(['network', 'create', 'backend'], 'network create').spec, { name: 'backend', subnet: '', labels: {} });
+  t.deepEqual(
+    command(['network', 'create', '--subnet', '10.50.0.0/16', '--label', 'tier=db', '-l', 'env=', 'backend'], 'network create').spec,
+    { name: 'backend', subnet: '10.50.0.0/16', labels: { tier: 'db', env: '' } },
+  );
+  t.is(command(['network', 'create', 'b', '--subnet=10.1.2.0/24'], 'network create').spec.subnet, '10.1.2.0/24');
+  t.is(usageError(['network', 'create']), 'network create requires a NETWORK name');
+  t.is(usageError(['network', 'create', 'a', 'b']), 'network create takes exactly one NETWORK name, got 2');
+  t.is(usageError(['network', 'create', '--label', 'x', 'a']), 'invalid --label "x": expected KEY=VALUE');
+  t.is(usageError(['network', 'create', '--subnet', '10.0.0.0/33', 'a']), 'invalid --subnet "10.0.0.0/33": the prefix length must be between /8 and /24 (each host gets a /24 of it)');
+  t.regex((parse(['network', 'create', '--help']).command as { text: string }).text, /--subnet CIDR +Cluster subnet, \/8 to \/24/);
+});
+
+test('parseSubnet: a.b.c.d/n, n from 8 to 24, no host bits', (t) => {
+  for (const ok of ['10.0.0.0/8', '10.43.0.0/16', '192.168.7.0/24', '172.16.0.0/12', '10.128.0.0/9']) t.is(parseSubnet(ok), ok);
+  t.is(parseSubnet(' 10.043.0.0/16 '), '10.43.0.0/16', 'leading zeros and spaces dropped');
+  const message = (text: string): string => {
+    try {
+      parseSubnet(text);
+    } catch (e) {
+      if (e instanceof UsageError) return e.message;
+      throw e;
+    }
+    throw new Error(`no error for ${text}`);
+  };
+  for (const shape of ['10.43.0.0', '10.43.0/16', 'ten.0.0.0/8', '10.43.0.0/', '::1/64', '10.43.0.0/16/1', '']) {
+    t.is(message(shape), `invalid --subnet "${shape}": expected an IPv4 CIDR like 10.43.0.0/16`, shape);
+  }
+  t.is(message('10.256.0.0/16'), 'invalid --subnet "10.256.0.0/16": each part of the address must be between 0 and 255');
+  t.regex(message('10.0.0.0/7'), /prefix length must be between \/8 and \/24/);
+  t.regex(message('10.43.1.0/25'), /prefix length must be between \/8 and \/24/);
+  t.regex(message('10.43.1.0/0'), /prefix length must be between \/8 and \/24/);
+  t.is(message('10.43.1.0/16'), 'invalid --subnet "10.43.1.0/16": host bits are set (did you mean 10.43.0.0/16?)');
+  t.is(message('10.43.1.1/24'), 'invalid --subnet "10.43.1.1/24": host bits are set (did you mean 10.43.1.0/24?)');
+  t.is(message('10.200.0.0/9'), 'invalid --subnet "10.200.0.0/9": host bits are set (did you mean 10.128.0.0/9?)');
+});
+
+test('network ls / inspect / rm', (t) => {
+  t.like(command(['network', 'ls'], 'network ls'), { format: 'table', quiet: false, noTrunc: false });
+  t.like(command(['network', 'list', '--format', 'json', '--no-trunc'], 'network ls'), { format: 'json', noTrunc: true });
+  t.like(command(['network', 'ls', '-q'], 'network ls'), { quiet: true });
+  t.is(usageError(['network', 'ls', 'x']), '"network ls" accepts no arguments, got "x"');
+  t.deepEqual(command(['network', 'inspect', 'a', 'b'], 'network inspect').refs, ['a', 'b']);
+  t.is(usageError(['network', 'inspect']), 'network inspect requires at least one NETWORK');
+  t.is(usageError(['network', 'inspect', '--format', 'table', 'a']), 'invalid --format "table": expected json');
+  t.deepEqual(command(['network', 'rm', 'a', 'b'], 'network rm').refs, ['a', 'b']);
+  t.deepEqual(command(['network', 'remove', 'a'], 'network rm').refs, ['a']);
+  t.is(usageError(['network', 'rm']), 'network rm requires at least one NETWORK');
+  t.like(parse(['network']).command, { name: 'help', ok: false });
+  t.regex((parse(['--help']).command as { text: string }).text, /network +Manage overlay networks/);
+  const group = (parse(['network', '--help']).command as { text: string }).text;
+  for (const sub of ['create', 'ls', 'inspect', 'rm']) t.regex(group, new RegExp(`\\n  ${sub} `));
+});
+
+test('node rm: NODE..., --force / -f', (t) => {
+  t.deepEqual(command(['node', 'rm', 'host1', 'host2'], 'node rm'), { name: 'node rm', refs: ['host1', 'host2'], force: false });
+  t.true(command(['node', 'rm', '--force', 'host1'], 'node rm').force);
+  t.true(command(['node', 'remove', '-f', 'host1'], 'node rm').force);
+  t.true(command(['node', 'rm', 'host1', '-f'], 'node rm').force);
+  t.is(usageError(['node', 'rm']), 'node rm requires at least one NODE');
+  t.is(usageError(['node', 'rm', '--forse', 'n']), 'unknown flag --forse for "node rm"');
+});
+
+test('service create --network: repeatable, in order, each once; none: empty (the default network)', (t) => {
+  const spec = (line: string[]) => command(['service', 'create', '--name', 'w', ...line, 'img'], 'service create').spec;
+  t.deepEqual(spec([]).networks, []);
+  t.deepEqual(spec(['--network', 'front']).networks, ['front']);
+  t.deepEqual(spec(['--network', 'front', '--network=back']).networks, ['front', 'back']);
+  t.is(usageError(['service', 'create', '--name', 'w', '--network', 'a', '--network', 'a', 'img']), 'network "a" is given twice');
+  t.is(usageError(['service', 'create', '--name', 'w', '--network', '', 'img']), '--network must not be empty');
+  // after IMAGE it is the container's
+  t.deepEqual(command(['service', 'create', '--name', 'w', 'img', '--network', 'x'], 'service create').spec.command, ['--network', 'x']);
 });

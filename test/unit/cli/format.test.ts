@@ -3,11 +3,15 @@ import {
   jsonArray,
   managerRow,
   managerTable,
+  networkInspectRow,
+  networkRow,
+  networkTable,
   nodeRow,
   nodeTable,
   serviceRow,
   serviceTable,
   sortManagerRows,
+  sortNetworkRows,
   sortTaskRows,
   table,
   taskRow,
@@ -15,6 +19,7 @@ import {
 } from '../../../cli/format.js';
 import {
   Availability,
+  type NetworkDetail,
   type Node,
   NodeStatus,
   RestartCondition,
@@ -188,6 +193,7 @@ test('taskRow: hostname resolved, lower-case states, ISO times', (t) => {
     message: 'started',
     containerId: 'c0ffee',
     exitCode: 0,
+    addresses: [],
     specVersion: 1,
     createdAt: '2026-01-02T03:04:04.000Z',
     updatedAt: '2026-01-02T03:04:05.000Z',
@@ -286,4 +292,90 @@ test('table: aligned with padding 3, min width 10, no trailing spaces', (t) => {
 test('jsonArray: always an array', (t) => {
   t.deepEqual(JSON.parse(jsonArray([])), []);
   t.deepEqual(JSON.parse(jsonArray([{ a: 1 }])), [{ a: 1 }]);
+});
+
+// ------------------------------------------------------------------ networks
+
+const backend: NetworkDetail = {
+  network: {
+    id: 'netbbbbbbbbbbbbbbbbbbbbbbb',
+    spec: { name: 'backend', subnet: '10.50.0.0/16', labels: { tier: 'db' } },
+    vni: 4098,
+    hostPrefixLen: 24,
+    isDefault: false,
+    createdAtMs: T0,
+  },
+  leases: [
+    { networkId: 'netb', nodeId: 'n2', subnet: '10.50.1.0/24', nodeAddress: '10.213.0.12', vtepMac: '02:00:00:00:00:02', createdAtMs: T0 },
+    { networkId: 'netb', nodeId: node.id, subnet: '10.50.0.0/24', nodeAddress: '10.213.0.11', vtepMac: '02:00:00:00:00:01', createdAtMs: T0 },
+  ],
+  services: ['web', 'api'],
+};
+const ingress: NetworkDetail = {
+  network: {
+    id: 'netaaaaaaaaaaaaaaaaaaaaaaa',
+    spec: { name: 'default', subnet: '10.42.0.0/16', labels: {} },
+    vni: 4097,
+    hostPrefixLen: 24,
+    isDefault: true,
+    createdAtMs: T0,
+  },
+  leases: [],
+  services: [],
+};
+
+test('networkRow: the ls JSON row, with service and host counts', (t) => {
+  t.deepEqual(networkRow(backend), {
+    id: 'netbbbbbbbbbbbbbbbbbbbbbbb',
+    name: 'backend',
+    subnet: '10.50.0.0/16',
+    vni: 4098,
+    default: false,
+    services: 2,
+    hosts: 2,
+  });
+  t.like(networkRow(ingress), { default: true, services: 0, hosts: 0 });
+  t.like(networkRow({ network: undefined, leases: [], services: [] }), { id: '', name: '', subnet: '', vni: 0 });
+});
+
+test('networkTable: NETWORK ID NAME SUBNET VNI DEFAULT SERVICES, sorted by name', (t) => {
+  const rows = sortNetworkRows([networkRow(backend), networkRow(ingress)]);
+  t.deepEqual(rows.map((r) => r.name), ['backend', 'default']);
+  const out = networkTable(rows).split('\n');
+  t.regex(out[0] ?? '', /^NETWORK ID +NAME +SUBNET +VNI +DEFAULT +SERVICES$/);
+  t.regex(out[1] ?? '', /^netbbbbbbbbb +backend +10\.50\.0\.0\/16 +4098 {10,}2$/);
+  t.regex(out[2] ?? '', /^netaaaaaaaaa +default +10\.42\.0\.0\/16 +4097 +yes +0$/);
+  t.regex(networkTable(rows, true).split('\n')[1] ?? '', /^netb{23} /);
+});
+
+test('networkInspectRow: hostnames resolved, leases by host, services sorted', (t) => {
+  const row = networkInspectRow(backend, new Map([[node.id, 'host1']]));
+  t.deepEqual(row, {
+    id: 'netbbbbbbbbbbbbbbbbbbbbbbb',
+    name: 'backend',
+    subnet: '10.50.0.0/16',
+    vni: 4098,
+    hostPrefixLen: 24,
+    default: false,
+    labels: { tier: 'db' },
+    createdAt: '2026-01-02T03:04:05.000Z',
+    leases: [
+      { node: 'host1', nodeId: node.id, subnet: '10.50.0.0/24', nodeAddress: '10.213.0.11' },
+      // an unknown node (e.g. removed meanwhile): its id
+      { node: 'n2', nodeId: 'n2', subnet: '10.50.1.0/24', nodeAddress: '10.213.0.12' },
+    ],
+    services: ['api', 'web'],
+  });
+  t.deepEqual(backend.services, ['web', 'api'], 'the message is not changed');
+});
+
+test('taskRow: addresses; serviceRow: networks', (t) => {
+  const base = task({});
+  const running = task({ status: { ...base.status!, addresses: [{ network: 'backend', ip: '10.50.0.5' }, { network: 'default', ip: '10.42.3.2' }] } });
+  t.deepEqual(taskRow(running, new Map()).addresses, [{ network: 'backend', ip: '10.50.0.5' }, { network: 'default', ip: '10.42.3.2' }]);
+  t.deepEqual(taskRow(base, new Map()).addresses, []);
+  t.deepEqual(taskRow({ ...base, status: undefined }, new Map()).addresses, []);
+  const service: Service = { id: 's1', spec: { ...spec, networks: ['backend', 'front'] }, specVersion: 1, createdAtMs: T0, updatedAtMs: T0 };
+  t.deepEqual(serviceRow(service, undefined).networks, ['backend', 'front']);
+  t.deepEqual(serviceRow({ ...service, spec }, undefined).networks, []);
 });

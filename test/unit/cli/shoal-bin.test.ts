@@ -115,6 +115,12 @@ test('bad input: one stderr line, exit 1, nothing sent to the manager', async (t
     [['service', 'create', '--name', 'w', '--restart-condition', 'always', 'img'], 'shoal: invalid --restart-condition "always": expected none, on-failure or any'],
     [['service', 'create', '--name', 'w', '--restart-delay', '5', 'img'], 'shoal: invalid --restart-delay "5": expected a duration like 10s, 500ms or 1m30s'],
     [['manager', 'ls', 'extra'], 'shoal: "manager ls" accepts no arguments, got "extra"'],
+    [['network', 'create', '--subnet', '10.43.0.0/25', 'n'], 'shoal: invalid --subnet "10.43.0.0/25": the prefix length must be between /8 and /24 (each host gets a /24 of it)'],
+    [['network', 'create', '--subnet', '10.43.1.0/16', 'n'], 'shoal: invalid --subnet "10.43.1.0/16": host bits are set (did you mean 10.43.0.0/16?)'],
+    [['network', 'create'], 'shoal: network create requires a NETWORK name'],
+    [['network', 'rm'], 'shoal: network rm requires at least one NETWORK'],
+    [['node', 'rm'], 'shoal: node rm requires at least one NODE'],
+    [['service', 'create', '--name', 'w', '--network', 'a', '--network', 'a', 'img'], 'shoal: network "a" is given twice'],
   ];
   const results = await Promise.all(cases.map(([args]) => shoal(args, host)));
   results.forEach((r, i) => {
@@ -418,6 +424,182 @@ test('node ls / inspect / update', async (t) => {
   t.is(update.stdout, 'host1\n');
   const call = fake.calls.find((c) => c.method === 'updateNode');
   t.deepEqual(call?.request, { ref: 'host1', availability: Availability.DRAIN, labelAdd: { zone: 'b' }, labelRm: ['ssd'] });
+});
+
+test('node rm: a down node goes, one not down needs --force; each ref printed, a refused one is an error line', async (t) => {
+  const { fake, host } = await withFake(t);
+  const refused = await shoal(['node', 'rm', 'host1', 'host2'], host);
+  t.is(refused.code, 1);
+  t.is(refused.stdout, 'host2\n');
+  t.is(refused.stderr, 'shoal: node host1 is not down: stop its agent first, or use --force\n');
+  t.deepEqual(fake.nodes.map((n) => n.id), [NODE1.id]);
+  const forced = await shoal(['node', 'rm', '-f', 'host1'], host);
+  t.is(forced.code, 0, forced.stderr);
+  t.is(forced.stdout, 'host1\n');
+  t.deepEqual(fake.nodes, []);
+  t.deepEqual(
+    fake.calls.filter((c) => c.method === 'removeNode').map((c) => c.request),
+    [{ ref: 'host1', force: false }, { ref: 'host2', force: false }, { ref: 'host1', force: true }],
+  );
+  const missing = await shoal(['node', 'rm', 'nope'], host);
+  t.is(missing.code, 1);
+  t.is(missing.stderr, 'shoal: node "nope" not found\n');
+});
+
+// ------------------------------------------------------------------ networks
+
+test('network create: prints the id; --subnet and --label on the wire; manager errors as one line', async (t) => {
+  const { fake, host } = await withFake(t);
+  const r = await shoal(['network', 'create', '--subnet', '10.50.0.0/16', '--label', 'tier=db', 'backend'], host);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stderr, '');
+  t.is(r.stdout, `${fake.networks[0]?.id}\n`);
+  t.deepEqual(fake.calls[0], { method: 'createNetwork', request: { spec: { name: 'backend', subnet: '10.50.0.0/16', labels: { tier: 'db' } } } });
+  const pooled = await shoal(['network', 'create', 'front'], host);
+  t.is(pooled.code, 0, pooled.stderr);
+  t.deepEqual((fake.calls[1]?.request as { spec: unknown }).spec, { name: 'front', subnet: '', labels: {} });
+  t.is(fake.networks[1]?.spec?.subnet, '10.43.0.0/16', 'the manager picks the subnet');
+  const dup = await shoal(['network', 'create', 'backend'], host);
+  t.is(dup.code, 1);
+  t.is(dup.stdout, '');
+  t.is(dup.stderr, 'shoal: network "backend" already exists\n');
+  const overlap = await shoal(['network', 'create', '--subnet', '10.50.0.0/16', 'other'], host);
+  t.is(overlap.code, 1);
+  t.is(overlap.stderr, 'shoal: subnet 10.50.0.0/16 overlaps network backend (10.50.0.0/16)\n');
+});
+
+test('network ls: table, JSON rows with counts, -q', async (t) => {
+  const { fake, host } = await withFake(t);
+  const dflt = fake.addNetwork({ name: 'shoal', subnet: '10.42.0.0/16' }, { isDefault: true, vni: 4096 });
+  const backend = fake.addNetwork({ name: 'backend', subnet: '10.50.0.0/16' });
+  fake.addService({ name: 'web', networks: ['backend'] });
+  fake.addService({ name: 'api', networks: ['backend', 'shoal'] });
+  fake.addService({ name: 'plain' }); // names none: the default network
+  fake.leases = [
+    { networkId: backend.id, nodeId: NODE1.id, subnet: '10.50.0.0/24', nodeAddress: '10.213.0.11', vtepMac: '02:00:00:00:00:01', createdAtMs: 1 },
+    { networkId: backend.id, nodeId: NODE2.id, subnet: '10.50.1.0/24', nodeAddress: '10.213.0.12', vtepMac: '02:00:00:00:00:02', createdAtMs: 1 },
+    { networkId: dflt.id, nodeId: NODE1.id, subnet: '10.42.0.0/24', nodeAddress: '10.213.0.11', vtepMac: '02:00:00:00:00:03', createdAtMs: 1 },
+  ];
+  const [table, json, quiet] = await Promise.all([
+    shoal(['network', 'ls'], host),
+    shoal(['network', 'ls', '--format', 'json'], host),
+    shoal(['network', 'ls', '-q'], host),
+  ]);
+  t.is(table.code, 0, table.stderr);
+  const tableLines = lines(table.stdout);
+  t.regex(tableLines[0] ?? '', /^NETWORK ID +NAME +SUBNET +VNI +DEFAULT +SERVICES$/);
+  t.regex(tableLines[1] ?? '', new RegExp(`^${backend.id.slice(0, 12)} +backend +10\\.50\\.0\\.0/16 +${backend.vni} {10,}2$`));
+  t.regex(tableLines[2] ?? '', new RegExp(`^${dflt.id.slice(0, 12)} +shoal +10\\.42\\.0\\.0/16 +4096 +yes +2$`));
+  t.deepEqual(JSON.parse(json.stdout), [
+    { id: backend.id, name: 'backend', subnet: '10.50.0.0/16', vni: backend.vni, default: false, services: 2, hosts: 2 },
+    { id: dflt.id, name: 'shoal', subnet: '10.42.0.0/16', vni: 4096, default: true, services: 2, hosts: 1 },
+  ]);
+  t.is(quiet.stdout, `${backend.id}\n${dflt.id}\n`);
+  fake.networks = [];
+  const empty = await shoal(['network', 'ls', '--format', 'json'], host);
+  t.is(empty.stdout, '[]\n');
+});
+
+test('network inspect: leases with hostnames, services; an unknown one is an error line', async (t) => {
+  const { fake, host } = await withFake(t);
+  const backend = fake.addNetwork({ name: 'backend', subnet: '10.50.0.0/16', labels: { tier: 'db' } });
+  fake.addService({ name: 'web', networks: ['backend'] });
+  fake.leases = [
+    { networkId: backend.id, nodeId: NODE2.id, subnet: '10.50.1.0/24', nodeAddress: '10.213.0.12', vtepMac: '02:00:00:00:00:02', createdAtMs: 1 },
+    { networkId: backend.id, nodeId: NODE1.id, subnet: '10.50.0.0/24', nodeAddress: '10.213.0.11', vtepMac: '02:00:00:00:00:01', createdAtMs: 1 },
+  ];
+  const r = await shoal(['network', 'inspect', 'backend', 'nope', backend.id.slice(0, 6)], host);
+  t.is(r.code, 1);
+  t.is(r.stderr, 'shoal: network "nope" not found\n');
+  const rows = JSON.parse(r.stdout) as Array<Record<string, unknown>>;
+  t.is(rows.length, 2);
+  t.deepEqual(rows[0], {
+    id: backend.id,
+    name: 'backend',
+    subnet: '10.50.0.0/16',
+    vni: backend.vni,
+    hostPrefixLen: 24,
+    default: false,
+    labels: { tier: 'db' },
+    createdAt: '2026-01-01T00:00:00.000Z',
+    leases: [
+      { node: 'host1', nodeId: NODE1.id, subnet: '10.50.0.0/24', nodeAddress: '10.213.0.11' },
+      { node: 'host2', nodeId: NODE2.id, subnet: '10.50.1.0/24', nodeAddress: '10.213.0.12' },
+    ],
+    services: ['web'],
+  });
+  t.deepEqual(rows[1], rows[0], 'an id prefix finds it too');
+  t.is(fake.count('listNodes'), 1, 'one ListNodes for every lease');
+});
+
+test('network rm: prints each name; one in use gets the manager\'s one-line error and exit 1', async (t) => {
+  const { fake, host } = await withFake(t);
+  fake.addNetwork({ name: 'a' });
+  fake.addNetwork({ name: 'busy' });
+  fake.addNetwork({ name: 'b' });
+  fake.addService({ name: 'web', networks: ['busy'] });
+  const r = await shoal(['network', 'rm', 'a', 'busy', 'nope', 'b'], host);
+  t.is(r.code, 1);
+  t.is(r.stdout, 'a\nb\n');
+  t.is(r.stderr, 'shoal: network "busy" is in use by service web\nshoal: network "nope" not found\n');
+  t.deepEqual(fake.networks.map((n) => n.spec?.name), ['busy']);
+  const stillBusy = await shoal(['network', 'remove', 'busy'], host);
+  t.is(stillBusy.code, 1);
+  t.is(stillBusy.stderr, 'shoal: network "busy" is in use by service web\n');
+  fake.addNetwork({ name: 'shoal' }, { isDefault: true });
+  const dflt = await shoal(['network', 'rm', 'shoal'], host);
+  t.is(dflt.code, 1);
+  t.is(dflt.stderr, 'shoal: network "shoal" is the default network and cannot be removed\n');
+  fake.services = [];
+  const after = await shoal(['network', 'rm', 'busy'], host);
+  t.is(after.code, 0, after.stderr);
+  t.deepEqual(fake.networks.map((n) => n.spec?.name), ['shoal']);
+});
+
+test('service create --network: sent in spec.networks; inspect shows them; ps JSON rows carry addresses', async (t) => {
+  const { fake, host } = await withFake(t);
+  const created = await shoal(['service', 'create', '-d', '--name', 'web', '--network', 'backend', '--network', 'front', 'img'], host);
+  t.is(created.code, 0, created.stderr);
+  t.deepEqual((fake.calls[0]?.request as { spec: { networks: string[] } }).spec.networks, ['backend', 'front']);
+  const plain = await shoal(['service', 'create', '-d', '--name', 'plain', 'img'], host);
+  t.is(plain.code, 0, plain.stderr);
+  t.deepEqual((fake.calls[1]?.request as { spec: { networks: string[] } }).spec.networks, []);
+
+  const inspect = await shoal(['service', 'inspect', 'web', 'plain'], host);
+  t.is(inspect.code, 0, inspect.stderr);
+  const services = JSON.parse(inspect.stdout) as Array<{ networks: string[] }>;
+  t.deepEqual(services.map((s) => s.networks), [['backend', 'front'], []]);
+
+  const web = fake.services[0]!;
+  fake.tasks = [
+    {
+      id: 'task1',
+      serviceId: web.id,
+      serviceName: 'web',
+      slot: 1,
+      nodeId: NODE1.id,
+      spec: web.spec,
+      specVersion: 1,
+      desiredState: TaskState.RUNNING,
+      status: {
+        state: TaskState.RUNNING,
+        message: 'started',
+        err: '',
+        containerId: 'c1',
+        exitCode: 0,
+        timestampMs: Date.now(),
+        addresses: [{ network: 'backend', ip: '10.50.0.5' }, { network: 'front', ip: '10.51.0.5' }],
+      },
+      createdAtMs: Date.now(),
+      restartHistoryMs: [],
+    },
+  ];
+  const ps = await shoal(['service', 'ps', '--format', 'json', 'web'], host);
+  t.is(ps.code, 0, ps.stderr);
+  t.deepEqual((JSON.parse(ps.stdout) as Array<{ addresses: unknown }>)[0]?.addresses, [
+    { network: 'backend', ip: '10.50.0.5' },
+    { network: 'front', ip: '10.51.0.5' },
+  ]);
 });
 
 // ------------------------------------------------------------------ managers

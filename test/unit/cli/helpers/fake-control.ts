@@ -1,5 +1,5 @@
 // A fake Control service on a real grpc-js server (127.0.0.1:0), for running the real
-// `shoal` binary against. Keeps services/nodes/tasks in memory, resolves refs like the
+// `shoal` binary against. Keeps services/nodes/tasks/networks in memory, resolves refs like the
 // manager (id, name or hostname, unique id prefix) and records every call.
 import {
   type sendUnaryData,
@@ -10,7 +10,18 @@ import {
   type StatusObject,
 } from '@grpc/grpc-js';
 import {
+  type CreateNetworkRequest,
   type CreateServiceRequest,
+  type GetNetworkRequest,
+  type Network,
+  type NetworkDetail,
+  type NetworkSpec,
+  NodeStatus,
+  type RemoveNetworkRequest,
+  type RemoveNetworkResponse,
+  type RemoveNodeRequest,
+  type RemoveNodeResponse,
+  type SubnetLease,
   type RemoveServiceRequest,
   type RemoveServiceResponse,
   type ScaleServiceRequest,
@@ -37,6 +48,8 @@ export class FakeControl {
   services: Service[] = [];
   tasks: Task[] = [];
   managers: ManagerInfo[] = [];
+  networks: Network[] = [];
+  leases: SubnetLease[] = [];
   /** Per service name: the statuses ListServices reports, one per call; the last repeats. */
   readonly statusScript = new Map<string, Array<Partial<ServiceStatus>>>();
   /** Per method name: fail every call with this status. */
@@ -49,6 +62,8 @@ export class FakeControl {
   onCall: ((method: string) => void) | undefined;
   #server: Server | undefined;
   #nextId = 1;
+  #nextVni = 4097;
+  #nextPool = 43; // 10.43.0.0/16, 10.44.0.0/16, ...
 
   async start(): Promise<string> {
     const server = new Server();
@@ -94,6 +109,41 @@ export class FakeControl {
     return service;
   }
 
+  addNetwork(spec: Partial<NetworkSpec> & { name: string }, over: Partial<Network> = {}): Network {
+    // An empty subnet gets the next free /16 of the pool, as the manager does.
+    const subnet = spec.subnet || `10.${this.#nextPool++}.0.0/16`;
+    const network: Network = {
+      id: this.#id('net'),
+      spec: { labels: {}, ...spec, subnet },
+      vni: this.#nextVni++,
+      hostPrefixLen: 24,
+      isDefault: false,
+      createdAtMs: Date.parse('2026-01-01T00:00:00Z'),
+      ...over,
+    };
+    this.networks.push(network);
+    return network;
+  }
+
+  /** Like the manager: the services whose spec names the network (or, naming none, on the default one). */
+  networkServices(network: Network): string[] {
+    const name = network.spec?.name ?? '';
+    return this.services
+      .filter((s) => {
+        const nets = s.spec?.networks ?? [];
+        return nets.length === 0 ? network.isDefault : nets.includes(name) || nets.includes(network.id);
+      })
+      .map((s) => s.spec?.name ?? '');
+  }
+
+  #detail(network: Network): NetworkDetail {
+    return {
+      network,
+      leases: this.leases.filter((l) => l.networkId === network.id),
+      services: this.networkServices(network),
+    };
+  }
+
   /** Fails the next `times` calls of `method` with `failure`, then answers normally. */
   failNext(method: string, failure: Failure, times: number): void {
     this.#failNext.set(method, { failure, times });
@@ -123,6 +173,14 @@ export class FakeControl {
   #node(ref: string): Node | Failure {
     const n = this.nodes.find((x) => x.id === ref || x.description?.hostname === ref || x.id.startsWith(ref));
     return n ?? { code: grpcStatus.NOT_FOUND, details: `node "${ref}" not found` };
+  }
+
+  #network(ref: string): Network | Failure {
+    const exact = this.networks.find((n) => n.id === ref || n.spec?.name === ref);
+    if (exact) return exact;
+    const prefixed = this.networks.filter((n) => n.id.startsWith(ref));
+    if (prefixed.length === 1 && prefixed[0]) return prefixed[0];
+    return { code: grpcStatus.NOT_FOUND, details: `network "${ref}" not found` };
   }
 
   #status(service: Service): ServiceStatus {
@@ -157,11 +215,57 @@ export class FakeControl {
     return {
       listNodes: handle('listNodes', () => ({ nodes: this.nodes })),
       listManagers: handle('listManagers', () => ({ managers: this.managers })),
-      removeNode: handle('removeNode', () => ({})),
-      createNetwork: handle('createNetwork', (req: { spec?: { name: string } }) => ({ id: 'n1', spec: { name: req.spec?.name ?? '', subnet: '10.43.0.0/16', labels: {} }, vni: 4097, hostPrefixLen: 24, isDefault: false, createdAtMs: 0 })),
-      getNetwork: handle('getNetwork', () => ({ network: undefined, leases: [], services: [] })),
-      listNetworks: handle('listNetworks', () => ({ networks: [] })),
-      removeNetwork: handle('removeNetwork', () => ({})),
+      removeNode: handle<RemoveNodeRequest, RemoveNodeResponse>('removeNode', (req) => {
+        const found = this.#node(req.ref);
+        if (isFailure(found)) return found;
+        // The manager's rule and words (manager/controlapi/control-api.ts).
+        if (found.status !== NodeStatus.DOWN && !req.force) {
+          return {
+            code: grpcStatus.FAILED_PRECONDITION,
+            details: `node ${found.description?.hostname ?? found.id} is not down: stop its agent first, or use --force`,
+          };
+        }
+        this.nodes = this.nodes.filter((n) => n !== found);
+        this.leases = this.leases.filter((l) => l.nodeId !== found.id);
+        return {};
+      }),
+      createNetwork: handle<CreateNetworkRequest, Network>('createNetwork', (req) => {
+        const spec = req.spec;
+        if (spec === undefined || spec.name === '') return { code: grpcStatus.INVALID_ARGUMENT, details: 'network name is required' };
+        if (this.networks.some((n) => n.spec?.name === spec.name)) {
+          return { code: grpcStatus.ALREADY_EXISTS, details: `network "${spec.name}" already exists` };
+        }
+        // Only the same subnet counts as overlapping here (the manager checks real overlap).
+        const clash = spec.subnet === '' ? undefined : this.networks.find((n) => n.spec?.subnet === spec.subnet);
+        if (clash !== undefined) {
+          return {
+            code: grpcStatus.INVALID_ARGUMENT,
+            details: `subnet ${spec.subnet} overlaps network ${clash.spec?.name ?? ''} (${spec.subnet})`,
+          };
+        }
+        return this.addNetwork(spec);
+      }),
+      getNetwork: handle<GetNetworkRequest, NetworkDetail>('getNetwork', (req) => {
+        const found = this.#network(req.ref);
+        return isFailure(found) ? found : this.#detail(found);
+      }),
+      listNetworks: handle('listNetworks', () => ({ networks: this.networks.map((n) => this.#detail(n)) })),
+      removeNetwork: handle<RemoveNetworkRequest, RemoveNetworkResponse>('removeNetwork', (req) => {
+        const found = this.#network(req.ref);
+        if (isFailure(found)) return found;
+        const name = found.spec?.name ?? '';
+        if (found.isDefault) {
+          return { code: grpcStatus.FAILED_PRECONDITION, details: `network "${name}" is the default network and cannot be removed` };
+        }
+        const users = this.networkServices(found);
+        if (users.length > 0) {
+          const what = users.length > 1 ? 'services' : 'service';
+          return { code: grpcStatus.FAILED_PRECONDITION, details: `network "${name}" is in use by ${what} ${users.join(', ')}` };
+        }
+        this.networks = this.networks.filter((n) => n !== found);
+        this.leases = this.leases.filter((l) => l.networkId !== found.id);
+        return {};
+      }),
       getNode: handle('getNode', (req: { ref: string }) => this.#node(req.ref)),
       updateNode: handle('updateNode', (req: { ref: string }) => this.#node(req.ref)),
       createService: handle<CreateServiceRequest, Service>('createService', (req) => {
