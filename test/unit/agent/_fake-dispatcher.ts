@@ -16,6 +16,7 @@ import {
   type AssignmentsRequest,
   type DispatcherServer,
   type HeartbeatRequest,
+  type NetworksMessage,
   type RegisterRequest,
   type Task,
   type TaskStatusUpdate,
@@ -41,6 +42,10 @@ export class FakeDispatcher {
   readonly refused: number[] = [];
   /** While set, no call is answered and streams stay silent (a partitioned manager). */
   stalled = false;
+  /** What the Networks stream does: one message (the full set), or UNIMPLEMENTED (an old manager). */
+  networks: NetworksMessage | 'unimplemented' = { networks: [], leases: [] };
+  /** Networks streams opened (node ids). */
+  readonly networkStreams: string[] = [];
   address = '';
 
   private readonly server = new Server();
@@ -80,7 +85,9 @@ export class FakeDispatcher {
         cb(null, {});
       },
       networks: (call) => {
-        call.write({ networks: [], leases: [] });
+        this.networkStreams.push(call.request.nodeId);
+        if (this.networks === 'unimplemented') return void call.emit('error', { code: status.UNIMPLEMENTED, details: 'no Networks' });
+        call.write(this.networks);
       },
       assignments: (call) => {
         if (this.stalled) return;

@@ -215,3 +215,35 @@ test('Docker >= 28: the bridge gets gateway_mode_ipv4=nat-unprotected; a Docker 
   ]);
   ctl.close();
 });
+
+// ---------------------------------------------------------------- through a session
+
+test('agent: follows the Networks stream; a manager without it (UNIMPLEMENTED) leaves tasks running as before', async (t) => {
+  const { FakeDispatcher } = await import('./_fake-dispatcher.js');
+  const { Agent } = await import('../../../agent/agent.js');
+  const { FakeExecutor } = await import('../../helpers/fake-executor.js');
+  const { makeTask, until } = await import('./_support.js');
+  const { TaskState } = await import('../../../proto/gen/shoal.js');
+  for (const mode of ['set', 'unimplemented'] as const) {
+    const d = new FakeDispatcher(() => 'node1');
+    await d.start();
+    t.teardown(() => d.stop());
+    d.networks = mode === 'set' ? set() : 'unimplemented';
+    d.tasks.set('node1', [makeTask('t1')]);
+    const { host, ctl } = setup();
+    const agent = new Agent({ managers: [d.address], joinToken: 'x', hostname: 'host1', labels: {}, executor: new FakeExecutor(), network: ctl, retryMinMs: 5 });
+    t.teardown(() => agent.close());
+    agent.start();
+    await until(() => d.updates.some((u) => u.taskId === 't1' && u.status?.state === TaskState.RUNNING), 5_000, `${mode}: t1 running`);
+    if (mode === 'set') {
+      await until(() => ctl.readyNetworks().includes('a'), 5_000, 'network a ready');
+      t.true(host.links.has('vx4097'));
+      t.is(ctl.mode, 'supported');
+    } else {
+      await until(() => ctl.unsupported, 5_000, 'unsupported');
+      t.deepEqual(host.take(), [], 'nothing changed on the host');
+    }
+    t.deepEqual(d.networkStreams, ['node1']);
+    await agent.close();
+  }
+});
