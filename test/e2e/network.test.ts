@@ -65,6 +65,7 @@ const svcA = uniqueName('ona');
 const svcB = uniqueName('onb');
 let a: Member[] = [];
 let b: Member[] = [];
+let checks = 0;
 
 test.before(async () => {
   await waitNodesReady();
@@ -114,6 +115,16 @@ async function checkAll(t: import('ava').ExecutionContext): Promise<void> {
   t.is(fetched.stdout.trim(), '5242880', `5 MB ${src.host} -> ${dst.host}: ${fetched.stderr}`);
   t.log(`measured: 5 MB ${src.host} -> ${dst.host}: ${ms} ms (${(5 / (ms / 1000)).toFixed(1)} MB/s, docker exec included)`);
   console.log(`measured: 5 MB over the overlay: ${(ms / 1000).toFixed(2)} s (${(5 / (ms / 1000)).toFixed(1)} MB/s, docker exec included)`);
+  // Source addresses survive the overlay (no masquerade between containers).
+  const port = 8080 + checks++; // a port per check: the earlier one's httpd may still listen
+  const log = `/tmp/httpd-${port}.log`;
+  await dockerExec(src.host, src.container, ['sh', '-c', `httpd -f -v -p ${port} 2>${log} & sleep 0.3`]);
+  t.is((await dockerExec(dst.host, dst.container, ['timeout', '5', 'wget', '-q', '-O', '/dev/null', `http://${src.ip}:${port}/`])).code, 0);
+  const seen = await waitFor(async () => {
+    const r = await dockerExec(src.host, src.container, ['cat', log]);
+    return r.stdout.includes('response') ? r.stdout : undefined;
+  }, 5_000, 'httpd -v log line');
+  t.true(seen.includes(`${dst.ip}]:`), `${src.host} saw ${seen.trim()}, not ${dst.ip}`);
   // Network B reaches no container of A, on its own host or across.
   for (const from of b) {
     for (const to of a) {
