@@ -184,48 +184,43 @@ export class Dispatcher {
     return {};
   }
 
-  private assignments(call: ServerWritableStream<AssignmentsRequest, AssignmentsMessage>): void {
+  /**
+   * Makes `call` the session's stream in `slot` (ending the one it replaces) and forgets it
+   * when it ends. Returns the session, or undefined after answering an unknown session.
+   */
+  private attachStream<K extends 'stream' | 'networkStream'>(call: NonNullable<Session[K]>, slot: K): Session | undefined {
     let s: Session;
     try {
       s = this.session(call.request.nodeId, call.request.sessionId);
     } catch (err) {
       call.emit('error', toServiceError(err));
-      return;
+      return undefined;
     }
-    s.stream?.end();
-    s.stream = call;
+    s[slot]?.end();
+    s[slot] = call;
+    const detach = () => {
+      if (s[slot] === call) s[slot] = undefined;
+    };
+    call.on('cancelled', detach);
+    call.on('close', detach);
+    call.on('error', detach);
+    return s;
+  }
+
+  private assignments(call: ServerWritableStream<AssignmentsRequest, AssignmentsMessage>): void {
+    const s = this.attachStream(call, 'stream');
+    if (!s) return;
     s.sent.clear();
     s.queuedUpdates.clear();
     s.queuedRemovals.clear();
     const tasks = this.state.tasksOnNode(s.nodeId).filter(isAssigned);
     for (const t of tasks) s.sent.set(t.id, sentKey(t));
     call.write({ kind: AssignmentsMessage_Kind.COMPLETE, tasks, removedTaskIds: [] });
-    const detach = () => {
-      if (s.stream === call) s.stream = undefined;
-    };
-    call.on('cancelled', detach);
-    call.on('close', detach);
-    call.on('error', detach);
   }
 
   /** Networks and every host's lease: the full set now and after every change. */
   private networks(call: ServerWritableStream<NetworksRequest, NetworksMessage>): void {
-    let s: Session;
-    try {
-      s = this.session(call.request.nodeId, call.request.sessionId);
-    } catch (err) {
-      call.emit('error', toServiceError(err));
-      return;
-    }
-    s.networkStream?.end();
-    s.networkStream = call;
-    call.write(this.networksMessage());
-    const detach = () => {
-      if (s.networkStream === call) s.networkStream = undefined;
-    };
-    call.on('cancelled', detach);
-    call.on('close', detach);
-    call.on('error', detach);
+    if (this.attachStream(call, 'networkStream')) call.write(this.networksMessage());
   }
 
   private networksMessage(): NetworksMessage {
