@@ -41,31 +41,36 @@ export class ConstraintFilter implements Filter {
   }
 }
 
-export class CpuFilter implements Filter {
-  readonly reason = 'insufficient cpu';
+/** Reserved cpu or memory: what the node has minus what its alive tasks reserve. */
+class ReservationFilter implements Filter {
   private want = 0;
+  constructor(
+    readonly reason: string,
+    private readonly wanted: (task: Task) => number,
+    private readonly free: (info: NodeInfo) => number,
+  ) {}
   setTask(task: Task): boolean {
-    this.want = task.spec?.reservations?.nanoCpus ?? 0;
+    this.want = this.wanted(task);
     return this.want > 0;
   }
   check(info: NodeInfo): boolean {
-    const capacity = info.node.description?.resources?.nanoCpus ?? 0;
-    return capacity - info.reservedNanoCpus >= this.want;
+    return this.free(info) >= this.want;
   }
 }
 
-export class MemoryFilter implements Filter {
-  readonly reason = 'insufficient memory';
-  private want = 0;
-  setTask(task: Task): boolean {
-    this.want = task.spec?.reservations?.memoryBytes ?? 0;
-    return this.want > 0;
-  }
-  check(info: NodeInfo): boolean {
-    const capacity = info.node.description?.resources?.memoryBytes ?? 0;
-    return capacity - info.reservedMemoryBytes >= this.want;
-  }
-}
+export const cpuFilter = () =>
+  new ReservationFilter(
+    'insufficient cpu',
+    (t) => t.spec?.reservations?.nanoCpus ?? 0,
+    (i) => (i.node.description?.resources?.nanoCpus ?? 0) - i.reservedNanoCpus,
+  );
+
+export const memoryFilter = () =>
+  new ReservationFilter(
+    'insufficient memory',
+    (t) => t.spec?.reservations?.memoryBytes ?? 0,
+    (i) => (i.node.description?.resources?.memoryBytes ?? 0) - i.reservedMemoryBytes,
+  );
 
 export class HostPortFilter implements Filter {
   readonly reason = 'host port in use';
@@ -80,5 +85,5 @@ export class HostPortFilter implements Filter {
 }
 
 export function defaultFilters(): Filter[] {
-  return [new ReadyFilter(), new AvailabilityFilter(), new ConstraintFilter(), new CpuFilter(), new MemoryFilter(), new HostPortFilter()];
+  return [new ReadyFilter(), new AvailabilityFilter(), new ConstraintFilter(), cpuFilter(), memoryFilter(), new HostPortFilter()];
 }
