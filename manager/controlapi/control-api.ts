@@ -1,3 +1,4 @@
+import { status } from '@grpc/grpc-js';
 // User-facing gRPC: validates requests and writes desired state, nothing else. Every
 // write is durable in the store before the call returns.
 import type {
@@ -74,6 +75,9 @@ export class ControlApi {
         networks: [...this.state.networks.values()].sort((a, b) => a.spec!.name.localeCompare(b.spec!.name)).map((n) => this.networkDetail(n)),
       })),
       removeNetwork: unary((req: RemoveNetworkRequest) => this.removeNetwork(req)),
+      // Discovery and events: wired in by the endpoints work (issue 5).
+      lookupService: (_call, cb) => cb({ code: status.UNIMPLEMENTED, details: 'service lookup is not available yet' }),
+      events: (call) => call.emit('error', { code: status.UNIMPLEMENTED, details: 'events are not available yet' }),
     };
   }
 

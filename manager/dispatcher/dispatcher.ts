@@ -108,6 +108,7 @@ export class Dispatcher {
       updateTaskStatus: unary((req: UpdateTaskStatusRequest) => this.updateTaskStatus(req)),
       assignments: (call) => this.assignments(call),
       networks: (call) => this.networks(call),
+      endpoints: (call) => call.emit('error', { code: status.UNIMPLEMENTED, details: 'endpoints are not available yet' }),
     };
   }
 

@@ -10,9 +10,11 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type handleBidiStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
@@ -519,6 +521,76 @@ export interface SubnetLease {
   createdAtMs: number;
 }
 
+/**
+ * A task programs can reach: RUNNING (so healthy, when it has a health check), desired to
+ * run, on a ready node, with an address. Stored as JSON at
+ * /shoal/v1/endpoints/<service name>/<task id>, bound to the etcd lease of its node.
+ */
+export interface Endpoint {
+  serviceId: string;
+  serviceName: string;
+  taskId: string;
+  slot: number;
+  nodeId: string;
+  /** the node's hostname */
+  nodeName: string;
+  /** the node's underlay address */
+  nodeAddress: string;
+  /** the task's address on each of its networks */
+  addresses: NetworkAddress[];
+  /** the service's ports */
+  ports: PortConfig[];
+  /** the task has a health check (and it passes) */
+  healthChecked: boolean;
+  registeredAtMs: number;
+}
+
+/** One service name as discovery sees it. */
+export interface ServiceEndpoints {
+  name: string;
+  /** false: no service of this name (DNS: NXDOMAIN) */
+  exists: boolean;
+  /** the networks the service is on */
+  networks: string[];
+  ports: PortConfig[];
+  /** all of them */
+  endpoints: Endpoint[];
+  /** etcd revision of the last change seen for this name */
+  index: number;
+}
+
+/** A cluster event, as published on NATS (subject shoal.events.<type>.<name>). */
+export interface Event {
+  /** task | node | service | health | endpoint */
+  type: string;
+  /** the NATS subject */
+  subject: string;
+  /** when this manager received it */
+  timeMs: number;
+  /** the published JSON object */
+  payloadJson: string;
+}
+
+export interface EndpointsRequest {
+  nodeId: string;
+  sessionId: string;
+  /** service names to add to this stream's subscriptions */
+  watch: string[];
+  /** service names the agent no longer needs */
+  unwatch: string[];
+}
+
+export interface EndpointsMessage {
+  /** each replaces what the agent had for that name */
+  services: ServiceEndpoints[];
+  /**
+   * Every service name in the cluster, so the agent knows at once whether a dotted name is
+   * a service or is to be forwarded. Sent in the first message and whenever it changes.
+   */
+  hasServiceNames: boolean;
+  serviceNames: string[];
+}
+
 export interface NetworksRequest {
   nodeId: string;
   sessionId: string;
@@ -608,6 +680,20 @@ export interface UpdateTaskStatusRequest {
 }
 
 export interface UpdateTaskStatusResponse {
+}
+
+/** name: a service name (discovery is by name). */
+export interface LookupServiceRequest {
+  name: string;
+}
+
+/**
+ * Both optional: types from task|node|service|health|endpoint (empty: all); name: only
+ * events about this service or node name.
+ */
+export interface EventsRequest {
+  types: string[];
+  name: string;
 }
 
 export interface RemoveNodeRequest {
@@ -3526,6 +3612,795 @@ export const SubnetLease: MessageFns<SubnetLease> = {
   },
 };
 
+function createBaseEndpoint(): Endpoint {
+  return {
+    serviceId: "",
+    serviceName: "",
+    taskId: "",
+    slot: 0,
+    nodeId: "",
+    nodeName: "",
+    nodeAddress: "",
+    addresses: [],
+    ports: [],
+    healthChecked: false,
+    registeredAtMs: 0,
+  };
+}
+
+export const Endpoint: MessageFns<Endpoint> = {
+  encode(message: Endpoint, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.serviceId !== "") {
+      writer.uint32(10).string(message.serviceId);
+    }
+    if (message.serviceName !== "") {
+      writer.uint32(18).string(message.serviceName);
+    }
+    if (message.taskId !== "") {
+      writer.uint32(26).string(message.taskId);
+    }
+    if (message.slot !== 0) {
+      writer.uint32(32).uint64(message.slot);
+    }
+    if (message.nodeId !== "") {
+      writer.uint32(42).string(message.nodeId);
+    }
+    if (message.nodeName !== "") {
+      writer.uint32(50).string(message.nodeName);
+    }
+    if (message.nodeAddress !== "") {
+      writer.uint32(58).string(message.nodeAddress);
+    }
+    for (const v of message.addresses) {
+      NetworkAddress.encode(v!, writer.uint32(66).fork()).join();
+    }
+    for (const v of message.ports) {
+      PortConfig.encode(v!, writer.uint32(74).fork()).join();
+    }
+    if (message.healthChecked !== false) {
+      writer.uint32(80).bool(message.healthChecked);
+    }
+    if (message.registeredAtMs !== 0) {
+      writer.uint32(88).int64(message.registeredAtMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Endpoint {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEndpoint();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.serviceId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.serviceName = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.slot = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.nodeName = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.nodeAddress = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.addresses.push(NetworkAddress.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.ports.push(PortConfig.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.healthChecked = reader.bool();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.registeredAtMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Endpoint {
+    return {
+      serviceId: isSet(object.serviceId)
+        ? globalThis.String(object.serviceId)
+        : isSet(object.service_id)
+        ? globalThis.String(object.service_id)
+        : "",
+      serviceName: isSet(object.serviceName)
+        ? globalThis.String(object.serviceName)
+        : isSet(object.service_name)
+        ? globalThis.String(object.service_name)
+        : "",
+      taskId: isSet(object.taskId)
+        ? globalThis.String(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.String(object.task_id)
+        : "",
+      slot: isSet(object.slot) ? globalThis.Number(object.slot) : 0,
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+      nodeName: isSet(object.nodeName)
+        ? globalThis.String(object.nodeName)
+        : isSet(object.node_name)
+        ? globalThis.String(object.node_name)
+        : "",
+      nodeAddress: isSet(object.nodeAddress)
+        ? globalThis.String(object.nodeAddress)
+        : isSet(object.node_address)
+        ? globalThis.String(object.node_address)
+        : "",
+      addresses: globalThis.Array.isArray(object?.addresses)
+        ? object.addresses.map((e: any) => NetworkAddress.fromJSON(e))
+        : [],
+      ports: globalThis.Array.isArray(object?.ports)
+        ? object.ports.map((e: any) => PortConfig.fromJSON(e))
+        : [],
+      healthChecked: isSet(object.healthChecked)
+        ? globalThis.Boolean(object.healthChecked)
+        : isSet(object.health_checked)
+        ? globalThis.Boolean(object.health_checked)
+        : false,
+      registeredAtMs: isSet(object.registeredAtMs)
+        ? globalThis.Number(object.registeredAtMs)
+        : isSet(object.registered_at_ms)
+        ? globalThis.Number(object.registered_at_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: Endpoint): unknown {
+    const obj: any = {};
+    if (message.serviceId !== "") {
+      obj.serviceId = message.serviceId;
+    }
+    if (message.serviceName !== "") {
+      obj.serviceName = message.serviceName;
+    }
+    if (message.taskId !== "") {
+      obj.taskId = message.taskId;
+    }
+    if (message.slot !== 0) {
+      obj.slot = Math.round(message.slot);
+    }
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.nodeName !== "") {
+      obj.nodeName = message.nodeName;
+    }
+    if (message.nodeAddress !== "") {
+      obj.nodeAddress = message.nodeAddress;
+    }
+    if (message.addresses?.length) {
+      obj.addresses = message.addresses.map((e) => NetworkAddress.toJSON(e));
+    }
+    if (message.ports?.length) {
+      obj.ports = message.ports.map((e) => PortConfig.toJSON(e));
+    }
+    if (message.healthChecked !== false) {
+      obj.healthChecked = message.healthChecked;
+    }
+    if (message.registeredAtMs !== 0) {
+      obj.registeredAtMs = Math.round(message.registeredAtMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Endpoint>, I>>(base?: I): Endpoint {
+    return Endpoint.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Endpoint>, I>>(object: I): Endpoint {
+    const message = createBaseEndpoint();
+    message.serviceId = object.serviceId ?? "";
+    message.serviceName = object.serviceName ?? "";
+    message.taskId = object.taskId ?? "";
+    message.slot = object.slot ?? 0;
+    message.nodeId = object.nodeId ?? "";
+    message.nodeName = object.nodeName ?? "";
+    message.nodeAddress = object.nodeAddress ?? "";
+    message.addresses = object.addresses?.map((e) => NetworkAddress.fromPartial(e)) || [];
+    message.ports = object.ports?.map((e) => PortConfig.fromPartial(e)) || [];
+    message.healthChecked = object.healthChecked ?? false;
+    message.registeredAtMs = object.registeredAtMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseServiceEndpoints(): ServiceEndpoints {
+  return { name: "", exists: false, networks: [], ports: [], endpoints: [], index: 0 };
+}
+
+export const ServiceEndpoints: MessageFns<ServiceEndpoints> = {
+  encode(message: ServiceEndpoints, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.exists !== false) {
+      writer.uint32(16).bool(message.exists);
+    }
+    for (const v of message.networks) {
+      writer.uint32(26).string(v!);
+    }
+    for (const v of message.ports) {
+      PortConfig.encode(v!, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.endpoints) {
+      Endpoint.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.index !== 0) {
+      writer.uint32(48).uint64(message.index);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ServiceEndpoints {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseServiceEndpoints();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.exists = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.networks.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.ports.push(PortConfig.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.endpoints.push(Endpoint.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.index = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ServiceEndpoints {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      exists: isSet(object.exists) ? globalThis.Boolean(object.exists) : false,
+      networks: globalThis.Array.isArray(object?.networks) ? object.networks.map((e: any) => globalThis.String(e)) : [],
+      ports: globalThis.Array.isArray(object?.ports) ? object.ports.map((e: any) => PortConfig.fromJSON(e)) : [],
+      endpoints: globalThis.Array.isArray(object?.endpoints)
+        ? object.endpoints.map((e: any) => Endpoint.fromJSON(e))
+        : [],
+      index: isSet(object.index) ? globalThis.Number(object.index) : 0,
+    };
+  },
+
+  toJSON(message: ServiceEndpoints): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.exists !== false) {
+      obj.exists = message.exists;
+    }
+    if (message.networks?.length) {
+      obj.networks = message.networks;
+    }
+    if (message.ports?.length) {
+      obj.ports = message.ports.map((e) => PortConfig.toJSON(e));
+    }
+    if (message.endpoints?.length) {
+      obj.endpoints = message.endpoints.map((e) => Endpoint.toJSON(e));
+    }
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ServiceEndpoints>, I>>(base?: I): ServiceEndpoints {
+    return ServiceEndpoints.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ServiceEndpoints>, I>>(object: I): ServiceEndpoints {
+    const message = createBaseServiceEndpoints();
+    message.name = object.name ?? "";
+    message.exists = object.exists ?? false;
+    message.networks = object.networks?.map((e) => e) || [];
+    message.ports = object.ports?.map((e) => PortConfig.fromPartial(e)) || [];
+    message.endpoints = object.endpoints?.map((e) => Endpoint.fromPartial(e)) || [];
+    message.index = object.index ?? 0;
+    return message;
+  },
+};
+
+function createBaseEvent(): Event {
+  return { type: "", subject: "", timeMs: 0, payloadJson: "" };
+}
+
+export const Event: MessageFns<Event> = {
+  encode(message: Event, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    if (message.subject !== "") {
+      writer.uint32(18).string(message.subject);
+    }
+    if (message.timeMs !== 0) {
+      writer.uint32(24).int64(message.timeMs);
+    }
+    if (message.payloadJson !== "") {
+      writer.uint32(34).string(message.payloadJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Event {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.timeMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.payloadJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Event {
+    return {
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      subject: isSet(object.subject) ? globalThis.String(object.subject) : "",
+      timeMs: isSet(object.timeMs)
+        ? globalThis.Number(object.timeMs)
+        : isSet(object.time_ms)
+        ? globalThis.Number(object.time_ms)
+        : 0,
+      payloadJson: isSet(object.payloadJson)
+        ? globalThis.String(object.payloadJson)
+        : isSet(object.payload_json)
+        ? globalThis.String(object.payload_json)
+        : "",
+    };
+  },
+
+  toJSON(message: Event): unknown {
+    const obj: any = {};
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.subject !== "") {
+      obj.subject = message.subject;
+    }
+    if (message.timeMs !== 0) {
+      obj.timeMs = Math.round(message.timeMs);
+    }
+    if (message.payloadJson !== "") {
+      obj.payloadJson = message.payloadJson;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Event>, I>>(base?: I): Event {
+    return Event.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Event>, I>>(object: I): Event {
+    const message = createBaseEvent();
+    message.type = object.type ?? "";
+    message.subject = object.subject ?? "";
+    message.timeMs = object.timeMs ?? 0;
+    message.payloadJson = object.payloadJson ?? "";
+    return message;
+  },
+};
+
+function createBaseEndpointsRequest(): EndpointsRequest {
+  return { nodeId: "", sessionId: "", watch: [], unwatch: [] };
+}
+
+export const EndpointsRequest: MessageFns<EndpointsRequest> = {
+  encode(message: EndpointsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== "") {
+      writer.uint32(10).string(message.nodeId);
+    }
+    if (message.sessionId !== "") {
+      writer.uint32(18).string(message.sessionId);
+    }
+    for (const v of message.watch) {
+      writer.uint32(26).string(v!);
+    }
+    for (const v of message.unwatch) {
+      writer.uint32(34).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EndpointsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEndpointsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sessionId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.watch.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.unwatch.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EndpointsRequest {
+    return {
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+      sessionId: isSet(object.sessionId)
+        ? globalThis.String(object.sessionId)
+        : isSet(object.session_id)
+        ? globalThis.String(object.session_id)
+        : "",
+      watch: globalThis.Array.isArray(object?.watch) ? object.watch.map((e: any) => globalThis.String(e)) : [],
+      unwatch: globalThis.Array.isArray(object?.unwatch) ? object.unwatch.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: EndpointsRequest): unknown {
+    const obj: any = {};
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.sessionId !== "") {
+      obj.sessionId = message.sessionId;
+    }
+    if (message.watch?.length) {
+      obj.watch = message.watch;
+    }
+    if (message.unwatch?.length) {
+      obj.unwatch = message.unwatch;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EndpointsRequest>, I>>(base?: I): EndpointsRequest {
+    return EndpointsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EndpointsRequest>, I>>(object: I): EndpointsRequest {
+    const message = createBaseEndpointsRequest();
+    message.nodeId = object.nodeId ?? "";
+    message.sessionId = object.sessionId ?? "";
+    message.watch = object.watch?.map((e) => e) || [];
+    message.unwatch = object.unwatch?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseEndpointsMessage(): EndpointsMessage {
+  return { services: [], hasServiceNames: false, serviceNames: [] };
+}
+
+export const EndpointsMessage: MessageFns<EndpointsMessage> = {
+  encode(message: EndpointsMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.services) {
+      ServiceEndpoints.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.hasServiceNames !== false) {
+      writer.uint32(16).bool(message.hasServiceNames);
+    }
+    for (const v of message.serviceNames) {
+      writer.uint32(26).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EndpointsMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEndpointsMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.services.push(ServiceEndpoints.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.hasServiceNames = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.serviceNames.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EndpointsMessage {
+    return {
+      services: globalThis.Array.isArray(object?.services)
+        ? object.services.map((e: any) => ServiceEndpoints.fromJSON(e))
+        : [],
+      hasServiceNames: isSet(object.hasServiceNames)
+        ? globalThis.Boolean(object.hasServiceNames)
+        : isSet(object.has_service_names)
+        ? globalThis.Boolean(object.has_service_names)
+        : false,
+      serviceNames: globalThis.Array.isArray(object?.serviceNames)
+        ? object.serviceNames.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.service_names)
+        ? object.service_names.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: EndpointsMessage): unknown {
+    const obj: any = {};
+    if (message.services?.length) {
+      obj.services = message.services.map((e) => ServiceEndpoints.toJSON(e));
+    }
+    if (message.hasServiceNames !== false) {
+      obj.hasServiceNames = message.hasServiceNames;
+    }
+    if (message.serviceNames?.length) {
+      obj.serviceNames = message.serviceNames;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EndpointsMessage>, I>>(base?: I): EndpointsMessage {
+    return EndpointsMessage.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EndpointsMessage>, I>>(object: I): EndpointsMessage {
+    const message = createBaseEndpointsMessage();
+    message.services = object.services?.map((e) => ServiceEndpoints.fromPartial(e)) || [];
+    message.hasServiceNames = object.hasServiceNames ?? false;
+    message.serviceNames = object.serviceNames?.map((e) => e) || [];
+    return message;
+  },
+};
+
 function createBaseNetworksRequest(): NetworksRequest {
   return { nodeId: "", sessionId: "" };
 }
@@ -4542,6 +5417,158 @@ export const UpdateTaskStatusResponse: MessageFns<UpdateTaskStatusResponse> = {
   },
   fromPartial<I extends Exact<DeepPartial<UpdateTaskStatusResponse>, I>>(_: I): UpdateTaskStatusResponse {
     const message = createBaseUpdateTaskStatusResponse();
+    return message;
+  },
+};
+
+function createBaseLookupServiceRequest(): LookupServiceRequest {
+  return { name: "" };
+}
+
+export const LookupServiceRequest: MessageFns<LookupServiceRequest> = {
+  encode(message: LookupServiceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LookupServiceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLookupServiceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LookupServiceRequest {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+  },
+
+  toJSON(message: LookupServiceRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LookupServiceRequest>, I>>(base?: I): LookupServiceRequest {
+    return LookupServiceRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LookupServiceRequest>, I>>(object: I): LookupServiceRequest {
+    const message = createBaseLookupServiceRequest();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseEventsRequest(): EventsRequest {
+  return { types: [], name: "" };
+}
+
+export const EventsRequest: MessageFns<EventsRequest> = {
+  encode(message: EventsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.types) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EventsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEventsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.types.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EventsRequest {
+    return {
+      types: globalThis.Array.isArray(object?.types) ? object.types.map((e: any) => globalThis.String(e)) : [],
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+    };
+  },
+
+  toJSON(message: EventsRequest): unknown {
+    const obj: any = {};
+    if (message.types?.length) {
+      obj.types = message.types;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EventsRequest>, I>>(base?: I): EventsRequest {
+    return EventsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EventsRequest>, I>>(object: I): EventsRequest {
+    const message = createBaseEventsRequest();
+    message.types = object.types?.map((e) => e) || [];
+    message.name = object.name ?? "";
     return message;
   },
 };
@@ -6726,6 +7753,21 @@ export const DispatcherService = {
     responseSerialize: (value: NetworksMessage): Buffer => Buffer.from(NetworksMessage.encode(value).finish()),
     responseDeserialize: (value: Buffer): NetworksMessage => NetworksMessage.decode(value),
   },
+  /**
+   * Discovery for the agent's DNS server and routing mesh. The agent names the services it
+   * wants (first request: node/session; later requests add names); the manager answers each
+   * name with its complete ServiceEndpoints at once and again on every change. Services with
+   * ingress-published ports are sent to every agent without being asked.
+   */
+  endpoints: {
+    path: "/shoal.v1.Dispatcher/Endpoints" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: EndpointsRequest): Buffer => Buffer.from(EndpointsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EndpointsRequest => EndpointsRequest.decode(value),
+    responseSerialize: (value: EndpointsMessage): Buffer => Buffer.from(EndpointsMessage.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EndpointsMessage => EndpointsMessage.decode(value),
+  },
 } as const;
 
 export interface DispatcherServer extends UntypedServiceImplementation {
@@ -6741,6 +7783,13 @@ export interface DispatcherServer extends UntypedServiceImplementation {
   updateTaskStatus: handleUnaryCall<UpdateTaskStatusRequest, UpdateTaskStatusResponse>;
   /** Every network and every host's subnet lease: the full set on each change. */
   networks: handleServerStreamingCall<NetworksRequest, NetworksMessage>;
+  /**
+   * Discovery for the agent's DNS server and routing mesh. The agent names the services it
+   * wants (first request: node/session; later requests add names); the manager answers each
+   * name with its complete ServiceEndpoints at once and again on every change. Services with
+   * ingress-published ports are sent to every agent without being asked.
+   */
+  endpoints: handleBidiStreamingCall<EndpointsRequest, EndpointsMessage>;
 }
 
 export interface DispatcherClient extends Client {
@@ -6808,6 +7857,15 @@ export interface DispatcherClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<NetworksMessage>;
+  /**
+   * Discovery for the agent's DNS server and routing mesh. The agent names the services it
+   * wants (first request: node/session; later requests add names); the manager answers each
+   * name with its complete ServiceEndpoints at once and again on every change. Services with
+   * ingress-published ports are sent to every agent without being asked.
+   */
+  endpoints(): ClientDuplexStream<EndpointsRequest, EndpointsMessage>;
+  endpoints(options: Partial<CallOptions>): ClientDuplexStream<EndpointsRequest, EndpointsMessage>;
+  endpoints(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<EndpointsRequest, EndpointsMessage>;
 }
 
 export const DispatcherClient = makeGenericClientConstructor(DispatcherService, "shoal.v1.Dispatcher") as unknown as {
@@ -6960,6 +8018,26 @@ export const ControlService = {
       Buffer.from(RemoveNetworkResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RemoveNetworkResponse => RemoveNetworkResponse.decode(value),
   },
+  /** A service's endpoints as discovery serves them (any manager answers from its watch). */
+  lookupService: {
+    path: "/shoal.v1.Control/LookupService" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: LookupServiceRequest): Buffer => Buffer.from(LookupServiceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): LookupServiceRequest => LookupServiceRequest.decode(value),
+    responseSerialize: (value: ServiceEndpoints): Buffer => Buffer.from(ServiceEndpoints.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ServiceEndpoints => ServiceEndpoints.decode(value),
+  },
+  /** The cluster's events (from NATS), live, until the client cancels. */
+  events: {
+    path: "/shoal.v1.Control/Events" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: EventsRequest): Buffer => Buffer.from(EventsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EventsRequest => EventsRequest.decode(value),
+    responseSerialize: (value: Event): Buffer => Buffer.from(Event.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Event => Event.decode(value),
+  },
 } as const;
 
 export interface ControlServer extends UntypedServiceImplementation {
@@ -6980,6 +8058,10 @@ export interface ControlServer extends UntypedServiceImplementation {
   getNetwork: handleUnaryCall<GetNetworkRequest, NetworkDetail>;
   listNetworks: handleUnaryCall<ListNetworksRequest, ListNetworksResponse>;
   removeNetwork: handleUnaryCall<RemoveNetworkRequest, RemoveNetworkResponse>;
+  /** A service's endpoints as discovery serves them (any manager answers from its watch). */
+  lookupService: handleUnaryCall<LookupServiceRequest, ServiceEndpoints>;
+  /** The cluster's events (from NATS), live, until the client cancels. */
+  events: handleServerStreamingCall<EventsRequest, Event>;
 }
 
 export interface ControlClient extends Client {
@@ -7207,6 +8289,25 @@ export interface ControlClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RemoveNetworkResponse) => void,
   ): ClientUnaryCall;
+  /** A service's endpoints as discovery serves them (any manager answers from its watch). */
+  lookupService(
+    request: LookupServiceRequest,
+    callback: (error: ServiceError | null, response: ServiceEndpoints) => void,
+  ): ClientUnaryCall;
+  lookupService(
+    request: LookupServiceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ServiceEndpoints) => void,
+  ): ClientUnaryCall;
+  lookupService(
+    request: LookupServiceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ServiceEndpoints) => void,
+  ): ClientUnaryCall;
+  /** The cluster's events (from NATS), live, until the client cancels. */
+  events(request: EventsRequest, options?: Partial<CallOptions>): ClientReadableStream<Event>;
+  events(request: EventsRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<Event>;
 }
 
 export const ControlClient = makeGenericClientConstructor(ControlService, "shoal.v1.Control") as unknown as {

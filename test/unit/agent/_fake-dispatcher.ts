@@ -89,6 +89,7 @@ export class FakeDispatcher {
         if (this.networks === 'unimplemented') return void call.emit('error', { code: status.UNIMPLEMENTED, details: 'no Networks' });
         call.write(this.networks);
       },
+      endpoints: (call) => void call.emit('error', { code: status.UNIMPLEMENTED, details: 'no Endpoints' }),
       assignments: (call) => {
         if (this.stalled) return;
         if (!this.leader) return void call.emit('error', NOT_LEADER);

@@ -295,6 +295,8 @@ export class FakeControl {
       listTasks: handle('listTasks', (req: { service: string; node: string }) => ({
         tasks: this.tasks.filter((t) => req.service === '' || t.serviceId === req.service || t.serviceName === req.service),
       })),
+      lookupService: (_call, cb) => cb({ code: grpcStatus.UNIMPLEMENTED, details: 'no lookup' }, null),
+      events: (call) => void call.emit('error', { code: grpcStatus.UNIMPLEMENTED, details: 'no events' }),
     };
   }
 }
