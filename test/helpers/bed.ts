@@ -5,6 +5,7 @@
 // Tests assert through each host's own dockerd, not only through shoal: `containersOf`
 // asks every host's engine for the containers labelled with a service's name.
 import { execFile } from 'node:child_process';
+import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -142,6 +143,8 @@ export interface TaskRow {
   error: string;
   exitCode?: number;
   containerId: string;
+  /** The task's address on each of its networks, once it runs. */
+  addresses?: Array<{ network: string; ip: string }>;
 }
 
 export interface ManagerRow {
@@ -338,4 +341,55 @@ export async function waitNodesReady(timeoutMs = 60_000): Promise<NodeRow[]> {
     timeoutMs,
     `all of ${HOSTS.join(', ')} ready`,
   );
+}
+
+// ---- inside containers, and from the machine -------------------------------------------
+
+/** The bed's Docker CLI against a host's dockerd (the tests' `docker -H ...`). */
+export function dockerCli(host: string, args: readonly string[], timeoutMs = 30_000): Promise<RunResult> {
+  return run('docker', ['-H', `unix://${BED_RUN}/${host}/docker.sock`, ...args], process.env, timeoutMs);
+}
+
+/** `docker exec CONTAINER CMD...` on a host. Never throws: look at `code`. */
+export function execIn(host: string, container: string, cmd: readonly string[], timeoutMs = 30_000): Promise<RunResult> {
+  return dockerCli(host, ['exec', container, ...cmd], timeoutMs);
+}
+
+/** A container's address on a shoal network (Docker network `shoal-<network>`), from its
+ * host's dockerd; '' when it is not attached. */
+export async function containerIp(host: string, id: string, network = 'shoal'): Promise<string> {
+  const info = await docker(host).getContainer(id).inspect();
+  return info.NetworkSettings.Networks[`shoal-${network}`]?.IPAddress ?? '';
+}
+
+/** A bed host's underlay address: host1 -> 10.213.0.11. */
+export function hostAddress(host: string): string {
+  return `10.213.0.${10 + Number.parseInt(host.replace(/^host/, ''), 10)}`;
+}
+
+/** Manager N's Consul-shaped HTTP API (`--http-listen`, see deploy/README.md). */
+export function managerHttp(n: number): string {
+  return `10.213.0.1:${8499 + n}`;
+}
+
+export interface HttpReply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** One HTTP GET from the test process on a connection of its own (no keep-alive, so every
+ * request is a new TCP connection). Rejects on a network error (e.g. ECONNREFUSED). */
+export function httpGet(url: string, timeoutMs = 10_000): Promise<HttpReply> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent: false, headers: { connection: 'close' }, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${url}: no reply within ${timeoutMs} ms`)));
+    req.on('error', reject);
+  });
 }
