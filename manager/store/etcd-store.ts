@@ -1,10 +1,10 @@
 // The etcd adapter: every etcd call and error conversion of the desired state lives here.
-import { Etcd3, GRPCDeadlineExceededError, isRecoverableError, type Watcher } from 'etcd3';
+import { Etcd3, EtcdLeaseInvalidError, GRPCDeadlineExceededError, isRecoverableError, type IKeyValue, type Watcher } from 'etcd3';
 import { ConsecutiveBreaker, circuitBreaker, handleAll, handleWhen, retry } from 'cockatiel';
 import type { ICompare } from 'etcd3/lib/rpc.js';
-import type { Snapshot, Store, WriteOp } from './store.js';
-import { MAX_OPS_PER_TXN, NotLeaderError, StoreUnavailableError, emptySnapshot } from './store.js';
-import { ROOT, key, parseKey } from './keys.js';
+import type { ChangeSource, KeepAliveStream, KeyChange, LeaseStore, Snapshot, Store, WriteOp } from './store.js';
+import { LeaseNotFoundError, MAX_OPS_PER_TXN, NotLeaderError, StoreUnavailableError, emptySnapshot } from './store.js';
+import { ENDPOINTS_PREFIX, ROOT, key, parseKey, prefixEnd } from './keys.js';
 import { addToSnapshot } from './codec.js';
 import type { Kind } from './keys.js';
 
@@ -21,6 +21,8 @@ const SKIP_FAILED_MEMBER_MS = 1_000;
  */
 const CALL_DEADLINE_MS = 1_500;
 const LOAD_DEADLINE_MS = 30_000;
+/** Keys per range call of `range()`: well under grpc's 4 MB message limit for endpoint values. */
+const RANGE_PAGE = 5_000;
 
 export interface RemoteChange {
   kind: Kind;
@@ -28,7 +30,7 @@ export interface RemoteChange {
   value?: string; // undefined: deleted
 }
 
-export class EtcdStore implements Store {
+export class EtcdStore implements Store, ChangeSource, LeaseStore {
   private readonly client: Etcd3;
   /** Compared in every write transaction: only the current leader's writes apply. */
   private guard: ICompare | undefined;
@@ -57,15 +59,29 @@ export class EtcdStore implements Store {
     this.guard = guard;
   }
 
-  /** One range over the whole prefix: a consistent snapshot at one revision. */
+  /**
+   * Everything but the endpoints (which are not ClusterState's, and as many as the tasks),
+   * in one transaction of two ranges: a consistent snapshot at one revision.
+   */
   async load(): Promise<Snapshot> {
     try {
       // A large cluster's snapshot takes longer than one ordinary call.
-      const res = await this.client.getAll().prefix(ROOT).options({ deadline: Date.now() + LOAD_DEADLINE_MS }).exec();
+      const res = await this.client.kv.txn(
+        {
+          compare: [],
+          success: [
+            { request_range: { key: Buffer.from(ROOT), range_end: Buffer.from(ENDPOINTS_PREFIX) } },
+            { request_range: { key: Buffer.from(prefixEnd(ENDPOINTS_PREFIX)), range_end: Buffer.from(prefixEnd(ROOT)) } },
+          ],
+        },
+        { deadline: Date.now() + LOAD_DEADLINE_MS },
+      );
       const snap: Snapshot = emptySnapshot(Number(res.header.revision));
-      for (const kv of res.kvs) {
-        const parsed = parseKey(kv.key.toString());
-        if (parsed) addToSnapshot(snap, parsed.kind, kv.value.toString());
+      for (const r of res.responses) {
+        for (const kv of r.response_range?.kvs ?? []) {
+          const parsed = parseKey(kv.key.toString());
+          if (parsed) addToSnapshot(snap, parsed.kind, kv.value.toString());
+        }
       }
       return snap;
     } catch (err) {
@@ -78,20 +94,139 @@ export class EtcdStore implements Store {
     if (ops.length > MAX_OPS_PER_TXN) throw new Error(`too many operations in one transaction: ${ops.length}`);
     let res;
     try {
-      res = await this.client.kv.txn(
-        {
+      res = await this.client.kv.txn({
         compare: this.guard ? [this.guard] : [],
         success: ops.map((op) =>
           op.value === undefined
             ? { request_delete_range: { key: Buffer.from(key(op.kind, op.id)) } }
-            : { request_put: { key: Buffer.from(key(op.kind, op.id)), value: Buffer.from(op.value) } },
+            : {
+                request_put: {
+                  key: Buffer.from(key(op.kind, op.id)),
+                  value: Buffer.from(op.value),
+                  ...(op.lease !== undefined ? { lease: op.lease } : {}),
+                },
+              },
         ),
-        },
-      );
+      });
     } catch (err) {
+      if (err instanceof EtcdLeaseInvalidError) throw new LeaseNotFoundError(`cannot write to etcd: ${err.message}`, { cause: err });
       throw new StoreUnavailableError(`cannot write to etcd: ${(err as Error).message}`, { cause: err });
     }
     if (!res.succeeded) throw new NotLeaderError('write refused: this manager is no longer the leader');
+  }
+
+  // ------------------------------------------------------------ leases (endpoints)
+
+  async grantLease(ttlSeconds: number): Promise<string> {
+    try {
+      const res = await this.client.leaseClient.leaseGrant({ TTL: ttlSeconds });
+      return String(res.ID);
+    } catch (err) {
+      throw new StoreUnavailableError(`cannot grant an etcd lease: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async revokeLease(id: string): Promise<void> {
+    try {
+      await this.client.leaseClient.leaseRevoke({ ID: id });
+    } catch (err) {
+      if (err instanceof EtcdLeaseInvalidError) return; // expired already: its keys are gone
+      throw new StoreUnavailableError(`cannot revoke etcd lease ${id}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** One LeaseKeepAlive stream for any number of leases (etcd3's Lease opens one per lease). */
+  async openKeepAlive(onLost: (id: string) => void, onEnd: (err: Error) => void): Promise<KeepAliveStream> {
+    let stream;
+    try {
+      stream = await this.client.leaseClient.leaseKeepAlive();
+    } catch (err) {
+      throw new StoreUnavailableError(`cannot open the lease keepalive stream: ${(err as Error).message}`, { cause: err });
+    }
+    let open = true;
+    const end = (err: Error) => {
+      if (!open) return;
+      open = false;
+      onEnd(err);
+    };
+    stream.on('data', (res) => {
+      // etcd answers an unknown (expired, revoked) lease with TTL 0 or less.
+      if (Number(res.TTL) <= 0) onLost(String(res.ID));
+    });
+    stream.on('error', (err) => end(err));
+    stream.on('end', () => end(new Error('lease keepalive stream ended')));
+    return {
+      send: (id) => {
+        if (!open) return;
+        try {
+          stream.write({ ID: id });
+        } catch (err) {
+          end(err as Error);
+        }
+      },
+      close: () => {
+        if (!open) return;
+        open = false;
+        try {
+          // Half-close first: etcd3 counts an error on a still-writable stream (as a bare
+          // cancel gives) as a failed member, which would open our circuit breaker.
+          stream.end();
+          stream.cancel();
+        } catch {
+          // already gone
+        }
+      },
+    };
+  }
+
+  // ------------------------------------------------------------ ranges (the endpoint catalog)
+
+  /** Pages of RANGE_PAGE keys, all at the first page's revision (one consistent read). */
+  async range(from: string, to: string): Promise<{ revision: number; kvs: KeyChange[] }> {
+    const kvs: KeyChange[] = [];
+    let revision = 0;
+    let start = from;
+    const deadline = Date.now() + LOAD_DEADLINE_MS;
+    try {
+      for (;;) {
+        const res = await this.client.kv.range(
+          { key: Buffer.from(start), range_end: Buffer.from(to), limit: RANGE_PAGE, ...(revision ? { revision } : {}) },
+          { deadline },
+        );
+        if (!revision) revision = Number(res.header.revision);
+        for (const kv of res.kvs) kvs.push(toChange(kv, false));
+        if (!res.more || res.kvs.length === 0) break;
+        start = res.kvs[res.kvs.length - 1]!.key.toString() + '\0';
+      }
+      return { revision, kvs };
+    } catch (err) {
+      throw new StoreUnavailableError(`cannot read from etcd: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async watchRange(
+    from: string,
+    to: string,
+    afterRevision: number,
+    onChanges: (changes: KeyChange[], revision: number) => void,
+    onReset: (err: Error) => void,
+  ): Promise<() => Promise<void>> {
+    const watcher: Watcher = await this.client
+      .watch()
+      .inRange({ start: from, end: to })
+      .startRevision(String(afterRevision + 1))
+      .create();
+    watcher.on('data', (res) => {
+      if (res.events.length === 0) return; // progress notifications
+      onChanges(
+        res.events.map((ev) => toChange(ev.kv, ev.type === 'Delete')),
+        Number(res.header.revision),
+      );
+    });
+    watcher.on('error', (err) => onReset(err));
+    return async () => {
+      await watcher.cancel().catch(() => {});
+    };
   }
 
   /**
@@ -116,4 +251,11 @@ export class EtcdStore implements Store {
   async close(): Promise<void> {
     this.client.close();
   }
+}
+
+/** A delete event's kv carries the key and, as mod_revision, the revision of the delete. */
+function toChange(kv: IKeyValue, deleted: boolean): KeyChange {
+  const change: KeyChange = { key: kv.key.toString(), revision: Number(kv.mod_revision) };
+  if (!deleted) change.value = kv.value.toString();
+  return change;
 }

@@ -2,15 +2,36 @@
 
 export const ROOT = '/shoal/v1/';
 
+/** The five kinds of objects ClusterState holds (and snapshots carry). */
 export type Kind = 'nodes' | 'services' | 'tasks' | 'networks' | 'leases';
 export const KINDS: readonly Kind[] = ['nodes', 'services', 'tasks', 'networks', 'leases'];
 
-export function prefix(kind: Kind): string {
+/**
+ * Every key space the Writer writes: the five kinds, plus the leader's discovery
+ * endpoints (`endpoints/<service name>/<task id>`, bound to a per-node etcd lease), which
+ * are not part of ClusterState: parseKey ignores them, so snapshots never hold them.
+ */
+export type KeySpace = Kind | 'endpoints';
+
+export function prefix(kind: KeySpace): string {
   return `${ROOT}${kind}/`;
 }
 
-export function key(kind: Kind, id: string): string {
+export function key(kind: KeySpace, id: string): string {
   return `${ROOT}${kind}/${id}`;
+}
+
+/** Where a service's endpoints live: /shoal/v1/endpoints/<service name>/. */
+export const ENDPOINTS_PREFIX = prefix('endpoints');
+
+/** The id of an endpoint within the 'endpoints' key space. */
+export function endpointId(serviceName: string, taskId: string): string {
+  return `${serviceName}/${taskId}`;
+}
+
+/** The first key after every key that starts with `p` (etcd's range_end; our prefixes are ASCII). */
+export function prefixEnd(p: string): string {
+  return p.slice(0, -1) + String.fromCharCode(p.charCodeAt(p.length - 1) + 1);
 }
 
 /** Splits a key back into kind and id; undefined for keys that are not an object's. */

@@ -1,7 +1,7 @@
 // The persistence seam: the manager keeps desired state in memory (ClusterState) and
 // writes it through a Store. etcd in production, memory in unit tests.
 import type { Network, Node, Service, SubnetLease, Task } from '../../proto/gen/shoal.js';
-import type { Kind } from './keys.js';
+import type { KeySpace } from './keys.js';
 
 export interface Snapshot {
   nodes: Node[];
@@ -18,9 +18,11 @@ export function emptySnapshot(revision = 0): Snapshot {
 
 /** A put carries the object's JSON; a delete carries none. */
 export interface WriteOp {
-  kind: Kind;
+  kind: KeySpace;
   id: string;
   value?: string;
+  /** A put bound to this etcd lease (the key vanishes with it); none: not leased. */
+  lease?: string;
 }
 
 export interface Store {
@@ -45,4 +47,59 @@ export class StoreUnavailableError extends Error {
 export class NotLeaderError extends Error {
   override name = 'NotLeaderError';
   readonly retryable = false;
+}
+
+/** A put was bound to a lease etcd does not know (expired or revoked): the whole txn failed. */
+export class LeaseNotFoundError extends Error {
+  override name = 'LeaseNotFoundError';
+  readonly retryable = false;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+// ------------------------------------------------------------ discovery seams
+
+/** One key as read or changed. `value` undefined: deleted. `revision`: its mod revision (a delete's own). */
+export interface KeyChange {
+  key: string;
+  value?: string;
+  revision: number;
+}
+
+/** Reads a key range at one revision and follows it: what the endpoint catalog needs. */
+export interface ChangeSource {
+  /** Every key in [from, to) at one revision. */
+  range(from: string, to: string): Promise<{ revision: number; kvs: KeyChange[] }>;
+  /**
+   * Every change in [from, to) after `afterRevision`, in order, one call per revision
+   * batch (`revision`: the newest revision the batch brings). `onReset` when the watch
+   * cannot go on (compaction, cancelled): the caller reads the range again.
+   */
+  watchRange(
+    from: string,
+    to: string,
+    afterRevision: number,
+    onChanges: (changes: KeyChange[], revision: number) => void,
+    onReset: (err: Error) => void,
+  ): Promise<() => Promise<void>>;
+}
+
+/** One stream of lease keepalives (etcd's LeaseKeepAlive), shared by every lease. */
+export interface KeepAliveStream {
+  /** Renews the lease once. */
+  send(id: string): void;
+  close(): void;
+}
+
+/** etcd leases, for keys that must vanish by themselves when nobody renews them. */
+export interface LeaseStore {
+  grantLease(ttlSeconds: number): Promise<string>;
+  /** Deletes every key bound to the lease; a lease etcd does not know counts as revoked. */
+  revokeLease(id: string): Promise<void>;
+  /**
+   * Opens the keepalive stream. `onLost(id)`: etcd answered that it no longer knows the
+   * lease; `onEnd(err)`: the stream broke (open a new one).
+   */
+  openKeepAlive(onLost: (id: string) => void, onEnd: (err: Error) => void): Promise<KeepAliveStream>;
 }

@@ -1,9 +1,11 @@
 // Write-behind queue: coalesces the latest value per key and commits them in
 // transactions of at most MAX_OPS_PER_TXN, retrying while the store is unavailable.
-// `sync()` resolves once everything enqueued before it is durable.
-import type { Kind } from './keys.js';
+// `sync()` resolves once everything enqueued before it is durable. A put may be bound to
+// an etcd lease (endpoints); a transaction refused because one of its leases is gone is
+// split by lease, the ops of the gone lease become deletes and `onLeaseLost` says so.
+import type { KeySpace } from './keys.js';
 import type { Store, WriteOp } from './store.js';
-import { MAX_OPS_PER_TXN, NotLeaderError } from './store.js';
+import { LeaseNotFoundError, MAX_OPS_PER_TXN, NotLeaderError } from './store.js';
 
 const RETRY_MIN_MS = 100; // first retry after a failed commit
 const RETRY_MAX_MS = 2_000; // cap while etcd stays away
@@ -26,15 +28,29 @@ export class Writer {
   onError: (err: Error) => void = () => {};
   /** A guarded commit was refused: another manager leads. The writer stops. */
   onFenced: (err: Error) => void = () => {};
+  /** A put was refused because etcd no longer knows its lease (it expired or was revoked). */
+  onLeaseLost: (lease: string) => void = () => {};
 
   constructor(private readonly store: Store) {}
 
-  put(kind: Kind, id: string, value: string): void {
-    this.enqueue({ kind, id, value });
+  /** Queues a put; with `lease`, the key is bound to that etcd lease. */
+  put(kind: KeySpace, id: string, value: string, lease?: string): void {
+    this.enqueue(lease === undefined ? { kind, id, value } : { kind, id, value, lease });
   }
 
-  delete(kind: Kind, id: string): void {
+  delete(kind: KeySpace, id: string): void {
     this.enqueue({ kind, id });
+  }
+
+  /**
+   * The lease is about to be revoked: every queued put bound to it becomes a delete (so
+   * no commit refers to it after the revoke). Puts already in flight are not touched:
+   * revoke after `sync()`. O(queued writes).
+   */
+  withdrawLease(lease: string): void {
+    for (const [k, op] of this.pending) {
+      if (op.lease === lease) this.pending.set(k, { kind: op.kind, id: op.id });
+    }
   }
 
   get backlog(): number {
@@ -81,12 +97,20 @@ export class Writer {
     for (let i = 0; i < chunks.length; i += MAX_TXNS_IN_FLIGHT) {
       const group = chunks.slice(i, i + MAX_TXNS_IN_FLIGHT);
       const results = await Promise.allSettled(group.map((c) => this.store.commit(c)));
-      results.forEach((r, j) => {
-        if (r.status === 'rejected') {
-          failed.push(...group[j]!);
-          lastError = r.reason as Error;
+      for (let j = 0; j < results.length; j++) {
+        const r = results[j]!;
+        if (r.status === 'fulfilled') continue;
+        if (r.reason instanceof LeaseNotFoundError) {
+          const left = await this.commitByLease(group[j]!);
+          if (left.ops.length > 0) {
+            failed.push(...left.ops);
+            lastError = left.error;
+          }
+          continue;
         }
-      });
+        failed.push(...group[j]!);
+        lastError = r.reason as Error;
+      }
     }
     this.flushing = false;
     if (lastError instanceof NotLeaderError) {
@@ -115,5 +139,42 @@ export class Writer {
       return true;
     });
     if (this.pending.size > 0) this.schedule(0);
+  }
+
+  /**
+   * A transaction named a lease etcd does not know. Commits its ops again grouped by
+   * lease; a group whose lease is gone is committed as deletes (its keys went with the
+   * lease) and reported. Returns what still failed, for the ordinary retry.
+   */
+  private async commitByLease(ops: WriteOp[]): Promise<{ ops: WriteOp[]; error?: Error }> {
+    const groups = new Map<string, WriteOp[]>();
+    for (const op of ops) {
+      const g = op.lease ?? '';
+      let list = groups.get(g);
+      if (!list) groups.set(g, (list = []));
+      list.push(op);
+    }
+    const left: WriteOp[] = [];
+    let error: Error | undefined;
+    for (const [lease, group] of groups) {
+      try {
+        await this.store.commit(group);
+      } catch (err) {
+        if (err instanceof LeaseNotFoundError && lease !== '') {
+          this.onLeaseLost(lease);
+          const deletes = group.map((op) => ({ kind: op.kind, id: op.id }));
+          try {
+            await this.store.commit(deletes);
+          } catch (err2) {
+            left.push(...deletes);
+            error = err2 as Error;
+          }
+          continue;
+        }
+        left.push(...group);
+        error = err as Error;
+      }
+    }
+    return { ops: left, error };
   }
 }
