@@ -2,13 +2,18 @@
 // Consul-shaped HTTP API) read: every manager's watch-fed catalog of endpoints, per
 // service name. Implemented by EndpointCatalog (catalog.ts); faked in unit tests.
 import type { ServiceEndpoints } from '../../proto/gen/shoal.js';
+import { ENDPOINTS_PREFIX, endpointId, key } from '../store/keys.js';
 
 export interface EndpointView {
   /** True once the catalog holds a consistent snapshot (before that, answers would be empty). */
   readonly loaded: boolean;
   /** The highest etcd revision the catalog has applied (Consul's X-Consul-Index for lists). */
   readonly index: number;
-  /** The name's current endpoints; `exists` false (and index = the catalog's) when no service has it. */
+  /**
+   * The name's current endpoints; `exists` false when no service has it. `index` is the
+   * etcd revision of the name's last change, at least 1 (a name never seen: the revision
+   * the catalog was loaded at), so a blocking query on it wakes only when it changes.
+   */
   lookup(name: string): ServiceEndpoints;
   /** Every service name, sorted. */
   serviceNames(): string[];
@@ -23,8 +28,8 @@ export interface EndpointView {
   onChange(listener: (name: string) => void): () => void;
 }
 
-/** Where endpoints are stored: /shoal/v1/endpoints/<service name>/<task id>. */
-export const ENDPOINTS_PREFIX = '/shoal/v1/endpoints/';
+/** Where endpoints are stored: /shoal/v1/endpoints/<service name>/<task id> (built in store/keys.ts). */
+export { ENDPOINTS_PREFIX };
 export function endpointKey(serviceName: string, taskId: string): string {
-  return `${ENDPOINTS_PREFIX}${serviceName}/${taskId}`;
+  return key('endpoints', endpointId(serviceName, taskId));
 }

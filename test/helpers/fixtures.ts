@@ -1,6 +1,6 @@
 // Builders for nodes, specs and a manager core (state + control loop) on a memory store,
 // with a controllable clock. Used by the manager's unit tests.
-import type { Node, ServiceSpec, Task } from '../../proto/gen/shoal.js';
+import type { NetworkAddress, Node, ServiceSpec, Task } from '../../proto/gen/shoal.js';
 import { Availability, NodeStatus, ServiceMode } from '../../proto/gen/shoal.js';
 import { TaskState } from '../../proto/task-state.js';
 import { ClusterState } from '../../manager/store/cluster-state.js';
@@ -106,11 +106,11 @@ export class Core {
     this.settle();
   }
 
-  report(taskId: string, state: TaskState, extra: { exitCode?: number; err?: string } = {}): void {
+  report(taskId: string, state: TaskState, extra: { exitCode?: number; err?: string; addresses?: NetworkAddress[] } = {}): void {
     const t = this.state.tasks.get(taskId)!;
     this.state.putTask({
       ...t,
-      status: { state, message: '', err: extra.err ?? '', containerId: `c-${taskId}`, exitCode: extra.exitCode ?? 0, timestampMs: this.clock , addresses: []},
+      status: { state, message: '', err: extra.err ?? '', containerId: `c-${taskId}`, exitCode: extra.exitCode ?? 0, timestampMs: this.clock , addresses: extra.addresses ?? []},
     });
   }
 

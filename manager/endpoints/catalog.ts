@@ -1,0 +1,493 @@
+// Every manager's discovery cache, for the manager's whole life (not per term): loads the
+// endpoint and service keys in one read, then follows them with one etcd watch from that
+// revision. Per service name it keeps the service's networks and ports and its endpoints,
+// with `index` = the etcd revision of the name's last change (Consul's X-Consul-Index).
+// A watch that cannot go on (compaction, cancel) makes it read everything again; names
+// whose answer changed across the reload are reported changed.
+//
+// The watched range runs from /shoal/v1/endpoints/ to the end of /shoal/v1/services/, so
+// it also carries networks (for the default network's name) and, unused, leader, leases,
+// managers and nodes keys, but never tasks, which sort after services.
+import { Endpoint, Service, Network, type PortConfig, type ServiceEndpoints } from '../../proto/gen/shoal.js';
+import { DEFAULT_NETWORK_NAME } from '../allocator/allocator.js';
+import { ENDPOINTS_PREFIX, prefix, prefixEnd } from '../store/keys.js';
+import type { ChangeSource, KeyChange } from '../store/store.js';
+import type { EndpointView } from './view.js';
+
+const SERVICES_PREFIX = prefix('services');
+const NETWORKS_PREFIX = prefix('networks');
+const RANGE_FROM = ENDPOINTS_PREFIX;
+const RANGE_TO = prefixEnd(SERVICES_PREFIX);
+const RELOAD_RETRY_MS = 500;
+
+export interface EndpointEvent {
+  type: 'registered' | 'deregistered';
+  endpoint: Endpoint;
+}
+
+export interface EndpointCatalogOptions {
+  log?: (line: string) => void;
+  reloadRetryMs?: number;
+}
+
+interface ServiceInfo {
+  id: string;
+  /** spec.networks as stored (empty: the default network) */
+  specNetworks: string[];
+  ports: PortConfig[];
+}
+
+interface Entry {
+  name: string;
+  service?: ServiceInfo;
+  endpoints: Map<string, { endpoint: Endpoint; raw: string }>; // by task id
+  index: number;
+  cached?: ServiceEndpoints;
+}
+
+interface Waiter {
+  index: number;
+  resolve: () => void;
+}
+
+/** The catalog's whole content at one revision (what a load builds). */
+interface Contents {
+  entries: Map<string, Entry>;
+  serviceNameById: Map<string, string>;
+  networks: Map<string, { name: string; isDefault: boolean }>;
+  defaultNetwork: string;
+}
+
+function emptyContents(): Contents {
+  return { entries: new Map(), serviceNameById: new Map(), networks: new Map(), defaultNetwork: DEFAULT_NETWORK_NAME };
+}
+
+type Lifecycle = 'new' | 'running' | 'closed';
+
+export class EndpointCatalog implements EndpointView {
+  private c: Contents = emptyContents();
+  private lifecycle: Lifecycle = 'new';
+  private isLoaded = false;
+  private revision = 0;
+  private loadRevision = 0;
+  private namesIndex = 1;
+  private namesCache: string[] | undefined;
+  private generation = 0;
+  private stopWatch: (() => Promise<void>) | undefined;
+  private readonly changeListeners = new Set<(name: string) => void>();
+  private readonly endpointListeners = new Set<(e: EndpointEvent) => void>();
+  private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly nameWaiters = new Set<Waiter>();
+  private readonly loadWaiters: (() => void)[] = [];
+  private readonly log: (line: string) => void;
+  private readonly reloadRetryMs: number;
+
+  constructor(
+    private readonly source: ChangeSource,
+    opts: EndpointCatalogOptions = {},
+  ) {
+    this.log = opts.log ?? (() => {});
+    this.reloadRetryMs = opts.reloadRetryMs ?? RELOAD_RETRY_MS;
+  }
+
+  /** Loads and starts following, in the background (retrying while etcd is away). */
+  start(): void {
+    if (this.lifecycle !== 'new') return;
+    this.lifecycle = 'running';
+    void this.follow(++this.generation);
+  }
+
+  async close(): Promise<void> {
+    if (this.lifecycle === 'closed') return;
+    this.lifecycle = 'closed';
+    this.generation++;
+    await this.stopWatch?.();
+    this.stopWatch = undefined;
+    // Blocking queries answer now with what is known.
+    for (const set of this.waiters.values()) for (const w of set) w.resolve();
+    for (const w of this.nameWaiters) w.resolve();
+    this.waiters.clear();
+    this.nameWaiters.clear();
+  }
+
+  /** Resolves once the first load is in. */
+  whenLoaded(): Promise<void> {
+    if (this.isLoaded) return Promise.resolve();
+    return new Promise((resolve) => this.loadWaiters.push(resolve));
+  }
+
+  /** Every endpoint key put for the first time (registered) or deleted (deregistered), as committed. */
+  onEndpoint(listener: (e: EndpointEvent) => void): () => void {
+    this.endpointListeners.add(listener);
+    return () => this.endpointListeners.delete(listener);
+  }
+
+  // ------------------------------------------------------------ EndpointView
+
+  get loaded(): boolean {
+    return this.isLoaded;
+  }
+
+  get index(): number {
+    return Math.max(1, this.revision);
+  }
+
+  lookup(name: string): ServiceEndpoints {
+    const e = this.c.entries.get(name);
+    if (!e) return { name, exists: false, networks: [], ports: [], endpoints: [], index: Math.max(1, this.loadRevision) };
+    if (!e.cached) {
+      const s = e.service;
+      e.cached = {
+        name,
+        exists: s !== undefined,
+        networks: s ? this.networksOf(s) : [],
+        ports: s?.ports ?? [],
+        endpoints: [...e.endpoints.values()].map((x) => x.endpoint),
+        index: Math.max(1, e.index),
+      };
+    }
+    return e.cached;
+  }
+
+  serviceNames(): string[] {
+    if (!this.namesCache) {
+      const names: string[] = [];
+      for (const e of this.c.entries.values()) if (e.service) names.push(e.name);
+      this.namesCache = names.sort();
+    }
+    return this.namesCache;
+  }
+
+  waitFor(name: string, index: number, timeoutMs: number): Promise<ServiceEndpoints> {
+    const now = this.lookup(name);
+    if (index <= 0 || now.index > index || this.lifecycle === 'closed') return Promise.resolve(now);
+    return new Promise((resolve) => {
+      let set = this.waiters.get(name);
+      if (!set) this.waiters.set(name, (set = new Set()));
+      const waiters = set;
+      const w: Waiter = {
+        index,
+        resolve: () => {
+          clearTimeout(timer);
+          waiters.delete(w);
+          if (waiters.size === 0 && this.waiters.get(name) === waiters) this.waiters.delete(name);
+          resolve(this.lookup(name));
+        },
+      };
+      const timer = setTimeout(() => w.resolve(), Math.max(0, timeoutMs));
+      waiters.add(w);
+    });
+  }
+
+  waitForNames(index: number, timeoutMs: number): Promise<{ index: number; names: string[] }> {
+    const answer = () => ({ index: this.namesIndex, names: this.serviceNames() });
+    if (index <= 0 || this.namesIndex > index || this.lifecycle === 'closed') return Promise.resolve(answer());
+    return new Promise((resolve) => {
+      const w: Waiter = {
+        index,
+        resolve: () => {
+          clearTimeout(timer);
+          this.nameWaiters.delete(w);
+          resolve(answer());
+        },
+      };
+      const timer = setTimeout(() => w.resolve(), Math.max(0, timeoutMs));
+      this.nameWaiters.add(w);
+    });
+  }
+
+  onChange(listener: (name: string) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  // ------------------------------------------------------------ loading and following
+
+  private async follow(gen: number): Promise<void> {
+    for (;;) {
+      if (gen !== this.generation) return;
+      try {
+        const { revision, kvs } = await this.source.range(RANGE_FROM, RANGE_TO);
+        if (gen !== this.generation) return;
+        this.install(revision, kvs);
+        const stop = await this.source.watchRange(
+          RANGE_FROM,
+          RANGE_TO,
+          revision,
+          (changes, rev) => {
+            if (gen === this.generation) this.apply(changes, rev);
+          },
+          (err) => {
+            if (gen !== this.generation) return;
+            this.log(`endpoint catalog: watch ended (${err.message}); reloading`);
+            const next = ++this.generation;
+            void stop().catch(() => {});
+            void this.follow(next);
+          },
+        );
+        if (gen !== this.generation) {
+          await stop();
+          return;
+        }
+        this.stopWatch = stop;
+        return;
+      } catch (err) {
+        this.log(`endpoint catalog: ${(err as Error).message} (retrying)`);
+        await sleep(this.reloadRetryMs);
+      }
+    }
+  }
+
+  /** Replaces the contents with a fresh read; on a reload, reports what differs. */
+  private install(revision: number, kvs: KeyChange[]): void {
+    const fresh = emptyContents();
+    const old = this.c;
+    const wasLoaded = this.isLoaded;
+    this.c = fresh;
+    // Networks first: services need the default network's name.
+    for (const kv of kvs) if (kv.key.startsWith(NETWORKS_PREFIX)) this.putNetwork(kv.key, kv.value!);
+    for (const kv of kvs) {
+      if (kv.key.startsWith(ENDPOINTS_PREFIX)) this.putEndpoint(kv, false);
+      else if (kv.key.startsWith(SERVICES_PREFIX)) this.putService(kv);
+    }
+    this.loadRevision = revision;
+    this.revision = Math.max(this.revision, revision);
+    this.namesCache = undefined;
+    const changed = new Set<string>();
+    if (wasLoaded) {
+      // What changed while the watch was away: those names move to the load's revision.
+      for (const [name, before] of old.entries) {
+        const after = fresh.entries.get(name);
+        if (!after) {
+          if (before.service || before.endpoints.size > 0) changed.add(name);
+          for (const x of before.endpoints.values()) this.emitEndpoint('deregistered', x.endpoint);
+          continue;
+        }
+        if (!sameEntry(before, after, old.defaultNetwork, fresh.defaultNetwork)) {
+          after.index = Math.max(revision, before.index);
+          changed.add(name);
+        } else after.index = Math.max(after.index, before.index);
+        for (const [taskId, x] of before.endpoints) if (!after.endpoints.has(taskId)) this.emitEndpoint('deregistered', x.endpoint);
+        for (const [taskId, x] of after.endpoints) if (!before.endpoints.has(taskId)) this.emitEndpoint('registered', x.endpoint);
+      }
+      for (const [name, after] of fresh.entries) {
+        if (old.entries.has(name)) continue;
+        after.index = Math.max(after.index, revision);
+        changed.add(name);
+        for (const x of after.endpoints.values()) this.emitEndpoint('registered', x.endpoint);
+      }
+      const oldNames = [...old.entries.values()].filter((e) => e.service).map((e) => e.name).sort();
+      if (oldNames.join('\n') !== this.serviceNames().join('\n')) this.namesIndex = Math.max(this.namesIndex + 1, revision);
+    } else {
+      this.namesIndex = Math.max(1, revision);
+    }
+    this.isLoaded = true;
+    for (const r of this.loadWaiters.splice(0)) r();
+    this.notify(changed, true);
+  }
+
+  /** One watch batch: applies it, then wakes waiters and listeners once per changed name. */
+  private apply(changes: KeyChange[], revision: number): void {
+    const changed = new Set<string>();
+    let namesChanged = false;
+    for (const kv of changes) {
+      if (kv.key.startsWith(ENDPOINTS_PREFIX)) {
+        const name = kv.value === undefined ? this.deleteEndpoint(kv) : this.putEndpoint(kv, true);
+        if (name !== undefined) changed.add(name);
+      } else if (kv.key.startsWith(SERVICES_PREFIX)) {
+        const r = kv.value === undefined ? this.deleteService(kv) : this.putService(kv);
+        if (r) {
+          for (const name of r.names) changed.add(name);
+          if (r.existence) namesChanged = true;
+        }
+      } else if (kv.key.startsWith(NETWORKS_PREFIX)) {
+        const before = this.c.defaultNetwork;
+        if (kv.value === undefined) this.c.networks.delete(kv.key.slice(NETWORKS_PREFIX.length));
+        else this.putNetwork(kv.key, kv.value);
+        this.c.defaultNetwork = defaultNetworkName(this.c.networks);
+        if (before !== this.c.defaultNetwork) {
+          for (const e of this.c.entries.values()) {
+            if (e.service && e.service.specNetworks.length === 0) {
+              e.index = kv.revision;
+              changed.add(e.name);
+            }
+          }
+        }
+      }
+    }
+    this.revision = Math.max(this.revision, revision);
+    if (namesChanged) {
+      this.namesIndex = Math.max(this.namesIndex + 1, revision);
+      this.namesCache = undefined;
+    }
+    for (const name of changed) {
+      const e = this.c.entries.get(name);
+      if (e) e.cached = undefined;
+    }
+    this.notify(changed, namesChanged);
+  }
+
+  private notify(changed: Set<string>, namesChanged: boolean): void {
+    for (const name of changed) {
+      const set = this.waiters.get(name);
+      if (set) for (const w of [...set]) w.resolve();
+    }
+    if (namesChanged) for (const w of [...this.nameWaiters]) if (this.namesIndex > w.index) w.resolve();
+    for (const name of changed) {
+      for (const l of this.changeListeners) {
+        try {
+          l(name);
+        } catch (err) {
+          this.log(`endpoint catalog: change listener failed: ${(err as Error).message}`);
+        }
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ keys
+
+  private entry(name: string): Entry {
+    let e = this.c.entries.get(name);
+    if (!e) this.c.entries.set(name, (e = { name, endpoints: new Map(), index: 0 }));
+    return e;
+  }
+
+  /** Returns the name when something changed. */
+  private putEndpoint(kv: KeyChange, live: boolean): string | undefined {
+    const parsed = parseEndpointKey(kv.key);
+    if (!parsed) return undefined;
+    const e = this.entry(parsed.name);
+    const prev = e.endpoints.get(parsed.taskId);
+    if (prev && prev.raw === kv.value) return undefined; // the same endpoint put again (a new leader's lease)
+    let endpoint: Endpoint;
+    try {
+      endpoint = Endpoint.fromJSON(JSON.parse(kv.value!));
+    } catch (err) {
+      this.log(`endpoint catalog: cannot decode ${kv.key}: ${(err as Error).message}`);
+      return undefined;
+    }
+    e.endpoints.set(parsed.taskId, { endpoint, raw: kv.value! });
+    e.index = Math.max(e.index, kv.revision);
+    e.cached = undefined;
+    if (live && !prev) this.emitEndpoint('registered', endpoint);
+    return parsed.name;
+  }
+
+  private deleteEndpoint(kv: KeyChange): string | undefined {
+    const parsed = parseEndpointKey(kv.key);
+    if (!parsed) return undefined;
+    const e = this.c.entries.get(parsed.name);
+    const prev = e?.endpoints.get(parsed.taskId);
+    if (!e || !prev) return undefined;
+    e.endpoints.delete(parsed.taskId);
+    e.index = Math.max(e.index, kv.revision);
+    e.cached = undefined;
+    this.emitEndpoint('deregistered', prev.endpoint);
+    return parsed.name;
+  }
+
+  /** Returns the names whose answer changed (`existence`: the set of names changed). */
+  private putService(kv: KeyChange): { names: string[]; existence: boolean } | undefined {
+    let service: Service;
+    try {
+      service = Service.fromJSON(JSON.parse(kv.value!));
+    } catch (err) {
+      this.log(`endpoint catalog: cannot decode ${kv.key}: ${(err as Error).message}`);
+      return undefined;
+    }
+    const name = service.spec?.name;
+    if (!name) return undefined;
+    const id = kv.key.slice(SERVICES_PREFIX.length);
+    const oldName = this.c.serviceNameById.get(id);
+    this.c.serviceNameById.set(id, name);
+    const info: ServiceInfo = { id, specNetworks: service.spec?.networks ?? [], ports: service.spec?.ports ?? [] };
+    const e = this.entry(name);
+    const before = e.service;
+    if (before && before.id === id && sameServiceInfo(before, info)) return undefined; // e.g. a scale: nothing discovery shows
+    e.service = info;
+    e.index = Math.max(e.index, kv.revision);
+    e.cached = undefined;
+    const names = [name];
+    if (oldName !== undefined && oldName !== name) {
+      // Renamed (shoal does not rename services, but a key is a key).
+      const o = this.c.entries.get(oldName);
+      if (o?.service?.id === id) {
+        o.service = undefined;
+        o.index = Math.max(o.index, kv.revision);
+        o.cached = undefined;
+        names.push(oldName);
+      }
+    }
+    return { names, existence: before === undefined || before.id !== id || names.length > 1 };
+  }
+
+  private deleteService(kv: KeyChange): { names: string[]; existence: boolean } | undefined {
+    const id = kv.key.slice(SERVICES_PREFIX.length);
+    const name = this.c.serviceNameById.get(id);
+    if (name === undefined) return undefined;
+    this.c.serviceNameById.delete(id);
+    const e = this.c.entries.get(name);
+    if (!e?.service || e.service.id !== id) return undefined;
+    e.service = undefined;
+    e.index = Math.max(e.index, kv.revision);
+    e.cached = undefined;
+    return { names: [name], existence: true };
+  }
+
+  private putNetwork(k: string, value: string): void {
+    try {
+      const n = Network.fromJSON(JSON.parse(value));
+      this.c.networks.set(k.slice(NETWORKS_PREFIX.length), { name: n.spec?.name ?? '', isDefault: n.isDefault });
+      this.c.defaultNetwork = defaultNetworkName(this.c.networks);
+    } catch (err) {
+      this.log(`endpoint catalog: cannot decode ${k}: ${(err as Error).message}`);
+    }
+  }
+
+  private networksOf(s: ServiceInfo): string[] {
+    return s.specNetworks.length > 0 ? s.specNetworks : [this.c.defaultNetwork];
+  }
+
+  private emitEndpoint(type: EndpointEvent['type'], endpoint: Endpoint): void {
+    for (const l of this.endpointListeners) {
+      try {
+        l({ type, endpoint });
+      } catch (err) {
+        this.log(`endpoint catalog: endpoint listener failed: ${(err as Error).message}`);
+      }
+    }
+  }
+}
+
+/** "/shoal/v1/endpoints/web/t1" -> {name: "web", taskId: "t1"} */
+export function parseEndpointKey(k: string): { name: string; taskId: string } | undefined {
+  if (!k.startsWith(ENDPOINTS_PREFIX)) return undefined;
+  const rest = k.slice(ENDPOINTS_PREFIX.length);
+  const slash = rest.indexOf('/');
+  if (slash <= 0 || slash === rest.length - 1) return undefined;
+  return { name: rest.slice(0, slash), taskId: rest.slice(slash + 1) };
+}
+
+function defaultNetworkName(networks: Map<string, { name: string; isDefault: boolean }>): string {
+  for (const n of networks.values()) if (n.isDefault && n.name) return n.name;
+  return DEFAULT_NETWORK_NAME;
+}
+
+function sameServiceInfo(a: ServiceInfo, b: ServiceInfo): boolean {
+  return a.specNetworks.join(',') === b.specNetworks.join(',') && JSON.stringify(a.ports) === JSON.stringify(b.ports);
+}
+
+function sameEntry(a: Entry, b: Entry, defA: string, defB: string): boolean {
+  if ((a.service === undefined) !== (b.service === undefined)) return false;
+  if (a.service && b.service) {
+    if (a.service.id !== b.service.id || !sameServiceInfo(a.service, b.service)) return false;
+    if (a.service.specNetworks.length === 0 && defA !== defB) return false;
+  }
+  if (a.endpoints.size !== b.endpoints.size) return false;
+  for (const [taskId, x] of a.endpoints) if (b.endpoints.get(taskId)?.raw !== x.raw) return false;
+  return true;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
