@@ -1,11 +1,15 @@
-// Agent-facing gRPC: registration, heartbeats, the assignment stream and batched status
-// reports. Sessions live in memory; only node status changes (ready/down) are written.
+// Agent-facing gRPC: registration, heartbeats, the assignment stream, batched status
+// reports, networks, and discovery (the Endpoints stream, fed by the endpoint catalog).
+// Sessions live in memory; only node status changes (ready/down) are written.
 import { randomUUID, timingSafeEqual } from 'node:crypto';
-import type { ServerWritableStream } from '@grpc/grpc-js';
+import type { ServerDuplexStream, ServerWritableStream } from '@grpc/grpc-js';
 import type {
   AssignmentsMessage,
   AssignmentsRequest,
   DispatcherServer,
+  EndpointsMessage,
+  EndpointsRequest,
+  ServiceEndpoints,
   HeartbeatRequest,
   HeartbeatResponse,
   NetworksMessage,
@@ -17,11 +21,12 @@ import type {
   UpdateTaskStatusRequest,
   UpdateTaskStatusResponse,
 } from '../../proto/gen/shoal.js';
-import { AssignmentsMessage_Kind, Availability, NodeStatus } from '../../proto/gen/shoal.js';
+import { AssignmentsMessage_Kind, Availability, NodeStatus, PublishMode } from '../../proto/gen/shoal.js';
 import { newId } from '../../proto/naming.js';
 import { TaskState } from '../../proto/task-state.js';
 import type { Change, ClusterState } from '../store/cluster-state.js';
-import { ApiError, alreadyExists, invalidArgument, toServiceError, unary, unauthenticated } from '../errors.js';
+import type { EndpointView } from '../endpoints/view.js';
+import { ApiError, alreadyExists, invalidArgument, toServiceError, unary, unauthenticated, unavailable } from '../errors.js';
 import { status } from '@grpc/grpc-js';
 
 /** A node is down after this many missed heartbeat periods. */
@@ -33,12 +38,36 @@ export const MISSED_HEARTBEATS_FOR_DOWN = 3;
  */
 export const STARTUP_GRACE_MS = 5_000;
 const HEARTBEAT_CHECK_MS = 100;
+/** While the endpoint catalog has not loaded yet, new Endpoints streams are looked at this often. */
+const CATALOG_WAIT_MS = 50;
 
 export interface DispatcherOptions {
   joinToken: string;
   heartbeatPeriodMs: number;
   now?: () => number;
   log?: (line: string) => void;
+  /** Discovery's catalog; without it the Endpoints stream answers UNAVAILABLE. */
+  endpoints?: EndpointView;
+}
+
+type EndpointsCall = ServerDuplexStream<EndpointsRequest, EndpointsMessage>;
+
+/** One agent's Endpoints stream: the names it watches and what is queued for it. */
+interface EndpointStream {
+  call: EndpointsCall;
+  nodeId: string;
+  watched: Set<string>;
+  queued: Set<string>;
+  sendNames: boolean;
+  /** false until the first message (names + everything subscribed) went out */
+  started: boolean;
+  flushScheduled: boolean;
+  closed: boolean;
+}
+
+/** A service every agent gets without asking: it has a port published on the routing mesh. */
+export function hasIngressPorts(se: ServiceEndpoints): boolean {
+  return se.exists && se.ports.some((p) => p.publishMode === PublishMode.INGRESS && p.publishedPort > 0);
 }
 
 interface Session {
@@ -47,6 +76,7 @@ interface Session {
   lastBeat: number;
   stream?: ServerWritableStream<AssignmentsRequest, AssignmentsMessage>;
   networkStream?: ServerWritableStream<NetworksRequest, NetworksMessage>;
+  endpointStream?: EndpointStream;
   /** what the agent was last sent per task: `${desiredState}/${specVersion}` */
   sent: Map<string, string>;
   queuedUpdates: Map<string, Task>;
@@ -70,6 +100,17 @@ export class Dispatcher {
   private readonly startedAt: number;
   private networksPushScheduled = false;
   private monitor: NodeJS.Timeout | undefined;
+  // discovery
+  private readonly view: EndpointView | undefined;
+  private readonly endpointStreams = new Set<EndpointStream>();
+  /** name -> the streams that asked for it */
+  private readonly watchers = new Map<string, Set<EndpointStream>>();
+  /** names with ingress-published ports (every stream gets them); undefined until the catalog loaded */
+  private ingress: Set<string> | undefined;
+  private lastNames: string[] = [];
+  private readonly waitingForCatalog = new Set<EndpointStream>();
+  private catalogTimer: NodeJS.Timeout | undefined;
+  private stopViewListener: (() => void) | undefined;
 
   constructor(
     private readonly state: ClusterState,
@@ -78,7 +119,9 @@ export class Dispatcher {
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? (() => {});
     this.startedAt = this.now();
+    this.view = opts.endpoints;
     state.onChange((c) => this.observe(c));
+    if (this.view) this.stopViewListener = this.view.onChange((name) => this.endpointsChanged(name));
   }
 
   start(): void {
@@ -90,11 +133,23 @@ export class Dispatcher {
 
   close(): void {
     if (this.monitor) clearInterval(this.monitor);
-    for (const s of this.sessions.values()) {
-      s.stream?.end();
-      s.networkStream?.end();
-    }
+    if (this.catalogTimer) clearInterval(this.catalogTimer);
+    this.stopViewListener?.();
+    for (const s of this.sessions.values()) this.endStreams(s);
+    for (const e of [...this.endpointStreams]) this.endEndpointStream(e);
     this.sessions.clear();
+  }
+
+  /** Ends every stream of a session (the agent opens new ones with its next session). */
+  private endStreams(s: Session): void {
+    s.stream?.end();
+    s.networkStream?.end();
+    if (s.endpointStream) this.endEndpointStream(s.endpointStream);
+  }
+
+  /** Agents with an open Endpoints stream (for tests and logs). */
+  endpointStreamCount(): number {
+    return this.endpointStreams.size;
   }
 
   connectedNodes(): number {
@@ -108,7 +163,7 @@ export class Dispatcher {
       updateTaskStatus: unary((req: UpdateTaskStatusRequest) => this.updateTaskStatus(req)),
       assignments: (call) => this.assignments(call),
       networks: (call) => this.networks(call),
-      endpoints: (call) => call.emit('error', { code: status.UNIMPLEMENTED, details: 'endpoints are not available yet' }),
+      endpoints: (call) => this.endpoints(call),
     };
   }
 
@@ -143,8 +198,7 @@ export class Dispatcher {
     };
     this.state.putNode(updated);
     const old = this.sessions.get(id);
-    old?.stream?.end();
-    old?.networkStream?.end();
+    if (old) this.endStreams(old);
     const session: Session = {
       id: randomUUID(),
       nodeId: id,
@@ -249,8 +303,7 @@ export class Dispatcher {
       // A removed node: its agent's session ends (it may register again as a new node).
       const s = this.sessions.get(c.id);
       if (s) {
-        s.stream?.end();
-        s.networkStream?.end();
+        this.endStreams(s);
         this.sessions.delete(c.id);
       }
       return;
@@ -294,6 +347,180 @@ export class Dispatcher {
       s.queuedUpdates.clear();
       s.queuedRemovals.clear();
     });
+  }
+
+  // ------------------------------------------------------------ discovery (Endpoints)
+
+  /**
+   * The agent's discovery stream. Its first request names node and session (and may
+   * watch names); later requests watch and unwatch names. The first message carries every
+   * service name and the answer for each subscribed name (watched ones and every service
+   * with ingress-published ports); after that, a message per tick of changes, with each
+   * changed name's complete ServiceEndpoints, and the names again when they changed.
+   */
+  private endpoints(call: EndpointsCall): void {
+    let stream: EndpointStream | undefined;
+    call.on('data', (req: EndpointsRequest) => {
+      if (stream) {
+        if (!stream.closed) this.updateWatches(stream, req);
+        return;
+      }
+      if (!this.view) {
+        call.emit('error', toServiceError(unavailable('discovery is not available on this manager')));
+        return;
+      }
+      let s: Session;
+      try {
+        s = this.session(req.nodeId, req.sessionId);
+      } catch (err) {
+        call.emit('error', toServiceError(err));
+        return;
+      }
+      if (s.endpointStream) this.endEndpointStream(s.endpointStream);
+      stream = { call, nodeId: s.nodeId, watched: new Set(), queued: new Set(), sendNames: true, started: false, flushScheduled: false, closed: false };
+      s.endpointStream = stream;
+      this.endpointStreams.add(stream);
+      this.updateWatches(stream, req);
+      if (this.view.loaded) this.startEndpointStream(stream);
+      else this.waitForCatalog(stream);
+    });
+    const detach = () => {
+      if (stream) this.forgetEndpointStream(stream);
+    };
+    call.on('end', () => {
+      detach();
+      call.end();
+    });
+    call.on('cancelled', detach);
+    call.on('close', detach);
+    call.on('error', detach);
+  }
+
+  private updateWatches(stream: EndpointStream, req: EndpointsRequest): void {
+    for (const name of req.unwatch) {
+      if (!stream.watched.delete(name)) continue;
+      const set = this.watchers.get(name);
+      set?.delete(stream);
+      if (set?.size === 0) this.watchers.delete(name);
+      stream.queued.delete(name);
+    }
+    for (const name of req.watch) {
+      if (!name || stream.watched.has(name)) continue;
+      stream.watched.add(name);
+      let set = this.watchers.get(name);
+      if (!set) this.watchers.set(name, (set = new Set()));
+      set.add(stream);
+      // Answered at once, even when the agent gets it anyway (ingress): it asked.
+      if (stream.started) this.queueName(stream, name);
+    }
+  }
+
+  private waitForCatalog(stream: EndpointStream): void {
+    this.waitingForCatalog.add(stream);
+    if (this.catalogTimer) return;
+    this.catalogTimer = setInterval(() => {
+      if (!this.view?.loaded) return;
+      clearInterval(this.catalogTimer);
+      this.catalogTimer = undefined;
+      for (const s of this.waitingForCatalog) if (!s.closed) this.startEndpointStream(s);
+      this.waitingForCatalog.clear();
+    }, CATALOG_WAIT_MS);
+    this.catalogTimer.unref();
+  }
+
+  /** The first message: every name, and each subscribed name's endpoints. */
+  private startEndpointStream(stream: EndpointStream): void {
+    const view = this.view!;
+    const ingress = this.ingressNames();
+    const names = new Set<string>([...stream.watched, ...ingress]);
+    stream.started = true;
+    stream.sendNames = false;
+    stream.queued.clear();
+    this.lastNames = view.serviceNames();
+    stream.call.write({ services: [...names].map((n) => view.lookup(n)), hasServiceNames: true, serviceNames: this.lastNames });
+  }
+
+  /** The catalog applied a change of `name`: queue it for every stream subscribed to it. */
+  private endpointsChanged(name: string): void {
+    const view = this.view!;
+    const names = view.serviceNames();
+    if (names !== this.lastNames && names.join('\n') !== this.lastNames.join('\n')) {
+      // The set of names changed: every agent needs it (a service was created or removed).
+      this.lastNames = names;
+      for (const s of this.endpointStreams) {
+        if (!s.started) continue;
+        s.sendNames = true;
+        this.scheduleEndpointFlush(s);
+      }
+    } else this.lastNames = names;
+    if (this.ingress) {
+      const was = this.ingress.has(name);
+      const is = hasIngressPorts(view.lookup(name));
+      if (is) this.ingress.add(name);
+      else this.ingress.delete(name);
+      if (was || is) {
+        // Every agent routes it (or did until now, and must hear that it stopped).
+        for (const s of this.endpointStreams) this.queueName(s, name);
+        return;
+      }
+    }
+    for (const s of this.watchers.get(name) ?? []) this.queueName(s, name);
+  }
+
+  /** The names every stream gets without asking; computed from the catalog once, then kept up to date. */
+  private ingressNames(): Set<string> {
+    if (!this.ingress) {
+      const view = this.view!;
+      this.ingress = new Set(view.serviceNames().filter((n) => hasIngressPorts(view.lookup(n))));
+    }
+    return this.ingress;
+  }
+
+  private queueName(stream: EndpointStream, name: string): void {
+    if (!stream.started || stream.closed) return;
+    stream.queued.add(name);
+    this.scheduleEndpointFlush(stream);
+  }
+
+  /** All of one tick's changes go out in one message; a name changed twice is sent once. */
+  private scheduleEndpointFlush(stream: EndpointStream): void {
+    if (stream.flushScheduled) return;
+    stream.flushScheduled = true;
+    setImmediate(() => {
+      stream.flushScheduled = false;
+      if (stream.closed || (stream.queued.size === 0 && !stream.sendNames)) return;
+      const view = this.view!;
+      const msg: EndpointsMessage = { services: [...stream.queued].map((n) => view.lookup(n)), hasServiceNames: stream.sendNames, serviceNames: stream.sendNames ? view.serviceNames() : [] };
+      stream.queued.clear();
+      stream.sendNames = false;
+      stream.call.write(msg);
+    });
+  }
+
+  private forgetEndpointStream(stream: EndpointStream): void {
+    if (stream.closed) return;
+    stream.closed = true;
+    this.endpointStreams.delete(stream);
+    this.waitingForCatalog.delete(stream);
+    for (const name of stream.watched) {
+      const set = this.watchers.get(name);
+      set?.delete(stream);
+      if (set?.size === 0) this.watchers.delete(name);
+    }
+    const s = this.sessions.get(stream.nodeId);
+    if (s?.endpointStream === stream) s.endpointStream = undefined;
+  }
+
+  private endEndpointStream(stream: EndpointStream): void {
+    const wasOpen = !stream.closed;
+    this.forgetEndpointStream(stream);
+    if (wasOpen) {
+      try {
+        stream.call.end();
+      } catch {
+        // already ended
+      }
+    }
   }
 
   // ------------------------------------------------------------ health
