@@ -197,7 +197,7 @@ test('a new term reconciles: re-puts what should exist on its own leases (keepin
   await next.start();
   await core.writer.sync();
   t.deepEqual(stored('web').map((e) => e.taskId).sort(), core.live('web').map((x) => x.id).sort());
-  for (const e of stored('web')) t.is(e.registeredAtMs, firstAt.get(e.taskId), 'registered_at kept across leaders');
+  for (const e of stored('web')) t.is(e.registeredAtMs, firstAt.get(e.taskId) ?? -1, 'registered_at kept across leaders');
   const newLeases = [next.leaseOf('id-host1'), next.leaseOf('id-host2')];
   t.true(newLeases.every((l) => l && !oldLeases.includes(l)));
   for (const l of oldLeases) t.is(core.store.keysOfLease(l!).length, 0, 'nothing left on the old leases');
