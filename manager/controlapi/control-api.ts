@@ -1,6 +1,7 @@
-import { status } from '@grpc/grpc-js';
 // User-facing gRPC: validates requests and writes desired state, nothing else. Every
-// write is durable in the store before the call returns.
+// write is durable in the store before the call returns. LookupService answers from the
+// manager's endpoint catalog; Events follows NATS through the manager's event relay.
+import type { ServerWritableStream } from '@grpc/grpc-js';
 import type {
   ControlServer,
   CreateServiceRequest,
@@ -12,6 +13,10 @@ import type {
   ListTasksResponse,
   ManagerInfo,
   CreateNetworkRequest,
+  Event,
+  EventsRequest,
+  LookupServiceRequest,
+  ServiceEndpoints,
   GetNetworkRequest,
   Network,
   NetworkDetail,
@@ -30,9 +35,16 @@ import { CidrError } from '../allocator/cidr.js';
 import { TaskState } from '../../proto/task-state.js';
 import { newId } from '../../proto/naming.js';
 import type { ClusterState } from '../store/cluster-state.js';
-import { alreadyExists, failedPrecondition, invalidArgument, notFound, unary } from '../errors.js';
+import { ApiError, alreadyExists, failedPrecondition, invalidArgument, notFound, toServiceError, unary, unavailable } from '../errors.js';
+import type { EndpointView } from '../endpoints/view.js';
 import { validateReplicas, validateSpec } from './validate.js';
 import { serviceStatus } from './service-status.js';
+import { checkPortConflicts } from './ports.js';
+
+/** What Events needs of manager/events/relay.ts's EventRelay. */
+export interface EventFollower {
+  follow(req: EventsRequest, write: (e: Event) => void, onError: (err: Error) => void): () => void;
+}
 
 export interface ControlApiDeps {
   state: ClusterState;
@@ -40,6 +52,10 @@ export interface ControlApiDeps {
   sync: () => Promise<void>;
   /** The managers sharing the store (one entry, this one, without HA). */
   managers?: () => Promise<ManagerInfo[]>;
+  /** The manager's endpoint catalog (LookupService); without it, lookups are UNAVAILABLE. */
+  endpoints?: EndpointView;
+  /** The manager's event relay (Events); without it, Events is UNAVAILABLE. */
+  events?: EventFollower;
   now?: () => number;
 }
 
@@ -75,9 +91,8 @@ export class ControlApi {
         networks: [...this.state.networks.values()].sort((a, b) => a.spec!.name.localeCompare(b.spec!.name)).map((n) => this.networkDetail(n)),
       })),
       removeNetwork: unary((req: RemoveNetworkRequest) => this.removeNetwork(req)),
-      // Discovery and events: wired in by the endpoints work (issue 5).
-      lookupService: (_call, cb) => cb({ code: status.UNIMPLEMENTED, details: 'service lookup is not available yet' }),
-      events: (call) => call.emit('error', { code: status.UNIMPLEMENTED, details: 'events are not available yet' }),
+      lookupService: unary(async (req: LookupServiceRequest) => this.lookupService(req.name)),
+      events: (call) => serveEvents(this.deps.events, call),
     };
   }
 
@@ -98,6 +113,7 @@ export class ControlApi {
 
   async createService(req: CreateServiceRequest): Promise<Service> {
     const spec = validateSpec(req.spec);
+    checkPortConflicts(this.state, spec);
     if (this.state.serviceByName(spec.name)) throw alreadyExists(`service "${spec.name}" already exists`);
     // No --network: the default network, so services reach each other out of the box.
     if (spec.networks.length === 0) {
@@ -111,6 +127,16 @@ export class ControlApi {
     this.state.putService(service);
     await this.deps.sync();
     return service;
+  }
+
+  /** A read: any manager answers from its own catalog (watch-fed, never a per-call etcd read). */
+  lookupService(name: string): ServiceEndpoints {
+    if (!name) throw invalidArgument('a service name is required');
+    const view = this.deps.endpoints;
+    if (!view || !view.loaded) throw unavailable('this manager is still loading the endpoints; try again shortly');
+    const se = view.lookup(name);
+    if (!se.exists) throw notFound(`no such service: ${name}`);
+    return se;
   }
 
   async scaleService(req: ScaleServiceRequest): Promise<Service> {
@@ -246,4 +272,43 @@ export class ControlApi {
   private sortedNodes(): Node[] {
     return [...this.state.nodes.values()].sort((a, b) => (a.description?.hostname ?? '').localeCompare(b.description?.hostname ?? ''));
   }
+}
+
+/**
+ * Control.Events: follows the relay until the client cancels. Served by every manager from
+ * its own NATS subscription, never forwarded.
+ */
+export function serveEvents(relay: EventFollower | undefined, call: ServerWritableStream<EventsRequest, Event>): void {
+  if (!relay) {
+    call.emit('error', toServiceError(unavailable('events are not available on this manager')));
+    return;
+  }
+  let done = false;
+  let stop: (() => void) | undefined;
+  const finish = () => {
+    if (done) return;
+    done = true;
+    stop?.();
+  };
+  try {
+    stop = relay.follow(
+      call.request,
+      (e) => {
+        if (!done) call.write(e);
+      },
+      (err) => {
+        if (done) return;
+        finish();
+        call.emit('error', toServiceError(err instanceof ApiError ? err : unavailable(`events: ${err.message}`)));
+      },
+    );
+  } catch (err) {
+    done = true;
+    call.emit('error', toServiceError(err));
+    return;
+  }
+  if (done) stop();
+  call.on('cancelled', finish);
+  call.on('close', finish);
+  call.on('error', finish);
 }

@@ -1,7 +1,9 @@
 // Routes Control API calls by role: a leader answers everything itself; a follower
-// answers reads from its watch-fed view and forwards writes to the leader.
-import { credentials, status, type ServiceError } from '@grpc/grpc-js';
-import { ControlClient, type ControlServer } from '../../proto/gen/shoal.js';
+// answers reads from its watch-fed view (LookupService from its endpoint catalog) and
+// forwards writes to the leader. Events is served by every manager itself, whatever
+// its role or view, and never forwarded.
+import { credentials, status, type ServerWritableStream, type ServiceError } from '@grpc/grpc-js';
+import { ControlClient, type ControlServer, type Event, type EventsRequest } from '../../proto/gen/shoal.js';
 import type { ControlApi } from './control-api.js';
 
 const WRITE_METHODS = ['updateNode', 'createService', 'scaleService', 'removeService', 'removeNode', 'createNetwork', 'removeNetwork'] as const;
@@ -17,7 +19,11 @@ export interface RouterView {
   isLeader(): boolean;
   /** The leader's address when another manager leads. */
   leaderAddress(): string | undefined;
+  /** Control.Events, served locally (see serveEvents); without it the term's API serves it. */
+  events?(call: ServerWritableStream<EventsRequest, Event>): void;
 }
+
+type StreamHandler = (call: { emit(e: string, v: unknown): boolean }) => void;
 
 type Handler = (call: { request: unknown; getPeer(): string }, cb: (err: Partial<ServiceError> | null, res?: unknown) => void) => void;
 
@@ -30,7 +36,12 @@ export class ControlRouter {
   implementation(): ControlServer {
     const impl: Record<string, Handler> = {};
     const methods = Object.keys(ControlClient.service);
+    const definitions = ControlClient.service as unknown as Record<string, { responseStream: boolean }>;
     for (const method of methods) {
+      if (definitions[method]?.responseStream) {
+        (impl as unknown as Record<string, StreamHandler>)[method] = this.streamHandler(method);
+        continue;
+      }
       const isWrite = (WRITE_METHODS as readonly string[]).includes(method);
       impl[method] = (call, cb) => {
         const api = this.view.api();
@@ -49,6 +60,22 @@ export class ControlRouter {
       };
     }
     return impl as unknown as ControlServer;
+  }
+
+  /** Server streams (reads): Events locally, any other from the current view. */
+  private streamHandler(method: string): StreamHandler {
+    return (call) => {
+      if (method === 'events' && this.view.events) {
+        this.view.events(call as unknown as ServerWritableStream<EventsRequest, Event>);
+        return;
+      }
+      const api = this.view.api();
+      if (api) {
+        ((api.implementation() as unknown as Record<string, StreamHandler>)[method]!)(call);
+        return;
+      }
+      call.emit('error', { code: status.UNAVAILABLE, details: 'this manager is still loading the cluster state; try again shortly' });
+    };
   }
 
   close(): void {
