@@ -2,7 +2,8 @@
 // events are dropped and nothing else waits for it.
 import { connect, JSONCodec, type NatsConnection } from 'nats';
 import { AvailabilityToJSON, NodeStatusToJSON } from './enum-names.js';
-import type { Task } from '../../proto/gen/shoal.js';
+import { PublishMode, type Task } from '../../proto/gen/shoal.js';
+import type { EndpointEvent } from '../endpoints/catalog.js';
 import { TaskState, stateName } from '../../proto/task-state.js';
 import type { Change, ClusterState } from '../store/cluster-state.js';
 import { subjects } from './subjects.js';
@@ -36,6 +37,32 @@ export class EventPublisher {
 
   detach(state: ClusterState): void {
     if (this.attached === state) this.attached = undefined;
+  }
+
+  /**
+   * Publishes endpoint registrations as the catalog sees them committed, while `active()`
+   * (the leader's catalog publishes; every manager has one). Returns the unsubscribe.
+   */
+  followEndpoints(catalog: { onEndpoint(l: (e: EndpointEvent) => void): () => void }, active: () => boolean): () => void {
+    return catalog.onEndpoint((e) => {
+      if (!active()) return;
+      const ep = e.endpoint;
+      this.publish(subjects.endpoint(ep.serviceName), {
+        type: e.type,
+        service: ep.serviceName,
+        task: ep.taskId,
+        slot: ep.slot,
+        nodeId: ep.nodeId,
+        node: ep.nodeName,
+        addresses: ep.addresses.map((a) => ({ network: a.network, ip: a.ip })),
+        ports: ep.ports.map((p) => ({
+          protocol: p.protocol || 'tcp',
+          targetPort: p.targetPort,
+          publishedPort: p.publishedPort,
+          publishMode: p.publishMode === PublishMode.HOST ? 'host' : 'ingress',
+        })),
+      });
+    });
   }
 
   private async connectLoop(): Promise<void> {

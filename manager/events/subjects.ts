@@ -11,5 +11,6 @@ export const subjects = {
   node: (hostname: string) => `${SUBJECT_ROOT}.node.${token(hostname)}`,
   service: (serviceName: string) => `${SUBJECT_ROOT}.service.${token(serviceName)}`,
   health: (serviceName: string) => `${SUBJECT_ROOT}.health.${token(serviceName)}`,
+  endpoint: (serviceName: string) => `${SUBJECT_ROOT}.endpoint.${token(serviceName)}`,
   all: `${SUBJECT_ROOT}.>`,
 };
