@@ -10,8 +10,11 @@
 import { parseArgs } from 'node:util';
 import {
   Availability,
+  type EventsRequest,
   type HealthConfig,
   type NetworkSpec,
+  type PortConfig,
+  PublishMode,
   RestartCondition,
   type RestartPolicy,
   ServiceMode,
@@ -28,10 +31,13 @@ const DEFAULT_WAIT_TIMEOUT_MS = 120_000; // long enough to pull an image on a sl
 /** A network's subnet: every host leases a /24 of it, so it must hold at least one. */
 const MIN_SUBNET_PREFIX = 8;
 const MAX_SUBNET_PREFIX = 24;
+const MAX_PORT = 65535;
 
 // ------------------------------------------------------------------ parsed commands
 
 export type OutputFormat = 'table' | 'json';
+/** `shoal events`: one line of text, or one JSON object, per event. */
+export type EventFormat = 'text' | 'json';
 
 export interface ListOptions {
   format: OutputFormat;
@@ -66,6 +72,8 @@ export type Command =
   | { name: 'service inspect'; refs: string[] }
   | { name: 'service scale'; targets: ScaleTarget[]; wait: WaitOptions | undefined }
   | { name: 'service rm'; refs: string[] }
+  | { name: 'service lookup'; service: string; format: OutputFormat }
+  | { name: 'events'; request: EventsRequest; format: EventFormat }
   | ({ name: 'manager ls' } & ListOptions)
   | { name: 'network create'; spec: NetworkSpec }
   | ({ name: 'network ls' } & ListOptions)
@@ -92,7 +100,7 @@ interface FlagSpec {
 }
 
 interface CommandSpec {
-  /** "service create": also the key of BUILDERS. */
+  /** "service create" (or a top-level command, "events"): also the key of BUILDERS. */
   name: BuildableCommand;
   aliases?: string[];
   usage: string;
@@ -181,6 +189,13 @@ const COMMANDS: CommandSpec[] = [
       { long: 'limit-memory', type: 'string', value: 'SIZE', help: 'Limit memory' },
       { long: 'env', short: 'e', type: 'string', value: 'KEY=VALUE', help: 'Set an environment variable (repeatable)' },
       { long: 'label', short: 'l', type: 'string', value: 'KEY=VALUE', help: 'Set a service label (repeatable)' },
+      {
+        long: 'publish',
+        short: 'p',
+        type: 'string',
+        value: 'PORT',
+        help: 'Publish a port: PUBLISHED:TARGET[/tcp], or published=P,target=T[,protocol=tcp|udp][,mode=ingress|host] (repeatable)',
+      },
       {
         long: 'network',
         type: 'string',
@@ -291,6 +306,27 @@ const COMMANDS: CommandSpec[] = [
     flags: [],
   },
   {
+    name: 'service lookup',
+    usage: 'shoal service lookup [OPTIONS] SERVICE',
+    summary: "List a service's endpoints as discovery serves them (task, node, IP, ports, health)",
+    flags: [FORMAT],
+  },
+  {
+    name: 'events',
+    usage: 'shoal events [OPTIONS]',
+    summary: "Stream the cluster's events live (until Ctrl-C)",
+    flags: [
+      {
+        long: 'filter',
+        short: 'f',
+        type: 'string',
+        value: 'FILTER',
+        help: 'type=task|node|service|health|endpoint (repeatable), service=NAME or node=NAME',
+      },
+      { ...FORMAT, help: 'Output format: text (default, one line per event) or json (one object per line)' },
+    ],
+  },
+  {
     name: 'manager ls',
     aliases: ['list'],
     usage: 'shoal manager ls [OPTIONS]',
@@ -352,14 +388,21 @@ function flagLines(flags: FlagSpec[]): string[] {
   return all.map((f, i) => `  ${(left[i] ?? '').padEnd(width)}${f.help}`);
 }
 
+/** Commands without a group: `shoal events`. */
+function topLevel(name: string): CommandSpec | undefined {
+  return COMMANDS.find((c) => c.name === name && !c.name.includes(' '));
+}
+
 function rootUsage(): string {
+  const tops = COMMANDS.filter((c) => !c.name.includes(' ')).map((c): [string, string] => [c.name, c.summary]);
+  const entries = [...Object.entries(GROUPS), ...tops].sort(([a], [b]) => a.localeCompare(b));
   return [
     'Usage:  shoal [--host ADDR[,ADDR]] COMMAND',
     '',
     'A container scheduler across a group of Docker hosts.',
     '',
     'Commands:',
-    ...Object.entries(GROUPS).map(([group, summary]) => `  ${group.padEnd(10)}${summary}`),
+    ...entries.map(([name, summary]) => `  ${name.padEnd(10)}${summary}`),
     '',
     'Global options:',
     ...flagLines([]),
@@ -567,6 +610,142 @@ export function parseHosts(text: string): string[] {
   return hosts;
 }
 
+const PUBLISH_SHAPE = 'expected PUBLISHED:TARGET[/PROTOCOL] or published=P,target=T[,protocol=tcp|udp][,mode=ingress|host]';
+const PUBLISH_KEYS = ['published', 'target', 'protocol', 'mode'];
+
+/**
+ * One `--publish`, in docker's short form `PUBLISHED:TARGET[/PROTOCOL]` (ingress) or its
+ * long form `published=P,target=T[,protocol=tcp|udp][,mode=ingress|host]`. A published
+ * port is required (shoal does not pick one), port ranges and host IPs are not supported,
+ * and udp needs mode=host (the routing mesh carries tcp only). Throws a UsageError naming
+ * the problem.
+ */
+export function parsePublish(text: string): PortConfig {
+  const bad = (why: string): UsageError => new UsageError(`invalid --publish "${text}": ${why}`);
+  const port = (value: string, which: 'published' | 'target'): number => {
+    if (/^\d+-\d+$/.test(value)) throw bad('port ranges are not supported');
+    const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+    if (!(n >= 1 && n <= MAX_PORT)) throw bad(`${which} port must be a number 1-${MAX_PORT}`);
+    return n;
+  };
+  const protocol = (value: string): string => {
+    const p = value.toLowerCase();
+    if (p !== 'tcp' && p !== 'udp') throw bad('protocol must be tcp or udp');
+    return p;
+  };
+
+  if (!text.includes('=')) {
+    const slash = text.split('/');
+    if (slash.length > 2) throw bad(PUBLISH_SHAPE);
+    const parts = (slash[0] ?? '').split(':');
+    if (parts.length === 1) throw bad('a published port is required, e.g. 8080:80 (shoal does not pick one)');
+    if (parts.length === 3) throw bad('a host IP is not supported (the port is published on the hosts themselves)');
+    if (parts.length > 3) throw bad(PUBLISH_SHAPE);
+    const config: PortConfig = {
+      publishedPort: port(parts[0] ?? '', 'published'),
+      targetPort: port(parts[1] ?? '', 'target'),
+      protocol: protocol(slash[1] ?? 'tcp'),
+      publishMode: PublishMode.INGRESS,
+    };
+    if (config.protocol === 'udp') {
+      const long = `published=${config.publishedPort},target=${config.targetPort},protocol=udp,mode=host`;
+      throw new UsageError(
+        `--publish ${text}: the routing mesh carries tcp only; publish udp on the task's host with ${long}`,
+      );
+    }
+    return config;
+  }
+
+  const fields = new Map<string, string>();
+  for (const part of text.split(',')) {
+    const kv = parseKeyValue(part);
+    if (kv === undefined) throw bad(`expected KEY=VALUE, got "${part}"`);
+    const [key, value] = kv;
+    if (!PUBLISH_KEYS.includes(key)) throw bad(`unknown field "${key}" (expected published, target, protocol or mode)`);
+    if (fields.has(key)) throw bad(`${key} is given twice`);
+    fields.set(key, value);
+  }
+  const target = fields.get('target');
+  if (target === undefined) throw bad('target is required');
+  const published = fields.get('published');
+  if (published === undefined) {
+    throw bad('a published port is required, e.g. published=8080,target=80 (shoal does not pick one)');
+  }
+  const modeText = fields.get('mode') ?? 'ingress';
+  if (modeText !== 'ingress' && modeText !== 'host') throw bad('mode must be ingress or host');
+  const config: PortConfig = {
+    publishedPort: port(published, 'published'),
+    targetPort: port(target, 'target'),
+    protocol: protocol(fields.get('protocol') ?? 'tcp'),
+    publishMode: modeText === 'host' ? PublishMode.HOST : PublishMode.INGRESS,
+  };
+  if (config.protocol === 'udp' && config.publishMode === PublishMode.INGRESS) {
+    throw new UsageError(`--publish ${text}: the routing mesh carries tcp only; add mode=host to publish udp on the task's host`);
+  }
+  return config;
+}
+
+/** Every `--publish`, in the order given; a published port (per protocol) only once. */
+function publishedPorts(flags: FlagValues): PortConfig[] {
+  const ports: PortConfig[] = [];
+  const seen = new Set<string>();
+  for (const text of flags.list('publish')) {
+    const config = parsePublish(text);
+    const key = `${config.publishedPort}/${config.protocol}`;
+    if (seen.has(key)) throw new UsageError(`published port ${key} is given twice`);
+    seen.add(key);
+    ports.push(config);
+  }
+  return ports;
+}
+
+/** What `shoal events --filter type=...` accepts: the 3rd token of the NATS subjects. */
+export const EVENT_TYPES = ['task', 'node', 'service', 'health', 'endpoint'] as const;
+/** The event types whose subjects end in a service name (node events end in a hostname). */
+const SERVICE_EVENT_TYPES = ['task', 'service', 'health', 'endpoint'];
+
+/**
+ * `shoal events --filter`: `type=T` (repeatable: any of them), and at most one of
+ * `service=NAME` / `node=NAME`. The manager matches a name against the last token of the
+ * subject, which is the service name for task/service/health/endpoint events and the
+ * hostname for node events, so `service=` narrows the types to the former and `node=` to
+ * node events (a node filter cannot select task events: their subjects are per service).
+ */
+function eventsRequest(flags: FlagValues): EventsRequest {
+  const types: string[] = [];
+  let named: { key: 'service' | 'node'; value: string } | undefined;
+  for (const text of flags.list('filter')) {
+    const kv = parseKeyValue(text);
+    if (kv === undefined) throw new UsageError(`invalid --filter "${text}": expected KEY=VALUE`);
+    const [key, value] = kv;
+    if (key === 'type') {
+      if (!(EVENT_TYPES as readonly string[]).includes(value)) {
+        throw new UsageError(`invalid --filter "${text}": type must be ${EVENT_TYPES.slice(0, -1).join(', ')} or endpoint`);
+      }
+      if (!types.includes(value)) types.push(value);
+    } else if (key === 'service' || key === 'node') {
+      if (value === '') throw new UsageError(`invalid --filter "${text}": a name is required`);
+      if (named !== undefined && (named.key !== key || named.value !== value)) {
+        throw new UsageError('only one service= or node= filter can be given');
+      }
+      named = { key, value };
+    } else {
+      throw new UsageError(`invalid --filter "${text}": unknown filter "${key}" (expected type, service or node)`);
+    }
+  }
+  if (named === undefined) return { types, name: '' };
+  const allowed = named.key === 'service' ? SERVICE_EVENT_TYPES : ['node'];
+  const other = types.find((t) => !allowed.includes(t));
+  if (other !== undefined) {
+    throw new UsageError(
+      named.key === 'service'
+        ? `--filter type=${other} does not go with service=${named.value}: node events are named by hostname (use node=NAME)`
+        : `--filter type=${other} does not go with node=${named.value}: node= selects node events only`,
+    );
+  }
+  return { types: types.length > 0 ? types : [...allowed], name: named.value };
+}
+
 // ------------------------------------------------------------------ flag helpers
 
 function size(flags: FlagValues, long: string): number | undefined {
@@ -714,12 +893,13 @@ function networkNames(flags: FlagValues): string[] {
   return names;
 }
 
-function outputFormat(flags: FlagValues, allowed: OutputFormat[]): OutputFormat {
-  const text = flags.string('format') ?? allowed[0] ?? 'table';
-  if (!(allowed as string[]).includes(text)) {
+/** --format: one of `allowed`, the first by default. */
+function outputFormat<F extends string>(flags: FlagValues, allowed: readonly [F, ...F[]]): F {
+  const text = flags.string('format') ?? allowed[0];
+  if (!(allowed as readonly string[]).includes(text)) {
     throw new UsageError(`invalid --format "${text}": expected ${allowed.join(' or ')}`);
   }
-  return text as OutputFormat;
+  return text as F;
 }
 
 function listOptions(flags: FlagValues): ListOptions {
@@ -831,6 +1011,7 @@ const BUILDERS: Record<BuildableCommand, Builder> = {
     const labels: Record<string, string> = {};
     for (const [k, v] of keyValues(flags, 'label')) labels[k] = v;
     const networks = networkNames(flags);
+    const ports = publishedPorts(flags);
 
     const stopGracePeriodMs = optionalDuration(flags, 'stop-grace-period'); // unset: the manager's default (10 s)
     const health = healthConfig(flags);
@@ -854,7 +1035,7 @@ const BUILDERS: Record<BuildableCommand, Builder> = {
         limitCpu === undefined && limitMemory === undefined
           ? undefined
           : { nanoCpus: limitCpu ?? 0, memoryBytes: limitMemory ?? 0 },
-      ports: [],
+      ports,
       restart,
       health,
       networks,
@@ -898,6 +1079,23 @@ const BUILDERS: Record<BuildableCommand, Builder> = {
   },
 
   'service rm': ({ positionals }) => ({ name: 'service rm', refs: atLeastOne('service rm', 'SERVICE', positionals) }),
+
+  'service lookup': ({ flags, positionals }) => {
+    if (positionals.length !== 1 || positionals[0] === '') {
+      throw new UsageError(
+        positionals.length > 1
+          ? `service lookup takes exactly one SERVICE, got ${positionals.length}`
+          : 'service lookup requires a SERVICE',
+      );
+    }
+    return { name: 'service lookup', service: positionals[0] ?? '', format: outputFormat(flags, ['table', 'json']) };
+  },
+
+  events: ({ flags, positionals }) => {
+    noArguments('events', positionals);
+    const format = outputFormat(flags, ['text', 'json']);
+    return { name: 'events', request: eventsRequest(flags), format };
+  },
 
   'manager ls': ({ flags, positionals }) => {
     noArguments('manager ls', positionals);
@@ -969,6 +1167,14 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
   const [group, ...groupArgs] = root.positionals;
   if (group === 'help') return help(rootUsage(), true);
   if (group === undefined) return help(rootUsage(), root.flags.bool('help'));
+  const top = topLevel(group);
+  if (top !== undefined) {
+    if (root.flags.bool('help')) return help(commandUsage(top), true);
+    const parsed = parseFlags(groupArgs, [...top.flags, HOST, HELP], top.name, top.stopAtPositional ?? false);
+    if (parsed.flags.bool('help')) return help(commandUsage(top), true);
+    takeHost(parsed.flags);
+    return invocation(BUILDERS[top.name](parsed));
+  }
   if (!(group in GROUPS)) throw new UsageError(`unknown command "${group}" (see shoal --help)`);
 
   const groupParsed = parseFlags(groupArgs, [HOST, HELP], group, true);

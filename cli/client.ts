@@ -1,8 +1,18 @@
 // The CLI's only door to the manager: promisified Control calls with a deadline, failover
 // across several manager addresses, and gRPC errors converted once, here, to CliErrors.
-import { type CallOptions, connectivityState, credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
+import {
+  type CallOptions,
+  connectivityState,
+  credentials,
+  Metadata,
+  type ServiceError,
+  status,
+  type StatusObject,
+} from '@grpc/grpc-js';
 import {
   ControlClient,
+  type Event,
+  type EventsRequest,
   type ListManagersResponse,
   type ListNetworksResponse,
   type ListNodesResponse,
@@ -18,12 +28,13 @@ import {
   type RemoveNodeResponse,
   type RemoveServiceResponse,
   type Service,
+  type ServiceEndpoints,
   type ServiceSpec,
   type ServiceSummary,
   type Task,
   type UpdateNodeRequest,
 } from '../proto/gen/shoal.js';
-import { ManagerError, UnreachableError } from './errors.js';
+import { CliError, ManagerError, UnreachableError } from './errors.js';
 
 const CALL_DEADLINE_MS = 10_000; // one answer from a healthy manager takes milliseconds
 /**
@@ -34,6 +45,35 @@ const CALL_DEADLINE_MS = 10_000; // one answer from a healthy manager takes mill
  * the others have been tried (a loaded manager may be slow to answer).
  */
 const CONNECT_MS = 1_000;
+/**
+ * A stream (`shoal events`) has no deadline: keepalive pings tell a manager that went
+ * silent (host gone, link cut) from a quiet cluster, within KEEPALIVE_MS + its timeout.
+ */
+const KEEPALIVE_MS = 10_000;
+const KEEPALIVE_TIMEOUT_MS = 5_000;
+/**
+ * An event stream that lasted this long (or delivered an event) was working: when it ends,
+ * the other addresses are tried afresh. One that ends sooner counts as that address failing.
+ */
+const STREAM_STABLE_MS = 1_000;
+/** Codes that another manager would answer the same way: the stream is not retried. */
+const FINAL_STREAM_CODES: readonly status[] = [
+  status.INVALID_ARGUMENT,
+  status.NOT_FOUND,
+  status.ALREADY_EXISTS,
+  status.PERMISSION_DENIED,
+  status.FAILED_PRECONDITION,
+  status.OUT_OF_RANGE,
+  status.UNIMPLEMENTED,
+  status.UNAUTHENTICATED,
+];
+
+/** Where `ControlApi.events` delivers. */
+export interface EventSink {
+  event(e: Event): void;
+  /** The stream from `from` ended and continues from `to` (events in between are missed). */
+  failover(from: string, to: string, why: string): void;
+}
 
 /** What the commands need from the manager; GrpcControlApi in production, fakes in tests. */
 export interface ControlApi {
@@ -52,6 +92,14 @@ export interface ControlApi {
   getNetwork(ref: string): Promise<NetworkDetail>;
   listNetworks(): Promise<NetworkDetail[]>;
   removeNetwork(ref: string): Promise<void>;
+  /** A service's endpoints as discovery serves them; NOT_FOUND for an unknown name. */
+  lookupService(name: string): Promise<ServiceEndpoints>;
+  /**
+   * Follows the cluster's events until `signal` aborts (then resolves). When the stream
+   * ends otherwise, it continues on another address if one answers; when none does, rejects
+   * with a CliError saying which stream ended and why.
+   */
+  events(request: EventsRequest, sink: EventSink, signal: AbortSignal): Promise<void>;
   close(): void;
 }
 
@@ -102,8 +150,19 @@ function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').trim();
 }
 
+/** Why an event stream ended, in a few words. */
+function streamEndWhy(end: { code: status; details: string }): string {
+  if (end.code === status.OK) return 'the manager closed it';
+  // Only a server going away cancels a stream we did not cancel ourselves.
+  if (end.code === status.CANCELLED) return 'the manager went away';
+  return oneLine(end.details || status[end.code] || `gRPC status ${end.code}`);
+}
+
 /** The result of one call on one address: its answer, or the UNAVAILABLE it answered. */
 type Outcome<T> = { ok: true; value: T } | { ok: false; unavailable: ServiceError };
+
+/** How one event stream ended: cancelled by us, or by the manager's side with a status. */
+type StreamEnd = { aborted: true } | { aborted: false; code: status; details: string; stable: boolean };
 
 export interface GrpcControlApiOptions {
   /** The addresses as the user wrote them, for messages. */
@@ -137,6 +196,8 @@ export class GrpcControlApi implements ControlApi {
       // Never route manager traffic through an HTTP proxy from the environment.
       client = new ControlClient(this.#addresses[index] ?? '', credentials.createInsecure(), {
         'grpc.enable_http_proxy': 0,
+        'grpc.keepalive_time_ms': KEEPALIVE_MS,
+        'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
       });
       this.#clients.set(index, client);
     }
@@ -315,6 +376,116 @@ export class GrpcControlApi implements ControlApi {
 
   async removeNetwork(ref: string): Promise<void> {
     await this.#call<RemoveNetworkResponse>((c, md, o, cb) => c.removeNetwork({ ref }, md, o, cb));
+  }
+
+  lookupService(name: string): Promise<ServiceEndpoints> {
+    return this.#call<ServiceEndpoints>((c, md, o, cb) => c.lookupService({ name }, md, o, cb));
+  }
+
+  /**
+   * Opens the stream on the first address that connects (the last that answered first).
+   * A stream that worked for a while and then ended (the manager stopped, its host went
+   * away) is reopened on the other addresses, each tried once (the one that was lost is
+   * not: a single manager going away ends the command); an address whose stream fails at
+   * once counts as failed. Any manager answering a final code (FINAL_STREAM_CODES) ends it.
+   */
+  async events(request: EventsRequest, sink: EventSink, signal: AbortSignal): Promise<void> {
+    // Ctrl-C while an address is still connecting ends the command at once, not after CONNECT_MS.
+    const aborted = new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    await Promise.race([this.#follow(request, sink, signal), aborted]);
+  }
+
+  async #follow(request: EventsRequest, sink: EventSink, signal: AbortSignal): Promise<void> {
+    const n = this.#addresses.length;
+    let start = this.#current;
+    /** The stream that worked and ended last: not retried until another one has worked. */
+    let lost: { index: number; why: string } | undefined;
+    /** The last stream that ended, and why (for the message when no address takes over). */
+    let last: { index: number; why: string } | undefined;
+    for (;;) {
+      let reopened = false;
+      const slow: number[] = [];
+      const tryIndex = async (index: number): Promise<'done' | 'next' | 'reopen'> => {
+        if (lost !== undefined) sink.failover(this.#addresses[lost.index] ?? '', this.#addresses[index] ?? '', lost.why);
+        const end = await this.#stream(index, request, sink, signal);
+        if (end.aborted) return 'done';
+        if (FINAL_STREAM_CODES.includes(end.code)) {
+          throw new ManagerError(oneLine(end.details || status[end.code] || `gRPC status ${end.code}`), end.code, false);
+        }
+        last = { index, why: streamEndWhy(end) };
+        if (!end.stable) return 'next';
+        lost = last;
+        start = (index + 1) % n;
+        return 'reopen';
+      };
+      for (let attempt = 0; attempt < n && !reopened; attempt++) {
+        const index = (start + attempt) % n;
+        if (index === lost?.index) continue;
+        if (signal.aborted) return;
+        const state = await this.#connect(index, Date.now() + this.#connectMs);
+        if (signal.aborted) return;
+        if (state === 'slow') slow.push(index);
+        if (state !== 'ready') continue;
+        const outcome = await tryIndex(index);
+        if (outcome === 'done') return;
+        reopened = outcome === 'reopen';
+      }
+      // Addresses still connecting after CONNECT_MS get the rest of a call's deadline, as for calls.
+      const deadline = Date.now() + this.#deadlineMs;
+      while (!reopened && slow.length > 0 && !signal.aborted) {
+        const index = await this.#firstReady(slow, deadline);
+        if (index === undefined || signal.aborted) break;
+        slow.splice(slow.indexOf(index), 1);
+        const outcome = await tryIndex(index);
+        if (outcome === 'done') return;
+        reopened = outcome === 'reopen';
+      }
+      if (signal.aborted) return;
+      if (!reopened) break;
+    }
+    const ended = lost ?? last;
+    if (ended === undefined) throw new UnreachableError(this.#label);
+    const others = lost !== undefined && n > 1 ? '; no other manager answered' : '';
+    throw new CliError(`the event stream from ${this.#addresses[ended.index]} ended: ${ended.why}${others}`);
+  }
+
+  /** One event stream on one address, until it ends or `signal` aborts. */
+  #stream(index: number, request: EventsRequest, sink: EventSink, signal: AbortSignal): Promise<StreamEnd> {
+    return new Promise((resolve) => {
+      const started = Date.now();
+      let delivered = false;
+      let ended: StatusObject | undefined;
+      let done = false;
+      const call = this.#client(index).events(request, new Metadata());
+      const onAbort = (): void => call.cancel();
+      const finish = (): void => {
+        if (done || ended === undefined) return;
+        done = true;
+        signal.removeEventListener('abort', onAbort);
+        if (signal.aborted) return resolve({ aborted: true });
+        if (ended.code === status.UNAVAILABLE) this.#drop(index); // reconnect afresh, not after grpc-js's backoff
+        const stable = delivered || Date.now() - started >= STREAM_STABLE_MS;
+        resolve({ aborted: false, code: ended.code, details: ended.details, stable });
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      if (signal.aborted) call.cancel();
+      call.on('data', (e: Event) => {
+        delivered = true;
+        this.#current = index;
+        sink.event(e);
+      });
+      call.on('error', () => {}); // the status says it all
+      // 'status' comes before the last messages are read: finish once they are ('end').
+      call.on('status', (s: StatusObject) => {
+        ended = s;
+        if (call.readableEnded) finish();
+      });
+      call.on('end', finish);
+      call.on('close', finish);
+    });
   }
 
   /** Closes every channel opened; idempotent. */

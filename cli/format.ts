@@ -2,12 +2,16 @@
 // `--format json` / `inspect`, and into docker-like aligned tables. Pure.
 import {
   Availability,
+  type Endpoint,
+  type Event,
   type HealthConfig,
   type ManagerInfo,
   type NetworkAddress,
   type NetworkDetail,
   type Node,
   NodeStatus,
+  type PortConfig,
+  PublishMode,
   type Resources,
   RestartCondition,
   type RestartPolicy,
@@ -116,6 +120,35 @@ export interface HealthRow {
   startPeriodMs: number;
 }
 
+/** A published port, in the words of `--publish`'s long form. */
+export interface PortRow {
+  published: number;
+  target: number;
+  protocol: string;
+  /** ingress: every host accepts it (routing mesh); host: only the hosts running a task. */
+  mode: 'ingress' | 'host';
+}
+
+export function portRow(p: PortConfig): PortRow {
+  return {
+    published: p.publishedPort,
+    target: p.targetPort,
+    protocol: p.protocol || 'tcp',
+    mode: p.publishMode === PublishMode.HOST ? 'host' : 'ingress',
+  };
+}
+
+/**
+ * docker's PORTS cell: `*:8080->80/tcp` for the routing mesh; a host-mode port as
+ * `HOST:53->53/udp`, where HOST is `host` (any host running a task) unless a node's address
+ * is given (`service lookup`: where this endpoint is reachable).
+ */
+export function portsText(ports: readonly PortRow[], nodeAddress = 'host'): string {
+  return ports
+    .map((p) => `${p.mode === 'host' ? nodeAddress : '*'}:${p.published}->${p.target}/${p.protocol}`)
+    .join(', ');
+}
+
 export interface ServiceRow {
   id: string;
   name: string;
@@ -141,6 +174,8 @@ export interface ServiceRow {
   health: HealthRow | null;
   /** The networks named at create (`--network`); empty: the cluster's default network. */
   networks: string[];
+  /** Published ports (`--publish`). */
+  ports: PortRow[];
   specVersion: number;
   createdAt: string | null;
   updatedAt: string | null;
@@ -200,6 +235,7 @@ export function serviceRow(service: Service, status: ServiceStatus | undefined):
     restart: restartRow(spec?.restart),
     health: healthRow(spec?.health),
     networks: [...(spec?.networks ?? [])],
+    ports: (spec?.ports ?? []).map(portRow),
     specVersion: service.specVersion,
     createdAt: isoTime(service.createdAtMs),
     updatedAt: isoTime(service.updatedAtMs),
@@ -212,8 +248,8 @@ export function sortServiceRows(rows: ServiceRow[]): ServiceRow[] {
 
 export function serviceTable(rows: ServiceRow[], noTrunc = false): string {
   return table(
-    ['ID', 'NAME', 'MODE', 'REPLICAS', 'IMAGE'],
-    rows.map((r) => [shortId(r.id, noTrunc), r.name, r.mode, `${r.running}/${r.desired}`, r.image]),
+    ['ID', 'NAME', 'MODE', 'REPLICAS', 'IMAGE', 'PORTS'],
+    rows.map((r) => [shortId(r.id, noTrunc), r.name, r.mode, `${r.running}/${r.desired}`, r.image, portsText(r.ports)]),
   );
 }
 
@@ -243,7 +279,7 @@ export interface TaskRow {
   updatedAt: string | null;
 }
 
-export function taskName(task: Task): string {
+export function taskName(task: Pick<Task, 'serviceName' | 'slot' | 'nodeId'>): string {
   const slotPart = task.slot > 0 ? String(task.slot) : task.nodeId.slice(0, SHORT_ID);
   return `${task.serviceName}.${slotPart}`;
 }
@@ -313,6 +349,200 @@ export function taskTable(rows: TaskRow[], nowMs: number, noTrunc = false): stri
       ];
     }),
   );
+}
+
+// ------------------------------------------------------------------ endpoints (service lookup)
+
+/** `service lookup --format json`: one endpoint, a task programs can reach. */
+export interface EndpointRow {
+  /** `web.1` (a global task: `web.<node id prefix>`), as in `service ps`. */
+  task: string;
+  taskId: string;
+  service: string;
+  serviceId: string;
+  slot: number;
+  /** The node's hostname. */
+  node: string;
+  nodeId: string;
+  /** The node's underlay address (where its host-mode ports are). */
+  nodeAddress: string;
+  /** The task's address on each of its networks. */
+  addresses: NetworkAddress[];
+  ports: PortRow[];
+  /** True when the task has a health check (and it passes); false: no check. */
+  healthChecked: boolean;
+  registeredAt: string | null;
+}
+
+export function endpointRow(e: Endpoint): EndpointRow {
+  return {
+    task: taskName({ serviceName: e.serviceName, slot: e.slot, nodeId: e.nodeId }),
+    taskId: e.taskId,
+    service: e.serviceName,
+    serviceId: e.serviceId,
+    slot: e.slot,
+    node: e.nodeName || e.nodeId,
+    nodeId: e.nodeId,
+    nodeAddress: e.nodeAddress,
+    addresses: e.addresses.map((a) => ({ network: a.network, ip: a.ip })),
+    ports: e.ports.map(portRow),
+    healthChecked: e.healthChecked,
+    registeredAt: isoTime(e.registeredAtMs),
+  };
+}
+
+/** By slot (a global service: by node), then task id. */
+export function sortEndpointRows(rows: EndpointRow[]): EndpointRow[] {
+  return [...rows].sort(
+    (a, b) => a.slot - b.slot || a.node.localeCompare(b.node) || a.taskId.localeCompare(b.taskId),
+  );
+}
+
+/**
+ * Columns `TASK ID NODE IP PORTS HEALTH`: IP is `network=ip` for each network, PORTS as in
+ * `service ls` with host-mode ports at the node's address, HEALTH `healthy` (a passing
+ * check) or `no check`.
+ */
+export function endpointTable(rows: EndpointRow[], noTrunc = false): string {
+  return table(
+    ['TASK', 'ID', 'NODE', 'IP', 'PORTS', 'HEALTH'],
+    rows.map((r) => [
+      r.task,
+      shortId(r.taskId, noTrunc),
+      r.node,
+      r.addresses.map((a) => `${a.network}=${a.ip}`).join(','),
+      portsText(r.ports, r.nodeAddress || 'host'),
+      r.healthChecked ? 'healthy' : 'no check',
+    ]),
+  );
+}
+
+// ------------------------------------------------------------------ events
+
+/** `shoal events --format json`: one per line. */
+export interface EventRow {
+  time: string | null;
+  type: string;
+  subject: string;
+  /** The published JSON object (the raw text if it is not JSON). */
+  payload: unknown;
+}
+
+function parsePayload(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+export function eventRow(e: Event): EventRow {
+  return { time: isoTime(e.timeMs), type: e.type, subject: e.subject, payload: parsePayload(e.payloadJson) };
+}
+
+/** Payload fields shown under a shorter name in the text form. */
+const EVENT_FIELD_NAMES: Record<string, string> = {
+  nodeId: 'node',
+  nodeName: 'node',
+  hostname: 'node',
+  taskId: 'task',
+  serviceName: 'service',
+  serviceId: 'service',
+  desiredState: 'desired',
+  containerId: 'container',
+  addresses: 'ip',
+};
+
+/** A port as the publisher puts it in an endpoint event (publishMode `ingress` | `host`). */
+interface EventPort {
+  publishedPort: number;
+  targetPort: number;
+  protocol?: string;
+  publishMode?: unknown;
+}
+
+function isEventPort(v: unknown): v is EventPort {
+  const p = v as Partial<EventPort> | null;
+  return typeof p === 'object' && p !== null && typeof p.publishedPort === 'number' && typeof p.targetPort === 'number';
+}
+
+function eventValue(key: string, value: unknown): string | undefined {
+  if (value === null || value === undefined || value === '') return undefined;
+  if (key === 'containerId' && typeof value === 'string') return value.slice(0, SHORT_ID);
+  if (Array.isArray(value)) {
+    if (value.length === 0) return undefined;
+    // [{ network, ip }, ...] -> 10.42.2.3,10.50.1.4
+    if (value.every((v) => typeof v === 'object' && v !== null && typeof (v as { ip?: unknown }).ip === 'string')) {
+      return value.map((v) => (v as { ip: string }).ip).join(',');
+    }
+    // [{ publishedPort, targetPort, protocol, publishMode }, ...] -> *:8080->80/tcp,host:53->53/udp
+    if (value.every(isEventPort)) {
+      const host = (p: EventPort): boolean => p.publishMode === 'host' || p.publishMode === PublishMode.HOST;
+      return value
+        .map((p) => `${host(p) ? 'host' : '*'}:${p.publishedPort}->${p.targetPort}/${p.protocol || 'tcp'}`)
+        .join(',');
+    }
+    return JSON.stringify(value);
+  }
+  if (typeof value === 'object') return JSON.stringify(value);
+  const text = String(value);
+  return /[\s"]/.test(text) ? JSON.stringify(text) : text;
+}
+
+/**
+ * One line per event: `<ISO time> <type> <action> <name> <key=value...>`, e.g.
+ * `2026-12-01T10:00:00.123Z endpoint registered web.1 task=abc node=host2 ip=10.42.2.3`.
+ * The action is the payload's `type` (created, updated, ...; for health events, the health);
+ * the name is the task (`web.1`), the node's hostname or the service's name; every other
+ * payload field follows, empty ones left out.
+ */
+export function eventLine(e: Event): string {
+  const payload = parsePayload(e.payloadJson);
+  const head = [isoTime(e.timeMs) ?? new Date(0).toISOString(), e.type];
+  const subjectName = e.subject.split('.').at(-1) ?? '';
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    return [...head, 'event', subjectName, eventValue('payload', payload) ?? ''].join(' ').trimEnd();
+  }
+  const fields = { ...(payload as Record<string, unknown>) };
+  const take = (key: string): unknown => {
+    const v = fields[key];
+    delete fields[key];
+    return v;
+  };
+  const str = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' ? String(v) : '');
+
+  const action = str(e.type === 'health' ? take('health') : take('type')) || str(take('action')) || 'event';
+  let name: string;
+  let id: unknown; // a node's or service's id, shown first
+  if (typeof fields.slot === 'number' && typeof (fields.service ?? fields.serviceName) === 'string') {
+    const service = str(fields.service ?? fields.serviceName);
+    const nodeId = str(fields.nodeId);
+    name = taskName({ serviceName: service, slot: Number(take('slot')), nodeId });
+    if (typeof fields.service === 'string') take('service');
+    else take('serviceName');
+  } else if (e.type === 'node' && typeof fields.hostname === 'string') {
+    name = str(take('hostname'));
+    if ('node' in fields) id = take('node'); // the node's id
+  } else if (e.type === 'service' && typeof fields.name === 'string') {
+    name = str(take('name'));
+    if ('service' in fields) id = take('service'); // the service's id
+  } else {
+    name = subjectName;
+  }
+
+  const shown = new Set<string>();
+  const details: string[] = [];
+  // A node's hostname (`nodeName`, or `node` outside node events) reads better than its id.
+  const hostname = fields.nodeName ?? (e.type === 'node' ? undefined : fields.node);
+  if (typeof hostname === 'string' && hostname !== '') delete fields.nodeId;
+  for (const [key, value] of [['id', id] as const, ...Object.entries(fields)]) {
+    const label = EVENT_FIELD_NAMES[key] ?? key;
+    const text = eventValue(key, value);
+    if (text === undefined || shown.has(label)) continue;
+    shown.add(label);
+    details.push(`${label}=${text}`);
+  }
+  return [...head, action, name, ...details].join(' ');
 }
 
 // ------------------------------------------------------------------ networks

@@ -3,12 +3,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Command, parseCommandLine } from './args.js';
 import { GrpcControlApi } from './client.js';
 import type { CommandContext, ExitCode } from './commands/context.js';
+import { events } from './commands/events.js';
 import { managerLs } from './commands/manager.js';
 import { networkCreate, networkInspect, networkLs, networkRm } from './commands/network.js';
 import { nodeInspect, nodeLs, nodeRm, nodeUpdate } from './commands/node.js';
 import {
   serviceCreate,
   serviceInspect,
+  serviceLookup,
   serviceLs,
   servicePs,
   serviceRm,
@@ -40,6 +42,10 @@ function dispatch(command: Exclude<Command, { name: 'help' }>, ctx: CommandConte
       return serviceScale(command, ctx);
     case 'service rm':
       return serviceRm(command, ctx);
+    case 'service lookup':
+      return serviceLookup(command, ctx);
+    case 'events':
+      return events(command, ctx);
     case 'manager ls':
       return managerLs(command, ctx);
     case 'network create':
@@ -77,9 +83,16 @@ async function main(argv: string[]): Promise<number> {
     return command.ok ? 0 : 1;
   }
 
+  // Ctrl-C / SIGTERM end `events` cleanly (exit 0); every other command keeps the default
+  // (interrupting a wait leaves the service as it is).
+  const interrupted = new AbortController();
+  if (command.name === 'events') {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => interrupted.abort());
+  }
   const api = new GrpcControlApi(invocation.hosts, { label: invocation.hostLabel });
   try {
-    return await dispatch(command, { api, out, err, now: Date.now, sleep: (ms) => sleep(ms) });
+    const ctx = { api, out, err, now: Date.now, sleep: (ms: number) => sleep(ms), signal: interrupted.signal };
+    return await dispatch(command, ctx);
   } catch (e) {
     return fail(e);
   } finally {

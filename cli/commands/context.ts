@@ -10,6 +10,8 @@ export interface CommandContext {
   err(text: string): void;
   now(): number;
   sleep(ms: number): Promise<void>;
+  /** Aborted on Ctrl-C / SIGTERM for commands that end cleanly on them (`events`). */
+  signal: AbortSignal;
 }
 
 /** Exit status of a command that ran: 0, or 1 when some of its arguments failed. */

@@ -1,10 +1,15 @@
 // shoal service create | ls | ps | inspect | scale | rm
+import { status } from '@grpc/grpc-js';
 import { ServiceMode } from '../../proto/gen/shoal.js';
 import type { Command } from '../args.js';
+import { ManagerError } from '../errors.js';
 import {
+  endpointRow,
+  endpointTable,
   jsonArray,
   serviceRow,
   serviceTable,
+  sortEndpointRows,
   sortServiceRows,
   sortTaskRows,
   taskRow,
@@ -101,4 +106,14 @@ export async function serviceRm(cmd: Cmd<'service rm'>, ctx: CommandContext): Pr
     ctx.out(ref);
   });
   return failed > 0 ? 1 : 0;
+}
+
+/** The endpoints discovery serves for a name; an unknown name is an error (exit 1). */
+export async function serviceLookup(cmd: Cmd<'service lookup'>, ctx: CommandContext): Promise<ExitCode> {
+  const answer = await ctx.api.lookupService(cmd.service);
+  // The manager answers NOT_FOUND; an answer saying the name does not exist means the same.
+  if (!answer.exists) throw new ManagerError(`no such service: ${cmd.service}`, status.NOT_FOUND, false);
+  const rows = sortEndpointRows(answer.endpoints.map(endpointRow));
+  ctx.out(cmd.format === 'json' ? jsonArray(rows) : endpointTable(rows));
+  return 0;
 }

@@ -488,3 +488,51 @@ test('service create --network: repeatable, in order, each once; none: empty (th
   // after IMAGE it is the container's
   t.deepEqual(command(['service', 'create', '--name', 'w', 'img', '--network', 'x'], 'service create').spec.command, ['--network', 'x']);
 });
+
+// ------------------------------------------------------------------ --publish, service lookup, events
+
+test('--publish: short and long forms; defaults ingress and tcp; repeatable', (t) => {
+  const ports = command(
+    ['service', 'create', '--name', 'w', '-p', '8080:80', '--publish=443:8443/TCP', '--publish', 'target=53,published=5353,protocol=udp,mode=host', 'img'],
+    'service create',
+  ).spec.ports;
+  t.deepEqual(ports, [
+    { publishedPort: 8080, targetPort: 80, protocol: 'tcp', publishMode: 0 },
+    { publishedPort: 443, targetPort: 8443, protocol: 'tcp', publishMode: 0 },
+    { publishedPort: 5353, targetPort: 53, protocol: 'udp', publishMode: 1 },
+  ]);
+  t.deepEqual(command(['service', 'create', '--name', 'w', 'img'], 'service create').spec.ports, []);
+  // the same port over tcp and udp are two ports
+  t.is(command(['service', 'create', '--name', 'w', '-p', '53:53', '-p', 'published=53,target=53,protocol=udp,mode=host', 'img'], 'service create').spec.ports.length, 2);
+});
+
+test('--publish: what is refused, and why', (t) => {
+  const bad = (value: string) => usageError(['service', 'create', '--name', 'w', '--publish', value, 'img']);
+  t.is(bad('0:80'), 'invalid --publish "0:80": published port must be a number 1-65535');
+  t.is(bad(':80'), 'invalid --publish ":80": published port must be a number 1-65535');
+  t.is(bad('8080:'), 'invalid --publish "8080:": target port must be a number 1-65535');
+  t.is(bad('8080:80/tcp/x'), 'invalid --publish "8080:80/tcp/x": expected PUBLISHED:TARGET[/PROTOCOL] or published=P,target=T[,protocol=tcp|udp][,mode=ingress|host]');
+  t.is(bad('a:b:c:d'), 'invalid --publish "a:b:c:d": expected PUBLISHED:TARGET[/PROTOCOL] or published=P,target=T[,protocol=tcp|udp][,mode=ingress|host]');
+  t.is(bad('published=8080,target=80,protocol=sctp'), 'invalid --publish "published=8080,target=80,protocol=sctp": protocol must be tcp or udp');
+  t.is(bad('published=x,target=80'), 'invalid --publish "published=x,target=80": published port must be a number 1-65535');
+  t.is(bad('published=8080,target=80,mode='), 'invalid --publish "published=8080,target=80,mode=": mode must be ingress or host');
+});
+
+test('service lookup: one SERVICE, table or json', (t) => {
+  t.deepEqual(command(['service', 'lookup', 'web'], 'service lookup'), { name: 'service lookup', service: 'web', format: 'table' });
+  t.is(command(['service', 'lookup', '--format', 'json', 'web'], 'service lookup').format, 'json');
+});
+
+test('events: a top-level command; --filter maps to EventsRequest; --host after it', (t) => {
+  t.deepEqual(command(['events'], 'events'), { name: 'events', request: { types: [], name: '' }, format: 'text' });
+  t.deepEqual(command(['events', '-f', 'type=node', '-f', 'type=task', '-f', 'type=node'], 'events').request, { types: ['node', 'task'], name: '' });
+  t.deepEqual(command(['events', '--filter', 'service=web', '--filter', 'type=health'], 'events').request, { types: ['health'], name: 'web' });
+  t.deepEqual(command(['events', '--filter', 'node=host1'], 'events').request, { types: ['node'], name: 'host1' });
+  t.deepEqual(command(['events', '--filter', 'service=web', '--filter', 'service=web'], 'events').request.name, 'web');
+  t.is(command(['events', '--format', 'json'], 'events').format, 'json');
+  t.deepEqual(parse(['events', '--host', 'm1:1,m2:2']).hosts, ['m1:1', 'm2:2']);
+  t.deepEqual(parse(['-H', 'm3:3', 'events']).hosts, ['m3:3']);
+  t.like(parse(['events', '--help']).command, { name: 'help', ok: true });
+  t.like(parse(['--help', 'events']).command, { name: 'help', ok: true });
+  t.regex(usageError(['events', '--since', '1m']), /^unknown flag --since for "events"$/);
+});

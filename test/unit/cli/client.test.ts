@@ -134,3 +134,71 @@ test('listManagers returns the managers as given', async (t) => {
   f.managers = [{ id: 'm1', address: '10.213.0.1:4242', leader: true, startedAtMs: 5 }];
   t.deepEqual(await api(t, [host]).listManagers(), f.managers);
 });
+
+// ------------------------------------------------------------------ events
+
+const sink = (got: string[], notes: string[] = []) => ({
+  event: (e: { subject: string }) => void got.push(e.subject),
+  failover: (from: string, to: string, why: string) => void notes.push(`${from} -> ${to}: ${why}`),
+});
+
+test('events: an abort ends the stream, resolving; the manager sees it cancelled', async (t) => {
+  const { fake: f, host } = await fake(t, 'web');
+  const client = api(t, [host]);
+  const got: string[] = [];
+  const stop = new AbortController();
+  const following = client.events({ types: ['service'], name: '' }, sink(got), stop.signal);
+  await f.waitForEventStreams();
+  f.emitEvent('shoal.events.service.web', {});
+  f.emitEvent('shoal.events.task.web', {}); // filtered out by the fake, as by the relay
+  await new Promise<void>((resolve) => {
+    const check = (): void => void (got.length > 0 ? resolve() : setTimeout(check, 10));
+    check();
+  });
+  stop.abort();
+  await following;
+  t.deepEqual(got, ['shoal.events.service.web']);
+  await new Promise((r) => setTimeout(r, 100));
+  t.is(f.eventStreams.size, 0);
+});
+
+test('events: an abort while the only address is still connecting ends it at once', async (t) => {
+  const silent = await silentServer();
+  t.teardown(() => silent.close());
+  const client = api(t, [silent.address]);
+  const stop = new AbortController();
+  const following = client.events({ types: [], name: '' }, sink([]), stop.signal);
+  setTimeout(() => stop.abort(), 200);
+  const { ms } = await timed(() => following);
+  t.true(ms < 600, `took ${ms} ms`);
+});
+
+test('events: a stream failing at once on one address is not a failover; the next address serves', async (t) => {
+  const { fake: sick, host: sickHost } = await fake(t, 'web');
+  sick.failures.set('events', { code: grpcStatus.UNAVAILABLE, details: 'events relay not ready' });
+  const { fake: good, host: goodHost } = await fake(t, 'web');
+  const client = api(t, [sickHost, goodHost]);
+  const got: string[] = [];
+  const notes: string[] = [];
+  const stop = new AbortController();
+  const following = client.events({ types: [], name: '' }, sink(got, notes), stop.signal);
+  await good.waitForEventStreams();
+  good.emitEvent('shoal.events.node.host1', {});
+  await new Promise((r) => setTimeout(r, 100));
+  stop.abort();
+  await following;
+  t.deepEqual(got, ['shoal.events.node.host1']);
+  t.deepEqual(notes, []);
+  t.is(sick.count('events'), 1);
+});
+
+test('events: a final code from a manager is not retried elsewhere', async (t) => {
+  const { fake: a, host: hostA } = await fake(t, 'web');
+  a.failures.set('events', { code: grpcStatus.INVALID_ARGUMENT, details: 'unknown event type "x"' });
+  const { fake: b, host: hostB } = await fake(t, 'web');
+  const client = api(t, [hostA, hostB]);
+  const err = await t.throwsAsync(client.events({ types: ['x'], name: '' }, sink([]), new AbortController().signal));
+  t.true(err instanceof ManagerError);
+  t.is(err?.message, 'unknown event type "x"');
+  t.is(b.count('events'), 0);
+});

@@ -1,6 +1,12 @@
 import test from 'ava';
 import {
+  endpointRow,
+  endpointTable,
+  eventLine,
+  eventRow,
   jsonArray,
+  portRow,
+  portsText,
   managerRow,
   managerTable,
   networkInspectRow,
@@ -19,9 +25,11 @@ import {
 } from '../../../cli/format.js';
 import {
   Availability,
+  type Event,
   type NetworkDetail,
   type Node,
   NodeStatus,
+  PublishMode,
   RestartCondition,
   type Service,
   ServiceMode,
@@ -145,7 +153,7 @@ test('serviceRow: desired and running from the status', (t) => {
   t.like(global, { mode: 'global', replicas: 4 });
 
   const lines = serviceTable([row]).split('\n');
-  t.regex(lines[0] ?? '', /^ID +NAME +MODE +REPLICAS +IMAGE$/);
+  t.regex(lines[0] ?? '', /^ID +NAME +MODE +REPLICAS +IMAGE +PORTS$/);
   t.regex(lines[1] ?? '', /^s1cccccccccc +web +replicated +2\/3 +busybox:latest$/);
   t.regex(serviceTable([row], true).split('\n')[1] ?? '', /^s1c{24} /);
 });
@@ -378,4 +386,66 @@ test('taskRow: addresses; serviceRow: networks', (t) => {
   const service: Service = { id: 's1', spec: { ...spec, networks: ['backend', 'front'] }, specVersion: 1, createdAtMs: T0, updatedAtMs: T0 };
   t.deepEqual(serviceRow(service, undefined).networks, ['backend', 'front']);
   t.deepEqual(serviceRow({ ...service, spec }, undefined).networks, []);
+});
+
+// ------------------------------------------------------------------ ports, endpoints, events
+
+test('portsText: ingress as *:P->T/proto, host mode at "host" or the given address', (t) => {
+  const ports = [
+    portRow({ publishedPort: 8080, targetPort: 80, protocol: '', publishMode: PublishMode.INGRESS }),
+    portRow({ publishedPort: 53, targetPort: 53, protocol: 'udp', publishMode: PublishMode.HOST }),
+  ];
+  t.deepEqual(ports[0], { published: 8080, target: 80, protocol: 'tcp', mode: 'ingress' });
+  t.is(portsText(ports), '*:8080->80/tcp, host:53->53/udp');
+  t.is(portsText(ports, '10.213.0.12'), '*:8080->80/tcp, 10.213.0.12:53->53/udp');
+  t.is(portsText([]), '');
+});
+
+test('endpointTable: a global task is named by its node, IPs per network, health', (t) => {
+  const row = endpointRow({
+    serviceId: 's',
+    serviceName: 'agent',
+    taskId: 'tglobalaaaaaaaaaaaaaaaaaa',
+    slot: 0,
+    nodeId: 'n9zzzzzzzzzzzzzzzzzzzzzzz',
+    nodeName: '',
+    nodeAddress: '',
+    addresses: [],
+    ports: [{ publishedPort: 9100, targetPort: 9100, protocol: 'tcp', publishMode: PublishMode.HOST }],
+    healthChecked: false,
+    registeredAtMs: 0,
+  });
+  t.like(row, { task: 'agent.n9zzzzzzzzzz', node: 'n9zzzzzzzzzzzzzzzzzzzzzzz', registeredAt: null });
+  const [header, line] = endpointTable([row]).split('\n');
+  t.regex(header ?? '', /^TASK +ID +NODE +IP +PORTS +HEALTH$/);
+  t.regex(line ?? '', /^agent\.n9zzzzzzzzzz +tglobalaaaaa +n9z+ +host:9100->9100\/tcp +no check$/);
+});
+
+const ev = (subject: string, payload: unknown): Event => ({
+  type: subject.split('.')[2] ?? '',
+  subject,
+  timeMs: T0,
+  payloadJson: typeof payload === 'string' ? payload : JSON.stringify(payload),
+});
+
+test('eventLine: known shapes, a global task, unknown fields and shapes, text that is not JSON', (t) => {
+  t.is(
+    eventLine(ev('shoal.events.task.agent', { type: 'created', task: 't9', service: 'agent', slot: 0, nodeId: 'n9zzzzzzzzzzzzzz', state: 'new', desiredState: 'running', error: '', containerId: '' })),
+    '2026-01-02T03:04:05.000Z task created agent.n9zzzzzzzzzz task=t9 node=n9zzzzzzzzzzzzzz state=new desired=running',
+  );
+  t.is(
+    eventLine(ev('shoal.events.endpoint.web', { type: 'deregistered', service: 'web', slot: 2, task: 't2', node: 'host3', addresses: [{ network: 'a', ip: '10.42.3.4' }, { network: 'b', ip: '10.50.3.4' }], ports: [], reason: 'node down' })),
+    '2026-01-02T03:04:05.000Z endpoint deregistered web.2 task=t2 node=host3 ip=10.42.3.4,10.50.3.4 reason="node down"',
+  );
+  t.is(
+    eventLine(ev('shoal.events.endpoint.dns', { type: 'registered', service: 'dns', task: 't1', slot: 1, nodeId: 'n1', node: '', addresses: [], ports: [{ protocol: 'udp', targetPort: 53, publishedPort: 53, publishMode: 'host' }] })),
+    '2026-01-02T03:04:05.000Z endpoint registered dns.1 task=t1 node=n1 ports=host:53->53/udp',
+  );
+  t.is(eventLine(ev('shoal.events.widget.thing', { count: 2, tags: ['x'] })), '2026-01-02T03:04:05.000Z widget event thing count=2 tags=["x"]');
+  t.is(eventLine(ev('shoal.events.task.web', 'not json')), '2026-01-02T03:04:05.000Z task event web "not json"');
+});
+
+test('eventRow: the payload parsed, or its text', (t) => {
+  t.deepEqual(eventRow(ev('shoal.events.node.h', { a: 1 })), { time: '2026-01-02T03:04:05.000Z', type: 'node', subject: 'shoal.events.node.h', payload: { a: 1 } });
+  t.is(eventRow(ev('shoal.events.node.h', '{oops')).payload, '{oops');
 });

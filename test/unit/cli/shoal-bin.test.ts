@@ -246,7 +246,7 @@ test('service ls: table and JSON rows with running/desired', async (t) => {
   const [table, json] = await Promise.all([shoal(['service', 'ls'], host), shoal(['service', 'ls', '--format', 'json'], host)]);
   t.is(table.code, 0, table.stderr);
   const tableLines = lines(table.stdout);
-  t.regex(tableLines[0] ?? '', /^ID +NAME +MODE +REPLICAS +IMAGE$/);
+  t.regex(tableLines[0] ?? '', /^ID +NAME +MODE +REPLICAS +IMAGE +PORTS$/);
   t.regex(tableLines[1] ?? '', /^\S{12} +agent +global +2\/2 +busybox$/);
   t.regex(tableLines[2] ?? '', /^\S{12} +web +replicated +2\/3 +nginx$/);
   t.is(json.code, 0, json.stderr);

@@ -6,10 +6,16 @@ import {
   Server,
   ServerCredentials,
   type ServerUnaryCall,
+  type ServerWritableStream,
   status as grpcStatus,
   type StatusObject,
 } from '@grpc/grpc-js';
 import {
+  type Endpoint,
+  type Event,
+  type EventsRequest,
+  type LookupServiceRequest,
+  type ServiceEndpoints,
   type CreateNetworkRequest,
   type CreateServiceRequest,
   type GetNetworkRequest,
@@ -42,6 +48,17 @@ export interface Call {
 
 type Failure = Partial<StatusObject>;
 
+/** An open Events stream. */
+export interface EventStream {
+  request: EventsRequest;
+  call: ServerWritableStream<EventsRequest, Event>;
+}
+
+/** A NATS subject token, as manager/events/subjects.ts builds it. */
+function subjectToken(name: string): string {
+  return name.replace(/[.\s*>]/g, '_') || '_';
+}
+
 export class FakeControl {
   readonly calls: Call[] = [];
   nodes: Node[] = [];
@@ -50,6 +67,11 @@ export class FakeControl {
   managers: ManagerInfo[] = [];
   networks: Network[] = [];
   leases: SubnetLease[] = [];
+  /** What LookupService answers for the services that exist (by serviceName). */
+  endpoints: Endpoint[] = [];
+  /** The Events streams open now. */
+  readonly eventStreams = new Set<EventStream>();
+  readonly #streamWaiters: Array<{ n: number; resolve: () => void }> = [];
   /** Per service name: the statuses ListServices reports, one per call; the last repeats. */
   readonly statusScript = new Map<string, Array<Partial<ServiceStatus>>>();
   /** Per method name: fail every call with this status. */
@@ -144,6 +166,40 @@ export class FakeControl {
     };
   }
 
+  /**
+   * Sends an event (type = the subject's 3rd token) to every open stream whose request it
+   * matches, filtered as the manager's relay does: types (empty: all), name = the subject's
+   * last token. `payload` is JSON-encoded. Returns how many streams got it.
+   */
+  emitEvent(subject: string, payload: unknown, timeMs = Date.now()): number {
+    const tokens = subject.split('.');
+    const event: Event = { type: tokens[2] ?? '', subject, timeMs, payloadJson: JSON.stringify(payload) };
+    let sent = 0;
+    for (const s of this.eventStreams) {
+      const { types, name } = s.request;
+      if (types.length > 0 && !types.includes(event.type)) continue;
+      if (name !== '' && tokens.at(-1) !== subjectToken(name)) continue;
+      s.call.write(event);
+      sent++;
+    }
+    return sent;
+  }
+
+  /** Ends every open Events stream: with OK, or with `failure`. */
+  endEvents(failure?: Failure): void {
+    for (const s of this.eventStreams) {
+      if (failure) s.call.emit('error', failure);
+      else s.call.end();
+    }
+    this.eventStreams.clear();
+  }
+
+  /** Resolves once at least `n` Events streams are open. */
+  waitForEventStreams(n = 1): Promise<void> {
+    if (this.eventStreams.size >= n) return Promise.resolve();
+    return new Promise((resolve) => this.#streamWaiters.push({ n, resolve }));
+  }
+
   /** Fails the next `times` calls of `method` with `failure`, then answers normally. */
   failNext(method: string, failure: Failure, times: number): void {
     this.#failNext.set(method, { failure, times });
@@ -181,6 +237,16 @@ export class FakeControl {
     const prefixed = this.networks.filter((n) => n.id.startsWith(ref));
     if (prefixed.length === 1 && prefixed[0]) return prefixed[0];
     return { code: grpcStatus.NOT_FOUND, details: `network "${ref}" not found` };
+  }
+
+  /** The failure set for the next call of `method` (failNext) or for every call (failures). */
+  #failNextOrAlways(method: string): Failure | undefined {
+    const next = this.#failNext.get(method);
+    if (next !== undefined && next.times > 0) {
+      next.times--;
+      return next.failure;
+    }
+    return this.failures.get(method);
   }
 
   #status(service: Service): ServiceStatus {
@@ -295,8 +361,33 @@ export class FakeControl {
       listTasks: handle('listTasks', (req: { service: string; node: string }) => ({
         tasks: this.tasks.filter((t) => req.service === '' || t.serviceId === req.service || t.serviceName === req.service),
       })),
-      lookupService: (_call, cb) => cb({ code: grpcStatus.UNIMPLEMENTED, details: 'no lookup' }, null),
-      events: (call) => void call.emit('error', { code: grpcStatus.UNIMPLEMENTED, details: 'no events' }),
+      lookupService: handle<LookupServiceRequest, ServiceEndpoints>('lookupService', (req) => {
+        const service = this.services.find((s) => s.spec?.name === req.name);
+        // The manager's words (discovery is by name: no ids, no prefixes).
+        if (service === undefined) return { code: grpcStatus.NOT_FOUND, details: `no such service: ${req.name}` };
+        return {
+          name: req.name,
+          exists: true,
+          networks: [...(service.spec?.networks ?? [])],
+          ports: [...(service.spec?.ports ?? [])],
+          endpoints: this.endpoints.filter((e) => e.serviceName === req.name),
+          index: 1,
+        };
+      }),
+      events: (call: ServerWritableStream<EventsRequest, Event>) => {
+        this.calls.push({ method: 'events', request: call.request });
+        this.onCall?.('events');
+        const failure = this.#failNextOrAlways('events');
+        if (failure) return void call.emit('error', failure);
+        const stream: EventStream = { request: call.request, call };
+        this.eventStreams.add(stream);
+        call.on('cancelled', () => this.eventStreams.delete(stream));
+        for (const w of [...this.#streamWaiters]) {
+          if (this.eventStreams.size < w.n) continue;
+          this.#streamWaiters.splice(this.#streamWaiters.indexOf(w), 1);
+          w.resolve();
+        }
+      },
     };
   }
 }
