@@ -30,6 +30,17 @@ export interface NetworkAttachments {
   readonly unsupported: boolean;
   /** Resolves on the next change of what is ready (or when `signal` aborts). */
   changed(signal: AbortSignal): Promise<void>;
+  /** The gateway (.1 of this host's lease) of shoal network `name`, once it is ready here. */
+  gateway?(name: string): string | undefined;
+}
+
+/** A network ready on this host, as discovery needs it (DNS listens on its gateway). */
+export interface LocalLease {
+  name: string;
+  /** This host's lease, e.g. 10.42.3.0/24. */
+  subnet: string;
+  /** Its .1: the Docker bridge's address. */
+  gateway: string;
 }
 
 export interface NetworkControllerOptions {
@@ -46,9 +57,10 @@ export class NetworkController implements NetworkAttachments {
   private readonly reconcileMs: number;
   private modeValue: NetworkMode = 'unknown';
   private latest: { msg: NetworksMessage; nodeId: string } | undefined;
-  /** shoal network name -> Docker network name, for the networks ready on this host. */
-  private ready = new Map<string, string>();
+  /** shoal network name -> the network as built, for the networks ready on this host. */
+  private ready = new Map<string, LocalNetwork>();
   private waiters = new Set<() => void>();
+  private readonly subscribers = new Set<() => void>();
   private applying: Promise<void> | undefined;
   private again = false;
   private timer: NodeJS.Timeout | undefined;
@@ -74,7 +86,24 @@ export class NetworkController implements NetworkAttachments {
   }
 
   dockerNetwork(name: string): string | undefined {
-    return this.ready.get(name);
+    return this.ready.get(name)?.dockerName;
+  }
+
+  gateway(name: string): string | undefined {
+    return this.ready.get(name)?.gateway;
+  }
+
+  /** The networks ready on this host with their lease and gateway, sorted by name. */
+  localLeases(): LocalLease[] {
+    return [...this.ready.values()]
+      .map((n) => ({ name: n.name, subnet: n.subnet, gateway: n.gateway }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Call `listener` after every change of what is ready (or of a ready network's lease). */
+  subscribe(listener: () => void): () => void {
+    this.subscribers.add(listener);
+    return () => this.subscribers.delete(listener);
   }
 
   /** Names of the networks ready here (tests, logs). */
@@ -159,7 +188,7 @@ export class NetworkController implements NetworkAttachments {
 
   private async apply(msg: NetworksMessage, nodeId: string): Promise<void> {
     const p = plan(msg, nodeId, (l) => this.once(`plan ${l}`, `network: ${l}`));
-    const ready = new Map<string, string>();
+    const ready = new Map<string, LocalNetwork>();
     const built: LocalNetwork[] = [];
 
     // Docker networks of ours that are not in the set (or are of an older network of that name).
@@ -193,7 +222,7 @@ export class NetworkController implements NetworkAttachments {
         }
         await applyVxlan(this.runner, net, underlay);
         built.push(net);
-        ready.set(net.name, net.dockerName);
+        ready.set(net.name, net);
         this.ok(`net ${net.name}`, `network ${net.name}: ready (${net.vxlan}, ${net.peers.length} peer(s))`);
       } catch (err) {
         this.problem(`net ${net.name}`, err, `network ${net.name}`);
@@ -215,9 +244,9 @@ export class NetworkController implements NetworkAttachments {
       this.problem('rules', err);
     }
 
-    const before = [...this.ready.entries()].sort().join(',');
+    const before = readyKey(this.ready);
     this.ready = ready;
-    if ([...ready.entries()].sort().join(',') !== before) this.notify();
+    if (readyKey(ready) !== before) this.notify();
   }
 
   private async tryRemoveDocker(name: string, why: string): Promise<void> {
@@ -231,6 +260,13 @@ export class NetworkController implements NetworkAttachments {
 
   private notify(): void {
     for (const w of [...this.waiters]) w();
+    for (const s of [...this.subscribers]) {
+      try {
+        s();
+      } catch (err) {
+        this.problem('subscriber', err);
+      }
+    }
   }
 
   private problem(subject: string, err: unknown, prefix = 'network'): void {
@@ -248,4 +284,12 @@ export class NetworkController implements NetworkAttachments {
     this.lastErr.set(subject, line);
     this.log(line);
   }
+}
+
+/** What readiness depends on: name, Docker network, lease and gateway of each ready network. */
+function readyKey(ready: Map<string, LocalNetwork>): string {
+  return [...ready.values()]
+    .map((n) => `${n.name}=${n.dockerName}:${n.subnet}:${n.gateway}`)
+    .sort()
+    .join(',');
 }

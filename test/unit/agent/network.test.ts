@@ -247,3 +247,25 @@ test('agent: follows the Networks stream; a manager without it (UNIMPLEMENTED) l
     await agent.close();
   }
 });
+
+test('local leases for discovery: gateway per ready network, subscribers told of every change', async (t) => {
+  const { ctl } = setup();
+  let calls = 0;
+  const off = ctl.subscribe(() => calls++);
+  await ctl.handle(set({ withB: true }), 'node1');
+  t.deepEqual(ctl.localLeases(), [
+    { name: 'a', subnet: '10.42.1.0/24', gateway: '10.42.1.1' },
+    { name: 'b', subnet: '10.43.1.0/24', gateway: '10.43.1.1' },
+  ]);
+  t.is(ctl.gateway('b'), '10.43.1.1');
+  t.true(calls >= 1);
+  const before = calls;
+  await ctl.handle(set({ withB: true }), 'node1');
+  t.is(calls, before, 'nothing changed: nobody told');
+  await ctl.handle(set(), 'node1');
+  t.deepEqual(ctl.localLeases().map((l) => l.name), ['a']);
+  t.is(ctl.gateway('b'), undefined);
+  t.is(calls, before + 1);
+  off();
+  ctl.close();
+});
