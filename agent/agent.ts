@@ -18,8 +18,8 @@ import type { EngineDescription, Executor } from './exec/executor.js';
 import { errorMessage } from './exec/errors.js';
 import { silentLog, type Log } from './log.js';
 import { StatusReporter } from './reporter.js';
-import { Session, toSessionError, type SessionError, type SessionInfo } from './session.js';
-import { Worker } from './worker.js';
+import { Session, toSessionError, type EndpointsFollower, type SessionError, type SessionInfo } from './session.js';
+import { Worker, type TaskObserver } from './worker.js';
 import type { NetworkController } from './network/controller.js';
 
 export type AgentState = 'starting' | 'running' | 'stopping' | 'stopped';
@@ -62,6 +62,10 @@ export interface AgentOptions {
   retryMinMs?: number;
   /** Overlay networks on this host (none: the Networks stream is not followed). */
   network?: NetworkController;
+  /** Discovery: follows the Endpoints stream in every session (none: not followed). */
+  endpoints?: EndpointsFollower;
+  /** Told what this host's tasks do (discovery's asker map and local fast path). */
+  taskObserver?: TaskObserver;
   /** Tests: a client per address (default: insecure grpc-js client). */
   connect?: (address: string) => DispatcherClient;
   /** Tests: the session's CONNECT_TIMEOUT_MS. */
@@ -91,6 +95,7 @@ export class Agent {
     this.worker = new Worker({
       executor: opts.executor,
       reporter: this.reporter,
+      ...(opts.taskObserver !== undefined && { observer: opts.taskObserver }),
       log: this.log,
       ...(opts.retryMinMs !== undefined && { retryMinMs: opts.retryMinMs }),
     });
@@ -180,6 +185,7 @@ export class Agent {
         ...(this.opts.connectTimeoutMs !== undefined && { connectTimeoutMs: this.opts.connectTimeoutMs }),
         onAssignments: (msg) => this.worker.handle(msg),
         onRegistered: (info) => this.onRegistered(info, address),
+        ...(this.opts.endpoints !== undefined && { endpoints: this.opts.endpoints }),
         ...(this.opts.network !== undefined && {
           onNetworks: (msg, nodeId) => void this.opts.network?.handle(msg, nodeId),
           onNetworksUnsupported: () => this.opts.network?.setUnsupported(),

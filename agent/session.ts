@@ -3,6 +3,8 @@
 //   Register(join token, node id if known, description) -> node id, session id, period
 //     |-- Heartbeat every period +-10 % (the response may change the period)
 //     |-- Assignments stream -> worker.handle(COMPLETE first, then INCREMENTAL)
+//     |-- Networks stream -> network controller; Endpoints stream -> discovery (neither
+//     |   ends the session when it fails: each is opened again)
 //     '-- reporter.attach(UpdateTaskStatus through this session)
 //
 // Any error on the heartbeats or the stream (NOT_FOUND/FAILED_PRECONDITION: the manager
@@ -98,6 +100,15 @@ function isServiceError(err: unknown): err is ServiceError {
   return err instanceof Error && typeof (err as Partial<ServiceError>).code === 'number';
 }
 
+/**
+ * Follows the Endpoints stream (discovery) while a session lasts (agent/discovery/
+ * subscription.ts). Like Networks, its failure never ends the session.
+ */
+export interface EndpointsFollower {
+  /** Open the stream for this session; the returned function closes it. */
+  follow(client: DispatcherClient, ids: { nodeId: string; sessionId: string }): () => void;
+}
+
 export interface SessionInfo {
   nodeId: string;
   sessionId: string;
@@ -119,6 +130,8 @@ export interface SessionOptions {
   onNetworks?: (msg: NetworksMessage, nodeId: string) => void;
   /** The manager answered Networks with UNIMPLEMENTED (it has no networks). */
   onNetworksUnsupported?: () => void;
+  /** When set, the Endpoints stream (discovery) is followed too. */
+  endpoints?: EndpointsFollower;
   reporter: StatusReporter;
   log?: Log;
   random?: () => number;
@@ -201,6 +214,7 @@ export class Session {
       let period = info.heartbeatPeriodMs;
       let timer: NodeJS.Timeout | undefined;
 
+      let stopEndpoints: (() => void) | undefined;
       const end = (err?: SessionError) => {
         if (ended) return;
         ended = true;
@@ -211,6 +225,7 @@ export class Session {
         stream.on('error', () => {}); // cancel() makes the stream emit CANCELLED
         stream.cancel();
         stopNetworks();
+        stopEndpoints?.();
         this.cancelCalls();
         if (err === undefined) resolve();
         else reject(err);
@@ -276,6 +291,8 @@ export class Session {
         call.on('end', () => broken(new SessionError('Networks: stream ended by the manager', undefined)));
       };
       openNetworks();
+      // Endpoints (discovery): a stream of its own too, reopened by the follower.
+      stopEndpoints = this.opts.endpoints?.follow(client, ids);
 
       const beat = () => {
         const jitter = 1 + HEARTBEAT_JITTER * (2 * this.random() - 1);

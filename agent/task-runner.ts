@@ -49,6 +49,8 @@ export interface TaskRunnerOptions {
   now?: () => number;
   /** Begin only once this settles (an earlier runner of the same task is still leaving). */
   after?: Promise<unknown>;
+  /** Called just before the runner stops a container it ran (discovery drops it at once). */
+  onStopping?: () => void;
 }
 
 type StepResult = 'progress' | 'idle' | 'exit';
@@ -57,6 +59,7 @@ type Mode = 'run' | 'leave' | 'close';
 
 export class TaskRunner {
   readonly id: string;
+  readonly serviceName: string;
   /** Resolves when the loop has ended (after close() or remove()). The loop begins on the
    * next microtask, or after `after`, so a runner made only to remove() reports nothing. */
   readonly done: Promise<void>;
@@ -67,6 +70,7 @@ export class TaskRunner {
   private readonly log: Log;
   private readonly retryMinMs: number;
   private readonly now: () => number;
+  private readonly onStopping: (() => void) | undefined;
 
   /** Highest observed state known: the manager's or our own last report. */
   private state: TaskState;
@@ -90,6 +94,8 @@ export class TaskRunner {
   constructor(opts: TaskRunnerOptions) {
     this.task = opts.task;
     this.id = opts.task.id;
+    this.serviceName = opts.task.serviceName;
+    this.onStopping = opts.onStopping;
     this.ctl = opts.controller;
     this.report = opts.report;
     this.log = opts.log ?? silentLog;
@@ -191,6 +197,7 @@ export class TaskRunner {
     const ctl = this.ctl;
     if (this.mode === 'leave') {
       if (ctl.containerId !== undefined && !this.removed) {
+        this.stopping();
         await ctl.shutdown(stopGraceMs(this.task));
         await ctl.remove();
         this.removed = true;
@@ -202,6 +209,7 @@ export class TaskRunner {
     // The health check failed: stop the container, then report, so the exit code is the one
     // it stopped with; the manager replaces the task per its restart policy.
     if (this.unhealthy !== undefined && desired <= TaskState.RUNNING && !isTerminal(this.state)) {
+      this.stopping();
       await ctl.shutdown(stopGraceMs(this.task));
       const after = await ctl.inspect();
       this.live = false;
@@ -215,6 +223,7 @@ export class TaskRunner {
     // Whatever is terminal must not keep a running container (e.g. the manager gave the task
     // up while we were away).
     if (isTerminal(this.state) && this.live) {
+      this.stopping();
       await ctl.shutdown(stopGraceMs(this.task));
       this.live = false;
       return 'progress';
@@ -222,7 +231,10 @@ export class TaskRunner {
 
     if (desired > TaskState.RUNNING) {
       if (!isTerminal(this.state)) {
-        if (ctl.containerId !== undefined) await ctl.shutdown(stopGraceMs(this.task));
+        if (ctl.containerId !== undefined) {
+          this.stopping();
+          await ctl.shutdown(stopGraceMs(this.task));
+        }
         this.live = false;
         this.emit(TaskState.SHUTDOWN, { message: 'shutdown' });
         return 'progress';
@@ -340,6 +352,15 @@ export class TaskRunner {
       timestampMs: this.now(),
       addresses: this.ctl.addresses ?? [],
     });
+  }
+
+  /** Tell discovery before a stop, so no new connection goes to a task on its way out. */
+  private stopping(): void {
+    try {
+      this.onStopping?.();
+    } catch (err) {
+      this.log(`task ${this.id}: ${errorMessage(err)}`);
+    }
   }
 
   // ---------------------------------------------------------------- wake-ups

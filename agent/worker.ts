@@ -20,9 +20,24 @@ export interface StatusSink {
   forget(taskId: string): void;
 }
 
+/**
+ * Follows what this host's tasks do, for discovery (agent/discovery/local-tasks.ts): their
+ * addresses (who asks a DNS query) and the moment one stops serving (its endpoint leaves the
+ * answers at once, before the manager says so).
+ */
+export interface TaskObserver {
+  /** A status the task's runner reported (it carries the addresses once the task runs). */
+  status(taskId: string, serviceName: string, status: TaskStatus): void;
+  /** The runner is about to stop the task's container (unhealthy, shutdown, unassigned). */
+  stopping(taskId: string, serviceName: string): void;
+  /** The task left this node's assignment set. */
+  gone(taskId: string, serviceName: string): void;
+}
+
 export interface WorkerOptions {
   executor: Executor;
   reporter: StatusSink;
+  observer?: TaskObserver;
   log?: Log;
   /** First retry delay for transient engine errors (tests make it short). */
   retryMinMs?: number;
@@ -34,6 +49,7 @@ type WorkerState = 'new' | 'started' | 'closed';
 export class Worker {
   private readonly executor: Executor;
   private readonly reporter: StatusSink;
+  private readonly observer: TaskObserver | undefined;
   private readonly log: Log;
   private readonly retryMinMs: number | undefined;
   private readonly now: (() => number) | undefined;
@@ -48,6 +64,7 @@ export class Worker {
   constructor(opts: WorkerOptions) {
     this.executor = opts.executor;
     this.reporter = opts.reporter;
+    this.observer = opts.observer;
     this.log = opts.log ?? silentLog;
     this.retryMinMs = opts.retryMinMs;
     this.now = opts.now;
@@ -146,7 +163,11 @@ export class Worker {
         task,
         controller: this.executor.controller(task, existing),
         existing,
-        report: (id, status) => this.reporter.report(id, status),
+        report: (id, status) => {
+          this.reporter.report(id, status);
+          this.observer?.status(id, task.serviceName, status);
+        },
+        onStopping: () => this.observer?.stopping(task.id, task.serviceName),
         log: this.log,
         ...(this.retryMinMs !== undefined && { retryMinMs: this.retryMinMs }),
         ...(this.now !== undefined && { now: this.now }),
@@ -161,6 +182,7 @@ export class Worker {
     if (runner === undefined) return;
     this.runners.delete(id);
     this.reporter.forget(id);
+    this.observer?.gone(id, runner.serviceName);
     this.track(runner);
     void runner.remove();
   }

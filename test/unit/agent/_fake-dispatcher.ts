@@ -3,24 +3,45 @@
 // new Assignments stream. Tests change its task set and can forget sessions, and play the
 // manager HA cases: a follower (every call UNAVAILABLE "not the leader"), a leader that steps
 // down, one that stalls (partitioned: nothing answers, nothing errors), one that dies (stop()).
+// Discovery: an Endpoints stream with the manager's rules (a catalog tests change; watched
+// names answered at once and on every change; ingress services and the name list to all).
 import {
   Server,
   ServerCredentials,
   status,
+  type ServerDuplexStream,
   type ServerWritableStream,
 } from '@grpc/grpc-js';
 import {
   AssignmentsMessage_Kind,
   DispatcherService,
+  PublishMode,
+  ServiceEndpoints,
   type AssignmentsMessage,
   type AssignmentsRequest,
   type DispatcherServer,
+  type EndpointsMessage,
+  type EndpointsRequest,
   type HeartbeatRequest,
   type NetworksMessage,
   type RegisterRequest,
   type Task,
   type TaskStatusUpdate,
 } from '../../../proto/gen/shoal.js';
+
+type EndpointsCall = ServerDuplexStream<EndpointsRequest, EndpointsMessage>;
+
+interface EndpointsStream {
+  call: EndpointsCall;
+  nodeId: string;
+  watched: Set<string>;
+  /** Messages written to it. */
+  sent: EndpointsMessage[];
+}
+
+function publishesIngress(se: ServiceEndpoints | undefined): boolean {
+  return se !== undefined && se.exists && se.ports.some((p) => p.publishMode === PublishMode.INGRESS && p.publishedPort > 0);
+}
 
 /** What a follower answers (the manager's words). */
 export const NOT_LEADER = { code: status.UNAVAILABLE, details: 'this manager is not the leader' };
@@ -46,7 +67,21 @@ export class FakeDispatcher {
   networks: NetworksMessage | 'unimplemented' = { networks: [], leases: [] };
   /** Networks streams opened (node ids). */
   readonly networkStreams: string[] = [];
+  /** Discovery: the services the Endpoints stream serves, by name. */
+  readonly catalog = new Map<string, ServiceEndpoints>();
+  /** 'unimplemented': an old manager without discovery. */
+  endpointsMode: 'ok' | 'unimplemented' = 'ok';
+  /** While set, answers to later `watch` requests are held back (a slow or partitioned manager). */
+  holdWatches = false;
+  /** Names the stream never answers (a manager that lags on them). */
+  readonly unanswered = new Set<string>();
+  /** Every EndpointsRequest received, in order. */
+  readonly endpointRequests: EndpointsRequest[] = [];
+  /** Endpoints streams opened (ever). */
+  endpointStreamsOpened = 0;
   address = '';
+
+  private readonly endpointStreams = new Set<EndpointsStream>();
 
   private readonly server = new Server();
   private readonly sessions = new Map<string, { nodeId: string; stream?: ServerWritableStream<AssignmentsRequest, AssignmentsMessage> }>();
@@ -89,7 +124,7 @@ export class FakeDispatcher {
         if (this.networks === 'unimplemented') return void call.emit('error', { code: status.UNIMPLEMENTED, details: 'no Networks' });
         call.write(this.networks);
       },
-      endpoints: (call) => void call.emit('error', { code: status.UNIMPLEMENTED, details: 'no Endpoints' }),
+      endpoints: (call) => this.serveEndpoints(call),
       assignments: (call) => {
         if (this.stalled) return;
         if (!this.leader) return void call.emit('error', NOT_LEADER);
@@ -117,6 +152,8 @@ export class FakeDispatcher {
 
   stop(): void {
     for (const id of [...this.sessions.keys()]) this.endSession(id);
+    for (const s of this.endpointStreams) s.call.end();
+    this.endpointStreams.clear();
     this.server.forceShutdown();
   }
 
@@ -136,6 +173,7 @@ export class FakeDispatcher {
   /** Lose leadership: open streams fail with UNAVAILABLE, every later call is refused. */
   stepDown(): void {
     this.leader = false;
+    this.breakEndpointStreams();
     for (const [id, s] of this.sessions) {
       s.stream?.emit('error', NOT_LEADER);
       this.sessions.delete(id);
@@ -145,6 +183,105 @@ export class FakeDispatcher {
   /** Forget sessions silently: the agent learns it from its next heartbeat. */
   forgetSessionsQuietly(): void {
     this.sessions.clear();
+  }
+
+  // ---------------------------------------------------------------- discovery
+
+  /** Add or change a service: every stream that watches it (or gets it as ingress) is told. */
+  setService(partial: Partial<ServiceEndpoints> & { name: string }): ServiceEndpoints {
+    const se = ServiceEndpoints.fromPartial({ exists: true, networks: ['shoal'], ...partial });
+    const before = this.catalog.get(se.name);
+    const namesChanged = before === undefined;
+    this.catalog.set(se.name, se);
+    this.pushService(se.name, publishesIngress(before) || publishesIngress(se), namesChanged);
+    return se;
+  }
+
+  /** Remove a service: watchers get exists=false, every stream the new name list. */
+  removeService(name: string): void {
+    const before = this.catalog.get(name);
+    this.catalog.delete(name);
+    this.pushService(name, publishesIngress(before), true);
+  }
+
+  /** Answer for one name, as the manager's catalog does. */
+  lookupService(name: string): ServiceEndpoints {
+    return this.catalog.get(name) ?? ServiceEndpoints.fromPartial({ name, exists: false });
+  }
+
+  serviceNames(): string[] {
+    return [...this.catalog.keys()].sort();
+  }
+
+  /** Open Endpoints streams now. */
+  endpointStreamCount(): number {
+    return this.endpointStreams.size;
+  }
+
+  /** What each open Endpoints stream watches. */
+  watchedNames(): string[][] {
+    return [...this.endpointStreams].map((s) => [...s.watched].sort());
+  }
+
+  /** Fail every open Endpoints stream (the agent opens it again). */
+  breakEndpointStreams(code: status = status.UNAVAILABLE): void {
+    for (const s of this.endpointStreams) s.call.emit('error', { code, details: 'injected' });
+    this.endpointStreams.clear();
+  }
+
+  private serveEndpoints(call: EndpointsCall): void {
+    if (this.stalled) return;
+    if (!this.leader) return void call.emit('error', NOT_LEADER);
+    if (this.endpointsMode === 'unimplemented') return void call.emit('error', { code: status.UNIMPLEMENTED, details: 'no Endpoints' });
+    this.endpointStreamsOpened++;
+    let stream: EndpointsStream | undefined;
+    call.on('data', (req: EndpointsRequest) => {
+      this.endpointRequests.push(req);
+      if (stream === undefined) {
+        if (!this.valid(req)) return void call.emit('error', { code: status.NOT_FOUND, details: 'unknown session: register again' });
+        stream = { call, nodeId: req.nodeId, watched: new Set(req.watch), sent: [] };
+        this.endpointStreams.add(stream);
+        const services = new Map<string, ServiceEndpoints>();
+        for (const n of stream.watched) if (!this.unanswered.has(n)) services.set(n, this.lookupService(n));
+        for (const se of this.catalog.values()) if (publishesIngress(se)) services.set(se.name, se);
+        this.write(stream, { services: [...services.values()], hasServiceNames: true, serviceNames: this.serviceNames() });
+        return;
+      }
+      for (const n of req.unwatch) stream.watched.delete(n);
+      const answers: ServiceEndpoints[] = [];
+      for (const n of req.watch) {
+        stream.watched.add(n);
+        if (!this.unanswered.has(n)) answers.push(this.lookupService(n));
+      }
+      if (answers.length > 0 && !this.holdWatches) this.write(stream, { services: answers, hasServiceNames: false, serviceNames: [] });
+    });
+    const gone = () => {
+      if (stream !== undefined) this.endpointStreams.delete(stream);
+    };
+    call.on('end', () => {
+      gone();
+      call.end();
+    });
+    call.on('cancelled', gone);
+    call.on('error', gone);
+  }
+
+  private pushService(name: string, toAll: boolean, namesChanged: boolean): void {
+    const se = this.lookupService(name);
+    for (const s of this.endpointStreams) {
+      const msg: EndpointsMessage = { services: [], hasServiceNames: namesChanged, serviceNames: namesChanged ? this.serviceNames() : [] };
+      if (toAll || s.watched.has(name)) msg.services.push(se);
+      if (msg.services.length > 0 || namesChanged) this.write(s, msg);
+    }
+  }
+
+  private write(s: EndpointsStream, msg: EndpointsMessage): void {
+    s.sent.push(msg);
+    try {
+      s.call.write(msg);
+    } catch {
+      this.endpointStreams.delete(s);
+    }
   }
 
   openStreams(): number {
