@@ -104,7 +104,10 @@ export class DockerController implements Controller {
     }
     if (this.id !== undefined && (await this.inspect()) !== undefined) return this.connect(dockerNets.slice(1));
     this.id = undefined;
-    const config = containerConfig(this.task, dockerNets[0]);
+    // Names resolve through the agent's DNS server on the first network's gateway.
+    const first = this.networkNames()[0];
+    const gateway = first === undefined ? undefined : this.networks?.gateway?.(first);
+    const config = containerConfig(this.task, dockerNets[0], gateway === undefined ? undefined : [gateway]);
     if (await this.adoptByName()) return this.connect(dockerNets.slice(1));
     await this.ensureImage(config.Image ?? '', signal);
     if (signal.aborted) throw new AbortedError(`task ${this.task.id}: prepare aborted`);

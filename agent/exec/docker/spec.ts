@@ -28,8 +28,13 @@ export function taskContainerName(task: Task): string {
   return containerName(task.serviceName, task.slot, task.id, task.nodeId);
 }
 
-/** `networkMode`: the Docker network to create it on (its first network; others are connected after). */
-export function containerConfig(task: Task, networkMode?: string): Docker.ContainerCreateOptions {
+/**
+ * `networkMode`: the Docker network to create it on (its first network; others are connected
+ * after). `dns`: the resolvers the container uses, i.e. the agent's DNS server on the gateway of
+ * that first network (Docker's embedded DNS, 127.0.0.11 on user-defined networks, forwards
+ * names it does not know to them, from the container's own address).
+ */
+export function containerConfig(task: Task, networkMode?: string, dns?: string[]): Docker.ContainerCreateOptions {
   const spec = task.spec;
   if (spec === undefined || spec.image === '') throw new ExecError(`task ${task.id} has no image to run`);
 
@@ -51,6 +56,7 @@ export function containerConfig(task: Task, networkMode?: string): Docker.Contai
     ...(spec.limits?.memoryBytes ? { Memory: spec.limits.memoryBytes } : {}),
     ...(Object.keys(bindings).length > 0 ? { PortBindings: bindings } : {}),
     ...(networkMode !== undefined ? { NetworkMode: networkMode } : {}),
+    ...(dns !== undefined && dns.length > 0 ? { Dns: dns } : {}),
   };
   return {
     name: taskContainerName(task),

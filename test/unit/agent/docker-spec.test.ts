@@ -83,3 +83,9 @@ test('docker errors are converted once, with the engine message', (t) => {
   t.is(pull.message, 'image "nope": pull access denied for nope');
   t.true(fromPull(Object.assign(new Error('x'), { code: 'ECONNRESET' }), 'nope').retryable, 'an engine restart is not the image\'s fault');
 });
+
+test('container config: Dns is the agent DNS server on the first network gateway, when given', (t) => {
+  t.deepEqual(containerConfig(makeTask('t'), 'shoal-a', ['10.42.1.1']).HostConfig?.Dns, ['10.42.1.1']);
+  t.is(containerConfig(makeTask('t'), 'shoal-a').HostConfig?.Dns, undefined);
+  t.is(containerConfig(makeTask('t'), undefined, []).HostConfig?.Dns, undefined);
+});
