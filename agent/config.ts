@@ -1,10 +1,12 @@
 // Command line and environment -> agent configuration. Throws UsageError with one line.
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import { parseUpstream, type Upstream } from './discovery/upstream.js';
 
 export const USAGE =
   'usage: shoal-agent --manager HOST:PORT[,HOST:PORT...] --join-token TOKEN [--name NAME] ' +
-  '[--docker-host unix:///path] [--label K=V]... [--state-dir DIR]';
+  '[--docker-host unix:///path] [--label K=V]... [--state-dir DIR] ' +
+  '[--dns-upstream IP[:PORT]]... [--dns-listen HOST:PORT]...';
 
 export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
 
@@ -17,6 +19,10 @@ export interface AgentConfig {
   labels: Record<string, string>;
   /** When set, the node id is kept in DIR/node-id. */
   stateDir: string | undefined;
+  /** Resolvers for names outside the cluster; undefined: the nameservers of /etc/resolv.conf. */
+  dnsUpstreams: Upstream[] | undefined;
+  /** Extra addresses the DNS server listens on (besides port 53 of every network's gateway). */
+  dnsListen: Array<{ host: string; port: number }>;
   help: boolean;
 }
 
@@ -40,6 +46,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig
         'docker-host': { type: 'string' },
         label: { type: 'string', multiple: true },
         'state-dir': { type: 'string' },
+        'dns-upstream': { type: 'string', multiple: true },
+        'dns-listen': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -78,7 +86,22 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig
   const stateDir = values['state-dir'];
   if (stateDir === '') throw new UsageError('--state-dir must not be empty');
 
-  return { managers, joinToken, name, dockerSocket, labels, stateDir, help };
+  let dnsUpstreams: Upstream[] | undefined;
+  for (const u of values['dns-upstream'] ?? []) {
+    const up = parseUpstream(u.trim());
+    if (up === undefined) throw new UsageError(`--dns-upstream: "${u}" is not IP[:PORT]`);
+    (dnsUpstreams ??= []).push(up);
+  }
+
+  const dnsListen: Array<{ host: string; port: number }> = [];
+  for (const l of values['dns-listen'] ?? []) {
+    const match = ADDRESS.exec(l.trim());
+    const port = Number(match?.[2]);
+    if (!match?.[1] || port < 0 || port > 65535) throw new UsageError(`--dns-listen: "${l}" is not HOST:PORT`);
+    dnsListen.push({ host: match[1].replace(/^\[|\]$/g, ''), port });
+  }
+
+  return { managers, joinToken, name, dockerSocket, labels, stateDir, dnsUpstreams, dnsListen, help };
 }
 
 /** unix:///path or an absolute path -> the socket path; anything else is refused. */

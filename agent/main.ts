@@ -1,5 +1,5 @@
-// shoal-agent: wiring only. Flags -> config, Docker executor, Agent; SIGTERM/SIGINT stop it
-// (containers keep running) and exit 0.
+// shoal-agent: wiring only. Flags -> config, Docker executor, networks, discovery (cache,
+// DNS server, routing mesh), Agent; SIGTERM/SIGINT stop it (containers keep running), exit 0.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Agent } from './agent.js';
@@ -10,6 +10,12 @@ import Docker from 'dockerode';
 import { execRunner } from './network/commands.js';
 import { NetworkController } from './network/controller.js';
 import { DockerodeNetworks } from './network/docker.js';
+import { EndpointCache } from './discovery/cache.js';
+import { DnsServer, type ListenAddress } from './discovery/dns-server.js';
+import { HostAskers, LocalTasks } from './discovery/local-tasks.js';
+import { EndpointsSubscription } from './discovery/subscription.js';
+import { resolvConfUpstreams, upstreamString } from './discovery/upstream.js';
+import { IngressMesh } from './ingress/mesh.js';
 
 const NODE_ID_FILE = 'node-id';
 
@@ -56,8 +62,32 @@ const network = new NetworkController({
   log: stdoutLog,
 });
 
+// Discovery: the Endpoints stream feeds one cache; the DNS server (port 53 of every network's
+// gateway, plus --dns-listen) and the routing mesh (every ingress-published port) read it.
+const cache = new EndpointCache({ log: stdoutLog });
+const localTasks = new LocalTasks(cache);
+const upstreams = config.dnsUpstreams ?? (await resolvConfUpstreams());
+const dns = new DnsServer({
+  source: cache,
+  askers: new HostAskers({ tasks: localTasks, leases: () => network.localLeases() }),
+  upstreams,
+  log: stdoutLog,
+});
+stdoutLog(`dns: upstream resolvers ${upstreams.map(upstreamString).join(', ') || '(none: names outside the cluster get SERVFAIL)'}`);
+const DNS_PORT = 53;
+const dnsAddresses = (): ListenAddress[] => [
+  ...network.localLeases().map((l) => ({ host: l.gateway, port: DNS_PORT })),
+  ...config.dnsListen,
+];
+network.subscribe(() => void dns.setListen(dnsAddresses()));
+void dns.setListen(dnsAddresses());
+const ingress = new IngressMesh({ source: cache, log: stdoutLog });
+ingress.start();
+
 const agent = new Agent({
   network,
+  endpoints: new EndpointsSubscription({ cache, log: stdoutLog }),
+  taskObserver: localTasks,
   managers: config.managers,
   joinToken: config.joinToken,
   hostname: config.name,
@@ -75,10 +105,16 @@ const stop = (signal: NodeJS.Signals) => {
     process.exit(1);
   }
   stdoutLog(`agent: ${signal}, stopping (containers keep running)`);
-  agent.close().then(
-    () => process.exit(0),
-    (err: unknown) => fail(`stopping: ${err instanceof Error ? err.message : String(err)}`),
-  );
+  agent
+    .close()
+    .then(async () => {
+      await Promise.all([dns.close(), ingress.close()]);
+      cache.close();
+    })
+    .then(
+      () => process.exit(0),
+      (err: unknown) => fail(`stopping: ${err instanceof Error ? err.message : String(err)}`),
+    );
 };
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

@@ -35,6 +35,22 @@ test('environment fallbacks and defaults', (t) => {
   t.is(parseConfig(['--manager', 'x:1'], { SHOAL_MANAGER: 'y:2', SHOAL_JOIN_TOKEN: 't' }).managers[0], 'x:1', 'flag wins');
 });
 
+test('discovery flags: --dns-upstream (repeatable, default resolv.conf) and --dns-listen', (t) => {
+  const c = parseConfig([...base, '--dns-upstream', '10.0.0.2', '--dns-upstream', '10.0.0.3:5353', '--dns-upstream', '[fd00::1]:53', '--dns-listen', '127.0.0.1:5353', '--dns-listen', '[::1]:53'], {});
+  t.deepEqual(c.dnsUpstreams, [
+    { host: '10.0.0.2', port: 53 },
+    { host: '10.0.0.3', port: 5353 },
+    { host: 'fd00::1', port: 53 },
+  ]);
+  t.deepEqual(c.dnsListen, [
+    { host: '127.0.0.1', port: 5353 },
+    { host: '::1', port: 53 },
+  ]);
+  const d = parseConfig(base, {});
+  t.is(d.dnsUpstreams, undefined, 'undefined: the nameservers of /etc/resolv.conf');
+  t.deepEqual(d.dnsListen, []);
+});
+
 for (const [args, message] of [
   [['--bogus'], /Unknown option '--bogus'/],
   [['--join-token', 'tok'], /missing --manager/],
@@ -44,6 +60,8 @@ for (const [args, message] of [
   [[...base, '--label', 'novalue'], /--label: "novalue" is not K=V/],
   [[...base, '--docker-host', 'tcp://1.2.3.4:2375'], /only unix sockets/],
   [[...base, 'positional'], /positional/],
+  [[...base, '--dns-upstream', 'dns.example.com'], /--dns-upstream: "dns.example.com" is not IP\[:PORT\]/],
+  [[...base, '--dns-listen', '127.0.0.1'], /--dns-listen: "127.0.0.1" is not HOST:PORT/],
 ] as const) {
   test(`bad flags: ${args.join(' ')}`, (t) => {
     t.throws(() => parseConfig([...args], {}), { name: 'UsageError', message });
