@@ -312,7 +312,9 @@ export async function timeUntil<T>(
 /** Reports a measured time: `t.log` (in ava's output) and a plain `measured: ...` line
  * (test/run collects these into its summary). */
 export function measured(t: { log: (...values: unknown[]) => void }, what: string, ms: number, budgetMs?: number): void {
-  const line = `measured: ${what}: ${(ms / 1000).toFixed(2)} s${budgetMs !== undefined ? ` (budget ${(budgetMs / 1000).toFixed(0)} s)` : ''}`;
+  // whole seconds as before; a sub-second budget (0.2 s) with its decimals
+  const budget = budgetMs === undefined ? '' : ` (budget ${budgetMs % 1000 === 0 ? budgetMs / 1000 : (budgetMs / 1000).toFixed(1)} s)`;
+  const line = `measured: ${what}: ${(ms / 1000).toFixed(2)} s${budget}`;
   t.log(line);
   console.log(`${line} [${BED.managers} manager(s), ${BED.etcd ? `${BED.etcd} etcd` : 'embedded etcd'}]`);
 }
