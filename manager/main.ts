@@ -24,6 +24,7 @@ try {
       'embedded-etcd-port': { type: 'string', default: '12379' },
       'embedded-nats-port': { type: 'string', default: '14222' },
       'heartbeat-period': { type: 'string', default: '1s' },
+      'http-listen': { type: 'string', default: '127.0.0.1:8500' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -37,7 +38,9 @@ if (values.help) {
   process.stdout.write(
     'usage: shoal-manager [--listen HOST:PORT] [--advertise HOST:PORT] [--state-dir DIR] [--join-token TOKEN]\n' +
       '                     [--etcd-endpoints URL,...] [--nats-url URL] [--heartbeat-period 1s]\n' +
-      'With no --etcd-endpoints / --nats-url, runs its own etcd and nats-server (embedded).\n',
+      '                     [--http-listen HOST:PORT|off (127.0.0.1:8500)]\n' +
+      'With no --etcd-endpoints / --nats-url, runs its own etcd and nats-server (embedded).\n' +
+      '--http-listen serves the Consul-shaped HTTP API (GET /v1/health/service/NAME?passing, ...); off: not served.\n',
   );
   process.exit(0);
 }
@@ -59,6 +62,12 @@ if (!joinToken) {
     writeFileSync(tokenFile, joinToken + '\n', { mode: 0o600 });
   }
 }
+const httpListen = values['http-listen']!.trim();
+if (httpListen !== 'off') {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(httpListen);
+  if (!m || Number(m[2]) > 65535) fail(`--http-listen must be HOST:PORT or off, got "${httpListen}"`);
+}
+
 let heartbeatPeriodMs: number;
 try {
   heartbeatPeriodMs = parseDuration(values['heartbeat-period']!);
@@ -77,6 +86,7 @@ const manager = new Manager({
   embeddedEtcdPort: port('embedded-etcd-port', values['embedded-etcd-port']!),
   embeddedNatsPort: port('embedded-nats-port', values['embedded-nats-port']!),
   heartbeatPeriodMs,
+  httpListen,
   log,
 });
 

@@ -1,8 +1,10 @@
 // Starts the manager's parts in order and stops them in reverse:
-//   embedded etcd/NATS -> store -> election -> gRPC (dispatcher + control API) -> events
+//   embedded etcd/NATS -> store -> events, endpoint catalog, event relay
+//   -> gRPC (dispatcher + control API) -> HTTP API (Consul's shape) -> election
 // and runs one "term" at a time: as leader (fresh state from etcd, control loop,
-// dispatcher) or as follower (state followed through an etcd watch, reads served,
-// writes forwarded to the leader, agents sent to the leader).
+// dispatcher, endpoint registry) or as follower (state followed through an etcd watch,
+// reads served, writes forwarded to the leader, agents sent to the leader). The endpoint
+// catalog lives for the manager's whole life, whatever its role.
 import { Server, ServerCredentials, status, type ServiceError } from '@grpc/grpc-js';
 import { ControlService, DispatcherClient, DispatcherService, type DispatcherServer } from '../proto/gen/shoal.js';
 import { newId } from '../proto/naming.js';
@@ -12,6 +14,11 @@ import { ControlLoop } from './control-loop.js';
 import { Dispatcher } from './dispatcher/dispatcher.js';
 import { EmbeddedProcess, embeddedEtcd, embeddedNats } from './embedded.js';
 import { EventPublisher } from './events/publisher.js';
+import { EventRelay } from './events/relay.js';
+import { EndpointCatalog } from './endpoints/catalog.js';
+import { EndpointRegistry } from './endpoints/registry.js';
+import { ConsulHttpApi } from './http/consul-api.js';
+import { serveEvents } from './controlapi/control-api.js';
 import { Election } from './leadership/election.js';
 import { ClusterState } from './store/cluster-state.js';
 import { decodeLease, decodeNetwork, decodeNode, decodeService, decodeTask } from './store/codec.js';
@@ -28,6 +35,8 @@ export interface ManagerConfig {
   embeddedEtcdPort: number;
   embeddedNatsPort: number;
   heartbeatPeriodMs: number;
+  /** Where the Consul-shaped HTTP API listens (HOST:PORT, port 0 picks one); absent or 'off': not served. */
+  httpListen?: string;
   log: (line: string) => void;
 }
 
@@ -44,6 +53,7 @@ interface LeaderTerm {
   dispatcher: Dispatcher;
   dispatcherImpl: DispatcherServer;
   api: ControlApi;
+  registry: EndpointRegistry;
 }
 
 interface FollowerTerm {
@@ -61,6 +71,10 @@ export class Manager {
   private store: EtcdStore | undefined;
   private election: Election | undefined;
   private events: EventPublisher | undefined;
+  private catalog: EndpointCatalog | undefined;
+  private relay: EventRelay | undefined;
+  private stopEndpointEvents: (() => void) | undefined;
+  private http: ConsulHttpApi | undefined;
   private server: Server | undefined;
   private router: ControlRouter | undefined;
   private term: LeaderTerm | FollowerTerm | undefined;
@@ -68,6 +82,8 @@ export class Manager {
   private generation = 0;
   readonly id = newId();
   boundAddress = '';
+  /** Where the HTTP API listens ('' when off). */
+  httpAddress = '';
 
   constructor(private readonly config: ManagerConfig) {}
 
@@ -77,6 +93,11 @@ export class Manager {
 
   get isLeader(): boolean {
     return this.term?.role === 'leader';
+  }
+
+  /** This manager's endpoint catalog (what LookupService, the HTTP API and agents are answered from). */
+  get endpoints(): EndpointCatalog | undefined {
+    return this.catalog;
   }
 
   async start(): Promise<void> {
@@ -101,6 +122,13 @@ export class Manager {
     this.store = new EtcdStore(etcdEndpoints);
     this.events = new EventPublisher(natsUrl, log);
     this.events.connect();
+    const catalog = new EndpointCatalog(this.store, { log });
+    this.catalog = catalog;
+    catalog.start();
+    // Only the leader publishes endpoint events (every manager sees the same commits).
+    this.stopEndpointEvents = this.events.followEndpoints(catalog, () => this.isLeader);
+    const relay = new EventRelay(natsUrl, log);
+    this.relay = relay;
 
     // Serve first (as a follower until elected), so the port answers from the start.
     this.router = new ControlRouter({
@@ -110,6 +138,7 @@ export class Manager {
         const l = this.election?.leader;
         return l && l.id !== this.id ? l.address : undefined;
       },
+      events: (call) => serveEvents(relay, call),
     });
     const server = new Server({ 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_permit_without_calls': 1 });
     server.addService(DispatcherService, this.dispatcherRouter());
@@ -120,6 +149,7 @@ export class Manager {
     this.server = server;
     this.boundAddress = this.config.listen.replace(/:\d+$/, `:${port}`);
     const advertise = this.config.advertise || this.boundAddress;
+    await this.startHttp(catalog);
 
     const election = new Election(this.store.etcd, { id: this.id, address: advertise, startedAtMs: Date.now() }, log);
     this.election = election;
@@ -129,7 +159,28 @@ export class Manager {
     await this.becomeFollower();
     await retry(() => election.start(), 'start the election', log);
     this.lifecycle = 'running';
-    log(`shoal manager listening on ${this.boundAddress} (id ${this.id})`);
+    log(`shoal manager listening on ${this.boundAddress} (id ${this.id})${this.httpAddress ? `; HTTP API on ${this.httpAddress}` : ''}`);
+  }
+
+  /** The Consul-shaped HTTP API, after the gRPC server; a taken port fails the start. */
+  private async startHttp(view: EndpointCatalog): Promise<void> {
+    const listen = this.config.httpListen ?? 'off';
+    if (!listen || listen === 'off') return;
+    const http = new ConsulHttpApi({
+      view,
+      leaderAddress: () => this.election?.leader?.address ?? '',
+      log: this.config.log,
+    });
+    try {
+      this.httpAddress = await http.listen(listen);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const code = e.code ?? (e.cause as NodeJS.ErrnoException | undefined)?.code;
+      if (code === 'EADDRINUSE') throw new Error(`--http-listen ${listen}: address already in use (give another HOST:PORT, or off)`);
+      if (code === 'EADDRNOTAVAIL') throw new Error(`--http-listen ${listen}: no such local address`);
+      throw new Error(`--http-listen ${listen}: ${((e.cause as Error | undefined) ?? e).message}`);
+    }
+    this.http = http;
   }
 
   async stop(): Promise<void> {
@@ -138,6 +189,7 @@ export class Manager {
     this.generation++;
     // Resign first: another manager takes over while this one drains.
     await this.election?.close();
+    await this.http?.close();
     const server = this.server;
     if (server) {
       await new Promise<void>((resolve) => {
@@ -154,6 +206,9 @@ export class Manager {
     }
     await this.endTerm();
     this.router?.close();
+    this.stopEndpointEvents?.();
+    await this.catalog?.close();
+    await this.relay?.close();
     await this.events?.close();
     await this.store?.close();
     for (const p of [...this.embedded].reverse()) await p.stop();
@@ -189,12 +244,15 @@ export class Manager {
     const state = new ClusterState(writer);
     state.load(snapshot);
     const loop = new ControlLoop(state);
-    const dispatcher = new Dispatcher(state, { joinToken: this.config.joinToken, heartbeatPeriodMs: this.config.heartbeatPeriodMs, log });
-    const api = new ControlApi({ state, sync: () => writer.sync(), managers: () => election.managers() });
+    const catalog = this.catalog!;
+    const dispatcher = new Dispatcher(state, { joinToken: this.config.joinToken, heartbeatPeriodMs: this.config.heartbeatPeriodMs, log, endpoints: catalog });
+    const api = new ControlApi({ state, sync: () => writer.sync(), managers: () => election.managers(), endpoints: catalog, events: this.relay });
+    const registry = new EndpointRegistry(state, writer, store, { log });
     this.events?.attach(state);
     dispatcher.start();
     loop.enable();
-    this.term = { role: 'leader', state, writer, loop, dispatcher, dispatcherImpl: dispatcher.implementation(), api };
+    void registry.start();
+    this.term = { role: 'leader', state, writer, loop, dispatcher, dispatcherImpl: dispatcher.implementation(), api, registry };
     log(
       `leading: ${snapshot.nodes.length} nodes, ${snapshot.services.length} services, ${snapshot.tasks.length} tasks loaded in ${Date.now() - started} ms`,
     );
@@ -209,7 +267,13 @@ export class Manager {
     const state = new ClusterState();
     // Until the store answers (it may be what deposed us), reads show the last known state.
     if (previous) state.load(previous.snapshot());
-    const api = new ControlApi({ state, sync: async () => {}, managers: async () => (await this.election?.managers()) ?? [] });
+    const api = new ControlApi({
+      state,
+      sync: async () => {},
+      managers: async () => (await this.election?.managers()) ?? [],
+      endpoints: this.catalog,
+      events: this.relay,
+    });
     const term: FollowerTerm = { role: 'follower', state, api, loaded: previous !== undefined };
     this.term = term;
     const follow = async (): Promise<void> => {
@@ -246,6 +310,7 @@ export class Manager {
     if (!term) return;
     if (term.role === 'leader') {
       this.store?.setGuard(undefined);
+      term.registry.close(); // keepalives stop: this term's leases expire unless the next leader re-puts first
       term.dispatcher.close(); // agents reconnect to whoever leads next
       term.loop.close();
       await Promise.race([term.writer.sync(), sleep(SHUTDOWN_GRACE_MS)]);

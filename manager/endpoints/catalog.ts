@@ -232,6 +232,7 @@ export class EndpointCatalog implements EndpointView {
         this.stopWatch = stop;
         return;
       } catch (err) {
+        if (gen !== this.generation) return;
         this.log(`endpoint catalog: ${(err as Error).message} (retrying)`);
         await sleep(this.reloadRetryMs);
       }

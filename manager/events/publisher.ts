@@ -9,10 +9,15 @@ import type { Change, ClusterState } from '../store/cluster-state.js';
 import { subjects } from './subjects.js';
 
 const codec = JSONCodec();
+const CONNECT_TIMEOUT_MS = 2_000;
+/** Between first-connection attempts while NATS is not there (events are best effort). */
+const CONNECT_RETRY_MS = 1_000;
 
 export class EventPublisher {
   private nc: NatsConnection | undefined;
   private closed = false;
+  /** Ends the wait between connection attempts (on close). */
+  private wake: (() => void) | undefined;
   published = 0;
 
   constructor(
@@ -65,17 +70,36 @@ export class EventPublisher {
     });
   }
 
+  /**
+   * One connection attempt at a time until one succeeds (then nats.js reconnects by
+   * itself). Not nats.js's waitOnFirstConnect: its pending attempts cannot be cancelled,
+   * so a manager stopped before NATS answered would be kept alive by them.
+   */
   private async connectLoop(): Promise<void> {
-    try {
-      const nc = await connect({ servers: this.url, reconnect: true, maxReconnectAttempts: -1, waitOnFirstConnect: true, name: 'shoal-manager' });
-      if (this.closed) {
-        await nc.close();
+    let reported = false;
+    while (!this.closed) {
+      try {
+        const nc = await connect({ servers: this.url, reconnect: true, maxReconnectAttempts: -1, timeout: CONNECT_TIMEOUT_MS, name: 'shoal-manager' });
+        if (this.closed) {
+          await nc.close();
+          return;
+        }
+        this.nc = nc;
+        this.log(`events: connected to NATS at ${this.url}`);
         return;
+      } catch (err) {
+        if (this.closed) return;
+        if (!reported) this.log(`events: cannot connect to NATS at ${this.url}: ${(err as Error).message} (retrying)`);
+        reported = true;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, CONNECT_RETRY_MS);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wake = undefined;
       }
-      this.nc = nc;
-      this.log(`events: connected to NATS at ${this.url}`);
-    } catch (err) {
-      this.log(`events: cannot connect to NATS at ${this.url}: ${(err as Error).message}`);
     }
   }
 
@@ -153,6 +177,7 @@ export class EventPublisher {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.wake?.();
     const nc = this.nc;
     this.nc = undefined;
     if (nc && !nc.isClosed()) await nc.drain().catch(() => nc.close());
