@@ -223,3 +223,31 @@ test('work per task change does not grow with the cluster (no full scans)', asyn
   t.true(commits <= Math.ceil(4000 / 128) + 4, `${commits} commits`);
   close();
 });
+
+test('puts still queued when the node goes down become deletes: nothing names the revoked lease', async (t) => {
+  const { core, registry, stored, run, close } = await setup({ nodes: ['host1'] });
+  await core.api.createService({ spec: makeSpec('web', { replicas: 3 }) });
+  core.settle();
+  const [a, b, c] = core.live('web');
+  run(a!.id, '10.42.0.2');
+  await until(() => stored('web').length === 1);
+  const lease = registry.leaseOf('id-host1')!;
+  const errors: string[] = [];
+  core.writer.onError = (e) => errors.push(e.message);
+  const putIds: string[] = [];
+  const commit = core.store.commit.bind(core.store);
+  core.store.commit = async (ops) => {
+    for (const op of ops) if (op.kind === 'endpoints' && op.value !== undefined) putIds.push(op.id);
+    await commit(ops);
+  };
+  // In one tick: two more endpoints queued on the lease, then the node goes down.
+  run(b!.id, '10.42.0.3');
+  run(c!.id, '10.42.0.4');
+  core.state.putNode({ ...core.state.nodes.get('id-host1')!, status: NodeStatus.DOWN });
+  await until(() => !core.store.leases.has(lease), 3000, 'revoked');
+  await core.writer.sync();
+  t.deepEqual(stored('web'), []);
+  t.deepEqual(errors, [], 'no commit failed on the revoked lease');
+  t.deepEqual(putIds, [], 'the queued puts were never written (no flicker)');
+  close();
+});
