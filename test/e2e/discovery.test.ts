@@ -44,6 +44,7 @@ const KILLED_BUDGET_MS = 500; // issue 5: a killed task's IP leaves the answer w
 // period (5 s here, Swarm's default is 10 s) while the task is no longer fit to serve.
 const UNHEALTHY_BUDGET_MS = 200 + KILLED_BUDGET_MS + 300;
 const HC_GRACE = '5s';
+const SCALE_DOWN_BOUND_MS = 1_500; // CLI start + the manager's shutdown order + propagation
 const HEALTHY_BOUND_MS = 2_000; // the issue sets none for this; loose
 const UPSTREAM = { address: '10.213.0.1', port: 10053 }; // the agents' --dns-upstream on the bed
 const OUTSIDE = { name: 'outside.test', ip: '192.0.2.10' };
@@ -464,6 +465,24 @@ test.serial('a blocking query (?index=X-Consul-Index&wait=10s) holds while nothi
   t.true(returns.every((ms) => ms < 9_000), 'no query waited out its 10 s while things changed');
 });
 
+test.serial('scale web down to 3: the removed tasks leave every host\'s answer at once, nothing stale stays', async (t) => {
+  t.timeout(120_000);
+  await settled(web, await replicasOf(web));
+  const watches = await watchAll(`tasks.${web}`);
+  try {
+    const scaleAt = Date.now();
+    await shoalOk('service', 'scale', `${web}=3`);
+    const left = (await settled(web, 3)).map((c) => c.ip);
+    // the CLI's own start (~0.3 s) is included: the bound is loose on purpose
+    const lat = await latencies(watches, (a) => sameSet(a.ips, left), scaleAt, scaleAt, `only ${left.join(' ')}`);
+    report(t, 'scale down (shoal service scale started) -> removed tasks gone from DNS', lat, SCALE_DOWN_BOUND_MS);
+    await sleep(300);
+    for (const w of watches) t.deepEqual([...(w.answers.at(-1)?.ips ?? [])].sort(), left, `${w.c.host}: last answer`);
+  } finally {
+    await Promise.all(watches.map((w) => w.stop()));
+  }
+});
+
 // ---- names that are not (visible) services ----------------------------------------------------
 
 test.serial('an unknown name is NXDOMAIN; a name outside the cluster is forwarded to the host\'s upstream', async (t) => {
@@ -509,11 +528,12 @@ test.serial('a service on another network is not resolvable from a client that i
 test.serial('health: a task is returned only once healthy, leaves the answer when its check fails, and a never-healthy task is never returned', async (t) => {
   t.timeout(120_000);
   // healthy only once /tmp/ready exists and while /tmp/sick does not; failures in the first
-  // 60 s do not count, so a container nobody makes ready stays "starting" (not healthy)
+  // 30 s (longer than this test) do not count, so a container nobody makes ready stays
+  // "starting" (not healthy)
   await shoalOk(
     'service', 'create', '--name', hc, '--replicas', '3', '--detach', '--stop-grace-period', HC_GRACE,
     '--health-cmd', 'test -e /tmp/ready -a ! -e /tmp/sick', '--health-interval', '200ms', '--health-retries', '1',
-    '--health-start-period', '60s', IMAGE, ...SLEEP,
+    '--health-start-period', '30s', IMAGE, ...SLEEP,
   );
   const three = await waitFor(async () => {
     const d = await dockerIps(hc);
