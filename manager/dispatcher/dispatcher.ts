@@ -405,7 +405,12 @@ export class Dispatcher {
       stream.queued.delete(name);
     }
     for (const name of req.watch) {
-      if (!name || stream.watched.has(name)) continue;
+      if (!name) continue;
+      if (stream.watched.has(name)) {
+        // Asked again (the agent dropped what it had): answer again.
+        if (stream.started) this.queueName(stream, name);
+        continue;
+      }
       stream.watched.add(name);
       let set = this.watchers.get(name);
       if (!set) this.watchers.set(name, (set = new Set()));

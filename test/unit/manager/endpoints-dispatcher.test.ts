@@ -122,6 +122,9 @@ test('first message: every name and each watched service; then pushes for watche
   s.watch('api');
   await until(() => s.of('api').length === 1);
   t.is(s.of('api')[0]!.endpoints.length, 1);
+  // Asked again (the agent dropped its copy): answered again.
+  s.watch('api');
+  await until(() => s.of('api').length === 2, 3000, 'a repeated watch answered');
 
   // Unwatched: no more pushes for web.
   s.unwatch('web');
