@@ -41,9 +41,9 @@ const NEW_TASK_BUDGET_MS = 200; // issue 5: the answer has the new tasks within 
 const KILLED_BUDGET_MS = 500; // issue 5: a killed task's IP leaves the answer within 0.5 s
 // An unhealthy task leaves the answer as fast as a killed one (0.5 s), after the probe that
 // sees it fail (every 200 ms): not once its container has stopped, which takes the stop grace
-// period (5 s here, Swarm's default is 10 s) while the task is no longer fit to serve.
+// period (3 s here, Swarm's default is 10 s) while the task is no longer fit to serve.
 const UNHEALTHY_BUDGET_MS = 200 + KILLED_BUDGET_MS + 300;
-const HC_GRACE = '5s';
+const HC_GRACE = '3s';
 const SCALE_DOWN_BOUND_MS = 1_500; // CLI start + the manager's shutdown order + propagation
 const HEALTHY_BOUND_MS = 2_000; // the issue sets none for this; loose
 const UPSTREAM = { address: '10.213.0.1', port: 10053 }; // the agents' --dns-upstream on the bed
