@@ -4,7 +4,8 @@
 //   desired RUNNING:   ACCEPTED -> PREPARING (prepare) -> READY -> STARTING (start) -> RUNNING
 //                      (with a health check: STARTING "waiting for the health check" until
 //                      healthy) -> wait -> COMPLETE (exit 0) | FAILED (exit != 0)
-//                      unhealthy (starting or running): stop it (the spec's grace), then
+//                      unhealthy (starting or running): report err "unhealthy" at once (a
+//                      running task leaves discovery), stop it (the spec's grace), then
 //                      FAILED, err "unhealthy", exit code as it stopped (-1 if unknown)
 //                      errors before STARTING -> REJECTED, after -> FAILED
 //   desired SHUTDOWN/REMOVE: shutdown -> SHUTDOWN, then remove the container
@@ -209,6 +210,11 @@ export class TaskRunner {
     // The health check failed: stop the container, then report, so the exit code is the one
     // it stopped with; the manager replaces the task per its restart policy.
     if (this.unhealthy !== undefined && desired <= TaskState.RUNNING && !isTerminal(this.state)) {
+      // Leave discovery everywhere at once (the manager drops a RUNNING task that reports an
+      // error), not only after the stop grace period.
+      if (this.state === TaskState.RUNNING) {
+        this.emit(TaskState.RUNNING, { message: 'health check failed: stopping', err: UNHEALTHY }, true);
+      }
       this.stopping();
       await ctl.shutdown(stopGraceMs(this.task));
       const after = await ctl.inspect();

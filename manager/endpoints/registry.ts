@@ -46,6 +46,9 @@ export function hasHealthCheck(task: Task): boolean {
 export function desiredEndpoint(task: Task, node: Node | undefined, registeredAtMs: number): Endpoint | undefined {
   if (!task.nodeId || !node || node.status !== NodeStatus.READY) return undefined;
   if (task.status?.state !== TaskState.RUNNING || task.desiredState > TaskState.RUNNING) return undefined;
+  // A running task whose agent reports an error (its health check failed and it is being
+  // stopped) serves no more.
+  if (task.status.err) return undefined;
   const addresses = task.status.addresses ?? [];
   if (addresses.length === 0) return undefined;
   return {

@@ -335,6 +335,7 @@ for (const when of ['while starting', 'once running'] as const) {
     t.is(last?.err, 'unhealthy');
     t.is(last?.exitCode, STOPPED_EXIT_CODE, 'the exit code it stopped with');
     t.regex(last?.message ?? '', /no \/tmp\/ok/);
+    if (when === 'once running') t.deepEqual(reporter.states('t1').slice(-2), ['running', 'failed'], 'err unhealthy reported before the stop');
     t.is(fx.byTask('t1')?.status, 'exited');
     t.is(fx.byTask('t1')?.stopGraceMs, 0, 'grace period 0 means 0');
     t.deepEqual(fx.opsOf('t1'), ['create', 'start', 'stop'], 'kept (stopped) until the manager shuts the task down');
@@ -406,7 +407,8 @@ test('agent restart with health checks: healthy -> RUNNING at once, starting sta
   t.deepEqual(reporter.states('ok'), ['running']);
   t.deepEqual(reporter.states('slow'), ['starting']);
   t.is(reporter.last('slow')?.message, WAITING_FOR_HEALTH);
-  t.deepEqual(reporter.states('sick'), ['failed']);
+  // Running (err unhealthy: out of discovery at once), then FAILED once stopped.
+  t.deepEqual(reporter.states('sick'), ['running', 'failed']);
   t.like(reporter.last('sick'), { err: 'unhealthy', exitCode: STOPPED_EXIT_CODE });
   t.is(fx.stopped.get('sick'), 1_000);
 

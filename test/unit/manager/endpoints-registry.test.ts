@@ -95,9 +95,13 @@ test('a health-checked task is registered only once RUNNING (healthy), with heal
   run(task.id, '10.42.0.7');
   await until(() => stored('api').length === 1);
   t.true(stored('api')[0]!.healthChecked);
-  // unhealthy: the agent stops it and reports FAILED with err "unhealthy"
-  core.report(task.id, TaskState.FAILED, { err: 'unhealthy', exitCode: 137 });
+  // unhealthy: the agent reports err "unhealthy" while still RUNNING (before its stop grace
+  // period), which leaves discovery at once; then FAILED once stopped.
+  core.report(task.id, TaskState.RUNNING, { err: 'unhealthy', addresses: [{ network: 'shoal', ip: '10.42.0.7' }] });
   await until(() => stored('api').length === 0);
+  core.report(task.id, TaskState.FAILED, { err: 'unhealthy', exitCode: 137 });
+  await core.writer.sync();
+  t.deepEqual(stored('api'), []);
   close();
 });
 
