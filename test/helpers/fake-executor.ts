@@ -188,6 +188,7 @@ export class FakeExecutor implements Executor {
       };
       set.add(waiter);
       signal.addEventListener('abort', onAbort, { once: true });
+      if (signal.aborted) onAbort(); // as the Docker controller: an abort before the wait counts
     });
   }
 

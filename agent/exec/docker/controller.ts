@@ -157,6 +157,8 @@ export class DockerController implements Controller {
     const stop = new AbortController();
     const onAbort = () => stop.abort();
     signal.addEventListener('abort', onAbort, { once: true });
+    // Aborted before we got here (the task changed meanwhile): 'abort' will not fire again.
+    if (signal.aborted) stop.abort();
     try {
       // Resolves as soon as the engine sees the container end (a `docker kill` included).
       const exited = c.wait({ condition: 'not-running', abortSignal: stop.signal }).then(

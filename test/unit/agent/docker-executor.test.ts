@@ -366,3 +366,21 @@ run('the agent process: runs tasks on Docker, keeps its node id, and a restart a
   second.child.kill('SIGTERM');
   t.is(await second.exit, 0);
 });
+
+run('a wait asked with an already aborted signal returns at once (the abort is not lost)', async (t) => {
+  const { reporter, worker, executor } = await setup();
+  const tk = task('abortedwait', 1, { command: ['sleep', '300'] });
+  worker.assign([tk]);
+  await until(() => reporter.last('abortedwait')?.state === TaskState.RUNNING, 10_000);
+  const [c] = await containersOf('abortedwait');
+  const ctl = executor.controller(tk, (await executor.listManaged()).find((m) => m.id === c!.Id));
+  const ac = new AbortController();
+  ac.abort();
+  const started = Date.now();
+  await ctl.wait(ac.signal, 'exit').then(
+    () => {},
+    () => {},
+  );
+  t.true(Date.now() - started < 2_000, 'returned while the container still runs');
+  await worker.close();
+});
