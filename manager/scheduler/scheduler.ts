@@ -70,52 +70,77 @@ export class Scheduler {
     }
   }
 
-  /** One scheduling pass over every pending task. */
+  /**
+   * One scheduling pass over every pending task. Tasks of one service and spec version
+   * form a group (swarmkit's task groups): the filters run over the nodes once per group,
+   * then each task takes the best node from a heap ranked by spread (fewest tasks of the
+   * service, then fewest tasks, then hostname), and only the node just used is checked
+   * again. A pass costs O(groups x nodes + tasks x log nodes), not O(tasks x nodes).
+   */
   run(): ScheduleResult {
     this.capacityChanged = false;
     if (this.pending.size === 0) return { assigned: 0, stillPending: 0 };
-    const tasks: Task[] = [];
+    const groups = new Map<string, Task[]>();
+    const pinned: Task[] = [];
     for (const id of this.pending) {
       const t = this.state.tasks.get(id);
-      if (t) tasks.push(t);
+      if (!t) continue;
+      if (t.nodeId) {
+        pinned.push(t);
+        continue;
+      }
+      const key = `${t.serviceId}/${t.specVersion}`;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = []));
+      g.push(t);
     }
-    // Group a service's tasks together (same spec), lowest slots first.
-    tasks.sort((a, b) => (a.serviceId < b.serviceId ? -1 : a.serviceId > b.serviceId ? 1 : a.slot - b.slot));
     const nodes = [...this.index.infos.values()].sort((a, b) => hostnameOf(a.node).localeCompare(hostnameOf(b.node)));
     let assigned = 0;
-    for (const task of tasks) {
-      const choice = this.place(task, nodes);
-      if (choice.node) {
-        this.assign(task, choice.node);
+    for (const task of pinned) {
+      // A global task is born on its node: only check that node.
+      this.pipeline.setTask(task);
+      const info = this.index.infos.get(task.nodeId);
+      if (info && this.pipeline.check(info)) {
+        this.assign(task, info.node);
         assigned++;
-      } else this.markPending(task, choice.reason);
+      } else this.markPending(task, this.pipeline.explain(1));
+    }
+    for (const group of groups.values()) {
+      group.sort((a, b) => a.slot - b.slot);
+      assigned += this.placeGroup(group, nodes);
     }
     return { assigned, stillPending: this.pending.size };
   }
 
-  private place(task: Task, nodes: NodeInfo[]): { node?: Node; reason: string } {
+  private placeGroup(group: Task[], nodes: NodeInfo[]): number {
+    const serviceId = group[0]!.serviceId;
+    this.pipeline.setTask(group[0]!);
+    const order = new Map<NodeInfo, number>();
+    const heap = new NodeHeap(serviceId, order);
+    nodes.forEach((info, i) => {
+      order.set(info, i);
+      if (this.pipeline.check(info)) heap.push(info);
+    });
+    const reason = heap.size === 0 ? this.pipeline.explain(nodes.length) : '';
+    let assigned = 0;
+    for (const task of group) {
+      const best = heap.pop();
+      if (!best) {
+        // Nodes ran out within the group (resources or ports): explain against all of them.
+        this.markPending(task, reason || this.explainAll(task, nodes));
+        continue;
+      }
+      this.assign(task, best.node); // updates best's counts through the state listener
+      assigned++;
+      if (this.pipeline.check(best)) heap.push(best);
+    }
+    return assigned;
+  }
+
+  private explainAll(task: Task, nodes: NodeInfo[]): string {
     this.pipeline.setTask(task);
-    if (task.nodeId) {
-      // A global task is born on its node: only check that node.
-      const info = this.index.infos.get(task.nodeId);
-      if (info && this.pipeline.check(info)) return { node: info.node, reason: '' };
-      return { reason: this.pipeline.explain(1) };
-    }
-    let best: NodeInfo | undefined;
-    let bestService = Infinity;
-    let bestTotal = Infinity;
-    for (const info of nodes) {
-      const forService = info.tasksByService.get(task.serviceId) ?? 0;
-      // Cheap rank test first: only run the filters on a node that would win. Until one
-      // passes, every node is checked, so the explanation counts them all.
-      if (forService > bestService || (forService === bestService && info.activeTasks >= bestTotal)) continue;
-      if (!this.pipeline.check(info)) continue;
-      best = info;
-      bestService = forService;
-      bestTotal = info.activeTasks;
-    }
-    if (best) return { node: best.node, reason: '' };
-    return { reason: this.pipeline.explain(nodes.length) };
+    for (const info of nodes) this.pipeline.check(info);
+    return this.pipeline.explain(nodes.length);
   }
 
   private assign(task: Task, node: Node): void {
@@ -154,4 +179,59 @@ export class Scheduler {
 
 export function hostnameOf(node: Node): string {
   return node.description?.hostname ?? node.id;
+}
+
+/** Min-heap of nodes by spread rank: tasks of the service, then all tasks, then hostname order. */
+class NodeHeap {
+  private readonly items: NodeInfo[] = [];
+  constructor(
+    private readonly serviceId: string,
+    private readonly order: Map<NodeInfo, number>,
+  ) {}
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  push(info: NodeInfo): void {
+    const a = this.items;
+    a.push(info);
+    let i = a.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.less(a[i]!, a[parent]!)) break;
+      [a[i], a[parent]] = [a[parent]!, a[i]!];
+      i = parent;
+    }
+  }
+
+  pop(): NodeInfo | undefined {
+    const a = this.items;
+    if (a.length === 0) return undefined;
+    const top = a[0]!;
+    const last = a.pop()!;
+    if (a.length > 0) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && this.less(a[l]!, a[m]!)) m = l;
+        if (r < a.length && this.less(a[r]!, a[m]!)) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m]!, a[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+
+  private less(x: NodeInfo, y: NodeInfo): boolean {
+    const sx = x.tasksByService.get(this.serviceId) ?? 0;
+    const sy = y.tasksByService.get(this.serviceId) ?? 0;
+    if (sx !== sy) return sx < sy;
+    if (x.activeTasks !== y.activeTasks) return x.activeTasks < y.activeTasks;
+    return this.order.get(x)! < this.order.get(y)!;
+  }
 }
