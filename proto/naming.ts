@@ -15,11 +15,20 @@ export function containerName(serviceName: string, slot: number, taskId: string,
   return `${serviceName}.${slotPart}.${taskId}`;
 }
 
+const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+const ID_LENGTH = 25;
+/** Random bytes are drawn in blocks: one getRandomValues call per id dominated bulk creates. */
+const pool = new Uint8Array(ID_LENGTH * 256);
+let poolUsed = pool.length;
+
 /** Random lower-case id of 25 characters, like swarm's. */
 export function newId(): string {
-  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  if (poolUsed + ID_LENGTH > pool.length) {
+    crypto.getRandomValues(pool);
+    poolUsed = 0;
+  }
   let out = '';
-  const bytes = crypto.getRandomValues(new Uint8Array(25));
-  for (const b of bytes) out += alphabet[b % alphabet.length];
+  for (let i = 0; i < ID_LENGTH; i++) out += ID_ALPHABET[pool[poolUsed + i]! % ID_ALPHABET.length];
+  poolUsed += ID_LENGTH;
   return out;
 }
