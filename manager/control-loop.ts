@@ -4,7 +4,7 @@
 import type { ClusterState } from './store/cluster-state.js';
 import { Orchestrator } from './orchestrator/orchestrator.js';
 import { Scheduler } from './scheduler/scheduler.js';
-import { Allocator } from './allocator/allocator.js';
+import { Allocator, type AllocatorOptions } from './allocator/allocator.js';
 
 /** Upper bound of orchestrate/schedule rounds in one pass (each round feeds the next). */
 const MAX_ROUNDS_PER_PASS = 8;
@@ -20,10 +20,11 @@ export class ControlLoop {
   constructor(
     state: ClusterState,
     now: () => number = Date.now,
+    opts: AllocatorOptions = {},
   ) {
     this.orchestrator = new Orchestrator(state, now);
     this.scheduler = new Scheduler(state, now);
-    this.allocator = new Allocator(state, now);
+    this.allocator = new Allocator(state, now, opts);
     this.orchestrator.onWake = () => this.kick();
     state.onChange(() => this.kick());
   }

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Manager } from './manager.js';
 import { parseDuration } from './duration.js';
+import { DEFAULT_NETWORK_SUBNET, validateDefaultSubnet } from './allocator/allocator.js';
 
 function fail(message: string): never {
   process.stderr.write(`shoal-manager: ${message}\n`);
@@ -25,6 +26,7 @@ try {
       'embedded-nats-port': { type: 'string', default: '14222' },
       'heartbeat-period': { type: 'string', default: '1s' },
       'http-listen': { type: 'string', default: '127.0.0.1:8500' },
+      'default-network-subnet': { type: 'string', default: DEFAULT_NETWORK_SUBNET },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -38,8 +40,9 @@ if (values.help) {
   process.stdout.write(
     'usage: shoal-manager [--listen HOST:PORT] [--advertise HOST:PORT] [--state-dir DIR] [--join-token TOKEN]\n' +
       '                     [--etcd-endpoints URL,...] [--nats-url URL] [--heartbeat-period 1s]\n' +
-      '                     [--http-listen HOST:PORT|off (127.0.0.1:8500)]\n' +
+      '                     [--http-listen HOST:PORT|off (127.0.0.1:8500)] [--default-network-subnet CIDR (10.42.0.0/16)]\n' +
       'With no --etcd-endpoints / --nats-url, runs its own etcd and nats-server (embedded).\n' +
+      '--default-network-subnet: the subnet of the default network `shoal` when it is first created (a /24 per node: a /16 holds 256 nodes).\n' +
       '--http-listen serves the Consul-shaped HTTP API (GET /v1/health/service/NAME?passing, ...); off: not served.\n',
   );
   process.exit(0);
@@ -68,6 +71,13 @@ if (httpListen !== 'off') {
   if (!m || Number(m[2]) > 65535) fail(`--http-listen must be HOST:PORT or off, got "${httpListen}"`);
 }
 
+let defaultNetworkSubnet: string;
+try {
+  defaultNetworkSubnet = validateDefaultSubnet(values['default-network-subnet']!);
+} catch (err) {
+  fail(`--default-network-subnet: ${(err as Error).message}`);
+}
+
 let heartbeatPeriodMs: number;
 try {
   heartbeatPeriodMs = parseDuration(values['heartbeat-period']!);
@@ -87,6 +97,7 @@ const manager = new Manager({
   embeddedNatsPort: port('embedded-nats-port', values['embedded-nats-port']!),
   heartbeatPeriodMs,
   httpListen,
+  defaultNetworkSubnet,
   log,
 });
 

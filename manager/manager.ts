@@ -37,6 +37,8 @@ export interface ManagerConfig {
   heartbeatPeriodMs: number;
   /** Where the Consul-shaped HTTP API listens (HOST:PORT, port 0 picks one); absent or 'off': not served. */
   httpListen?: string;
+  /** The default network's subnet when it is first created (10.42.0.0/16). */
+  defaultNetworkSubnet?: string;
   log: (line: string) => void;
 }
 
@@ -243,7 +245,7 @@ export class Manager {
     writer.onFenced = (err) => election.fenced(err.message);
     const state = new ClusterState(writer);
     state.load(snapshot);
-    const loop = new ControlLoop(state);
+    const loop = new ControlLoop(state, Date.now, this.config.defaultNetworkSubnet ? { defaultNetworkSubnet: this.config.defaultNetworkSubnet } : {});
     const catalog = this.catalog!;
     const dispatcher = new Dispatcher(state, { joinToken: this.config.joinToken, heartbeatPeriodMs: this.config.heartbeatPeriodMs, log, endpoints: catalog });
     const api = new ControlApi({ state, sync: () => writer.sync(), managers: () => election.managers(), endpoints: catalog, events: this.relay });

@@ -11,6 +11,8 @@ import { formatCidr, nthSubnet, overlaps, parseCidr, size } from './cidr.js';
 
 export const DEFAULT_NETWORK_NAME = 'shoal';
 export const DEFAULT_NETWORK_SUBNET = '10.42.0.0/16';
+/** The auto pool (10.43-10.99): a --default-network-subnet must stay clear of it. */
+export const AUTO_POOL = '10.43.0.0/16 .. 10.99.0.0/16';
 /** Networks created without --subnet get the next free /16 from here on. */
 const AUTO_SUBNET_FIRST = '10.43.0.0/16';
 const AUTO_SUBNET_COUNT = 57; // 10.43 .. 10.99
@@ -28,13 +30,38 @@ export function vtepMac(nodeId: string, vni: number): string {
   return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
 
+/**
+ * Checks a subnet for the default network (`--default-network-subnet`, Swarm's
+ * `--default-addr-pool`): a valid CIDR that holds at least one host /24, at most a /8, and
+ * clear of the pool networks without --subnet take theirs from. Returns it normalised.
+ */
+export function validateDefaultSubnet(text: string): string {
+  const c = parseCidr(text);
+  if (c.prefix > HOST_PREFIX_LEN) throw new AllocationError(`subnet ${text} is smaller than one host's /${HOST_PREFIX_LEN}`);
+  if (c.prefix < 8) throw new AllocationError(`subnet ${text} is too large (at most /8)`);
+  const first = parseCidr(AUTO_SUBNET_FIRST);
+  const pool = { base: first.base, prefix: 16 };
+  for (let i = 0; i < AUTO_SUBNET_COUNT; i++) {
+    if (overlaps(c, nthSubnet(pool, 16, i))) throw new AllocationError(`subnet ${text} overlaps the pool for networks created without --subnet (10.43.0.0-10.99.255.255)`);
+  }
+  return formatCidr(c);
+}
+
+export interface AllocatorOptions {
+  /** The default network's subnet when it is first created (DEFAULT_NETWORK_SUBNET). */
+  defaultNetworkSubnet?: string;
+}
+
 export class Allocator {
   private dirty = true;
+  private readonly defaultSubnet: string;
 
   constructor(
     private readonly state: ClusterState,
     private readonly now: () => number = Date.now,
+    opts: AllocatorOptions = {},
   ) {
+    this.defaultSubnet = opts.defaultNetworkSubnet ?? DEFAULT_NETWORK_SUBNET;
     state.onChange((c) => this.observe(c));
   }
 
@@ -77,7 +104,7 @@ export class Allocator {
     if ([...this.state.networks.values()].some((n) => n.isDefault)) return;
     this.state.putNetwork({
       id: newId(),
-      spec: { name: DEFAULT_NETWORK_NAME, subnet: DEFAULT_NETWORK_SUBNET, labels: {} },
+      spec: { name: DEFAULT_NETWORK_NAME, subnet: this.defaultSubnet, labels: {} },
       vni: DEFAULT_VNI,
       hostPrefixLen: HOST_PREFIX_LEN,
       isDefault: true,
@@ -96,6 +123,7 @@ export class Allocator {
       }
     }
     for (const network of this.state.networks.values()) {
+      let free: FreeSubnets | undefined; // built once per network and run, only when a node needs a lease
       for (const node of this.state.nodes.values()) {
         const existing = this.state.leases.get(leaseId(network.id, node.id));
         const address = node.description?.address ?? '';
@@ -106,7 +134,8 @@ export class Allocator {
           }
           continue;
         }
-        const subnet = this.freeHostSubnet(network);
+        free ??= this.freeSubnets(network);
+        const subnet = free.next();
         if (!subnet) continue; // full: the scheduler explains it to tasks that need it
         this.state.putLease(this.lease(network, node, subnet));
         changes++;
@@ -126,15 +155,32 @@ export class Allocator {
     };
   }
 
-  private freeHostSubnet(network: Network): string | undefined {
+  /**
+   * The network's free host subnets in order, as a cursor: O(leases) to build, then O(1)
+   * amortised per lease taken (was: O(leases + subnets) per node).
+   */
+  private freeSubnets(network: Network): FreeSubnets {
     const cluster = parseCidr(network.spec!.subnet);
     const used = new Set<string>();
     for (const l of this.state.leases.values()) if (l.networkId === network.id) used.add(l.subnet);
     const count = size(cluster) / 2 ** (32 - network.hostPrefixLen);
-    for (let i = 0; i < count; i++) {
-      const s = formatCidr(nthSubnet(cluster, network.hostPrefixLen, i));
-      if (!used.has(s)) return s;
-    }
-    return undefined;
+    let i = 0;
+    return {
+      next: () => {
+        for (; i < count; i++) {
+          const s = formatCidr(nthSubnet(cluster, network.hostPrefixLen, i));
+          if (!used.has(s)) {
+            used.add(s);
+            i++;
+            return s;
+          }
+        }
+        return undefined;
+      },
+    };
   }
+}
+
+interface FreeSubnets {
+  next(): string | undefined;
 }
