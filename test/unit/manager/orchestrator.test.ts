@@ -229,3 +229,19 @@ test('a down node: replicated tasks move, global ones wait; on return the stale 
   t.is(core.tasksOf('web').filter((x) => x.nodeId === 'id-host1' && (x.status?.state ?? 0) < TaskState.COMPLETE).length, 0);
   core.close();
 });
+
+test('progress reports (ASSIGNED -> RUNNING) leave the orchestrator idle; an ended task wakes it', async (t) => {
+  const core = new Core(three());
+  await core.api.createService({ spec: makeSpec('web', { replicas: 6 }) });
+  core.settle();
+  t.false(core.loop.orchestrator.hasWork);
+  const [first, ...rest] = core.live('web');
+  for (const task of [first!, ...rest]) core.report(task.id, TaskState.STARTING);
+  for (const task of rest) core.report(task.id, TaskState.RUNNING);
+  t.false(core.loop.orchestrator.hasWork, 'no service to reconcile for progress alone');
+  core.report(first!.id, TaskState.FAILED, { exitCode: 1 });
+  t.true(core.loop.orchestrator.hasWork, 'a task that ended is reconciled (restart policy)');
+  core.settle();
+  t.is(core.state.tasks.get(first!.id)?.desiredState, TaskState.SHUTDOWN, 'retired: its slot waits for the restart delay');
+  core.close();
+});
