@@ -167,7 +167,7 @@ export class ClusterState {
     if (before) this.unindex(before);
     this.tasks.set(task.id, task);
     this.index(task);
-    this.writer?.put('tasks', task.id, encode('tasks', task));
+    this.writer?.put('tasks', task.id, () => encode('tasks', task)); // encoded at commit, once per tick
     this.emit({ kind: 'task', id: task.id, before, after: task });
   }
 

@@ -11,13 +11,16 @@ const RETRY_MIN_MS = 100; // first retry after a failed commit
 const RETRY_MAX_MS = 2_000; // cap while etcd stays away
 const MAX_TXNS_IN_FLIGHT = 4; // etcd pipelines these well; more only adds latency
 
+/** A queued op; a put's value may be a function, encoded only if it is still the latest at flush. */
+type Queued = Omit<WriteOp, 'value'> & { value?: string | (() => string) };
+
 interface Waiter {
   seq: number;
   resolve: () => void;
 }
 
 export class Writer {
-  private pending = new Map<string, WriteOp>();
+  private pending = new Map<string, Queued>();
   private seq = 0; // bumped per enqueue
   private durableSeq = 0; // everything <= this is committed
   private waiters: Waiter[] = [];
@@ -33,8 +36,12 @@ export class Writer {
 
   constructor(private readonly store: Store) {}
 
-  /** Queues a put; with `lease`, the key is bound to that etcd lease. */
-  put(kind: KeySpace, id: string, value: string, lease?: string): void {
+  /**
+   * Queues a put; with `lease`, the key is bound to that etcd lease. `value` may be a
+   * function: it is called at commit time, only for the latest put of the key (a task
+   * written several times in one tick, e.g. created then assigned, is encoded once).
+   */
+  put(kind: KeySpace, id: string, value: string | (() => string), lease?: string): void {
     this.enqueue(lease === undefined ? { kind, id, value } : { kind, id, value, lease });
   }
 
@@ -69,7 +76,7 @@ export class Writer {
     if (this.timer) clearTimeout(this.timer);
   }
 
-  private enqueue(op: WriteOp): void {
+  private enqueue(op: Queued): void {
     this.pending.set(`${op.kind}/${op.id}`, op);
     this.seq++;
     this.schedule(0);
@@ -90,28 +97,35 @@ export class Writer {
     const batchSeq = this.seq;
     this.pending = new Map();
     const ops = [...batch.values()];
-    const chunks: WriteOp[][] = [];
+    const chunks: Queued[][] = [];
     for (let i = 0; i < ops.length; i += MAX_OPS_PER_TXN) chunks.push(ops.slice(i, i + MAX_OPS_PER_TXN));
     const failed: WriteOp[] = [];
     let lastError: Error | undefined;
-    for (let i = 0; i < chunks.length; i += MAX_TXNS_IN_FLIGHT) {
-      const group = chunks.slice(i, i + MAX_TXNS_IN_FLIGHT);
-      const results = await Promise.allSettled(group.map((c) => this.store.commit(c)));
-      for (let j = 0; j < results.length; j++) {
-        const r = results[j]!;
-        if (r.status === 'fulfilled') continue;
-        if (r.reason instanceof LeaseNotFoundError) {
-          const left = await this.commitByLease(group[j]!);
-          if (left.ops.length > 0) {
-            failed.push(...left.ops);
-            lastError = left.error;
+    // A sliding window of MAX_TXNS_IN_FLIGHT commits: the next starts as soon as one ends
+    // (was: groups of 4 in lock step, each waiting for its slowest).
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < chunks.length) {
+        // Encoded per transaction, just before it is sent: a large flush does not hold the
+        // event loop for all of its values at once.
+        const chunk = chunks[next++]!.map(materialize);
+        try {
+          await this.store.commit(chunk);
+        } catch (err) {
+          if (err instanceof LeaseNotFoundError) {
+            const left = await this.commitByLease(chunk);
+            if (left.ops.length > 0) {
+              failed.push(...left.ops);
+              lastError = left.error;
+            }
+            continue;
           }
-          continue;
+          failed.push(...chunk);
+          lastError = err as Error;
         }
-        failed.push(...group[j]!);
-        lastError = r.reason as Error;
       }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(MAX_TXNS_IN_FLIGHT, chunks.length) }, lane));
     this.flushing = false;
     if (lastError instanceof NotLeaderError) {
       this.closed = true;
@@ -177,4 +191,8 @@ export class Writer {
     }
     return { ops: left, error };
   }
+}
+
+function materialize(q: Queued): WriteOp {
+  return typeof q.value === 'function' ? { ...q, value: q.value() } : (q as WriteOp);
 }

@@ -52,3 +52,47 @@ test('retries while the store is unavailable and loses nothing', async (t) => {
   t.is(store.data.get('/shoal/v1/services/s2'), 'b');
   await w.close();
 });
+
+test('a put given as a function is encoded once, at commit, and only its latest value', async (t) => {
+  const store = new MemoryStore();
+  const w = new Writer(store);
+  const encoded: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    w.put('tasks', 't1', () => {
+      encoded.push(i);
+      return String(i);
+    });
+  }
+  t.deepEqual(encoded, [], 'nothing encoded when queued');
+  await w.sync();
+  t.deepEqual(encoded, [4]);
+  t.is(store.data.get('/shoal/v1/tasks/t1'), '4');
+});
+
+test('at most 4 transactions in flight, and the next starts as soon as one ends (no lock step)', async (t) => {
+  const store = new MemoryStore();
+  const commit = store.commit.bind(store);
+  let inFlight = 0;
+  let most = 0;
+  const started: number[] = [];
+  let n = 0;
+  let startedWhenSlowEnded = 0;
+  store.commit = async (ops: WriteOp[]) => {
+    const me = n++;
+    started.push(me);
+    inFlight++;
+    most = Math.max(most, inFlight);
+    // The first transaction is slow: the others must not wait for it.
+    await new Promise((r) => setTimeout(r, me === 0 ? 200 : 5));
+    if (me === 0) startedWhenSlowEnded = started.length;
+    inFlight--;
+    await commit(ops);
+  };
+  const w = new Writer(store);
+  for (let i = 0; i < 128 * 10; i++) w.put('tasks', `t${i}`, 'x');
+  await w.sync();
+  t.is(store.data.size, 1280);
+  t.is(most, 4);
+  t.is(started.length, 10);
+  t.is(startedWhenSlowEnded, 10, 'the other nine went through while the slow one was in flight');
+});
