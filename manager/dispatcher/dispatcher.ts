@@ -460,7 +460,8 @@ export class Dispatcher {
     } else this.lastNames = names;
     if (this.ingress) {
       const was = this.ingress.has(name);
-      const is = hasIngressPorts(view.lookup(name));
+      // Per batch of endpoint changes: must not build the service's whole endpoint list.
+      const is = view.publishesIngress ? view.publishesIngress(name) : hasIngressPorts(view.lookup(name));
       if (is) this.ingress.add(name);
       else this.ingress.delete(name);
       if (was || is) {

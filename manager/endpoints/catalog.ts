@@ -8,7 +8,7 @@
 // The watched range runs from /shoal/v1/endpoints/ to the end of /shoal/v1/services/, so
 // it also carries networks (for the default network's name) and, unused, leader, leases,
 // managers and nodes keys, but never tasks, which sort after services.
-import { Endpoint, Service, Network, type PortConfig, type ServiceEndpoints } from '../../proto/gen/shoal.js';
+import { Endpoint, Service, Network, PublishMode, type PortConfig, type ServiceEndpoints } from '../../proto/gen/shoal.js';
 import { DEFAULT_NETWORK_NAME } from '../allocator/allocator.js';
 import { ENDPOINTS_PREFIX, prefix, prefixEnd } from '../store/keys.js';
 import type { ChangeSource, KeyChange } from '../store/store.js';
@@ -147,6 +147,11 @@ export class EndpointCatalog implements EndpointView {
       };
     }
     return e.cached;
+  }
+
+  publishesIngress(name: string): boolean {
+    const ports = this.c.entries.get(name)?.service?.ports ?? [];
+    return ports.some((p) => p.publishMode === PublishMode.INGRESS && p.publishedPort > 0);
   }
 
   serviceNames(): string[] {

@@ -18,6 +18,12 @@ export interface EndpointView {
   /** Every service name, sorted. */
   serviceNames(): string[];
   /**
+   * Whether the name's service publishes a port on the routing mesh: the same as
+   * hasIngressPorts(lookup(name)) without building the endpoint list (O(ports), not
+   * O(endpoints)). Optional: without it, lookup is used.
+   */
+  publishesIngress?(name: string): boolean;
+  /**
    * Blocking query: resolves with lookup(name) once its index is greater than `index`, or
    * when `timeoutMs` passes (then with the unchanged answer). `index` 0 answers at once.
    */

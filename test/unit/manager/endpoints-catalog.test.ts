@@ -8,6 +8,7 @@ import { MemoryStore } from '../../../manager/store/memory-store.js';
 import { encode } from '../../../manager/store/codec.js';
 import { endpointId } from '../../../manager/store/keys.js';
 import { makeSpec } from '../../helpers/fixtures.js';
+import { hasIngressPorts } from '../../../manager/dispatcher/dispatcher.js';
 
 function service(id: string, spec: Partial<ServiceSpec> & { name: string }): string {
   const s: Service = { id, spec: makeSpec(spec.name, spec), specVersion: 1, createdAtMs: 0, updatedAtMs: 0 };
@@ -230,4 +231,18 @@ test('close answers pending blocking queries', async (t) => {
   await catalog.close();
   t.true((await p).exists);
   t.deepEqual((await n).names, ['web']);
+});
+
+test('publishesIngress answers as hasIngressPorts(lookup) does, without building the endpoint list', async (t) => {
+  const { put, catalog } = await setup();
+  await put('services', 's-web', service('s-web', { name: 'web', ports: [{ protocol: 'tcp', targetPort: 80, publishedPort: 8080, publishMode: PublishMode.INGRESS }] }));
+  await put('services', 's-db', service('s-db', { name: 'db', ports: [{ protocol: 'tcp', targetPort: 5432, publishedPort: 5432, publishMode: PublishMode.HOST }] }));
+  await put('services', 's-api', service('s-api', { name: 'api' }));
+  await put('endpoints', endpointId('web', 't1'), endpoint('web', 't1', '10.42.0.5'));
+  catalog.start();
+  await catalog.whenLoaded();
+  for (const name of ['web', 'db', 'api', 'nope']) t.is(catalog.publishesIngress(name), hasIngressPorts(catalog.lookup(name)), name);
+  t.true(catalog.publishesIngress('web'));
+  t.false(catalog.publishesIngress('db'));
+  await catalog.close();
 });
