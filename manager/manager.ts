@@ -248,7 +248,8 @@ export class Manager {
     const loop = new ControlLoop(state, Date.now, this.config.defaultNetworkSubnet ? { defaultNetworkSubnet: this.config.defaultNetworkSubnet } : {});
     const catalog = this.catalog!;
     const dispatcher = new Dispatcher(state, { joinToken: this.config.joinToken, heartbeatPeriodMs: this.config.heartbeatPeriodMs, log, endpoints: catalog });
-    const api = new ControlApi({ state, sync: () => writer.sync(), managers: () => election.managers(), endpoints: catalog, events: this.relay });
+    // The Control API waits for what it wrote (service, node, network), not for the task writes queued before it.
+    const api = new ControlApi({ state, sync: () => writer.syncDesired(), managers: () => election.managers(), endpoints: catalog, events: this.relay });
     const registry = new EndpointRegistry(state, writer, store, { log });
     this.events?.attach(state);
     dispatcher.start();

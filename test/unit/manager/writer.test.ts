@@ -2,6 +2,7 @@ import test from 'ava';
 import { MemoryStore } from '../../../manager/store/memory-store.js';
 import { Writer } from '../../../manager/store/writer.js';
 import type { WriteOp } from '../../../manager/store/store.js';
+import { NotLeaderError } from '../../../manager/store/store.js';
 
 test('batches writes into transactions of at most 128 operations', async (t) => {
   const store = new MemoryStore();
@@ -95,4 +96,42 @@ test('at most 4 transactions in flight, and the next starts as soon as one ends 
   t.is(most, 4);
   t.is(started.length, 10);
   t.is(startedWhenSlowEnded, 10, 'the other nine went through while the slow one was in flight');
+});
+
+test('syncDesired waits for the service written, not for the task writes queued before it', async (t) => {
+  const store = new MemoryStore();
+  const commit = store.commit.bind(store);
+  let releaseTasks: () => void = () => {};
+  const tasksGate = new Promise<void>((r) => (releaseTasks = r));
+  store.commit = async (ops: WriteOp[]) => {
+    if (ops.some((op) => op.kind === 'tasks')) await tasksGate; // etcd busy with the bulk
+    await commit(ops);
+  };
+  const w = new Writer(store);
+  for (let i = 0; i < 1000; i++) w.put('tasks', `t${i}`, 'x');
+  w.put('services', 's1', 'svc');
+  await w.syncDesired();
+  t.is(store.data.get('/shoal/v1/services/s1'), 'svc');
+  t.false(store.data.has('/shoal/v1/tasks/t0'), 'the tasks are still on their way');
+  let all = false;
+  const synced = w.sync().then(() => (all = true));
+  await new Promise((r) => setTimeout(r, 20));
+  t.false(all, 'sync() still waits for every write');
+  releaseTasks();
+  await synced;
+  t.is(store.data.size, 1001);
+});
+
+test('a fenced commit in either lane stops both and reports once', async (t) => {
+  const store = new MemoryStore();
+  store.commit = async () => {
+    throw new NotLeaderError('write refused');
+  };
+  const w = new Writer(store);
+  const fenced: string[] = [];
+  w.onFenced = (e) => fenced.push(e.message);
+  w.put('tasks', 't1', 'x');
+  w.put('services', 's1', 'y');
+  await new Promise((r) => setTimeout(r, 30));
+  t.deepEqual(fenced, ['write refused']);
 });
