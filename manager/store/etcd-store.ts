@@ -23,6 +23,10 @@ const CALL_DEADLINE_MS = 1_500;
 const LOAD_DEADLINE_MS = 30_000;
 /** Keys per range call of `range()`: well under grpc's 4 MB message limit for endpoint values. */
 const RANGE_PAGE = 5_000;
+/** Keys per page of `load()`: a task is ~1-2 KB of JSON, so a page stays a few MB. */
+const LOAD_PAGE = 2_000;
+/** Replies up to this size are accepted (grpc-js' default is 4 MB): a page of large values must not fail a load. */
+const MAX_RECEIVE_BYTES = 64 * 2 ** 20;
 
 export interface RemoteChange {
   kind: Kind;
@@ -39,6 +43,7 @@ export class EtcdStore implements Store, ChangeSource, LeaseStore {
     this.client = new Etcd3({
       hosts: endpoints,
       dialTimeout: DIAL_TIMEOUT_MS,
+      grpcOptions: { 'grpc.max_receive_message_length': MAX_RECEIVE_BYTES },
       // Per attempt (a retry gets a fresh deadline); streams (watch, keepalive) have none.
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + CALL_DEADLINE_MS }),
       faultHandling: {
@@ -60,29 +65,37 @@ export class EtcdStore implements Store, ChangeSource, LeaseStore {
   }
 
   /**
-   * Everything but the endpoints (which are not ClusterState's, and as many as the tasks),
-   * in one transaction of two ranges: a consistent snapshot at one revision.
+   * Everything but the endpoints (which are not ClusterState's, and as many as the tasks):
+   * a consistent snapshot at one revision, read in pages of LOAD_PAGE keys all pinned to
+   * the first page's revision. (One transaction of two ranges answered 18 MB at 100,000
+   * tasks, over gRPC's 4 MB limit: a new leader could never load such a cluster.)
    */
   async load(): Promise<Snapshot> {
     try {
-      // A large cluster's snapshot takes longer than one ordinary call.
-      const res = await this.client.kv.txn(
-        {
-          compare: [],
-          success: [
-            { request_range: { key: Buffer.from(ROOT), range_end: Buffer.from(ENDPOINTS_PREFIX) } },
-            { request_range: { key: Buffer.from(prefixEnd(ENDPOINTS_PREFIX)), range_end: Buffer.from(prefixEnd(ROOT)) } },
-          ],
-        },
-        { deadline: Date.now() + LOAD_DEADLINE_MS },
-      );
-      const snap: Snapshot = emptySnapshot(Number(res.header.revision));
-      for (const r of res.responses) {
-        for (const kv of r.response_range?.kvs ?? []) {
-          const parsed = parseKey(kv.key.toString());
-          if (parsed) addToSnapshot(snap, parsed.kind, kv.value.toString());
+      const deadline = Date.now() + LOAD_DEADLINE_MS;
+      const snap: Snapshot = emptySnapshot(0);
+      let revision = 0;
+      const ranges: [string, string][] = [
+        [ROOT, ENDPOINTS_PREFIX],
+        [prefixEnd(ENDPOINTS_PREFIX), prefixEnd(ROOT)],
+      ];
+      for (const [from, to] of ranges) {
+        let start = from;
+        for (;;) {
+          const res = await this.client.kv.range(
+            { key: Buffer.from(start), range_end: Buffer.from(to), limit: LOAD_PAGE, ...(revision ? { revision } : {}) },
+            { deadline },
+          );
+          if (!revision) revision = Number(res.header.revision);
+          for (const kv of res.kvs) {
+            const parsed = parseKey(kv.key.toString());
+            if (parsed) addToSnapshot(snap, parsed.kind, kv.value.toString());
+          }
+          if (!res.more || res.kvs.length === 0) break;
+          start = res.kvs[res.kvs.length - 1]!.key.toString() + '\0';
         }
       }
+      snap.revision = revision;
       return snap;
     } catch (err) {
       throw new StoreUnavailableError(`cannot read state from etcd: ${(err as Error).message}`, { cause: err });
