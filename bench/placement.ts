@@ -4,6 +4,7 @@
 //
 //   node --import=tsx bench/placement.ts [--nodes 1000] [--replicas 100000] [--services 10]
 //        [--hosts 2] [--lost 0.1] [--start-delay-ms 5] [--cpu-prof DIR] [--timeout 240]
+//        [--manager-root DIR (another checkout's manager, for before/after)]
 //
 // Measures, through NATS task events (shoal.events.task.>: one message per task state
 // change, which the manager publishes anyway) with ListServices as the final word:
@@ -15,7 +16,7 @@
 // Prints a markdown table; exits 1 when something did not converge. Every process it
 // starts is stopped by PID and its temp dir removed, also on Ctrl-C and on errors.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -42,6 +43,8 @@ const { values } = parseArgs({
     timeout: { type: 'string', default: '240' },
     'default-network-subnet': { type: 'string', default: '10.128.0.0/14' },
     quiet: { type: 'boolean', default: false },
+    /** Another checkout's manager (e.g. a git worktree of an older commit), for before/after runs. */
+    'manager-root': { type: 'string', default: '' },
   },
   strict: true,
 });
@@ -54,6 +57,7 @@ const LOST = Math.round(NODES * Number(values.lost));
 const TIMEOUT_MS = Number(values.timeout) * 1000;
 const SPREAD_MS = values['spread-ms'] ? Number(values['spread-ms']) : Math.min(5_000, NODES * 4);
 const t0 = Date.now();
+let exitCode = 0;
 const log = (line: string) => {
   if (!values.quiet) process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
 };
@@ -63,6 +67,8 @@ const log = (line: string) => {
 const children: { name: string; proc: ChildProcess }[] = [];
 const tmp = mkdtempSync(join(tmpdir(), 'shoal-placement-'));
 let cleaned = false;
+/** Where the manager's log is kept when the run fails (the temp dir goes). */
+const MANAGER_LOG_KEPT = join(tmpdir(), 'shoal-placement-manager.log');
 
 async function cleanup(): Promise<void> {
   if (cleaned) return;
@@ -87,10 +93,21 @@ async function cleanup(): Promise<void> {
     await exited;
     clearTimeout(timer);
   }
+  if (exitCode !== 0) {
+    try {
+      copyFileSync(join(tmp, 'manager.log'), MANAGER_LOG_KEPT);
+      process.stderr.write(`manager log kept in ${MANAGER_LOG_KEPT}\n`);
+    } catch {
+      // no log
+    }
+  }
   rmSync(tmp, { recursive: true, force: true });
 }
 
-process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
+process.on('SIGINT', () => {
+  exitCode = 130;
+  void cleanup().then(() => process.exit(130));
+});
 process.on('SIGTERM', () => void cleanup().then(() => process.exit(143)));
 
 function start(name: string, command: string, args: string[], env?: NodeJS.ProcessEnv): ChildProcess {
@@ -102,6 +119,8 @@ function start(name: string, command: string, args: string[], env?: NodeJS.Proce
   return proc;
 }
 const expectedExit = new Set<ChildProcess>();
+/** The manager's last output, shown when something fails. */
+let managerLog = '';
 
 function waitForLine(proc: ChildProcess, pattern: RegExp, what: string, ms: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -143,6 +162,18 @@ function sleep(ms: number): Promise<void> {
 function vmHwmBytes(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : 0;
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return 0;
+  }
 }
 
 function call<Req, Res>(client: ControlClient, method: string, req: Req, timeoutMs = 30_000): Promise<Res> {
@@ -230,7 +261,7 @@ async function run(): Promise<Results> {
   if (values['cpu-prof']) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`);
   const managerArgs = [
     ...nodeArgs,
-    join(root, 'manager/bin/shoal-manager'),
+    join(values['manager-root'] || root, 'manager/bin/shoal-manager'),
     '--listen', `127.0.0.1:${managerPort}`,
     '--state-dir', join(tmp, 'manager'),
     '--join-token', joinToken,
@@ -240,8 +271,9 @@ async function run(): Promise<Results> {
   ];
   if (values['default-network-subnet']) managerArgs.push('--default-network-subnet', values['default-network-subnet']);
   const manager = start('manager', process.execPath, managerArgs);
-  let managerLog = '';
+  const managerLogFile = createWriteStream(join(tmp, 'manager.log'));
   manager.stdout?.on('data', (d: Buffer) => {
+    managerLogFile.write(d);
     managerLog = (managerLog + d.toString()).slice(-20_000);
   });
   await waitForLine(manager, /leading: /, 'manager leadership', 30_000);
@@ -319,6 +351,15 @@ async function run(): Promise<Results> {
     if (want !== undefined && !doneAt.has(service) && (tracker.runningByService.get(service) ?? 0) >= want) doneAt.set(service, at);
   };
   const rssBefore = vmHwmBytes(manager.pid!);
+  const cpuProcs: { name: string; pids: (number | undefined)[] }[] = [
+    { name: 'manager', pids: [manager.pid] },
+    { name: 'etcd', pids: [etcd.pid] },
+    { name: 'nats', pids: [nats.pid] },
+    { name: 'agents', pids: agentProcs.map((a) => a.proc.pid) },
+    { name: 'bench', pids: [process.pid] },
+  ];
+  const cpuOf = (p: { pids: (number | undefined)[] }) => p.pids.reduce((sum: number, pid) => sum + cpuSeconds(pid), 0);
+  const cpuStart = cpuProcs.map(cpuOf);
   const createStart = Date.now();
   for (let i = 0; i < SERVICES; i++) {
     const name = `svc${String(i).padStart(2, '0')}`;
@@ -369,13 +410,15 @@ async function run(): Promise<Results> {
   const placeMs = placeEnd - createStart;
   const perSvc = [...doneAt.entries()].map(([n, at]) => at - createdAt.get(n)!).sort((a, b) => a - b);
   const rssPlaced = vmHwmBytes(manager.pid!);
+  const cpuUsed = cpuProcs.map((p, i) => `${p.name} ${(cpuOf(p) - (cpuStart[i] ?? 0)).toFixed(1)}`).join(', ');
   rows.push(['nodes (simulated agents, own gRPC connection each)', `${NODES} in ${agentProcs.length} processes, all ready in ${fmtS(readyMs)}`]);
   rows.push(['replicas / services', `${REPLICAS} / ${SERVICES}`]);
   rows.push(['first create -> last task RUNNING', converged ? fmtS(placeMs) : `not converged (${tracker.running.size} running)`]);
   rows.push(['placements per second, end to end', converged ? `${Math.round(REPLICAS / (placeMs / 1000))}` : '-']);
   rows.push(['service create -> all its tasks running, p50', fmtS(percentile(perSvc, 0.5))]);
   rows.push(['service create -> all its tasks running, p99', fmtS(percentile(perSvc, 0.99))]);
-  log(`placed: ${fmtS(placeMs)}, ${Math.round(REPLICAS / (placeMs / 1000))}/s`);
+  rows.push(['CPU seconds while placing (2 cores = 2 s per s)', `${cpuUsed} (in ${fmtS(placeMs)})`]);
+  log(`placed: ${fmtS(placeMs)}, ${Math.round(REPLICAS / (placeMs / 1000))}/s; CPU s: ${cpuUsed}`);
 
   // Lost nodes: the process holding them is killed (SIGKILL: no goodbye, heartbeats stop).
   if (victims && converged) {
@@ -429,14 +472,13 @@ async function run(): Promise<Results> {
   return { rows, ok };
 }
 
-let exitCode = 0;
 try {
   const { rows, ok } = await run();
   process.stdout.write(`\n### shoal placement (${NODES} simulated nodes, ${REPLICAS} replicas)\n\n| measure | result |\n|---|---|\n`);
   for (const [k, v] of rows) process.stdout.write(`| ${k} | ${v} |\n`);
   if (!ok) exitCode = 1;
 } catch (err) {
-  process.stderr.write(`placement bench failed: ${(err as Error).stack ?? err}\n`);
+  process.stderr.write(`placement bench failed: ${(err as Error).stack ?? err}\nmanager log tail:\n${managerLog.slice(-4000)}\n`);
   exitCode = 1;
 } finally {
   await cleanup();
