@@ -8,9 +8,16 @@ import { reconcileGlobal } from './global.js';
 import { reconcileReplicated } from './replicated.js';
 import type { OrchestratorContext } from './slots.js';
 import { observedState, stopTask } from './tasks.js';
+import { reconcileSlot } from './slots.js';
 
 export class Orchestrator {
+  /** Services to reconcile whole (a service change, a global service, a timer). */
   private readonly dirty = new Set<string>();
+  /**
+   * Replicated services' slots touched by a task change: only those are reconciled, so a
+   * task that ends (or a node going down) costs its slot, not its 10,000-task service.
+   */
+  private readonly dirtySlots = new Map<string, Set<number>>();
   private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   /** Called when a timer makes a service dirty again (the manager then runs a pass). */
   onWake: () => void = () => {};
@@ -25,7 +32,7 @@ export class Orchestrator {
   }
 
   get hasWork(): boolean {
-    return this.dirty.size > 0;
+    return this.dirty.size > 0 || this.dirtySlots.size > 0;
   }
 
   markAll(): void {
@@ -35,19 +42,32 @@ export class Orchestrator {
   private observe(c: Change): void {
     if (c.kind === 'service') this.dirty.add(c.id);
     else if (c.kind === 'task') {
-      if (mattersToOrchestrator(c.before, c.after)) this.dirty.add((c.after ?? c.before)!.serviceId);
-    }
-    else if (c.kind === 'node') {
-      // A node change matters to global services, and to services with tasks on it.
+      if (mattersToOrchestrator(c.before, c.after)) this.markTask((c.after ?? c.before)!);
+    } else if (c.kind === 'node') {
+      // A node change matters to global services, and to the slots with tasks on it.
       for (const s of this.state.services.values()) if (s.spec?.mode === ServiceMode.GLOBAL) this.dirty.add(s.id);
-      for (const t of this.state.tasksOnNode(c.id)) this.dirty.add(t.serviceId);
+      for (const t of this.state.tasksOnNode(c.id)) this.markTask(t);
     }
   }
 
-  /** One pass over the dirty services. */
+  private markTask(t: Task): void {
+    if (this.dirty.has(t.serviceId)) return;
+    const service = this.state.services.get(t.serviceId);
+    if (!service || service.spec?.mode === ServiceMode.GLOBAL) {
+      this.dirty.add(t.serviceId); // removed (every task stops) or global (per node): whole
+      return;
+    }
+    let slots = this.dirtySlots.get(t.serviceId);
+    if (!slots) this.dirtySlots.set(t.serviceId, (slots = new Set()));
+    slots.add(t.slot);
+  }
+
+  /** One pass over the dirty services and slots; returns how many were reconciled. */
   run(): number {
     const ids = [...this.dirty];
     this.dirty.clear();
+    const slots = [...this.dirtySlots];
+    this.dirtySlots.clear();
     const ctx: OrchestratorContext = {
       state: this.state,
       now: this.now(),
@@ -58,12 +78,34 @@ export class Orchestrator {
       },
       wakeAt: (serviceId, atMs) => this.wakeAt(serviceId, atMs),
     };
+    const whole = new Set(ids);
     for (const id of ids) {
       const service = this.state.services.get(id);
       if (service) this.reconcileService(ctx, service);
       else this.reconcileRemoved(ctx, id);
     }
-    return ids.length;
+    let count = ids.length;
+    for (const [id, set] of slots) {
+      if (whole.has(id)) continue;
+      const service = this.state.services.get(id);
+      if (!service) {
+        this.reconcileRemoved(ctx, id);
+        count++;
+        continue;
+      }
+      if (service.spec?.mode === ServiceMode.GLOBAL) {
+        this.reconcileService(ctx, service);
+        count++;
+        continue;
+      }
+      const replicas = service.spec?.replicas ?? 0;
+      for (const slot of set) {
+        const wanted = slot >= 1 && slot <= replicas;
+        reconcileSlot(ctx, service, slot, '', this.state.tasksOfSlot(id, slot), wanted, !wanted);
+        count++;
+      }
+    }
+    return count;
   }
 
   close(): void {

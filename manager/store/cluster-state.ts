@@ -28,6 +28,8 @@ export class ClusterState {
   readonly leases = new Map<string, SubnetLease>();
   private readonly tasksByService = new Map<string, Set<string>>();
   private readonly tasksByNode = new Map<string, Set<string>>();
+  /** `${serviceId}/${slot}` -> task ids: one replica slot's current task and history. */
+  private readonly tasksBySlot = new Map<string, Set<string>>();
   private readonly serviceIdByName = new Map<string, string>();
   private readonly listeners: Listener[] = [];
 
@@ -40,6 +42,7 @@ export class ClusterState {
     this.tasks.clear();
     this.tasksByService.clear();
     this.tasksByNode.clear();
+    this.tasksBySlot.clear();
     this.serviceIdByName.clear();
     for (const n of snap.nodes) this.nodes.set(n.id, n);
     for (const s of snap.services) {
@@ -117,6 +120,11 @@ export class ClusterState {
 
   tasksOfService(serviceId: string): Task[] {
     return this.collect(this.tasksByService.get(serviceId));
+  }
+
+  /** One slot's tasks (O(tasks of the slot), not of the service). */
+  tasksOfSlot(serviceId: string, slot: number): Task[] {
+    return this.collect(this.tasksBySlot.get(`${serviceId}/${slot}`));
   }
 
   tasksOnNode(nodeId: string): Task[] {
@@ -198,11 +206,13 @@ export class ClusterState {
 
   private index(t: Task): void {
     addTo(this.tasksByService, t.serviceId, t.id);
+    addTo(this.tasksBySlot, `${t.serviceId}/${t.slot}`, t.id);
     if (t.nodeId) addTo(this.tasksByNode, t.nodeId, t.id);
   }
 
   private unindex(t: Task): void {
     removeFrom(this.tasksByService, t.serviceId, t.id);
+    removeFrom(this.tasksBySlot, `${t.serviceId}/${t.slot}`, t.id);
     if (t.nodeId) removeFrom(this.tasksByNode, t.nodeId, t.id);
   }
 }

@@ -245,3 +245,34 @@ test('progress reports (ASSIGNED -> RUNNING) leave the orchestrator idle; an end
   t.is(core.state.tasks.get(first!.id)?.desiredState, TaskState.SHUTDOWN, 'retired: its slot waits for the restart delay');
   core.close();
 });
+
+test('a task that ends reconciles its slot, not its whole service; a node going down, the slots on it', async (t) => {
+  const core = new Core(three());
+  await core.api.createService({ spec: makeSpec('web', { replicas: 300 }) });
+  core.settle();
+  core.agentsReport();
+  const state = core.state;
+  const victim = core.live('web')[0]!;
+  const whole: string[] = [];
+  const original = state.tasksOfService.bind(state);
+  state.tasksOfService = (id: string) => {
+    whole.push(id);
+    return original(id);
+  };
+  core.report(victim.id, TaskState.FAILED, { exitCode: 1 });
+  t.is(core.loop.orchestrator.run(), 1, 'one slot');
+  t.deepEqual(whole, [], 'the service was not reconciled whole');
+  t.is(state.tasks.get(victim.id)?.desiredState, TaskState.SHUTDOWN);
+  core.loop.orchestrator.run(); // the retirement itself touched the slot once more
+
+  const node = state.nodes.get('id-host2')!;
+  const onIt = new Set(state.tasksOnNode(node.id).map((x) => x.slot)).size;
+  state.putNode({ ...node, status: NodeStatus.DOWN });
+  t.is(core.loop.orchestrator.run(), onIt, 'the slots of the tasks on the down node');
+  t.deepEqual(whole, []);
+  state.tasksOfService = original;
+  core.settle();
+  core.agentsReport();
+  t.is(running(core, 'web'), 299, 'all but the failed one (its restart delay) run again, on the other nodes');
+  core.close();
+});
