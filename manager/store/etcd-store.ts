@@ -1,6 +1,6 @@
 // The etcd adapter: every etcd call and error conversion of the desired state lives here.
 import { Etcd3, EtcdLeaseInvalidError, GRPCDeadlineExceededError, isRecoverableError, type IKeyValue, type Watcher } from 'etcd3';
-import { ConsecutiveBreaker, circuitBreaker, handleAll, handleWhen, retry } from 'cockatiel';
+import { ConsecutiveBreaker, circuitBreaker, handleAll, handleWhen, noop, retry } from 'cockatiel';
 import type { ICompare } from 'etcd3/lib/rpc.js';
 import type { ChangeSource, KeepAliveStream, KeyChange, LeaseStore, Snapshot, Store, WriteOp } from './store.js';
 import { LeaseNotFoundError, MAX_OPS_PER_TXN, NotLeaderError, StoreUnavailableError, emptySnapshot } from './store.js';
@@ -47,7 +47,11 @@ export class EtcdStore implements Store, ChangeSource, LeaseStore {
       // Per attempt (a retry gets a fresh deadline); streams (watch, keepalive) have none.
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + CALL_DEADLINE_MS }),
       faultHandling: {
-        host: () => circuitBreaker(handleAll, { halfOpenAfter: SKIP_FAILED_MEMBER_MS, breaker: new ConsecutiveBreaker(1) }),
+        // With one member there is nowhere else to go: a breaker would turn one slow call
+        // (a deadline missed while etcd is busy) into a whole second of failed calls,
+        // lease renewals included, and cost the leadership (seen at 100,000 tasks).
+        host: () =>
+          endpoints.length > 1 ? circuitBreaker(handleAll, { halfOpenAfter: SKIP_FAILED_MEMBER_MS, breaker: new ConsecutiveBreaker(1) }) : noop,
         global: retry(
           handleWhen((err) => isRecoverableError(err) || err instanceof GRPCDeadlineExceededError),
           { maxAttempts: 3 },

@@ -55,3 +55,18 @@ test('load: 6,000 tasks of ~1.5 KB (9 MB, over the 4 MB message limit) load whol
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('one etcd member: a failed call does not open a circuit breaker that fails the next calls (lease renewals among them)', async (t) => {
+  const port = await freePort(); // nothing listens there
+  const store = new EtcdStore([`http://127.0.0.1:${port}`]);
+  try {
+    const messages: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const err = await t.throwsAsync(store.commit([{ kind: 'nodes', id: 'n1', value: '{}' }]));
+      messages.push(err?.message ?? '');
+    }
+    for (const m of messages) t.notRegex(m, /circuit breaker/, m);
+  } finally {
+    await store.close();
+  }
+});
