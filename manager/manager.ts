@@ -246,6 +246,7 @@ export class Manager {
     const state = new ClusterState(writer);
     state.load(snapshot);
     const loop = new ControlLoop(state, Date.now, this.config.defaultNetworkSubnet ? { defaultNetworkSubnet: this.config.defaultNetworkSubnet } : {});
+    loop.onSlowPass = log;
     const catalog = this.catalog!;
     const dispatcher = new Dispatcher(state, { joinToken: this.config.joinToken, heartbeatPeriodMs: this.config.heartbeatPeriodMs, log, endpoints: catalog });
     // The Control API waits for what it wrote (service, node, network), not for the task writes queued before it.

@@ -76,8 +76,10 @@ export class Scheduler {
    * then each task takes the best node from a heap ranked by spread (fewest tasks of the
    * service, then fewest tasks, then hostname), and only the node just used is checked
    * again. A pass costs O(groups x nodes + tasks x log nodes), not O(tasks x nodes).
+   * With `limit`, at most that many tasks are tried (lowest slots first); the others stay
+   * pending for the next pass.
    */
-  run(): ScheduleResult {
+  run(limit = Infinity): ScheduleResult {
     this.capacityChanged = false;
     if (this.pending.size === 0) return { assigned: 0, stillPending: 0 };
     const groups = new Map<string, Task[]>();
@@ -106,7 +108,17 @@ export class Scheduler {
       } else this.markPending(task, this.pipeline.explain(1));
     }
     for (const group of groups.values()) {
+      if (assigned >= limit) {
+        // The rest waits for the next pass, so one pass never holds the event loop for long.
+        this.capacityChanged = true;
+        break;
+      }
       group.sort((a, b) => a.slot - b.slot);
+      const room = limit - assigned;
+      if (group.length > room) {
+        group.length = room;
+        this.capacityChanged = true;
+      }
       assigned += this.placeGroup(group, nodes);
     }
     return { assigned, stillPending: this.pending.size };

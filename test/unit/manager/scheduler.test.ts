@@ -109,3 +109,20 @@ test('paused nodes take no new tasks', async (t) => {
   core.settle();
   t.deepEqual(core.spread('web'), { host2: 2 });
 });
+
+test('a run with a limit places at most that many (lowest slots first) and leaves the rest pending for the next', async (t) => {
+  const core = new Core([makeNode('host1'), makeNode('host2')]);
+  core.settle(); // the nodes' network leases
+  core.loop.disable();
+  await core.api.createService({ spec: makeSpec('web', { replicas: 10 }) });
+  core.loop.orchestrator.run();
+  const r = core.loop.scheduler.run(4);
+  t.is(r.assigned, 4);
+  const assigned = core.tasksOf('web').filter((x) => x.status?.state === TaskState.ASSIGNED).map((x) => x.slot).sort((a, b) => a - b);
+  t.deepEqual(assigned, [1, 2, 3, 4]);
+  t.true(core.loop.scheduler.hasWork, 'the other 6 are still to place');
+  t.true(core.tasksOf('web').filter((x) => x.status?.state === TaskState.PENDING).every((x) => x.status?.err === ''), 'not marked unplaceable');
+  t.is(core.loop.scheduler.run(100).assigned, 6);
+  t.false(core.loop.scheduler.hasWork);
+  core.close();
+});
