@@ -10,12 +10,12 @@ import { Allocator, type AllocatorOptions } from './allocator/allocator.js';
 const SLOW_PASS_MS = 250;
 
 /**
- * A pass started by a change ends after this long (or this many tasks placed) and goes on
+ * A pass started by a change ends after this long (or a round placed this many tasks) and goes on
  * in a later tick: heartbeats, status reports and etcd replies (whose deadlines run
  * meanwhile) get through between passes. Placing 10,000 tasks at once held the loop 0.3-0.8 s.
  */
 const PASS_BUDGET_MS = 50;
-const MAX_ASSIGN_PER_ROUND = 2_000;
+const MAX_ASSIGN_PER_ROUND = 1_000;
 
 /** Upper bound of orchestrate/schedule rounds in one pass (each round feeds the next). */
 const MAX_ROUNDS_PER_PASS = 8;

