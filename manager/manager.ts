@@ -71,6 +71,11 @@ export class Manager {
   private lifecycle: Lifecycle = 'new';
   private readonly embedded: EmbeddedProcess[] = [];
   private store: EtcdStore | undefined;
+  /**
+   * The election's own etcd connection: lease renewals must not queue behind (or fail
+   * with) the writer's transactions; a leader that misses them for 4 s steps down.
+   */
+  private electionStore: EtcdStore | undefined;
   private election: Election | undefined;
   private events: EventPublisher | undefined;
   private catalog: EndpointCatalog | undefined;
@@ -122,6 +127,7 @@ export class Manager {
       natsUrl = `nats://127.0.0.1:${this.config.embeddedNatsPort}`;
     }
     this.store = new EtcdStore(etcdEndpoints);
+    this.electionStore = new EtcdStore(etcdEndpoints, { ownConnection: true });
     this.events = new EventPublisher(natsUrl, log);
     this.events.connect();
     const catalog = new EndpointCatalog(this.store, { log });
@@ -153,7 +159,7 @@ export class Manager {
     const advertise = this.config.advertise || this.boundAddress;
     await this.startHttp(catalog);
 
-    const election = new Election(this.store.etcd, { id: this.id, address: advertise, startedAtMs: Date.now() }, log);
+    const election = new Election(this.electionStore.etcd, { id: this.id, address: advertise, startedAtMs: Date.now() }, log);
     this.election = election;
     election.on('elected', () => void this.becomeLeader());
     election.on('deposed', () => void this.becomeFollower());
@@ -213,6 +219,7 @@ export class Manager {
     await this.relay?.close();
     await this.events?.close();
     await this.store?.close();
+    await this.electionStore?.close();
     for (const p of [...this.embedded].reverse()) await p.stop();
     this.lifecycle = 'stopped';
   }

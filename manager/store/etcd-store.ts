@@ -39,11 +39,15 @@ export class EtcdStore implements Store, ChangeSource, LeaseStore {
   /** Compared in every write transaction: only the current leader's writes apply. */
   private guard: ICompare | undefined;
 
-  constructor(endpoints: string[]) {
+  /** `ownConnection`: its own TCP connection (grpc-js shares one between identical clients otherwise). */
+  constructor(endpoints: string[], opts: { ownConnection?: boolean } = {}) {
     this.client = new Etcd3({
       hosts: endpoints,
       dialTimeout: DIAL_TIMEOUT_MS,
-      grpcOptions: { 'grpc.max_receive_message_length': MAX_RECEIVE_BYTES },
+      grpcOptions: {
+        'grpc.max_receive_message_length': MAX_RECEIVE_BYTES,
+        ...(opts.ownConnection ? { 'grpc.use_local_subchannel_pool': 1 } : {}),
+      },
       // Per attempt (a retry gets a fresh deadline); streams (watch, keepalive) have none.
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + CALL_DEADLINE_MS }),
       faultHandling: {
