@@ -17,6 +17,8 @@ import { containerConfig, stopSeconds, taskContainerName } from './spec.js';
  * container is inspected this often, in case an event was lost.
  */
 export const HEALTH_SAFETY_NET_MS = 5_000;
+/** How long what start() inspected stands for the container's state in wait(). */
+const FRESH_INSPECT_MS = 1_000;
 
 export function containerStatus(dockerState: string | undefined): ContainerStatus {
   switch (dockerState) {
@@ -58,6 +60,8 @@ export function addressesOf(networks: Record<string, string> | undefined): Netwo
 export class DockerController implements Controller {
   private id: string | undefined;
   private addressList: NetworkAddress[];
+  /** What start() saw just after the start: the first health look of wait() uses it. */
+  private started: { info: Docker.ContainerInspectInfo; at: number } | undefined;
 
   constructor(
     private readonly docker: Docker,
@@ -108,17 +112,27 @@ export class DockerController implements Controller {
     const first = this.networkNames()[0];
     const gateway = first === undefined ? undefined : this.networks?.gateway?.(first);
     const config = containerConfig(this.task, dockerNets[0], gateway === undefined ? undefined : [gateway]);
-    if (await this.adoptByName()) return this.connect(dockerNets.slice(1));
-    await this.ensureImage(config.Image ?? '', signal);
-    if (signal.aborted) throw new AbortedError(`task ${this.task.id}: prepare aborted`);
-    // Not abortable: once asked, the engine may create it, and we must know its id.
-    try {
-      const c = await this.docker.createContainer(config);
-      this.id = c.id;
-    } catch (err) {
-      const e = fromDocker(err, `create container ${config.name ?? ''}`);
-      if (e instanceof ConflictError && (await this.adoptByName())) return this.connect(dockerNets.slice(1));
-      throw e;
+    // Create first, as `docker run` does: one engine call per task in the common case. A
+    // container of our name left by an earlier attempt answers 409 and is adopted; a missing
+    // image answers 404 and is pulled, then the create is asked again. (Asking first, by name
+    // and for the image, cost two more calls per task on an engine that is busy starting.)
+    for (let attempt = 0; ; attempt++) {
+      if (signal.aborted) throw new AbortedError(`task ${this.task.id}: prepare aborted`);
+      // Not abortable: once asked, the engine may create it, and we must know its id.
+      try {
+        const c = await this.docker.createContainer(config);
+        this.id = c.id;
+        break;
+      } catch (err) {
+        const e = fromDocker(err, `create container ${config.name ?? ''}`);
+        if (e instanceof ConflictError && (await this.adoptByName())) return this.connect(dockerNets.slice(1));
+        // 404 is also a missing network; only a missing image is pulled (once).
+        if (e instanceof NotFoundError && attempt === 0 && !(await this.hasImage(config.Image ?? ''))) {
+          await this.pullImage(config.Image ?? '', signal);
+          continue;
+        }
+        throw e;
+      }
     }
     await this.connect(dockerNets.slice(1));
   }
@@ -146,6 +160,7 @@ export class DockerController implements Controller {
       if (!isNotModified(err)) throw fromDocker(err, `start container ${short(this.id)}`);
     }
     const info = await this.inspectRaw(c);
+    this.started = { info, at: Date.now() };
     const ips: Record<string, string> = {};
     for (const [name, n] of Object.entries(info.NetworkSettings?.Networks ?? {})) ips[name] = n.IPAddress ?? '';
     this.addressList = addressesOf(ips);
@@ -242,13 +257,17 @@ export class DockerController implements Controller {
     return true;
   }
 
-  private async ensureImage(image: string, signal: AbortSignal): Promise<void> {
+  private async hasImage(image: string): Promise<boolean> {
     try {
       await this.docker.getImage(image).inspect();
-      return;
+      return true;
     } catch (err) {
-      if (!isNotFound(err)) throw fromDocker(err, `inspect image "${image}"`);
+      if (isNotFound(err)) return false;
+      throw fromDocker(err, `inspect image "${image}"`);
     }
+  }
+
+  private async pullImage(image: string, signal: AbortSignal): Promise<void> {
     let output: Array<{ error?: string; errorDetail?: { message?: string } }>;
     try {
       const stream = await this.docker.pull(image, { abortSignal: signal });
@@ -271,7 +290,11 @@ export class DockerController implements Controller {
    */
   private async watchHealth(c: Docker.Container, until: WaitUntil, signal: AbortSignal): Promise<WaitResult> {
     const never = new Promise<WaitResult>(() => {});
-    const first = await this.inspectRaw(c).catch(() => undefined);
+    // Right after start() the engine was just asked (one call less per task while it is
+    // busy starting the others); a container that exits meanwhile is caught by the exit wait.
+    const fresh = this.started !== undefined && Date.now() - this.started.at < FRESH_INSPECT_MS ? this.started.info : undefined;
+    this.started = undefined;
+    const first = fresh ?? (await this.inspectRaw(c).catch(() => undefined));
     if (signal.aborted || first === undefined || !first.State.Running) return never;
     if (healthOf(first) === 'none') return until === 'healthy' ? { kind: 'healthy' } : never;
     let wake: (() => void) | undefined;

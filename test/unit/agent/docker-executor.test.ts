@@ -17,6 +17,7 @@ import { dockerSocketPath } from '../../../agent/config.js';
 import { Agent } from '../../../agent/agent.js';
 import { HEALTH_SAFETY_NET_MS } from '../../../agent/exec/docker/controller.js';
 import { DockerExecutor } from '../../../agent/exec/docker/executor.js';
+import { containerConfig } from '../../../agent/exec/docker/spec.js';
 import { Worker } from '../../../agent/worker.js';
 import { FakeDispatcher } from './_fake-dispatcher.js';
 import { makeTask, measured, RecordingReporter, spawnAgent, until, withDesired } from './_support.js';
@@ -131,6 +132,20 @@ run('an image that cannot be pulled -> REJECTED with the engine message', async 
   t.deepEqual(reporter.states('nop'), ['accepted', 'preparing', 'rejected']);
   t.regex(reporter.last('nop')?.err ?? '', /^image "127\.0\.0\.1:1\/shoal\/none:1": .*(refused|connect)/);
   t.deepEqual(await containersOf('nop'), []);
+  await worker.close();
+});
+
+run('a container of the task\'s name left by an earlier attempt is taken over (create answers 409), not made twice', async (t) => {
+  const { reporter, worker } = await setup();
+  const t1 = task('pre1', 1, { command: ['sleep', '300'], stopGracePeriodMs: 0 });
+  // An earlier attempt created it and died before learning the id: same name, same labels.
+  const left = await docker.createContainer(containerConfig(t1));
+  worker.assign([t1]);
+  await worker.settled();
+  t.is(reporter.last('pre1')?.state, TaskState.RUNNING);
+  t.is(reporter.last('pre1')?.containerId, left.id);
+  const all = await containersOf('pre1');
+  t.deepEqual(all.map((c) => [c.Id, c.State]), [[left.id, 'running']]);
   await worker.close();
 });
 
