@@ -10,7 +10,7 @@ import { Allocator, type AllocatorOptions } from './allocator/allocator.js';
 const SLOW_PASS_MS = 250;
 
 /**
- * A pass started by a change ends after this long (or a round placed this many tasks) and goes on
+ * A pass started by a change ends after this long (or a round created or placed this many tasks) and goes on
  * in a later tick: heartbeats, status reports and etcd replies (whose deadlines run
  * meanwhile) get through between passes. Placing 10,000 tasks at once held the loop 0.3-0.8 s.
  */
@@ -78,7 +78,7 @@ export class ControlLoop {
     try {
       for (let round = 0; round < MAX_ROUNDS_PER_PASS; round++) {
         const allocated = this.allocator.hasWork ? this.allocator.run() : 0;
-        const orchestrated = this.orchestrator.hasWork ? this.orchestrator.run() : 0;
+        const orchestrated = this.orchestrator.hasWork ? this.orchestrator.run(assignLimit) : 0;
         const scheduled = this.scheduler.hasWork ? this.scheduler.run(assignLimit).assigned : 0;
         a += allocated;
         o += orchestrated;

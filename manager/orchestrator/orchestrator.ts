@@ -50,6 +50,12 @@ export class Orchestrator {
     }
   }
 
+  private deferSlot(serviceId: string, slot: number): void {
+    let slots = this.dirtySlots.get(serviceId);
+    if (!slots) this.dirtySlots.set(serviceId, (slots = new Set()));
+    slots.add(slot);
+  }
+
   private markTask(t: Task): void {
     if (this.dirty.has(t.serviceId)) return;
     const service = this.state.services.get(t.serviceId);
@@ -62,8 +68,12 @@ export class Orchestrator {
     slots.add(t.slot);
   }
 
-  /** One pass over the dirty services and slots; returns how many were reconciled. */
-  run(): number {
+  /**
+   * One pass over the dirty services and slots; returns how many were reconciled. With
+   * `createLimit`, at most about that many tasks are created; the slots left over stay
+   * dirty for the next pass.
+   */
+  run(createLimit = Infinity): number {
     const ids = [...this.dirty];
     this.dirty.clear();
     const slots = [...this.dirtySlots];
@@ -77,6 +87,10 @@ export class Orchestrator {
         return global || n.status !== NodeStatus.DOWN;
       },
       wakeAt: (serviceId, atMs) => this.wakeAt(serviceId, atMs),
+      ...(createLimit !== Infinity && {
+        createBudget: createLimit,
+        deferSlot: (serviceId: string, slot: number) => this.deferSlot(serviceId, slot),
+      }),
     };
     const whole = new Set(ids);
     for (const id of ids) {
@@ -100,6 +114,10 @@ export class Orchestrator {
       }
       const replicas = service.spec?.replicas ?? 0;
       for (const slot of set) {
+        if (ctx.createBudget !== undefined && ctx.createBudget <= 0) {
+          this.deferSlot(id, slot);
+          continue;
+        }
         const wanted = slot >= 1 && slot <= replicas;
         reconcileSlot(ctx, service, slot, '', this.state.tasksOfSlot(id, slot), wanted, !wanted);
         count++;

@@ -12,7 +12,14 @@ export function reconcileReplicated(ctx: OrchestratorContext, service: Service, 
     if (!list) bySlot.set(t.slot, (list = []));
     list.push(t);
   }
-  for (let slot = 1; slot <= replicas; slot++) reconcileSlot(ctx, service, slot, '', bySlot.get(slot) ?? [], true);
+  for (let slot = 1; slot <= replicas; slot++) {
+    if (ctx.createBudget !== undefined && ctx.createBudget <= 0 && ctx.deferSlot) {
+      // This pass created enough: the remaining slots wait for the next one.
+      for (let rest = slot; rest <= replicas; rest++) ctx.deferSlot(service.id, rest);
+      break;
+    }
+    reconcileSlot(ctx, service, slot, '', bySlot.get(slot) ?? [], true);
+  }
   for (const [slot, list] of bySlot) {
     if (slot > replicas || slot < 1) reconcileSlot(ctx, service, slot, '', list, false, true);
   }

@@ -19,6 +19,13 @@ export interface OrchestratorContext {
   nodeKeepsTasks(nodeId: string, global: boolean): boolean;
   /** Ask to be called again for this service at a later time (restart delay). */
   wakeAt(serviceId: string, atMs: number): void;
+  /**
+   * New tasks this pass may still create (Infinity: no bound). Replicated services stop
+   * at 0 and leave their remaining slots to the next pass (deferSlot), so creating a
+   * 10,000-replica service does not hold the event loop for one long pass.
+   */
+  createBudget?: number;
+  deferSlot?(serviceId: string, slot: number): void;
 }
 
 /**
@@ -76,6 +83,7 @@ export function reconcileSlot(ctx: OrchestratorContext, service: Service, slot: 
     }
     if (create) {
       state.putTask(newTask(service, slot, nodeId, now, history));
+      if (ctx.createBudget !== undefined) ctx.createBudget--;
       reapHistory(state, tasks, 1);
       return;
     }

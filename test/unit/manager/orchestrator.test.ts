@@ -276,3 +276,21 @@ test('a task that ends reconciles its slot, not its whole service; a node going 
   t.is(running(core, 'web'), 299, 'all but the failed one (its restart delay) run again, on the other nodes');
   core.close();
 });
+
+test('a bounded run creates about its limit of tasks; the other slots follow in the next runs', async (t) => {
+  const core = new Core(three());
+  core.settle();
+  core.loop.disable();
+  await core.api.createService({ spec: makeSpec('web', { replicas: 10 }) });
+  core.loop.orchestrator.run(4);
+  t.deepEqual(core.live('web').map((x) => x.slot).sort((a, b) => a - b), [1, 2, 3, 4]);
+  t.true(core.loop.orchestrator.hasWork, 'slots 5..10 left for later');
+  core.loop.orchestrator.run(4);
+  t.is(core.live('web').length, 8);
+  core.loop.orchestrator.run(4);
+  t.deepEqual(core.live('web').map((x) => x.slot).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  core.loop.orchestrator.run(4);
+  t.false(core.loop.orchestrator.hasWork);
+  t.is(core.live('web').length, 10, 'no slot got two tasks');
+  core.close();
+});
