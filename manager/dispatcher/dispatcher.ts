@@ -550,6 +550,12 @@ export class Dispatcher {
         updatedAtMs: now,
       });
       this.log(`node ${node.description?.hostname} is down (no heartbeat for ${now - last} ms)`);
+      // The session ends with it: a heartbeat held up in the network (a healed partition
+      // delivers them late) must not bring the node back; the agent registers again.
+      if (session) {
+        this.endStreams(session);
+        this.sessions.delete(node.id);
+      }
     }
   }
 

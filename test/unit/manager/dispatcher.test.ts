@@ -90,11 +90,16 @@ test('full assignment set, then incremental changes, then status reports', async
   close();
 });
 
-test('a node that stops beating is marked down, and ready again when it beats', async (t) => {
+test('a node that stops beating is marked down; a late heartbeat of that session is refused, registering again makes it ready', async (t) => {
   const { core, client, call, close } = await setup(100);
   const reg = await call<{ nodeId: string; sessionId: string }>((cb) => client.register({ joinToken: TOKEN, nodeId: '', description: describe('h1') }, cb));
   await until(() => core.state.nodes.get(reg.nodeId)?.status === NodeStatus.DOWN, 2000);
-  await call((cb) => client.heartbeat({ nodeId: reg.nodeId, sessionId: reg.sessionId }, cb));
+  // A heartbeat held up by a partition and delivered after it healed does not revive the node.
+  const err = await t.throwsAsync(call((cb) => client.heartbeat({ nodeId: reg.nodeId, sessionId: reg.sessionId }, cb)));
+  t.regex(err!.message, /unknown session: register again/);
+  t.is(core.state.nodes.get(reg.nodeId)?.status, NodeStatus.DOWN);
+  const again = await call<{ nodeId: string; sessionId: string }>((cb) => client.register({ joinToken: TOKEN, nodeId: reg.nodeId, description: describe('h1') }, cb));
+  t.is(again.nodeId, reg.nodeId);
   t.is(core.state.nodes.get(reg.nodeId)?.status, NodeStatus.READY);
   close();
 });
