@@ -43,6 +43,8 @@ const { values } = parseArgs({
     timeout: { type: 'string', default: '240' },
     'default-network-subnet': { type: 'string', default: '10.128.0.0/14' },
     quiet: { type: 'boolean', default: false },
+    /** Keep the manager's log (in /tmp/shoal-placement-manager.log) even when the run succeeds. */
+    'keep-log': { type: 'boolean', default: false },
     /** Another checkout's manager (e.g. a git worktree of an older commit), for before/after runs. */
     'manager-root': { type: 'string', default: '' },
   },
@@ -93,7 +95,7 @@ async function cleanup(): Promise<void> {
     await exited;
     clearTimeout(timer);
   }
-  if (exitCode !== 0) {
+  if (exitCode !== 0 || values['keep-log']) {
     try {
       copyFileSync(join(tmp, 'manager.log'), MANAGER_LOG_KEPT);
       process.stderr.write(`manager log kept in ${MANAGER_LOG_KEPT}\n`);
