@@ -38,6 +38,12 @@ export const MISSED_HEARTBEATS_FOR_DOWN = 3;
  */
 export const STARTUP_GRACE_MS = 5_000;
 const HEARTBEAT_CHECK_MS = 100;
+/**
+ * A check that runs this much later than planned means the manager's event loop was held
+ * (a long pass, a GC): heartbeats that arrived meanwhile are still queued behind the timer,
+ * so that check marks nothing down; the next one, after I/O, sees them.
+ */
+const STALLED_CHECK_MS = 500;
 /** While the endpoint catalog has not loaded yet, new Endpoints streams are looked at this often. */
 const CATALOG_WAIT_MS = 50;
 
@@ -100,6 +106,7 @@ export class Dispatcher {
   private readonly startedAt: number;
   private networksPushScheduled = false;
   private monitor: NodeJS.Timeout | undefined;
+  private lastCheckAt = performance.now();
   // discovery
   private readonly view: EndpointView | undefined;
   private readonly endpointStreams = new Set<EndpointStream>();
@@ -127,6 +134,7 @@ export class Dispatcher {
   start(): void {
     const period = this.opts.heartbeatPeriodMs;
     // Checking often costs O(nodes) per tick and makes "down" exact to HEARTBEAT_CHECK_MS.
+    this.lastCheckAt = performance.now();
     this.monitor = setInterval(() => this.checkHeartbeats(), Math.min(HEARTBEAT_CHECK_MS, Math.max(20, Math.floor(period / 4))));
     this.monitor.unref();
   }
@@ -536,6 +544,10 @@ export class Dispatcher {
   }
 
   private checkHeartbeats(): void {
+    const checkedAt = performance.now();
+    const stalled = checkedAt - this.lastCheckAt > STALLED_CHECK_MS;
+    this.lastCheckAt = checkedAt;
+    if (stalled) return;
     const now = this.now();
     for (const node of this.state.nodes.values()) {
       if (node.status === NodeStatus.DOWN) continue;

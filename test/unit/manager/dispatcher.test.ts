@@ -114,3 +114,19 @@ test('a second agent with a connected node name is refused; a restarted one gets
   t.is(core.state.nodes.size, 1);
   close();
 });
+
+test('a heartbeat check that ran late (the event loop was held) marks nothing down; the next one does', async (t) => {
+  const core = new Core();
+  let clock = 1_000_000;
+  const dispatcher = new Dispatcher(core.state, { joinToken: TOKEN, heartbeatPeriodMs: 100, now: () => clock });
+  const reg = await dispatcher.register({ joinToken: TOKEN, nodeId: '', description: describe('h1') }, 'ipv4:10.0.0.5:1234');
+  const internals = dispatcher as unknown as { checkHeartbeats(): void; lastCheckAt: number };
+  clock += 10_000; // overdue by far
+  internals.lastCheckAt = performance.now() - 2_000; // this check comes 2 s late: heartbeats may be queued
+  internals.checkHeartbeats();
+  t.is(core.state.nodes.get(reg.nodeId)?.status, NodeStatus.READY);
+  internals.checkHeartbeats(); // on time, and still no heartbeat
+  t.is(core.state.nodes.get(reg.nodeId)?.status, NodeStatus.DOWN);
+  dispatcher.close();
+  core.close();
+});
