@@ -256,17 +256,18 @@ export class EtcdStore implements Store, ChangeSource, LeaseStore {
    * caller should reload.
    */
   async watch(revision: number, onChange: (c: RemoteChange) => void, onReset: (err: Error) => void): Promise<() => Promise<void>> {
-    const watcher: Watcher = await this.client.watch().prefix(ROOT).startRevision(String(revision + 1)).create();
-    const handle = (k: Buffer, value?: Buffer) => {
-      const parsed = parseKey(k.toString());
-      if (parsed) onChange({ ...parsed, value: value?.toString() });
-    };
-    watcher.on('put', (kv) => handle(kv.key, kv.value));
-    watcher.on('delete', (kv) => handle(kv.key));
-    watcher.on('error', (err) => onReset(err));
-    return async () => {
-      await watcher.cancel().catch(() => {});
-    };
+    return this.watchRange(
+      ROOT,
+      prefixEnd(ROOT),
+      revision,
+      (changes) => {
+        for (const c of changes) {
+          const parsed = parseKey(c.key);
+          if (parsed) onChange({ ...parsed, value: c.value });
+        }
+      },
+      onReset,
+    );
   }
 
   async close(): Promise<void> {
