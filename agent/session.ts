@@ -294,9 +294,19 @@ export class Session {
       // Endpoints (discovery): a stream of its own too, reopened by the follower.
       stopEndpoints = this.opts.endpoints?.follow(client, ids);
 
-      const beat = () => {
+      // A status report the manager acknowledged counts as a heartbeat there (it proves the
+      // session alive), so while reports flow no separate Heartbeat call is made: at 1,000
+      // nodes placing work that is up to 1,000 calls a second fewer on both sides.
+      let lastReportAckAt = -Infinity;
+      const beat = (delayMs?: number) => {
         const jitter = 1 + HEARTBEAT_JITTER * (2 * this.random() - 1);
         timer = setTimeout(() => {
+          if (ended) return;
+          const sinceReport = performance.now() - lastReportAckAt;
+          if (sinceReport < period) {
+            beat(Math.max(1, period * jitter - sinceReport));
+            return;
+          }
           this.unary<HeartbeatResponse>(
             'Heartbeat',
             (md, deadline, cb) => client.heartbeat(ids, md, { deadline }, cb),
@@ -309,7 +319,7 @@ export class Session {
             },
             (err: unknown) => end(toSessionError(err, 'Heartbeat')),
           );
-        }, period * jitter);
+        }, delayMs ?? period * jitter);
       };
       beat();
 
@@ -320,6 +330,7 @@ export class Session {
             (md, deadline, cb) => client.updateTaskStatus({ ...ids, updates }, md, { deadline }, cb),
             REPORT_TIMEOUT_MS,
           );
+          lastReportAckAt = performance.now();
         } catch (err) {
           const e = toSessionError(err, 'UpdateTaskStatus');
           if (e.sessionGone) end(e);

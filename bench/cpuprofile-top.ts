@@ -1,6 +1,10 @@
 // Prints the top self-time functions (and files) of a V8 .cpuprofile (node --cpu-prof).
 //
-//   node --import=tsx bench/cpuprofile-top.ts FILE.cpuprofile [--top 25]
+//   node --import=tsx bench/cpuprofile-top.ts FILE.cpuprofile [--top 25] [--from S] [--to S] [--timeline]
+//
+// --from/--to keep only the samples taken that many seconds after the profile began (e.g.
+// the placement window, without start-up and shutdown); --timeline prints how busy (not
+// idle) each 2 s of the profile was, to find that window.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
@@ -17,7 +21,10 @@ interface Profile {
   endTime: number;
 }
 
-const { values, positionals } = parseArgs({ options: { top: { type: 'string', default: '25' } }, allowPositionals: true });
+const { values, positionals } = parseArgs({
+  options: { top: { type: 'string', default: '25' }, from: { type: 'string', default: '0' }, to: { type: 'string', default: '' }, timeline: { type: 'boolean', default: false } },
+  allowPositionals: true,
+});
 const file = positionals[0];
 if (!file) {
   process.stderr.write('usage: cpuprofile-top.ts FILE.cpuprofile [--top N]\n');
@@ -28,12 +35,28 @@ const prof = JSON.parse(readFileSync(file, 'utf8')) as Profile;
 
 const byId = new Map<number, ProfileNode>();
 for (const n of prof.nodes) byId.set(n.id, n);
+const fromUs = Number(values.from) * 1e6;
+const toUs = values.to ? Number(values.to) * 1e6 : Infinity;
 const selfUs = new Map<number, number>();
+const BUCKET_US = 2e6;
+const busyByBucket: number[] = [];
+let at = 0;
+let total = 0;
 for (let i = 0; i < prof.samples.length; i++) {
   const id = prof.samples[i]!;
-  selfUs.set(id, (selfUs.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0));
+  const dt = prof.timeDeltas[i] ?? 0;
+  at += dt;
+  const b = Math.floor(at / BUCKET_US);
+  if (byId.get(id)?.callFrame.functionName !== '(idle)') busyByBucket[b] = (busyByBucket[b] ?? 0) + dt;
+  if (at < fromUs || at >= toUs) continue;
+  total += dt;
+  selfUs.set(id, (selfUs.get(id) ?? 0) + dt);
 }
-const total = prof.endTime - prof.startTime;
+if (values.timeline) {
+  process.stdout.write('busy per 2 s since the profile began:\n');
+  for (let b = 0; b * BUCKET_US < at; b++) process.stdout.write(`${String(b * 2).padStart(5)} s ${'#'.repeat(Math.round((50 * (busyByBucket[b] ?? 0)) / BUCKET_US))} ${Math.round((100 * (busyByBucket[b] ?? 0)) / BUCKET_US)} %\n`);
+  process.stdout.write('\n');
+}
 
 function short(url: string): string {
   const i = url.indexOf('/work/main/');

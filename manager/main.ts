@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Manager } from './manager.js';
 import { parseDuration } from './duration.js';
 import { DEFAULT_NETWORK_SUBNET, validateDefaultSubnet } from './allocator/allocator.js';
+import { watchEventLoop } from './loop-stall.js';
 
 function fail(message: string): never {
   process.stderr.write(`shoal-manager: ${message}\n`);
@@ -86,6 +87,7 @@ try {
 }
 
 const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+watchEventLoop(log);
 const manager = new Manager({
   listen: values.listen!,
   advertise: values.advertise!,

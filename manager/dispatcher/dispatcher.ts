@@ -222,19 +222,25 @@ export class Dispatcher {
   }
 
   async heartbeat(req: HeartbeatRequest): Promise<HeartbeatResponse> {
-    const s = this.session(req.nodeId, req.sessionId);
-    s.lastBeat = this.now();
+    this.beat(this.session(req.nodeId, req.sessionId), this.now());
+    return { heartbeatPeriodMs: this.opts.heartbeatPeriodMs };
+  }
+
+  /** The agent of a live session was heard from (a Heartbeat, or a status report). */
+  private beat(s: Session, now: number): void {
+    s.lastBeat = now;
     const node = this.state.nodes.get(s.nodeId);
     if (node && node.status !== NodeStatus.READY) {
-      this.state.putNode({ ...node, status: NodeStatus.READY, statusMessage: '', updatedAtMs: s.lastBeat });
+      this.state.putNode({ ...node, status: NodeStatus.READY, statusMessage: '', updatedAtMs: now });
       this.log(`node ${node.description?.hostname} is ready again`);
     }
-    return { heartbeatPeriodMs: this.opts.heartbeatPeriodMs };
   }
 
   async updateTaskStatus(req: UpdateTaskStatusRequest): Promise<UpdateTaskStatusResponse> {
     const s = this.session(req.nodeId, req.sessionId);
     const now = this.now();
+    // A report is a heartbeat too: the agent skips its Heartbeat call while reports flow.
+    this.beat(s, now);
     for (const u of req.updates) {
       const task = this.state.tasks.get(u.taskId);
       if (!task || task.nodeId !== s.nodeId || !u.status) continue;

@@ -1,5 +1,6 @@
 // Leader election on an etcd lease. Every manager keeps a lease (TTL 2 s, renewed every
-// 500 ms) and registers itself under /shoal/v1/managers/<id>; the first to create
+// 500 ms from a worker thread, lease-keeper.ts, so a busy event loop cannot starve it)
+// and registers itself under /shoal/v1/managers/<id>; the first to create
 // /shoal/v1/leader with its lease leads. A crashed leader's lease expires and the key
 // with it; a leader that resigns deletes it at once. A leader that cannot renew its lease
 // for a whole TTL steps down by itself: it cannot know it still leads.
@@ -8,6 +9,7 @@ import type { Etcd3, Lease, Watcher } from 'etcd3';
 import type { ICompare } from 'etcd3/lib/rpc.js';
 import type { ManagerInfo } from '../../proto/gen/shoal.js';
 import { ROOT } from '../store/keys.js';
+import { LeaseKeeper } from './lease-keeper.js';
 
 export const LEADER_KEY = `${ROOT}leader`;
 export const MANAGERS_PREFIX = `${ROOT}managers/`;
@@ -48,14 +50,29 @@ export class Election extends EventEmitter<ElectionEvents> {
   private renewTimer: NodeJS.Timeout | undefined;
   private watcher: Watcher | undefined;
   private campaigning = false;
+  /** Renews the lease off the main event loop (when given etcd's endpoints). */
+  private readonly keeper: LeaseKeeper | undefined;
   leader: ManagerIdentity | undefined;
 
+  /**
+   * With `keeperEndpoints` (etcd's client URLs), the lease is renewed from a worker thread
+   * with its own connection (lease-keeper.ts); without, on this event loop.
+   */
   constructor(
     private readonly etcd: Etcd3,
     readonly self: ManagerIdentity,
     private readonly log: (line: string) => void = () => {},
+    keeperEndpoints?: string[],
   ) {
     super();
+    if (keeperEndpoints && keeperEndpoints.length > 0) {
+      this.keeper = new LeaseKeeper(
+        { endpoints: keeperEndpoints, renewMs: RENEW_MS, deadlineMs: RENEW_DEADLINE_MS, stepDownAfterMs: STEP_DOWN_AFTER_MS },
+        (leaseId, reason) => {
+          if (this.role !== 'stopped' && (leaseId === '' || leaseId === this.leaseId)) this.lostLease(reason);
+        },
+      );
+    }
   }
 
   get isLeader(): boolean {
@@ -76,6 +93,7 @@ export class Election extends EventEmitter<ElectionEvents> {
     const wasLeader = this.role === 'leader';
     this.role = 'stopped';
     if (this.renewTimer) clearTimeout(this.renewTimer);
+    await this.keeper?.close();
     await this.watcher?.cancel().catch(() => {});
     if (this.lease) {
       // Revoking deletes our keys (leader and registration) at once: a fast hand-over.
@@ -128,6 +146,7 @@ export class Election extends EventEmitter<ElectionEvents> {
           }
         } catch (err) {
           this.log(`election: ${(err as Error).message} (retrying)`);
+          this.keeper?.stop();
           this.lease?.release();
           this.lease = undefined;
           this.leaseId = '';
@@ -146,7 +165,8 @@ export class Election extends EventEmitter<ElectionEvents> {
     this.lease = lease;
     this.lastRenewed = Date.now();
     await this.etcd.kv.put({ key: Buffer.from(MANAGERS_PREFIX + this.self.id), value: Buffer.from(JSON.stringify(this.self)), lease: this.leaseId });
-    this.scheduleRenew();
+    if (this.keeper) this.keeper.keep(this.leaseId);
+    else this.scheduleRenew();
   }
 
   private scheduleRenew(): void {
@@ -175,6 +195,7 @@ export class Election extends EventEmitter<ElectionEvents> {
   }
 
   private lostLease(reason: string): void {
+    this.keeper?.stop();
     this.lease?.release();
     this.lease = undefined;
     this.leaseId = '';

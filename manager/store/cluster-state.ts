@@ -172,9 +172,11 @@ export class ClusterState {
 
   putTask(task: Task): void {
     const before = this.tasks.get(task.id);
-    if (before) this.unindex(before);
+    // A status update (the common case) moves the task in no index: only re-index on a move.
+    const moved = !before || before.serviceId !== task.serviceId || before.slot !== task.slot || before.nodeId !== task.nodeId;
+    if (before && moved) this.unindex(before);
     this.tasks.set(task.id, task);
-    this.index(task);
+    if (moved) this.index(task);
     this.writer?.put('tasks', task.id, () => encode('tasks', task)); // encoded at commit, once per tick
     this.emit({ kind: 'task', id: task.id, before, after: task });
   }

@@ -391,3 +391,25 @@ test('a container killed behind the agent\'s back: FAILED with exit 137 reaches 
   t.true(took < 500, `took ${took} ms`);
   t.is(d.updates.find((u) => u.taskId === 't1' && u.status?.state === TaskState.FAILED)?.status?.exitCode, 137);
 });
+
+test('while status reports flow no Heartbeat call is made (the manager counts a report as one); after, heartbeats resume', async (t) => {
+  const d = await dispatcher(t);
+  d.heartbeatPeriodMs = 200;
+  d.tasks.set('node1', [makeTask('t1')]);
+  const agent = newAgent(t, [d.address]);
+  agent.start();
+  await until(() => statesSent(d, 't1').includes(TaskState.RUNNING));
+  const beatsBefore = d.heartbeats.length;
+  const batchesBefore = d.batches.length;
+  // A new task every 40 ms for 1.2 s: its reports go out in 50 ms batches.
+  for (let i = 0; i < 30; i++) {
+    d.push('node1', { kind: AssignmentsMessage_Kind.INCREMENTAL, tasks: [makeTask(`w${i}`)], removedTaskIds: [] });
+    await new Promise((r) => setTimeout(r, 40));
+  }
+  const beats = d.heartbeats.length - beatsBefore;
+  const batches = d.batches.length - batchesBefore;
+  t.log(`measured: ${batches} report calls and ${beats} heartbeats in 1.2 s (period 200 ms: 6 heartbeats without reports)`);
+  t.true(batches >= 10, `${batches} report calls`);
+  t.true(beats <= 2, `${beats} heartbeats while reports flowed`);
+  await until(() => d.heartbeats.length >= beatsBefore + beats + 3, 3_000, 'heartbeats again once reports stop');
+});

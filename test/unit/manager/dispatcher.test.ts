@@ -130,3 +130,17 @@ test('a heartbeat check that ran late (the event loop was held) marks nothing do
   dispatcher.close();
   core.close();
 });
+
+test('a status report counts as a heartbeat: a node that only reports stays ready, one that stops is marked down', async (t) => {
+  const { core, client, call, close } = await setup(100);
+  const reg = await call<{ nodeId: string; sessionId: string }>((cb) => client.register({ joinToken: TOKEN, nodeId: '', description: describe('h1') }, cb));
+  // Reports (with no updates even) every 100 ms for 1 s, no Heartbeat call: down after 300 ms without either.
+  for (let i = 0; i < 10; i++) {
+    await call((cb) => client.updateTaskStatus({ nodeId: reg.nodeId, sessionId: reg.sessionId, updates: [] }, cb));
+    await new Promise((r) => setTimeout(r, 100));
+    t.is(core.state.nodes.get(reg.nodeId)?.status, NodeStatus.READY, `ready after ${i + 1} reports`);
+  }
+  await until(() => core.state.nodes.get(reg.nodeId)?.status === NodeStatus.DOWN, 2000);
+  t.pass();
+  close();
+});
