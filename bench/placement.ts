@@ -18,7 +18,7 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { setPriority, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -253,14 +253,13 @@ async function run(): Promise<Results> {
     '--initial-advertise-peer-urls', `http://127.0.0.1:${etcdPeer}`,
     '--initial-cluster', `bench=http://127.0.0.1:${etcdPeer}`,
   ]);
-  if (process.env.BENCH_ETCD_NICE) setPriority(etcd.pid!, Number(process.env.BENCH_ETCD_NICE));
   await waitForLine(etcd, /ready to serve client requests/, 'etcd', 20_000);
   const nats = start('nats', 'nats-server', ['-a', '127.0.0.1', '-p', String(natsPort)]);
   await waitForLine(nats, /Server is ready/, 'nats-server', 10_000);
   log(`etcd ${etcdUrl}, nats :${natsPort}`);
 
   const joinToken = 'SHOAL-bench-placement';
-  const nodeArgs = ['--max-old-space-size=4096', ...(process.env.BENCH_SEMI ? [`--max-semi-space-size=${process.env.BENCH_SEMI}`] : [])];
+  const nodeArgs = ['--max-old-space-size=4096'];
   if (values['cpu-prof']) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`);
   const managerArgs = [
     ...nodeArgs,
@@ -320,7 +319,7 @@ async function run(): Promise<Results> {
       '--prefix', p.prefix,
       '--spread-ms', String(SPREAD_MS),
       '--start-delay-ms', values['start-delay-ms']!,
-    ], { execArgv: ['--import=tsx', '--max-old-space-size=4096', ...(process.env.BENCH_SEMI ? [`--max-semi-space-size=${process.env.BENCH_SEMI}`] : []), ...(values['cpu-prof'] && p.prefix === 'sim' ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : [])], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    ], { execArgv: ['--import=tsx', '--max-old-space-size=4096', ...(values['cpu-prof'] && p.prefix === 'sim' ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : [])], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     children.push({ name: `agents ${p.prefix}@${p.first}`, proc });
     proc.on('message', (m: { type: string; count?: number }) => {
       if (m.type === 'registered') registeredBy.set(proc, m.count ?? 0);

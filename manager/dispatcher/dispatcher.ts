@@ -39,6 +39,13 @@ export const MISSED_HEARTBEATS_FOR_DOWN = 3;
 export const STARTUP_GRACE_MS = 5_000;
 const HEARTBEAT_CHECK_MS = 100;
 /**
+ * Heartbeat calls the leader takes per second at most, over all nodes (Nomad's
+ * max_heartbeats_per_second): with more nodes than the configured period allows, every
+ * agent is told a longer period (1,000 nodes: 1 s; 5,000: 5 s). Detection then takes longer
+ * in proportion, and the leader's heartbeat work stays bounded.
+ */
+export const MAX_HEARTBEATS_PER_S = 1_000;
+/**
  * A check that runs this much later than planned means the manager's event loop was held
  * (a long pass, a GC): heartbeats that arrived meanwhile are still queued behind the timer,
  * so that check marks nothing down; the next one, after I/O, sees them.
@@ -107,6 +114,8 @@ export class Dispatcher {
   private networksPushScheduled = false;
   private monitor: NodeJS.Timeout | undefined;
   private lastCheckAt = performance.now();
+  /** The heartbeat period agents are told (see heartbeatPeriodMs()). */
+  private periodMs: number;
   // discovery
   private readonly view: EndpointView | undefined;
   private readonly endpointStreams = new Set<EndpointStream>();
@@ -126,6 +135,7 @@ export class Dispatcher {
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? (() => {});
     this.startedAt = this.now();
+    this.periodMs = opts.heartbeatPeriodMs;
     this.view = opts.endpoints;
     state.onChange((c) => this.observe(c));
     if (this.view) this.stopViewListener = this.view.onChange((name) => this.endpointsChanged(name));
@@ -218,12 +228,23 @@ export class Dispatcher {
     };
     this.sessions.set(id, session);
     this.log(`node ${hostname} (${id}) registered from ${updated.description!.address}`);
-    return { nodeId: id, sessionId: session.id, heartbeatPeriodMs: this.opts.heartbeatPeriodMs };
+    return { nodeId: id, sessionId: session.id, heartbeatPeriodMs: this.heartbeatPeriodMs() };
   }
 
   async heartbeat(req: HeartbeatRequest): Promise<HeartbeatResponse> {
     this.beat(this.session(req.nodeId, req.sessionId), this.now());
-    return { heartbeatPeriodMs: this.opts.heartbeatPeriodMs };
+    return { heartbeatPeriodMs: this.heartbeatPeriodMs() };
+  }
+
+  /**
+   * The period agents are told: the configured one, longer once there are more live
+   * sessions than MAX_HEARTBEATS_PER_S allows. It only grows while this dispatcher lives, so
+   * an agent still on an earlier (shorter) period is never judged by a shorter window.
+   */
+  heartbeatPeriodMs(): number {
+    const needed = Math.ceil((this.sessions.size * 1000) / MAX_HEARTBEATS_PER_S);
+    if (needed > this.periodMs) this.periodMs = needed;
+    return this.periodMs;
   }
 
   /** The agent of a live session was heard from (a Heartbeat, or a status report). */
@@ -546,7 +567,7 @@ export class Dispatcher {
   // ------------------------------------------------------------ health
 
   private downAfterMs(): number {
-    return this.opts.heartbeatPeriodMs * MISSED_HEARTBEATS_FOR_DOWN;
+    return this.periodMs * MISSED_HEARTBEATS_FOR_DOWN;
   }
 
   private checkHeartbeats(): void {

@@ -4,7 +4,7 @@ import { Server, ServerCredentials, credentials, type ClientReadableStream } fro
 import type { AssignmentsMessage, NodeDescription } from '../../../proto/gen/shoal.js';
 import { AssignmentsMessage_Kind, DispatcherClient, DispatcherService, NodeStatus } from '../../../proto/gen/shoal.js';
 import { TaskState } from '../../../proto/task-state.js';
-import { Dispatcher } from '../../../manager/dispatcher/dispatcher.js';
+import { Dispatcher, MAX_HEARTBEATS_PER_S } from '../../../manager/dispatcher/dispatcher.js';
 import { Core, makeSpec } from '../../helpers/fixtures.js';
 
 const TOKEN = 'SHOAL-test-token';
@@ -143,4 +143,31 @@ test('a status report counts as a heartbeat: a node that only reports stays read
   await until(() => core.state.nodes.get(reg.nodeId)?.status === NodeStatus.DOWN, 2000);
   t.pass();
   close();
+});
+
+test('more nodes than MAX_HEARTBEATS_PER_S allows at the configured period: every agent is told a longer one, and judged by it', async (t) => {
+  const core = new Core();
+  let clock = 1_000_000;
+  const dispatcher = new Dispatcher(core.state, { joinToken: TOKEN, heartbeatPeriodMs: 100, now: () => clock });
+  const internals = dispatcher as unknown as { checkHeartbeats(): void; lastCheckAt: number };
+  const first = await dispatcher.register({ joinToken: TOKEN, nodeId: '', description: describe('h0') }, 'ipv4:10.0.0.5:1234');
+  t.is(first.heartbeatPeriodMs, 100, 'one node: the configured period');
+  let last = first;
+  // 100 ms for 1,000 calls a second is 100 nodes; the 150th is told 150 ms.
+  for (let i = 1; i < 150; i++) last = await dispatcher.register({ joinToken: TOKEN, nodeId: '', description: describe(`h${i}`) }, 'ipv4:10.0.0.5:1234');
+  t.is(last.heartbeatPeriodMs, Math.ceil((150 * 1000) / MAX_HEARTBEATS_PER_S));
+  const beat = await dispatcher.heartbeat({ nodeId: first.nodeId, sessionId: first.sessionId });
+  t.is(beat.heartbeatPeriodMs, 150, 'the first node learns it on its next heartbeat');
+  // Silent for 400 ms: more than 3 x 100, less than 3 x 150: not down.
+  for (const id of core.state.nodes.keys()) if (id !== first.nodeId) await dispatcher.heartbeat({ nodeId: id, sessionId: (dispatcher as unknown as { sessions: Map<string, { id: string }> }).sessions.get(id)!.id });
+  clock += 400;
+  internals.lastCheckAt = performance.now();
+  internals.checkHeartbeats();
+  t.is(core.state.nodes.get(first.nodeId)?.status, NodeStatus.READY);
+  clock += 100;
+  internals.lastCheckAt = performance.now();
+  internals.checkHeartbeats();
+  t.is(core.state.nodes.get(first.nodeId)?.status, NodeStatus.DOWN, 'down after 3 x 150 ms');
+  dispatcher.close();
+  core.close();
 });
