@@ -37,6 +37,12 @@ export const MISSED_HEARTBEATS_FOR_DOWN = 3;
  * dead address), and a new leader must not reschedule the work of nodes that are fine.
  */
 export const STARTUP_GRACE_MS = 5_000;
+/**
+ * A node whose agent closed its connection (an agent restart: its containers keep running)
+ * is down only after this long without a new session, not after 3 missed heartbeats: the
+ * agent process needs a moment to start again, and its host is fine.
+ */
+export const RECONNECT_GRACE_MS = 5_000;
 const HEARTBEAT_CHECK_MS = 100;
 /**
  * Heartbeat calls the leader takes per second at most, over all nodes (Nomad's
@@ -87,6 +93,12 @@ interface Session {
   id: string;
   nodeId: string;
   lastBeat: number;
+  /**
+   * When the agent closed its assignments stream (its process stopped or restarted: the
+   * host's kernel ended the connection) and none replaced it. Such a node gets
+   * RECONNECT_GRACE_MS to come back; a silent one (a partitioned or dead host) does not.
+   */
+  disconnectedAt?: number;
   stream?: ServerWritableStream<AssignmentsRequest, AssignmentsMessage>;
   networkStream?: ServerWritableStream<NetworksRequest, NetworksMessage>;
   endpointStream?: EndpointStream;
@@ -300,6 +312,10 @@ export class Dispatcher {
   private assignments(call: ServerWritableStream<AssignmentsRequest, AssignmentsMessage>): void {
     const s = this.attachStream(call, 'stream');
     if (!s) return;
+    s.disconnectedAt = undefined;
+    call.on('cancelled', () => {
+      if (this.sessions.get(s.nodeId) === s && s.stream === undefined) s.disconnectedAt = this.now();
+    });
     s.sent.clear();
     s.queuedUpdates.clear();
     s.queuedRemovals.clear();
@@ -580,7 +596,11 @@ export class Dispatcher {
       if (node.status === NodeStatus.DOWN) continue;
       const session = this.sessions.get(node.id);
       const last = session?.lastBeat ?? this.startedAt;
-      const allowed = session ? this.downAfterMs() : Math.max(this.downAfterMs(), STARTUP_GRACE_MS);
+      const allowed = !session
+        ? Math.max(this.downAfterMs(), STARTUP_GRACE_MS)
+        : session.disconnectedAt !== undefined
+          ? Math.max(this.downAfterMs(), RECONNECT_GRACE_MS)
+          : this.downAfterMs();
       if (now - last < allowed) continue;
       this.state.putNode({
         ...node,

@@ -4,7 +4,7 @@ import { Server, ServerCredentials, credentials, type ClientReadableStream } fro
 import type { AssignmentsMessage, NodeDescription } from '../../../proto/gen/shoal.js';
 import { AssignmentsMessage_Kind, DispatcherClient, DispatcherService, NodeStatus } from '../../../proto/gen/shoal.js';
 import { TaskState } from '../../../proto/task-state.js';
-import { Dispatcher, MAX_HEARTBEATS_PER_S } from '../../../manager/dispatcher/dispatcher.js';
+import { Dispatcher, MAX_HEARTBEATS_PER_S, RECONNECT_GRACE_MS } from '../../../manager/dispatcher/dispatcher.js';
 import { Core, makeSpec } from '../../helpers/fixtures.js';
 
 const TOKEN = 'SHOAL-test-token';
@@ -170,4 +170,28 @@ test('more nodes than MAX_HEARTBEATS_PER_S allows at the configured period: ever
   t.is(core.state.nodes.get(first.nodeId)?.status, NodeStatus.DOWN, 'down after 3 x 150 ms');
   dispatcher.close();
   core.close();
+});
+
+test('an agent that closed its connection (a restart) gets RECONNECT_GRACE_MS; a silent one (partition) is down after 3 missed heartbeats', async (t) => {
+  const { core, client, call, close } = await setup(100);
+  const reg = (name: string) => call<{ nodeId: string; sessionId: string }>((cb) => client.register({ joinToken: TOKEN, nodeId: '', description: describe(name) }, cb));
+  const restarting = await reg('restarting');
+  const silent = await reg('silent');
+  const streams = [restarting, silent].map((r) => {
+    const s = client.assignments({ nodeId: r.nodeId, sessionId: r.sessionId });
+    collect(s);
+    return s;
+  });
+  await new Promise((r) => setTimeout(r, 50));
+  const stoppedAt = Date.now();
+  streams[0]!.cancel(); // the agent process went away: its stream is closed
+  await until(() => core.state.nodes.get(silent.nodeId)?.status === NodeStatus.DOWN, 2_000);
+  t.is(core.state.nodes.get(restarting.nodeId)?.status, NodeStatus.READY, 'the restarting agent\'s node waits for it');
+  t.true(Date.now() - stoppedAt < RECONNECT_GRACE_MS);
+  // It comes back in time: same node, ready, nothing was marked down.
+  const again = await call<{ nodeId: string; sessionId: string }>((cb) => client.register({ joinToken: TOKEN, nodeId: restarting.nodeId, description: describe('restarting') }, cb));
+  t.is(again.nodeId, restarting.nodeId);
+  t.is(core.state.nodes.get(restarting.nodeId)?.status, NodeStatus.READY);
+  streams[1]!.cancel();
+  close();
 });
