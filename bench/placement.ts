@@ -11,7 +11,8 @@
 //   - placements per second end to end: replicas / (first create -> last task RUNNING);
 //   - per service, create -> all its tasks RUNNING (p50, p99);
 //   - manager peak RSS (VmHWM), etcd database size;
-//   - lost nodes: SIGKILL of the process holding --lost of the nodes -> every replica that
+//   - lost nodes: SIGSTOP of the process holding --lost of the nodes (frozen like a host
+//     that is cut off or powered off: no packet, no FIN) -> every replica that
 //     ran there runs elsewhere.
 // Prints a markdown table; exits 1 when something did not converge. Every process it
 // starts is stopped by PID and its temp dir removed, also on Ctrl-C and on errors.
@@ -69,6 +70,8 @@ const log = (line: string) => {
 const children: { name: string; proc: ChildProcess }[] = [];
 const tmp = mkdtempSync(join(tmpdir(), 'shoal-placement-'));
 let cleaned = false;
+/** Processes stopped with SIGSTOP (lost nodes): killed at cleanup, a SIGTERM would wait. */
+const frozen = new Set<ChildProcess>();
 /** Where the manager's log is kept when the run fails (the temp dir goes). */
 const MANAGER_LOG_KEPT = join(tmpdir(), 'shoal-placement-manager.log');
 
@@ -80,7 +83,7 @@ async function cleanup(): Promise<void> {
     if (proc.exitCode !== null || proc.signalCode !== null || proc.pid === undefined) continue;
     const exited = new Promise<void>((r) => proc.once('exit', () => r()));
     try {
-      process.kill(proc.pid, 'SIGTERM');
+      process.kill(proc.pid, frozen.has(proc) ? 'SIGKILL' : 'SIGTERM');
     } catch {
       continue;
     }
@@ -445,7 +448,10 @@ async function run(): Promise<Results> {
   rows.push(['CPU seconds while placing (2 cores = 2 s per s)', `${cpuUsed} (in ${fmtS(placeMs)})`]);
   log(`placed: ${fmtS(placeMs)}, ${Math.round(REPLICAS / (placeMs / 1000))}/s; CPU s: ${cpuUsed}`);
 
-  // Lost nodes: the process holding them is killed (SIGKILL: no goodbye, heartbeats stop).
+  // Lost nodes: the process holding them is frozen (SIGSTOP): nothing more comes from those
+  // 100 hosts, not even the FIN a killed process's kernel would send (the manager gives an
+  // agent that closed its connection 5 s to come back: an agent restart, not a lost host).
+  // It is killed at cleanup.
   if (victims && converged) {
     const onLost = [...tracker.running.entries()].filter(([, node]) => lostNodeIds.has(node)).length;
     let replaced = 0;
@@ -458,8 +464,9 @@ async function run(): Promise<Results> {
       }
     };
     expectedExit.add(victims.proc);
-    process.kill(victims.proc.pid!, 'SIGKILL');
-    log(`killed ${LOST} agents (pid ${victims.proc.pid}) holding ${onLost} running tasks`);
+    frozen.add(victims.proc);
+    process.kill(victims.proc.pid!, 'SIGSTOP');
+    log(`froze ${LOST} agents (pid ${victims.proc.pid}) holding ${onLost} running tasks`);
     let recovered = false;
     for (;;) {
       if (replacedAt) {
@@ -474,8 +481,8 @@ async function run(): Promise<Results> {
     }
     const downTimes = [...lostNodeIds].map((id) => nodeDownAt.get(id)).filter((t): t is number => t !== undefined);
     const lastDown = downTimes.length ? Math.max(...downTimes) - killAt : NaN;
-    rows.push([`lost ${LOST} nodes (${onLost} tasks): kill -> all marked down`, downTimes.length === LOST ? fmtS(lastDown) : `${downTimes.length}/${LOST} down`]);
-    rows.push([`lost ${LOST} nodes: kill -> every replica running elsewhere`, recovered ? fmtS(replacedAt - killAt) : `not recovered in 60 s (${replaced}/${onLost})`]);
+    rows.push([`lost ${LOST} nodes (${onLost} tasks): freeze -> all marked down`, downTimes.length === LOST ? fmtS(lastDown) : `${downTimes.length}/${LOST} down`]);
+    rows.push([`lost ${LOST} nodes: freeze -> every replica running elsewhere`, recovered ? fmtS(replacedAt - killAt) : `not recovered in 60 s (${replaced}/${onLost})`]);
     if (!recovered) ok = false;
     log(`recovery: ${recovered ? fmtS(replacedAt - killAt) : 'FAILED'}`);
   }
