@@ -16,7 +16,12 @@ import { LeaseNotFoundError, MAX_OPS_PER_TXN, NotLeaderError } from './store.js'
 
 const RETRY_MIN_MS = 100; // first retry after a failed commit
 const RETRY_MAX_MS = 2_000; // cap while etcd stays away
-const MAX_TXNS_IN_FLIGHT = 4; // etcd pipelines these well; more only adds latency
+/**
+ * Per lane. etcd pipelines these well; the commit latency the writer sees is mostly the
+ * leader's own busy event loop (250 ms a commit while 100,000 tasks were placed), so 4
+ * kept the durable rate at ~3,500 tasks/s; 8 gave ~4,900/s in the same benchmark.
+ */
+export const MAX_TXNS_IN_FLIGHT = 8;
 
 /** A queued op; a put's value may be a function, encoded only if it is still the latest at flush. */
 type Queued = Omit<WriteOp, 'value'> & { value?: string | (() => string) };

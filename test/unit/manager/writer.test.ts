@@ -1,6 +1,6 @@
 import test from 'ava';
 import { MemoryStore } from '../../../manager/store/memory-store.js';
-import { Writer } from '../../../manager/store/writer.js';
+import { MAX_TXNS_IN_FLIGHT, Writer } from '../../../manager/store/writer.js';
 import type { WriteOp } from '../../../manager/store/store.js';
 import { NotLeaderError } from '../../../manager/store/store.js';
 
@@ -70,7 +70,7 @@ test('a put given as a function is encoded once, at commit, and only its latest 
   t.is(store.data.get('/shoal/v1/tasks/t1'), '4');
 });
 
-test('at most 4 transactions in flight, and the next starts as soon as one ends (no lock step)', async (t) => {
+test('at most MAX_TXNS_IN_FLIGHT (8) transactions in flight, and the next starts as soon as one ends (no lock step)', async (t) => {
   const store = new MemoryStore();
   const commit = store.commit.bind(store);
   let inFlight = 0;
@@ -90,12 +90,12 @@ test('at most 4 transactions in flight, and the next starts as soon as one ends 
     await commit(ops);
   };
   const w = new Writer(store);
-  for (let i = 0; i < 128 * 10; i++) w.put('tasks', `t${i}`, 'x');
+  for (let i = 0; i < 128 * 20; i++) w.put('tasks', `t${i}`, 'x');
   await w.sync();
-  t.is(store.data.size, 1280);
-  t.is(most, 4);
-  t.is(started.length, 10);
-  t.is(startedWhenSlowEnded, 10, 'the other nine went through while the slow one was in flight');
+  t.is(store.data.size, 2560);
+  t.is(most, MAX_TXNS_IN_FLIGHT);
+  t.is(started.length, 20);
+  t.is(startedWhenSlowEnded, 20, 'the other 19 went through while the slow one was in flight');
 });
 
 test('syncDesired waits for the service written, not for the task writes queued before it', async (t) => {
