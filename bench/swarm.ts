@@ -2,7 +2,7 @@
 //
 //   node --import=tsx bench/swarm.ts [--rounds 3] [--replicas 30] [--keep-bed] [--reuse-bed]
 //                                    [--only shoal|swarm|lower]... [--json FILE]
-//                                    [--heartbeat-period 500ms]   (the bed's managers'; default theirs, 600 ms)
+//                                    [--heartbeat-period 1s]   (the bed's managers'; default theirs, 500 ms)
 //
 // One run: the bed up fresh (3 hosts, plain shape), the image pulled on every host (so no
 // case pulls), Swarm initialised on host1's dockerd with host2/host3 joined as workers; then

@@ -25,7 +25,7 @@ try {
       'nats-url': { type: 'string', default: process.env.SHOAL_NATS_URL ?? '' },
       'embedded-etcd-port': { type: 'string', default: '12379' },
       'embedded-nats-port': { type: 'string', default: '14222' },
-      'heartbeat-period': { type: 'string', default: '600ms' },
+      'heartbeat-period': { type: 'string', default: '500ms' },
       'http-listen': { type: 'string', default: '127.0.0.1:8500' },
       'default-network-subnet': { type: 'string', default: DEFAULT_NETWORK_SUBNET },
       help: { type: 'boolean', short: 'h' },
@@ -40,7 +40,7 @@ try {
 if (values.help) {
   process.stdout.write(
     'usage: shoal-manager [--listen HOST:PORT] [--advertise HOST:PORT] [--state-dir DIR] [--join-token TOKEN]\n' +
-      '                     [--etcd-endpoints URL,...] [--nats-url URL] [--heartbeat-period 600ms]\n' +
+      '                     [--etcd-endpoints URL,...] [--nats-url URL] [--heartbeat-period 500ms]\n' +
       '                     [--http-listen HOST:PORT|off (127.0.0.1:8500)] [--default-network-subnet CIDR (10.42.0.0/16)]\n' +
       'With no --etcd-endpoints / --nats-url, runs its own etcd and nats-server (embedded).\n' +
       '--default-network-subnet: the subnet of the default network `shoal` when it is first created (a /24 per node: a /16 holds 256 nodes).\n' +
