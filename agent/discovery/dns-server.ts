@@ -215,7 +215,11 @@ export class DnsServer {
 
   // ---------------------------------------------------------------- sockets
 
-  private async bind(b: Binding): Promise<void> {
+  /**
+   * Binds UDP, then TCP on the same port. With port 0 the UDP port is the kernel's pick and
+   * may already be taken for TCP: then another pick is tried at once (up to 20).
+   */
+  private async bind(b: Binding, attempt = 1): Promise<void> {
     let udp: dgram.Socket | undefined;
     let tcp: net.Server | undefined;
     try {
@@ -267,6 +271,7 @@ export class DnsServer {
       tcp?.close();
       if (b.closed || this.closed) return;
       const why = (err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.message : String(err));
+      if (b.port === 0 && why === 'EADDRINUSE' && attempt < 20) return this.bind(b, attempt + 1);
       if (why !== b.lastErr) this.log(`dns: cannot listen on ${b.key}: ${why} (trying again every ${this.bindRetryMs / 1000} s)`);
       b.lastErr = why;
       b.retry = setTimeout(() => void this.bind(b), this.bindRetryMs);

@@ -173,11 +173,33 @@ async function upstream(t: ExecutionContext) {
       answers: [{ name, type: 'A', class: 'IN', ttl: 300, data: '192.0.2.1' }],
     });
   };
-  const udp = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', () => resolve()));
-  udp.on('message', (msg, rinfo) => udp.send(answer(msg), rinfo.port, rinfo.address));
-  const port = udp.address().port;
-  const tcp = net.createServer((s) => {
+  // UDP on a port the kernel picks, then TCP on the same number: another test may hold that
+  // number for TCP already, so pick again until both bind.
+  for (let attempt = 1; ; attempt++) {
+    const udp = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', () => resolve()));
+    const port = udp.address().port;
+    const tcp = tcpAnswering(answer);
+    const bound = await new Promise<boolean>((resolve) => {
+      tcp.once('error', () => resolve(false));
+      tcp.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (!bound) {
+      udp.close();
+      if (attempt < 20) continue;
+      throw new Error('no port free for both UDP and TCP');
+    }
+    udp.on('message', (msg, rinfo) => udp.send(answer(msg), rinfo.port, rinfo.address));
+    t.teardown(() => {
+      udp.close();
+      tcp.close();
+    });
+    return { up: { host: '127.0.0.1', port }, seen };
+  }
+}
+
+function tcpAnswering(answer: (raw: Buffer) => Buffer): net.Server {
+  return net.createServer((s) => {
     let buf = Buffer.alloc(0);
     s.on('data', (c: Buffer) => {
       buf = Buffer.concat([buf, c]);
@@ -190,12 +212,6 @@ async function upstream(t: ExecutionContext) {
     });
     s.on('error', () => {});
   });
-  await new Promise<void>((resolve) => tcp.listen(port, '127.0.0.1', () => resolve()));
-  t.teardown(() => {
-    udp.close();
-    tcp.close();
-  });
-  return { up: { host: '127.0.0.1', port }, seen };
 }
 
 /** A UDP port that answers nothing (a dead resolver). */
