@@ -5,17 +5,13 @@
 import test from 'ava';
 import http from 'node:http';
 import net from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { connect, JSONCodec } from 'nats';
 import { credentials, type ServiceError } from '@grpc/grpc-js';
 import { ControlClient, DispatcherClient, type Event, type ServiceEndpoints } from '../../../proto/gen/shoal.js';
 import { TaskState } from '../../../proto/task-state.js';
-import { EmbeddedProcess, embeddedEtcd, embeddedNats } from '../../../manager/embedded.js';
-import { Manager, type ManagerConfig } from '../../../manager/manager.js';
+import { Manager } from '../../../manager/manager.js';
+import { managerConfig, startControlPlane } from '../../helpers/control-plane.js';
 import { makeSpec } from '../../helpers/fixtures.js';
-import { freePort } from '../../helpers/ports.js';
 
 function call<T>(fn: (cb: (e: ServiceError | null, r: T) => void) => void): Promise<T> {
   return new Promise((res, rej) => fn((e, r) => (e ? rej(e) : res(r))));
@@ -42,15 +38,8 @@ function httpGet(address: string, path: string): Promise<{ status: number; body:
 }
 
 test('an endpoint flows from the leader to both managers: LookupService, HTTP API, NATS, Events', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'shoal-endpoints-mgr-'));
-  const etcdPort = await freePort();
-  await freePort();
-  const natsPort = await freePort();
-  const etcd: EmbeddedProcess = embeddedEtcd(dir, etcdPort, () => {});
-  const nats = embeddedNats(dir, natsPort, () => {});
-  await etcd.start();
-  await nats.start();
-  const natsUrl = `nats://127.0.0.1:${natsPort}`;
+  const cp = await startControlPlane('shoal-endpoints-mgr-');
+  const natsUrl = cp.natsUrl;
   const managers: Manager[] = [];
   const clients: ControlClient[] = [];
   const sub = await connect({ servers: natsUrl });
@@ -62,19 +51,7 @@ test('an endpoint flows from the leader to both managers: LookupService, HTTP AP
   })();
   try {
     for (let i = 0; i < 2; i++) {
-      const m = new Manager({
-        listen: '127.0.0.1:0',
-        advertise: '',
-        stateDir: join(dir, `m${i}`),
-        joinToken: 'T',
-        etcdEndpoints: [`http://127.0.0.1:${etcdPort}`],
-        natsUrl,
-        embeddedEtcdPort: 0,
-        embeddedNatsPort: 0,
-        heartbeatPeriodMs: 1000,
-        httpListen: '127.0.0.1:0',
-        log: () => {},
-      });
+      const m = new Manager(managerConfig(cp, `m${i}`, { httpListen: '127.0.0.1:0' }));
       await m.start();
       managers.push(m);
       clients.push(new ControlClient(m.boundAddress, credentials.createInsecure()));
@@ -147,38 +124,16 @@ test('an endpoint flows from the leader to both managers: LookupService, HTTP AP
     for (const c of clients) c.close();
     for (const m of managers) await m.stop();
     await sub.close();
-    await nats.stop();
-    await etcd.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await cp.stop();
   }
 });
 
 test('a taken --http-listen port fails the start with one line naming the flag', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'shoal-endpoints-mgr-'));
-  const etcdPort = await freePort();
-  await freePort();
-  const natsPort = await freePort();
-  const etcd = embeddedEtcd(dir, etcdPort, () => {});
-  const nats = embeddedNats(dir, natsPort, () => {});
-  await etcd.start();
-  await nats.start();
+  const cp = await startControlPlane('shoal-endpoints-mgr-');
   const blocker = net.createServer();
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
   const taken = `127.0.0.1:${(blocker.address() as net.AddressInfo).port}`;
-  const config: ManagerConfig = {
-    listen: '127.0.0.1:0',
-    advertise: '',
-    stateDir: join(dir, 'm'),
-    joinToken: 'T',
-    etcdEndpoints: [`http://127.0.0.1:${etcdPort}`],
-    natsUrl: `nats://127.0.0.1:${natsPort}`,
-    embeddedEtcdPort: 0,
-    embeddedNatsPort: 0,
-    heartbeatPeriodMs: 1000,
-    httpListen: taken,
-    log: () => {},
-  };
-  const m = new Manager(config);
+  const m = new Manager(managerConfig(cp, 'm', { httpListen: taken }));
   try {
     const err = await t.throwsAsync(m.start());
     t.is(err!.message, `--http-listen ${taken}: address already in use (give another HOST:PORT, or off)`);
@@ -186,8 +141,6 @@ test('a taken --http-listen port fails the start with one line naming the flag',
   } finally {
     await m.stop();
     blocker.close();
-    await nats.stop();
-    await etcd.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await cp.stop();
   }
 });

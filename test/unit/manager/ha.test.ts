@@ -1,15 +1,11 @@
 // Two managers in this process against a real etcd: one leads, the follower serves reads
 // from its watch and forwards writes, and the follower takes over when the leader stops.
 import test from 'ava';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { credentials, type ServiceError } from '@grpc/grpc-js';
 import { ControlClient, type ListServicesResponse, type ListManagersResponse } from '../../../proto/gen/shoal.js';
-import { EmbeddedProcess, embeddedEtcd, embeddedNats } from '../../../manager/embedded.js';
 import { Manager } from '../../../manager/manager.js';
+import { managerConfig, startControlPlane } from '../../helpers/control-plane.js';
 import { makeSpec } from '../../helpers/fixtures.js';
-import { freePort } from '../../helpers/ports.js';
 
 function call<T>(fn: (cb: (e: ServiceError | null, r: T) => void) => void): Promise<T> {
   return new Promise((res, rej) => fn((e, r) => (e ? rej(e) : res(r))));
@@ -25,30 +21,12 @@ async function until(cond: () => boolean | Promise<boolean>, ms: number): Promis
 }
 
 test('leader election, forwarded writes, follower reads, hand-over on stop', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'shoal-ha-'));
-  const etcdPort = await freePort();
-  await freePort(); // keep etcdPort + 1 (peer) likely free
-  const natsPort = await freePort();
-  const etcd: EmbeddedProcess = embeddedEtcd(dir, etcdPort, () => {});
-  const nats = embeddedNats(dir, natsPort, () => {});
-  await etcd.start();
-  await nats.start();
+  const cp = await startControlPlane('shoal-ha-');
   const managers: Manager[] = [];
   const clients: ControlClient[] = [];
   try {
     for (let i = 0; i < 2; i++) {
-      const m = new Manager({
-        listen: '127.0.0.1:0',
-        advertise: '',
-        stateDir: join(dir, `m${i}`),
-        joinToken: 'T',
-        etcdEndpoints: [`http://127.0.0.1:${etcdPort}`],
-        natsUrl: `nats://127.0.0.1:${natsPort}`,
-        embeddedEtcdPort: 0,
-        embeddedNatsPort: 0,
-        heartbeatPeriodMs: 1000,
-        log: () => {},
-      });
+      const m = new Manager(managerConfig(cp, `m${i}`));
       await m.start();
       managers.push(m);
       clients.push(new ControlClient(m.boundAddress, credentials.createInsecure()));
@@ -80,8 +58,6 @@ test('leader election, forwarded writes, follower reads, hand-over on stop', asy
   } finally {
     for (const c of clients) c.close();
     for (const m of managers) await m.stop();
-    await nats.stop();
-    await etcd.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await cp.stop();
   }
 });

@@ -2,14 +2,10 @@
 // the lease TTL (a long GC, 1,000 agents' I/O) must not cost the leadership. Before the
 // worker, the renewals waited behind the loop and etcd expired the lease.
 import test from 'ava';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
-import { EmbeddedProcess, embeddedEtcd, embeddedNats } from '../../../manager/embedded.js';
 import { LEADER_KEY, LEASE_TTL_S } from '../../../manager/leadership/election.js';
 import { Manager } from '../../../manager/manager.js';
-import { freePort } from '../../helpers/ports.js';
+import { managerConfig, startControlPlane } from '../../helpers/control-plane.js';
 
 async function until(cond: () => boolean, ms: number): Promise<void> {
   const start = Date.now();
@@ -20,29 +16,10 @@ async function until(cond: () => boolean, ms: number): Promise<void> {
 }
 
 test('a leader whose event loop is held for longer than the lease TTL still leads after it', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'shoal-lease-'));
-  const etcdPort = await freePort();
-  await freePort();
-  const natsPort = await freePort();
-  const etcd: EmbeddedProcess = embeddedEtcd(dir, etcdPort, () => {});
-  const nats = embeddedNats(dir, natsPort, () => {});
-  await etcd.start();
-  await nats.start();
+  const cp = await startControlPlane('shoal-lease-');
   const lines: string[] = [];
-  const m = new Manager({
-    listen: '127.0.0.1:0',
-    advertise: '',
-    stateDir: join(dir, 'm'),
-    joinToken: 'T',
-    etcdEndpoints: [`http://127.0.0.1:${etcdPort}`],
-    natsUrl: `nats://127.0.0.1:${natsPort}`,
-    embeddedEtcdPort: 0,
-    embeddedNatsPort: 0,
-    heartbeatPeriodMs: 1000,
-    httpListen: 'off',
-    log: (l) => lines.push(l),
-  });
-  const client = new Etcd3({ hosts: `http://127.0.0.1:${etcdPort}` });
+  const m = new Manager(managerConfig(cp, 'm', { httpListen: 'off', log: (l) => lines.push(l) }));
+  const client = new Etcd3({ hosts: cp.etcdUrl });
   try {
     await m.start();
     await until(() => m.isLeader, 15_000);
@@ -66,8 +43,6 @@ test('a leader whose event loop is held for longer than the lease TTL still lead
   } finally {
     client.close();
     await m.stop();
-    await nats.stop();
-    await etcd.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await cp.stop();
   }
 });
