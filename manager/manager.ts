@@ -159,7 +159,7 @@ export class Manager {
     const advertise = this.config.advertise || this.boundAddress;
     await this.startHttp(catalog);
 
-    const election = new Election(this.electionStore.etcd, { id: this.id, address: advertise, startedAtMs: Date.now() }, log, etcdEndpoints);
+    const election = new Election(this.electionStore.etcd, { id: this.id, address: advertise, startedAtMs: Date.now() }, etcdEndpoints, log);
     this.election = election;
     election.on('elected', () => void this.becomeLeader());
     election.on('deposed', () => void this.becomeFollower());

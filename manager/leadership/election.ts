@@ -46,33 +46,26 @@ export class Election extends EventEmitter<ElectionEvents> {
   private role: Role = 'follower';
   private lease: Lease | undefined;
   private leaseId = '';
-  private lastRenewed = 0;
-  private renewTimer: NodeJS.Timeout | undefined;
   private watcher: Watcher | undefined;
   private campaigning = false;
-  /** Renews the lease off the main event loop (when given etcd's endpoints). */
-  private readonly keeper: LeaseKeeper | undefined;
+  /** Renews the lease off the main event loop (lease-keeper.ts). */
+  private readonly keeper: LeaseKeeper;
   leader: ManagerIdentity | undefined;
 
-  /**
-   * With `keeperEndpoints` (etcd's client URLs), the lease is renewed from a worker thread
-   * with its own connection (lease-keeper.ts); without, on this event loop.
-   */
+  /** `endpoints`: etcd's client URLs, for the lease keeper's own connection. */
   constructor(
     private readonly etcd: Etcd3,
     readonly self: ManagerIdentity,
+    endpoints: string[],
     private readonly log: (line: string) => void = () => {},
-    keeperEndpoints?: string[],
   ) {
     super();
-    if (keeperEndpoints && keeperEndpoints.length > 0) {
-      this.keeper = new LeaseKeeper(
-        { endpoints: keeperEndpoints, renewMs: RENEW_MS, deadlineMs: RENEW_DEADLINE_MS, stepDownAfterMs: STEP_DOWN_AFTER_MS },
-        (leaseId, reason) => {
-          if (this.role !== 'stopped' && (leaseId === '' || leaseId === this.leaseId)) this.lostLease(reason);
-        },
-      );
-    }
+    this.keeper = new LeaseKeeper(
+      { endpoints, renewMs: RENEW_MS, deadlineMs: RENEW_DEADLINE_MS, stepDownAfterMs: STEP_DOWN_AFTER_MS },
+      (leaseId, reason) => {
+        if (this.role !== 'stopped' && (leaseId === '' || leaseId === this.leaseId)) this.lostLease(reason);
+      },
+    );
   }
 
   get isLeader(): boolean {
@@ -92,8 +85,7 @@ export class Election extends EventEmitter<ElectionEvents> {
   async close(): Promise<void> {
     const wasLeader = this.role === 'leader';
     this.role = 'stopped';
-    if (this.renewTimer) clearTimeout(this.renewTimer);
-    await this.keeper?.close();
+    await this.keeper.close();
     await this.watcher?.cancel().catch(() => {});
     if (this.lease) {
       // Revoking deletes our keys (leader and registration) at once: a fast hand-over.
@@ -146,7 +138,7 @@ export class Election extends EventEmitter<ElectionEvents> {
           }
         } catch (err) {
           this.log(`election: ${(err as Error).message} (retrying)`);
-          this.keeper?.stop();
+          this.keeper.stop();
           this.lease?.release();
           this.lease = undefined;
           this.leaseId = '';
@@ -160,42 +152,15 @@ export class Election extends EventEmitter<ElectionEvents> {
 
   private async grantLease(): Promise<void> {
     const lease = this.etcd.lease(LEASE_TTL_S, { autoKeepAlive: false });
-    lease.on('lost', () => {}); // handled where keepaliveOnce fails
+    lease.on('lost', () => {}); // the lease keeper reports a lost lease
     this.leaseId = await lease.grant();
     this.lease = lease;
-    this.lastRenewed = Date.now();
     await this.etcd.kv.put({ key: Buffer.from(MANAGERS_PREFIX + this.self.id), value: Buffer.from(JSON.stringify(this.self)), lease: this.leaseId });
-    if (this.keeper) this.keeper.keep(this.leaseId);
-    else this.scheduleRenew();
-  }
-
-  private scheduleRenew(): void {
-    if (this.renewTimer) clearTimeout(this.renewTimer);
-    this.renewTimer = setTimeout(() => void this.renew(), RENEW_MS);
-  }
-
-  private async renew(): Promise<void> {
-    if (this.role === 'stopped' || !this.leaseId) return;
-    const lease = this.lease;
-    if (!lease) return;
-    try {
-      await lease.keepaliveOnce({ deadline: Date.now() + RENEW_DEADLINE_MS });
-      this.lastRenewed = Date.now();
-    } catch (err) {
-      if ((err as Error).name === 'EtcdLeaseInvalidError') {
-        this.lostLease('lease expired');
-        return;
-      }
-      if (Date.now() - this.lastRenewed > STEP_DOWN_AFTER_MS) {
-        this.lostLease(`cannot renew the lease for ${STEP_DOWN_AFTER_MS / 1000}s: ${(err as Error).message}`);
-        return;
-      }
-    }
-    this.scheduleRenew();
+    this.keeper.keep(this.leaseId);
   }
 
   private lostLease(reason: string): void {
-    this.keeper?.stop();
+    this.keeper.stop();
     this.lease?.release();
     this.lease = undefined;
     this.leaseId = '';
