@@ -37,7 +37,12 @@ const ENGINE_RETRY_MAX_MS = 5_000;
 const DRAIN_ON_STOP_MS = 1_000;
 
 /** Delay before attempt n (0-based): doubling from base to max, then "equal jitter". */
-export function backoffMs(attempt: number, random: () => number, baseMs = BACKOFF_BASE_MS, maxMs = BACKOFF_MAX_MS): number {
+export function backoffMs(
+  attempt: number,
+  random: () => number,
+  baseMs = BACKOFF_BASE_MS,
+  maxMs = BACKOFF_MAX_MS,
+): number {
   const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
   return ceiling / 2 + (ceiling / 2) * random();
 }
@@ -207,7 +212,8 @@ export class Agent {
       } else if (lastLogged.get(address) !== why) {
         lastLogged.set(address, why);
         this.log(`agent: ${address}: ${why}`);
-        if (ended !== undefined && !ended.retryable) this.log('agent: the manager refused the join token; retrying in case it changes');
+        if (ended !== undefined && !ended.retryable)
+          this.log('agent: the manager refused the join token; retrying in case it changes');
       }
 
       if (session.established) {
@@ -228,7 +234,10 @@ export class Agent {
         continue;
       }
       failed = 0;
-      if (rounds === 0) this.log(`agent: no manager took the session (${managers.length} tried); trying again, rounds at most ${this.opts.backoffMaxMs ?? BACKOFF_MAX_MS} ms apart`);
+      if (rounds === 0)
+        this.log(
+          `agent: no manager took the session (${managers.length} tried); trying again, rounds at most ${this.opts.backoffMaxMs ?? BACKOFF_MAX_MS} ms apart`,
+        );
       delayMs = backoffMs(rounds++, this.random, this.opts.backoffBaseMs, this.opts.backoffMaxMs);
     }
   }

@@ -73,7 +73,9 @@ const dns = new DnsServer({
   upstreams,
   log: stdoutLog,
 });
-stdoutLog(`dns: upstream resolvers ${upstreams.map(upstreamString).join(', ') || '(none: names outside the cluster get SERVFAIL)'}`);
+stdoutLog(
+  `dns: upstream resolvers ${upstreams.map(upstreamString).join(', ') || '(none: names outside the cluster get SERVFAIL)'}`,
+);
 const DNS_PORT = 53;
 const dnsAddresses = (): ListenAddress[] => [
   ...network.localLeases().map((l) => ({ host: l.gateway, port: DNS_PORT })),

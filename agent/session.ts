@@ -169,14 +169,17 @@ export class Session {
     let info: SessionInfo;
     let connectTimer: NodeJS.Timeout | undefined;
     try {
-      const registering = this.unary<RegisterResponse>('Register', (md, deadline, cb) =>
-        client.register(
-          { joinToken: this.opts.joinToken, nodeId: this.opts.nodeId, description: this.opts.description },
-          md,
-          { deadline },
-          cb,
-        ),
-      REGISTER_TIMEOUT_MS);
+      const registering = this.unary<RegisterResponse>(
+        'Register',
+        (md, deadline, cb) =>
+          client.register(
+            { joinToken: this.opts.joinToken, nodeId: this.opts.nodeId, description: this.opts.description },
+            md,
+            { deadline },
+            cb,
+          ),
+        REGISTER_TIMEOUT_MS,
+      );
       registering.catch(() => {}); // cancelled below when the connection does not come up
       // The call fails at once when the connection is refused; when it merely hangs (nothing
       // answers at that address), give up after CONNECT_TIMEOUT_MS, not the call's deadline.
@@ -214,7 +217,7 @@ export class Session {
       let period = info.heartbeatPeriodMs;
       let timer: NodeJS.Timeout | undefined;
 
-      let stopEndpoints: (() => void) | undefined;
+      let stopEndpoints: (() => void) | undefined; // eslint-disable-line prefer-const -- set after end() is declared, which it uses
       const end = (err?: SessionError) => {
         if (ended) return;
         ended = true;
@@ -274,7 +277,8 @@ export class Session {
             this.opts.onNetworksUnsupported?.();
             return;
           }
-          if (err.message !== networksErr) this.log(`session: ${err.message} (opening it again in ${NETWORKS_RETRY_MS} ms)`);
+          if (err.message !== networksErr)
+            this.log(`session: ${err.message} (opening it again in ${NETWORKS_RETRY_MS} ms)`);
           networksErr = err.message;
           networksTimer = setTimeout(openNetworks, NETWORKS_RETRY_MS);
         };
@@ -300,26 +304,29 @@ export class Session {
       let lastReportAckAt = -Infinity;
       const beat = (delayMs?: number) => {
         const jitter = 1 + HEARTBEAT_JITTER * (2 * this.random() - 1);
-        timer = setTimeout(() => {
-          if (ended) return;
-          const sinceReport = performance.now() - lastReportAckAt;
-          if (sinceReport < period) {
-            beat(Math.max(1, period * jitter - sinceReport));
-            return;
-          }
-          this.unary<HeartbeatResponse>(
-            'Heartbeat',
-            (md, deadline, cb) => client.heartbeat(ids, md, { deadline }, cb),
-            heartbeatTimeoutMs(period),
-          ).then(
-            (res) => {
-              if (ended) return;
-              if (res.heartbeatPeriodMs > 0) period = res.heartbeatPeriodMs;
-              beat();
-            },
-            (err: unknown) => end(toSessionError(err, 'Heartbeat')),
-          );
-        }, delayMs ?? period * jitter);
+        timer = setTimeout(
+          () => {
+            if (ended) return;
+            const sinceReport = performance.now() - lastReportAckAt;
+            if (sinceReport < period) {
+              beat(Math.max(1, period * jitter - sinceReport));
+              return;
+            }
+            this.unary<HeartbeatResponse>(
+              'Heartbeat',
+              (md, deadline, cb) => client.heartbeat(ids, md, { deadline }, cb),
+              heartbeatTimeoutMs(period),
+            ).then(
+              (res) => {
+                if (ended) return;
+                if (res.heartbeatPeriodMs > 0) period = res.heartbeatPeriodMs;
+                beat();
+              },
+              (err: unknown) => end(toSessionError(err, 'Heartbeat')),
+            );
+          },
+          delayMs ?? period * jitter,
+        );
       };
       beat();
 
@@ -343,11 +350,7 @@ export class Session {
 
   private unary<Res>(
     what: string,
-    start: (
-      md: Metadata,
-      deadline: Date,
-      cb: (err: ServiceError | null, res: Res) => void,
-    ) => ClientUnaryCall,
+    start: (md: Metadata, deadline: Date, cb: (err: ServiceError | null, res: Res) => void) => ClientUnaryCall,
     timeoutMs: number,
   ): Promise<Res> {
     return new Promise<Res>((resolve, reject) => {

@@ -182,7 +182,9 @@ export class TaskRunner {
   /** A container found at start: take its state over instead of creating another. */
   private adopt(c: ManagedContainer): void {
     this.live = c.status === 'running';
-    this.log(`task ${this.id}: adopting ${c.status} container ${c.id.slice(0, 12)}${c.health === 'none' ? '' : ` (${c.health})`}`);
+    this.log(
+      `task ${this.id}: adopting ${c.status} container ${c.id.slice(0, 12)}${c.health === 'none' ? '' : ` (${c.health})`}`,
+    );
     // A created container is started by the normal flow (prepare() finds it); a task the
     // manager holds as terminal, or that should stop, is handled by step().
     if (c.status === 'created' || isTerminal(this.state) || this.task.desiredState > TaskState.RUNNING) return;
@@ -316,7 +318,9 @@ export class TaskRunner {
     if (r.kind === 'healthy') {
       this.emit(TaskState.RUNNING, { message: 'started, healthy' });
     } else if (r.kind === 'unhealthy') {
-      this.log(`task ${this.id}: container ${short(this.ctl.containerId)} is unhealthy${r.detail ? `: ${r.detail}` : ''}`);
+      this.log(
+        `task ${this.id}: container ${short(this.ctl.containerId)} is unhealthy${r.detail ? `: ${r.detail}` : ''}`,
+      );
       this.unhealthy = r.detail;
     } else {
       this.live = false;

@@ -22,7 +22,12 @@ interface Profile {
 }
 
 const { values, positionals } = parseArgs({
-  options: { top: { type: 'string', default: '25' }, from: { type: 'string', default: '0' }, to: { type: 'string', default: '' }, timeline: { type: 'boolean', default: false } },
+  options: {
+    top: { type: 'string', default: '25' },
+    from: { type: 'string', default: '0' },
+    to: { type: 'string', default: '' },
+    timeline: { type: 'boolean', default: false },
+  },
   allowPositionals: true,
 });
 const file = positionals[0];
@@ -54,7 +59,10 @@ for (let i = 0; i < prof.samples.length; i++) {
 }
 if (values.timeline) {
   process.stdout.write('busy per 2 s since the profile began:\n');
-  for (let b = 0; b * BUCKET_US < at; b++) process.stdout.write(`${String(b * 2).padStart(5)} s ${'#'.repeat(Math.round((50 * (busyByBucket[b] ?? 0)) / BUCKET_US))} ${Math.round((100 * (busyByBucket[b] ?? 0)) / BUCKET_US)} %\n`);
+  for (let b = 0; b * BUCKET_US < at; b++)
+    process.stdout.write(
+      `${String(b * 2).padStart(5)} s ${'#'.repeat(Math.round((50 * (busyByBucket[b] ?? 0)) / BUCKET_US))} ${Math.round((100 * (busyByBucket[b] ?? 0)) / BUCKET_US)} %\n`,
+    );
   process.stdout.write('\n');
 }
 
@@ -74,13 +82,22 @@ for (const [id, us] of selfUs) {
   const where = short(f.url);
   const key = `${f.functionName || '(anonymous)'}  ${where}${f.url ? `:${f.lineNumber + 1}` : ''}`;
   byFn.set(key, (byFn.get(key) ?? 0) + us);
-  const pkg = where.startsWith('node_modules/') ? where.split('/').slice(0, where.startsWith('node_modules/@') ? 3 : 2).join('/') : where;
+  const pkg = where.startsWith('node_modules/')
+    ? where
+        .split('/')
+        .slice(0, where.startsWith('node_modules/@') ? 3 : 2)
+        .join('/')
+    : where;
   byFile.set(pkg, (byFile.get(pkg) ?? 0) + us);
 }
 
 const pct = (us: number) => `${((100 * us) / total).toFixed(1).padStart(5)} %`;
 const ms = (us: number) => `${(us / 1000).toFixed(0).padStart(7)} ms`;
-process.stdout.write(`${file}: ${(total / 1e6).toFixed(1)} s profiled, ${prof.samples.length} samples\n\ntop self time by function:\n`);
-for (const [k, us] of [...byFn].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${pct(us)} ${ms(us)}  ${k}\n`);
+process.stdout.write(
+  `${file}: ${(total / 1e6).toFixed(1)} s profiled, ${prof.samples.length} samples\n\ntop self time by function:\n`,
+);
+for (const [k, us] of [...byFn].sort((a, b) => b[1] - a[1]).slice(0, top))
+  process.stdout.write(`${pct(us)} ${ms(us)}  ${k}\n`);
 process.stdout.write('\ntop self time by file / package:\n');
-for (const [k, us] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, Math.min(15, top))) process.stdout.write(`${pct(us)} ${ms(us)}  ${k}\n`);
+for (const [k, us] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, Math.min(15, top)))
+  process.stdout.write(`${pct(us)} ${ms(us)}  ${k}\n`);

@@ -26,7 +26,16 @@ import { parseArgs } from 'node:util';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { Etcd3 } from 'etcd3';
 import { connect, type NatsConnection } from 'nats';
-import { ControlClient, NodeStatus, ServiceMode, ServiceSpec, type ListNodesResponse, type ListServicesResponse, type ListTasksResponse, type Service } from '../proto/gen/shoal.js';
+import {
+  ControlClient,
+  NodeStatus,
+  ServiceMode,
+  ServiceSpec,
+  type ListNodesResponse,
+  type ListServicesResponse,
+  type ListTasksResponse,
+  type Service,
+} from '../proto/gen/shoal.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -130,7 +139,10 @@ let managerLog = '';
 function waitForLine(proc: ChildProcess, pattern: RegExp, what: string, ms: number): Promise<string> {
   return new Promise((resolve, reject) => {
     let buf = '';
-    const timer = setTimeout(() => reject(new Error(`${what}: not seen within ${ms} ms; output:\n${buf.slice(-2000)}`)), ms);
+    const timer = setTimeout(
+      () => reject(new Error(`${what}: not seen within ${ms} ms; output:\n${buf.slice(-2000)}`)),
+      ms,
+    );
     const onData = (d: Buffer) => {
       buf += d.toString();
       const m = pattern.exec(buf);
@@ -183,8 +195,15 @@ function cpuSeconds(pid: number | undefined): number {
 
 function call<Req, Res>(client: ControlClient, method: string, req: Req, timeoutMs = 30_000): Promise<Res> {
   return new Promise((resolve, reject) => {
-    const fn = (client as unknown as Record<string, (r: Req, m: Metadata, o: object, cb: (e: ServiceError | null, v: Res) => void) => void>)[method]!;
-    fn.call(client, req, new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(new Error(`${method}: ${err.details || err.message}`)) : resolve(res)));
+    const fn = (
+      client as unknown as Record<
+        string,
+        (r: Req, m: Metadata, o: object, cb: (e: ServiceError | null, v: Res) => void) => void
+      >
+    )[method]!;
+    fn.call(client, req, new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) =>
+      err ? reject(new Error(`${method}: ${err.details || err.message}`)) : resolve(res),
+    );
   });
 }
 
@@ -245,16 +264,28 @@ async function run(): Promise<Results> {
   let ok = true;
 
   // etcd: loopback, its own data dir, default quotas.
-  const [etcdClient, etcdPeer, natsPort, managerPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [etcdClient, etcdPeer, natsPort, managerPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const etcdUrl = `http://127.0.0.1:${etcdClient}`;
   const etcd = start('etcd', 'etcd', [
-    '--name', 'bench',
-    '--data-dir', join(tmp, 'etcd'),
-    '--listen-client-urls', etcdUrl,
-    '--advertise-client-urls', etcdUrl,
-    '--listen-peer-urls', `http://127.0.0.1:${etcdPeer}`,
-    '--initial-advertise-peer-urls', `http://127.0.0.1:${etcdPeer}`,
-    '--initial-cluster', `bench=http://127.0.0.1:${etcdPeer}`,
+    '--name',
+    'bench',
+    '--data-dir',
+    join(tmp, 'etcd'),
+    '--listen-client-urls',
+    etcdUrl,
+    '--advertise-client-urls',
+    etcdUrl,
+    '--listen-peer-urls',
+    `http://127.0.0.1:${etcdPeer}`,
+    '--initial-advertise-peer-urls',
+    `http://127.0.0.1:${etcdPeer}`,
+    '--initial-cluster',
+    `bench=http://127.0.0.1:${etcdPeer}`,
   ]);
   await waitForLine(etcd, /ready to serve client requests/, 'etcd', 20_000);
   const nats = start('nats', 'nats-server', ['-a', '127.0.0.1', '-p', String(natsPort)]);
@@ -267,12 +298,18 @@ async function run(): Promise<Results> {
   const managerArgs = [
     ...nodeArgs,
     join(values['manager-root'] || root, 'manager/bin/shoal-manager'),
-    '--listen', `127.0.0.1:${managerPort}`,
-    '--state-dir', join(tmp, 'manager'),
-    '--join-token', joinToken,
-    '--etcd-endpoints', etcdUrl,
-    '--nats-url', `nats://127.0.0.1:${natsPort}`,
-    '--http-listen', 'off',
+    '--listen',
+    `127.0.0.1:${managerPort}`,
+    '--state-dir',
+    join(tmp, 'manager'),
+    '--join-token',
+    joinToken,
+    '--etcd-endpoints',
+    etcdUrl,
+    '--nats-url',
+    `nats://127.0.0.1:${natsPort}`,
+    '--http-listen',
+    'off',
   ];
   if (values['default-network-subnet']) managerArgs.push('--default-network-subnet', values['default-network-subnet']);
   const manager = start('manager', process.execPath, managerArgs);
@@ -314,15 +351,33 @@ async function run(): Promise<Results> {
   if (LOST > 0) plan.push({ first: stay, count: LOST, prefix: 'lost' });
   const registeredBy = new Map<ChildProcess, number>();
   for (const p of plan) {
-    const proc = fork(join(here, 'sim/host.ts'), [
-      '--manager', managerAddr,
-      '--join-token', joinToken,
-      '--nodes', String(p.count),
-      '--first', String(p.first),
-      '--prefix', p.prefix,
-      '--spread-ms', String(SPREAD_MS),
-      '--start-delay-ms', values['start-delay-ms']!,
-    ], { execArgv: ['--import=tsx', '--max-old-space-size=4096', ...(values['cpu-prof'] && p.prefix === 'sim' ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : [])], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    const proc = fork(
+      join(here, 'sim/host.ts'),
+      [
+        '--manager',
+        managerAddr,
+        '--join-token',
+        joinToken,
+        '--nodes',
+        String(p.count),
+        '--first',
+        String(p.first),
+        '--prefix',
+        p.prefix,
+        '--spread-ms',
+        String(SPREAD_MS),
+        '--start-delay-ms',
+        values['start-delay-ms'],
+      ],
+      {
+        execArgv: [
+          '--import=tsx',
+          '--max-old-space-size=4096',
+          ...(values['cpu-prof'] && p.prefix === 'sim' ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : []),
+        ],
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      },
+    );
     children.push({ name: `agents ${p.prefix}@${p.first}`, proc });
     proc.on('message', (m: { type: string; count?: number }) => {
       if (m.type === 'registered') registeredBy.set(proc, m.count ?? 0);
@@ -334,12 +389,13 @@ async function run(): Promise<Results> {
 
   // All nodes ready (registered, heartbeating) as the manager sees them.
   const readyStart = Date.now();
-  let nodes: ListNodesResponse = { nodes: [] };
+  let nodes: ListNodesResponse;
   for (;;) {
     nodes = await call<object, ListNodesResponse>(control, 'listNodes', {});
     const ready = nodes.nodes.filter((n) => n.status === NodeStatus.READY).length;
     if (ready >= NODES) break;
-    if (Date.now() - readyStart > 60_000 + SPREAD_MS) throw new Error(`only ${ready} of ${NODES} nodes ready after ${Date.now() - readyStart} ms`);
+    if (Date.now() - readyStart > 60_000 + SPREAD_MS)
+      throw new Error(`only ${ready} of ${NODES} nodes ready after ${Date.now() - readyStart} ms`);
     await sleep(250);
   }
   const readyMs = Date.now() - readyStart;
@@ -353,7 +409,8 @@ async function run(): Promise<Results> {
   const wanted = new Map<string, number>();
   tracker.onRunning = (_task, service, _node, at) => {
     const want = wanted.get(service);
-    if (want !== undefined && !doneAt.has(service) && (tracker.runningByService.get(service) ?? 0) >= want) doneAt.set(service, at);
+    if (want !== undefined && !doneAt.has(service) && (tracker.runningByService.get(service) ?? 0) >= want)
+      doneAt.set(service, at);
   };
   const rssBefore = vmHwmBytes(manager.pid!);
   const cpuProcs: { name: string; pids: (number | undefined)[] }[] = [
@@ -372,7 +429,13 @@ async function run(): Promise<Results> {
     wanted.set(name, replicas);
     createdAt.set(name, Date.now());
     await call<object, Service>(control, 'createService', {
-      spec: ServiceSpec.fromPartial({ name, image: 'sim/app:1', command: ['sleep', 'infinity'], mode: ServiceMode.REPLICATED, replicas }),
+      spec: ServiceSpec.fromPartial({
+        name,
+        image: 'sim/app:1',
+        command: ['sleep', 'infinity'],
+        mode: ServiceMode.REPLICATED,
+        replicas,
+      }),
     });
   }
   log(`${SERVICES} services created in ${fmtS(Date.now() - createStart)}`);
@@ -391,7 +454,9 @@ async function run(): Promise<Results> {
     }
     if (now - lastReport > 5_000) {
       lastReport = now;
-      log(`running ${tracker.running.size}/${REPLICAS} (${tracker.events} task events), manager RSS peak ${fmtMiB(vmHwmBytes(manager.pid!))}`);
+      log(
+        `running ${tracker.running.size}/${REPLICAS} (${tracker.events} task events), manager RSS peak ${fmtMiB(vmHwmBytes(manager.pid!))}`,
+      );
     }
     if (now - createStart > TIMEOUT_MS) break;
     await sleep(100);
@@ -401,7 +466,9 @@ async function run(): Promise<Results> {
     const ls = await call<object, ListServicesResponse>(control, 'listServices', {});
     const running = ls.services.reduce((a, s) => a + Number(s.status?.running ?? 0), 0);
     const reasons = [...new Set(ls.services.map((s) => s.status?.pendingReason).filter(Boolean))];
-    log(`NOT converged within ${values.timeout} s: ${running}/${REPLICAS} running per ListServices; pending: ${reasons.join('; ') || '-'}`);
+    log(
+      `NOT converged within ${values.timeout} s: ${running}/${REPLICAS} running per ListServices; pending: ${reasons.join('; ') || '-'}`,
+    );
     const tasks = await call<object, ListTasksResponse>(control, 'listTasks', { service: 'svc00', node: '' });
     const states = new Map<string, number>();
     for (const t of tasks.tasks) {
@@ -438,11 +505,22 @@ async function run(): Promise<Results> {
   const perSvc = [...doneAt.entries()].map(([n, at]) => at - createdAt.get(n)!).sort((a, b) => a - b);
   const rssPlaced = vmHwmBytes(manager.pid!);
   const cpuUsed = cpuProcs.map((p, i) => `${p.name} ${(cpuOf(p) - (cpuStart[i] ?? 0)).toFixed(1)}`).join(', ');
-  rows.push(['nodes (simulated agents, own gRPC connection each)', `${NODES} in ${agentProcs.length} processes, all ready in ${fmtS(readyMs)}`]);
+  rows.push([
+    'nodes (simulated agents, own gRPC connection each)',
+    `${NODES} in ${agentProcs.length} processes, all ready in ${fmtS(readyMs)}`,
+  ]);
   rows.push(['replicas / services', `${REPLICAS} / ${SERVICES}`]);
-  rows.push(['first create -> last task RUNNING', converged ? fmtS(placeMs) : `not converged (${tracker.running.size} running)`]);
+  rows.push([
+    'first create -> last task RUNNING',
+    converged ? fmtS(placeMs) : `not converged (${tracker.running.size} running)`,
+  ]);
   rows.push(['placements per second, end to end', converged ? `${Math.round(REPLICAS / (placeMs / 1000))}` : '-']);
-  rows.push(['first create -> every write committed to etcd', Number.isNaN(durableMs) ? '-' : `${fmtS(durableMs)} (${Math.round(REPLICAS / (durableMs / 1000))} placements/s durable)`]);
+  rows.push([
+    'first create -> every write committed to etcd',
+    Number.isNaN(durableMs)
+      ? '-'
+      : `${fmtS(durableMs)} (${Math.round(REPLICAS / (durableMs / 1000))} placements/s durable)`,
+  ]);
   rows.push(['service create -> all its tasks running, p50', fmtS(percentile(perSvc, 0.5))]);
   rows.push(['service create -> all its tasks running, p99', fmtS(percentile(perSvc, 0.99))]);
   rows.push(['CPU seconds while placing (2 cores = 2 s per s)', `${cpuUsed} (in ${fmtS(placeMs)})`]);
@@ -481,14 +559,23 @@ async function run(): Promise<Results> {
     }
     const downTimes = [...lostNodeIds].map((id) => nodeDownAt.get(id)).filter((t): t is number => t !== undefined);
     const lastDown = downTimes.length ? Math.max(...downTimes) - killAt : NaN;
-    rows.push([`lost ${LOST} nodes (${onLost} tasks): freeze -> all marked down`, downTimes.length === LOST ? fmtS(lastDown) : `${downTimes.length}/${LOST} down`]);
-    rows.push([`lost ${LOST} nodes: freeze -> every replica running elsewhere`, recovered ? fmtS(replacedAt - killAt) : `not recovered in 60 s (${replaced}/${onLost})`]);
+    rows.push([
+      `lost ${LOST} nodes (${onLost} tasks): freeze -> all marked down`,
+      downTimes.length === LOST ? fmtS(lastDown) : `${downTimes.length}/${LOST} down`,
+    ]);
+    rows.push([
+      `lost ${LOST} nodes: freeze -> every replica running elsewhere`,
+      recovered ? fmtS(replacedAt - killAt) : `not recovered in 60 s (${replaced}/${onLost})`,
+    ]);
     if (!recovered) ok = false;
     log(`recovery: ${recovered ? fmtS(replacedAt - killAt) : 'FAILED'}`);
   }
 
   const hwm = vmHwmBytes(manager.pid!);
-  rows.push(['manager peak RSS (VmHWM)', `${fmtMiB(hwm)} (${fmtMiB(rssBefore)} with the nodes only, ${fmtMiB(rssPlaced)} once placed)`]);
+  rows.push([
+    'manager peak RSS (VmHWM)',
+    `${fmtMiB(hwm)} (${fmtMiB(rssBefore)} with the nodes only, ${fmtMiB(rssPlaced)} once placed)`,
+  ]);
   const etcd3 = new Etcd3({ hosts: etcdUrl });
   try {
     const st = await etcd3.maintenance.status();
@@ -506,11 +593,15 @@ async function run(): Promise<Results> {
 
 try {
   const { rows, ok } = await run();
-  process.stdout.write(`\n### shoal placement (${NODES} simulated nodes, ${REPLICAS} replicas)\n\n| measure | result |\n|---|---|\n`);
+  process.stdout.write(
+    `\n### shoal placement (${NODES} simulated nodes, ${REPLICAS} replicas)\n\n| measure | result |\n|---|---|\n`,
+  );
   for (const [k, v] of rows) process.stdout.write(`| ${k} | ${v} |\n`);
   if (!ok) exitCode = 1;
 } catch (err) {
-  process.stderr.write(`placement bench failed: ${(err as Error).stack ?? err}\nmanager log tail:\n${managerLog.slice(-4000)}\n`);
+  process.stderr.write(
+    `placement bench failed: ${(err as Error).stack ?? String(err)}\nmanager log tail:\n${managerLog.slice(-4000)}\n`,
+  );
   exitCode = 1;
 } finally {
   await cleanup();

@@ -77,30 +77,46 @@ interface Run {
   stderr: string;
 }
 
-function run(file: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
+function run(
+  file: string,
+  args: readonly string[],
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       file,
       [...args],
       { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 16 << 20 },
       (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 124) : 0;
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : 124
+          : 0;
         resolve({ code, stdout: String(stdout), stderr: String(stderr) });
       },
     );
   });
 }
 
-async function ok(file: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
+async function ok(
+  file: string,
+  args: readonly string[],
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<Run> {
   const r = await run(file, args, opts);
-  if (r.code !== 0) throw new Error(`${path.basename(file)} ${args.join(' ')} -> exit ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
+  if (r.code !== 0)
+    throw new Error(
+      `${path.basename(file)} ${args.join(' ')} -> exit ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`,
+    );
   return r;
 }
 
 const dockerOn = (h: Host, args: readonly string[], timeoutMs?: number) =>
   ok(DOCKER_CLI, ['-H', `unix://${sock(h)}`, ...args], { ...(timeoutMs !== undefined && { timeoutMs }) });
 const shoal = (args: readonly string[]) => ok(SHOAL, args, { env: { ...process.env, SHOAL_HOST } });
-const bed = (args: readonly string[], env: NodeJS.ProcessEnv = {}) => ok(BED, args, { timeoutMs: 300_000, env: { ...process.env, ...env } });
+const bed = (args: readonly string[], env: NodeJS.ProcessEnv = {}) =>
+  ok(BED, args, { timeoutMs: 300_000, env: { ...process.env, ...env } });
 
 function log(line: string): void {
   process.stderr.write(`swarm-bench: ${line}\n`);
@@ -143,7 +159,10 @@ async function until(
     const at = performance.now();
     if (done(last)) return at - since;
     if (opts.cli?.failure) throw opts.cli.failure;
-    if (at > deadline) throw new Error(`${what}: not reached within ${Math.round((at - since) / 1000)} s (last: ${JSON.stringify(last)})`);
+    if (at > deadline)
+      throw new Error(
+        `${what}: not reached within ${Math.round((at - since) / 1000)} s (last: ${JSON.stringify(last)})`,
+      );
     const wait = POLL_MS - (performance.now() - tick);
     if (wait > 0) await sleep(wait);
   }
@@ -189,11 +208,24 @@ const SHOAL_SYSTEM: System = {
   create: (name, replicas, since) =>
     new Started(
       SHOAL,
-      ['service', 'create', '--detach', '--name', name, '--replicas', String(replicas), '--stop-grace-period', GRACE, IMAGE, ...COMMAND],
+      [
+        'service',
+        'create',
+        '--detach',
+        '--name',
+        name,
+        '--replicas',
+        String(replicas),
+        '--stop-grace-period',
+        GRACE,
+        IMAGE,
+        ...COMMAND,
+      ],
       since,
       shoalEnv(),
     ),
-  scale: (name, replicas, since) => new Started(SHOAL, ['service', 'scale', '--detach', `${name}=${replicas}`], since, shoalEnv()),
+  scale: (name, replicas, since) =>
+    new Started(SHOAL, ['service', 'scale', '--detach', `${name}=${replicas}`], since, shoalEnv()),
   remove: (name) => shoal(['service', 'rm', name]),
 };
 
@@ -207,10 +239,24 @@ const SWARM_SYSTEM: System = {
   create: (name, replicas, since) =>
     new Started(
       DOCKER_CLI,
-      swarmArgs(['service', 'create', '--detach', '--quiet', '--name', name, '--replicas', String(replicas), '--stop-grace-period', GRACE, IMAGE, ...COMMAND]),
+      swarmArgs([
+        'service',
+        'create',
+        '--detach',
+        '--quiet',
+        '--name',
+        name,
+        '--replicas',
+        String(replicas),
+        '--stop-grace-period',
+        GRACE,
+        IMAGE,
+        ...COMMAND,
+      ]),
       since,
     ),
-  scale: (name, replicas, since) => new Started(DOCKER_CLI, swarmArgs(['service', 'scale', '--detach', `${name}=${replicas}`]), since),
+  scale: (name, replicas, since) =>
+    new Started(DOCKER_CLI, swarmArgs(['service', 'scale', '--detach', `${name}=${replicas}`]), since),
   remove: (name) => ok(DOCKER_CLI, swarmArgs(['service', 'rm', name])),
 };
 
@@ -235,8 +281,10 @@ function median(xs: number[]): number | undefined {
 }
 
 const sec = (ms: number | undefined) => (ms === undefined ? '—' : `${(ms / 1000).toFixed(2)} s`);
-const cell = (xs: number[]) => (xs.length === 0 ? '—' : `${sec(median(xs))} (${xs.map((x) => (x / 1000).toFixed(2)).join(', ')})`);
-const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? '—' : (a / b).toFixed(2));
+const cell = (xs: number[]) =>
+  xs.length === 0 ? '—' : `${sec(median(xs))} (${xs.map((x) => (x / 1000).toFixed(2)).join(', ')})`;
+const ratio = (a: number | undefined, b: number | undefined) =>
+  a === undefined || b === undefined ? '—' : (a / b).toFixed(2);
 
 function table(replicas: number): string {
   const rows: Array<[string, CaseName]> = [
@@ -246,7 +294,7 @@ function table(replicas: number): string {
     [`after heal: back to exactly ${2 * replicas} (stale copies gone)`, 'heal'],
   ];
   const out = [
-    '| case | lower bound | shoal | Swarm | shoal/Swarm | shoal/lower bound | lower bound on shoal\'s network | shoal/that |',
+    "| case | lower bound | shoal | Swarm | shoal/Swarm | shoal/lower bound | lower bound on shoal's network | shoal/that |",
     '|---|---|---|---|---|---|---|---|',
   ];
   for (const [title, c] of rows) {
@@ -271,7 +319,17 @@ async function lowerBound(perHost: number, have: number, tag: string, extra: rea
   const t0 = performance.now();
   const runs = HOSTS.flatMap((h) =>
     Array.from({ length: perHost }, () =>
-      dockerOn(h, ['run', '-d', ...extra, '--label', `${LABEL_LOWER}=${tag}`, '--stop-timeout', '1', IMAGE, ...COMMAND]),
+      dockerOn(h, [
+        'run',
+        '-d',
+        ...extra,
+        '--label',
+        `${LABEL_LOWER}=${tag}`,
+        '--stop-timeout',
+        '1',
+        IMAGE,
+        ...COMMAND,
+      ]),
     ),
   );
   const want = have + perHost * HOSTS.length;
@@ -283,7 +341,9 @@ async function lowerBound(perHost: number, have: number, tag: string, extra: rea
 async function removeLower(tag: string): Promise<void> {
   await Promise.all(
     HOSTS.map(async (h) => {
-      const ids = (await engine(h).listContainers({ all: true, filters: { label: [`${LABEL_LOWER}=${tag}`] } })).map((c) => c.Id);
+      const ids = (await engine(h).listContainers({ all: true, filters: { label: [`${LABEL_LOWER}=${tag}`] } })).map(
+        (c) => c.Id,
+      );
       if (ids.length > 0) await dockerOn(h, ['rm', '-f', ...ids]);
     }),
   );
@@ -303,7 +363,9 @@ async function lowerRound(replicas: number, round: number): Promise<void> {
     // one re-exec and ten iptables runs that the default bridge, Swarm's here, does without).
     const onNet = await lowerBound(perHost, 0, tag, ['--network', SHOAL_DOCKER_NETWORK]);
     results.lowerNet.deploy.push(onNet);
-    log(`round ${round} lower bound: ${sec(deploy)} from 0, ${sec(scale)} from ${perHost * HOSTS.length}, ${sec(onNet)} on ${SHOAL_DOCKER_NETWORK} [load ${load()}]`);
+    log(
+      `round ${round} lower bound: ${sec(deploy)} from 0, ${sec(scale)} from ${perHost * HOSTS.length}, ${sec(onNet)} on ${SHOAL_DOCKER_NETWORK} [load ${load()}]`,
+    );
   } finally {
     await removeLower(tag);
   }
@@ -330,9 +392,12 @@ async function systemRound(sys: System, replicas: number, round: number): Promis
     await cli.check();
     cliReturns[sys.name].push(cli.returnedMs!);
     // exactly the count, spread so that the victim holds some
-    await until(`${sys.name} settled at ${twice}`, label, name, (c) => total(c) === twice, performance.now(), { timeoutMs: 30_000 });
+    await until(`${sys.name} settled at ${twice}`, label, name, (c) => total(c) === twice, performance.now(), {
+      timeoutMs: 30_000,
+    });
     const spread = await countPerHost(label, name);
-    if (spread[VICTIM] === 0) throw new Error(`${sys.name}: no replica on ${VICTIM} to lose (${JSON.stringify(spread)})`);
+    if (spread[VICTIM] === 0)
+      throw new Error(`${sys.name}: no replica on ${VICTIM} to lose (${JSON.stringify(spread)})`);
 
     t0 = performance.now();
     let recovery: number;
@@ -343,7 +408,9 @@ async function systemRound(sys: System, replicas: number, round: number): Promis
       await bed(['heal', VICTIM]);
     }
     t0 = performance.now();
-    const heal = await until(`${sys.name} back to ${twice} after heal`, label, name, (c) => total(c) === twice, t0, { timeoutMs: HEAL_TIMEOUT_MS });
+    const heal = await until(`${sys.name} back to ${twice} after heal`, label, name, (c) => total(c) === twice, t0, {
+      timeoutMs: HEAL_TIMEOUT_MS,
+    });
 
     results[sys.name].deploy.push(deploy);
     results[sys.name].scale.push(scale);
@@ -361,7 +428,9 @@ async function systemRound(sys: System, replicas: number, round: number): Promis
 async function removeService(sys: System, name: string): Promise<void> {
   const key = `${sys.name}:${name}`;
   if (!services.has(key)) return;
-  await sys.remove(name).catch((err: unknown) => log(`removing ${sys.name} service ${name}: ${(err as Error).message}`));
+  await sys
+    .remove(name)
+    .catch((err: unknown) => log(`removing ${sys.name} service ${name}: ${(err as Error).message}`));
   await until(`${sys.name} ${name} removed`, sys.label, name, (c) => total(c) === 0, performance.now(), {
     all: true,
     timeoutMs: REMOVE_TIMEOUT_MS,
@@ -410,7 +479,11 @@ function cleanup(opts: { bedDown: boolean }): Promise<void> {
     }
     await Promise.all(
       HOSTS.map(async (h) => {
-        const ids = (await engine(h).listContainers({ all: true, filters: { label: [LABEL_LOWER] } }).catch(() => [])).map((c) => c.Id);
+        const ids = (
+          await engine(h)
+            .listContainers({ all: true, filters: { label: [LABEL_LOWER] } })
+            .catch(() => [])
+        ).map((c) => c.Id);
         if (ids.length > 0) await dockerOn(h, ['rm', '-f', ...ids]).catch(() => undefined);
       }),
     );
@@ -461,7 +534,10 @@ async function main(): Promise<number> {
     if (!values['reuse-bed']) {
       log('bringing the bed up fresh (3 hosts, plain shape)');
       const hb = values['heartbeat-period'];
-      await bed(['up', '--fresh', '--hosts', String(HOSTS.length)], hb === undefined ? {} : { SHOAL_BED_HEARTBEAT_PERIOD: hb });
+      await bed(
+        ['up', '--fresh', '--hosts', String(HOSTS.length)],
+        hb === undefined ? {} : { SHOAL_BED_HEARTBEAT_PERIOD: hb },
+      );
     }
     log(`pulling ${IMAGE} on every host (no case pulls)`);
     await Promise.all(HOSTS.map((h) => dockerOn(h, ['pull', '-q', IMAGE])));
@@ -469,7 +545,8 @@ async function main(): Promise<number> {
     const netDeadline = Date.now() + 30_000;
     for (const h of HOSTS) {
       while ((await engine(h).listNetworks({ filters: { name: [SHOAL_DOCKER_NETWORK] } })).length === 0) {
-        if (Date.now() > netDeadline) throw new Error(`${h}: no Docker network ${SHOAL_DOCKER_NETWORK} after 30 s (is its agent up?)`);
+        if (Date.now() > netDeadline)
+          throw new Error(`${h}: no Docker network ${SHOAL_DOCKER_NETWORK} after 30 s (is its agent up?)`);
         await sleep(200);
       }
     }
@@ -487,19 +564,23 @@ async function main(): Promise<number> {
   } catch (err) {
     log(`FAILED: ${(err as Error).stack ?? String(err)}`);
     await cleanup({ bedDown });
-    if (results.shoal.deploy.length + results.swarm.deploy.length + results.lower.deploy.length > 0) console.log(table(replicas));
+    if (results.shoal.deploy.length + results.swarm.deploy.length + results.lower.deploy.length > 0)
+      console.log(table(replicas));
     return 1;
   }
   await cleanup({ bedDown });
 
   const median2 = (xs: number[]) => sec(median(xs));
-  console.log(`\n## shoal vs Docker Swarm, ${replicas} replicas on 3 bed hosts, ${rounds} round(s): median (each round)\n`);
+  console.log(
+    `\n## shoal vs Docker Swarm, ${replicas} replicas on 3 bed hosts, ${rounds} round(s): median (each round)\n`,
+  );
   console.log(table(replicas));
   console.log(
     `\nCLI returned after (--detach; not part of the figures): shoal ${median2(cliReturns.shoal)}, Swarm ${median2(cliReturns.swarm)}. ` +
       `Polled every ${POLL_MS} ms. Whole run ${sec(performance.now() - started0)}; load at the end ${load()}.`,
   );
-  if (values.json !== undefined) writeFileSync(values.json, JSON.stringify({ replicas, rounds, results, cliReturns }, null, 2));
+  if (values.json !== undefined)
+    writeFileSync(values.json, JSON.stringify({ replicas, rounds, results, cliReturns }, null, 2));
   return 0;
 }
 

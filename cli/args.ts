@@ -120,10 +120,20 @@ const HOST: FlagSpec = {
   help: `Manager address(es), tried in order (env SHOAL_HOST, default ${DEFAULT_HOST})`,
 };
 const HELP: FlagSpec = { long: 'help', short: 'h', type: 'boolean', help: 'Print usage' };
-const FORMAT: FlagSpec = { long: 'format', type: 'string', value: 'FORMAT', help: 'Output format: table (default) or json' };
+const FORMAT: FlagSpec = {
+  long: 'format',
+  type: 'string',
+  value: 'FORMAT',
+  help: 'Output format: table (default) or json',
+};
 const QUIET: FlagSpec = { long: 'quiet', short: 'q', type: 'boolean', help: 'Only print IDs' };
 const NO_TRUNC: FlagSpec = { long: 'no-trunc', type: 'boolean', help: 'Do not truncate IDs' };
-const INSPECT_FORMAT: FlagSpec = { long: 'format', type: 'string', value: 'FORMAT', help: 'Output format: json (the only one)' };
+const INSPECT_FORMAT: FlagSpec = {
+  long: 'format',
+  type: 'string',
+  value: 'FORMAT',
+  help: 'Output format: json (the only one)',
+};
 const DETACH: FlagSpec = {
   long: 'detach',
   short: 'd',
@@ -208,24 +218,29 @@ const COMMANDS: CommandSpec[] = [
         value: 'DURATION',
         help: 'Time to wait after SIGTERM before SIGKILL (default 10s)',
       },
-      { long: 'health-cmd', type: 'string', value: 'CMD', help: 'Command to run to check health (run with /bin/sh -c)' },
+      {
+        long: 'health-cmd',
+        type: 'string',
+        value: 'CMD',
+        help: 'Command to run to check health (run with /bin/sh -c)',
+      },
       {
         long: 'health-interval',
         type: 'string',
         value: 'DURATION',
-        help: 'Time between running the check (default: the engine\'s, 30s)',
+        help: "Time between running the check (default: the engine's, 30s)",
       },
       {
         long: 'health-timeout',
         type: 'string',
         value: 'DURATION',
-        help: 'Maximum time to allow one check to run (default: the engine\'s, 30s)',
+        help: "Maximum time to allow one check to run (default: the engine's, 30s)",
       },
       {
         long: 'health-retries',
         type: 'string',
         value: 'N',
-        help: 'Consecutive failures needed to report unhealthy (default: the engine\'s, 3)',
+        help: "Consecutive failures needed to report unhealthy (default: the engine's, 3)",
       },
       {
         long: 'health-start-period',
@@ -589,7 +604,9 @@ export function parseSubnet(text: string): string {
   if (octets.some((o) => o > 255)) throw bad('each part of the address must be between 0 and 255');
   const prefix = Number(m[5]);
   if (prefix < MIN_SUBNET_PREFIX || prefix > MAX_SUBNET_PREFIX) {
-    throw bad(`the prefix length must be between /${MIN_SUBNET_PREFIX} and /${MAX_SUBNET_PREFIX} (each host gets a /24 of it)`);
+    throw bad(
+      `the prefix length must be between /${MIN_SUBNET_PREFIX} and /${MAX_SUBNET_PREFIX} (each host gets a /24 of it)`,
+    );
   }
   const address = octets.reduce((acc, o) => acc * 256 + o, 0);
   const size = 2 ** (32 - prefix);
@@ -610,7 +627,8 @@ export function parseHosts(text: string): string[] {
   return hosts;
 }
 
-const PUBLISH_SHAPE = 'expected PUBLISHED:TARGET[/PROTOCOL] or published=P,target=T[,protocol=tcp|udp][,mode=ingress|host]';
+const PUBLISH_SHAPE =
+  'expected PUBLISHED:TARGET[/PROTOCOL] or published=P,target=T[,protocol=tcp|udp][,mode=ingress|host]';
 const PUBLISH_KEYS = ['published', 'target', 'protocol', 'mode'];
 
 /**
@@ -680,7 +698,9 @@ export function parsePublish(text: string): PortConfig {
     publishMode: modeText === 'host' ? PublishMode.HOST : PublishMode.INGRESS,
   };
   if (config.protocol === 'udp' && config.publishMode === PublishMode.INGRESS) {
-    throw new UsageError(`--publish ${text}: the routing mesh carries tcp only; add mode=host to publish udp on the task's host`);
+    throw new UsageError(
+      `--publish ${text}: the routing mesh carries tcp only; add mode=host to publish udp on the task's host`,
+    );
   }
   return config;
 }
@@ -720,7 +740,9 @@ function eventsRequest(flags: FlagValues): EventsRequest {
     const [key, value] = kv;
     if (key === 'type') {
       if (!(EVENT_TYPES as readonly string[]).includes(value)) {
-        throw new UsageError(`invalid --filter "${text}": type must be ${EVENT_TYPES.slice(0, -1).join(', ')} or endpoint`);
+        throw new UsageError(
+          `invalid --filter "${text}": type must be ${EVENT_TYPES.slice(0, -1).join(', ')} or endpoint`,
+        );
       }
       if (!types.includes(value)) types.push(value);
     } else if (key === 'service' || key === 'node') {
@@ -752,7 +774,8 @@ function size(flags: FlagValues, long: string): number | undefined {
   const text = flags.string(long);
   if (text === undefined) return undefined;
   const n = parseSize(text);
-  if (n === undefined) throw new UsageError(`invalid --${long} "${text}": expected bytes or a number with k, m, g or t (e.g. 64M)`);
+  if (n === undefined)
+    throw new UsageError(`invalid --${long} "${text}": expected bytes or a number with k, m, g or t (e.g. 64M)`);
   return n;
 }
 
@@ -773,7 +796,8 @@ function optionalDuration(flags: FlagValues, long: string, positive = false): nu
   const text = flags.string(long);
   if (text === undefined) return undefined;
   const ms = parseDuration(text);
-  if (ms === undefined) throw new UsageError(`invalid --${long} "${text}": expected a duration like 10s, 500ms or 1m30s`);
+  if (ms === undefined)
+    throw new UsageError(`invalid --${long} "${text}": expected a duration like 10s, 500ms or 1m30s`);
   if (positive && ms <= 0) throw new UsageError(`--${long} must be longer than 0, got "${text}"`);
   return ms;
 }
@@ -903,7 +927,11 @@ function outputFormat<F extends string>(flags: FlagValues, allowed: readonly [F,
 }
 
 function listOptions(flags: FlagValues): ListOptions {
-  return { format: outputFormat(flags, ['table', 'json']), quiet: flags.bool('quiet'), noTrunc: flags.bool('no-trunc') };
+  return {
+    format: outputFormat(flags, ['table', 'json']),
+    quiet: flags.bool('quiet'),
+    noTrunc: flags.bool('no-trunc'),
+  };
 }
 
 function waitOptions(flags: FlagValues): WaitOptions | undefined {
@@ -1147,7 +1175,10 @@ const BUILDERS: Record<BuildableCommand, Builder> = {
  * SHOAL_HOST. Throws UsageError for bad input; returns a 'help' command for --help and
  * for missing commands (ok=false: print to stderr, exit 1).
  */
-export function parseCommandLine(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Invocation {
+export function parseCommandLine(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): Invocation {
   let hostText: string | undefined;
   const takeHost = (flags: FlagValues): void => {
     hostText = flags.string('host') ?? hostText;
@@ -1181,7 +1212,9 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
   takeHost(groupParsed.flags);
   const [sub, ...subArgs] = groupParsed.positionals;
   if (sub === undefined) return help(groupUsage(group), groupParsed.flags.bool('help') || root.flags.bool('help'));
-  const spec = COMMANDS.find((c) => c.name === `${group} ${sub}` || (c.name.startsWith(`${group} `) && c.aliases?.includes(sub)));
+  const spec = COMMANDS.find(
+    (c) => c.name === `${group} ${sub}` || (c.name.startsWith(`${group} `) && c.aliases?.includes(sub)),
+  );
   if (spec === undefined) throw new UsageError(`unknown command "${group} ${sub}" (see shoal ${group} --help)`);
   if (groupParsed.flags.bool('help') || root.flags.bool('help')) return help(commandUsage(spec), true);
 

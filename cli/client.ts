@@ -104,7 +104,12 @@ export interface ControlApi {
 }
 
 type Callback<T> = (error: ServiceError | null, response: T) => void;
-type Invoke<T> = (client: ControlClient, metadata: Metadata, options: Partial<CallOptions>, callback: Callback<T>) => void;
+type Invoke<T> = (
+  client: ControlClient,
+  metadata: Metadata,
+  options: Partial<CallOptions>,
+  callback: Callback<T>,
+) => void;
 
 class ChannelUnreachable extends Error {
   override name = 'ChannelUnreachable';
@@ -409,11 +414,16 @@ export class GrpcControlApi implements ControlApi {
       let reopened = false;
       const slow: number[] = [];
       const tryIndex = async (index: number): Promise<'done' | 'next' | 'reopen'> => {
-        if (lost !== undefined) sink.failover(this.#addresses[lost.index] ?? '', this.#addresses[index] ?? '', lost.why);
+        if (lost !== undefined)
+          sink.failover(this.#addresses[lost.index] ?? '', this.#addresses[index] ?? '', lost.why);
         const end = await this.#stream(index, request, sink, signal);
         if (end.aborted) return 'done';
         if (FINAL_STREAM_CODES.includes(end.code)) {
-          throw new ManagerError(oneLine(end.details || status[end.code] || `gRPC status ${end.code}`), end.code, false);
+          throw new ManagerError(
+            oneLine(end.details || status[end.code] || `gRPC status ${end.code}`),
+            end.code,
+            false,
+          );
         }
         last = { index, why: streamEndWhy(end) };
         if (!end.stable) return 'next';

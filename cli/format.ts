@@ -393,9 +393,7 @@ export function endpointRow(e: Endpoint): EndpointRow {
 
 /** By slot (a global service: by node), then task id. */
 export function sortEndpointRows(rows: EndpointRow[]): EndpointRow[] {
-  return [...rows].sort(
-    (a, b) => a.slot - b.slot || a.node.localeCompare(b.node) || a.taskId.localeCompare(b.taskId),
-  );
+  return [...rows].sort((a, b) => a.slot - b.slot || a.node.localeCompare(b.node) || a.taskId.localeCompare(b.taskId));
 }
 
 /**
@@ -485,7 +483,7 @@ function eventValue(key: string, value: unknown): string | undefined {
     return JSON.stringify(value);
   }
   if (typeof value === 'object') return JSON.stringify(value);
-  const text = String(value);
+  const text = typeof value === 'string' ? value : JSON.stringify(value); // a number or boolean
   return /[\s"]/.test(text) ? JSON.stringify(text) : text;
 }
 
@@ -608,7 +606,9 @@ export function networkInspectRow(detail: NetworkDetail, hostnames: ReadonlyMap<
       subnet: l.subnet,
       nodeAddress: l.nodeAddress,
     }))
-    .sort((a, b) => a.node.localeCompare(b.node) || a.nodeId.localeCompare(b.nodeId) || a.subnet.localeCompare(b.subnet));
+    .sort(
+      (a, b) => a.node.localeCompare(b.node) || a.nodeId.localeCompare(b.nodeId) || a.subnet.localeCompare(b.subnet),
+    );
   return {
     id: n?.id ?? '',
     name: n?.spec?.name ?? '',
@@ -631,7 +631,14 @@ export function sortNetworkRows(rows: NetworkRow[]): NetworkRow[] {
 export function networkTable(rows: NetworkRow[], noTrunc = false): string {
   return table(
     ['NETWORK ID', 'NAME', 'SUBNET', 'VNI', 'DEFAULT', 'SERVICES'],
-    rows.map((r) => [shortId(r.id, noTrunc), r.name, r.subnet, String(r.vni), r.default ? 'yes' : '', String(r.services)]),
+    rows.map((r) => [
+      shortId(r.id, noTrunc),
+      r.name,
+      r.subnet,
+      String(r.vni),
+      r.default ? 'yes' : '',
+      String(r.services),
+    ]),
   );
 }
 
@@ -718,9 +725,7 @@ const PADDING = 3;
 /** Left-aligned columns like docker's tabwriter; the last column is not padded. */
 export function table(headers: string[], rows: string[][]): string {
   const all = [headers, ...rows];
-  const widths = headers.map((_, col) =>
-    Math.max(MIN_CELL, ...all.map((row) => (row[col] ?? '').length + PADDING)),
-  );
+  const widths = headers.map((_, col) => Math.max(MIN_CELL, ...all.map((row) => (row[col] ?? '').length + PADDING)));
   return all
     .map((row) =>
       row

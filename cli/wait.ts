@@ -72,7 +72,18 @@ export async function waitForConvergence(targets: WaitTarget[], config: WaitConf
   const stallMs = config.stallMs ?? STALL_MS;
   const start = deps.now();
   const state = new Map<string, Progress>(
-    targets.map((t) => [t.id, { seen: false, missingSince: undefined, line: '', running: -1, changedAt: start, summary: 'not listed yet', converged: false }]),
+    targets.map((t) => [
+      t.id,
+      {
+        seen: false,
+        missingSince: undefined,
+        line: '',
+        running: -1,
+        changedAt: start,
+        summary: 'not listed yet',
+        converged: false,
+      },
+    ]),
   );
   /** Since when the manager has been answering (the start, or the end of the last outage). */
   let answeringSince = start;
@@ -131,7 +142,8 @@ export async function waitForConvergence(targets: WaitTarget[], config: WaitConf
           }
           continue;
         }
-        if (now - answeringSince >= MISSING_MS) throw new CliError(`service ${target.name} is not listed by the manager`);
+        if (now - answeringSince >= MISSING_MS)
+          throw new CliError(`service ${target.name} is not listed by the manager`);
         continue;
       }
       p.seen = true;

@@ -30,11 +30,7 @@ export class ControlLoop {
   /** Told of a pass that took longer than SLOW_PASS_MS. */
   onSlowPass: (line: string) => void = () => {};
 
-  constructor(
-    state: ClusterState,
-    now: () => number = Date.now,
-    opts: AllocatorOptions = {},
-  ) {
+  constructor(state: ClusterState, now: () => number = Date.now, opts: AllocatorOptions = {}) {
     this.orchestrator = new Orchestrator(state, now);
     this.scheduler = new Scheduler(state, now);
     this.allocator = new Allocator(state, now, opts);
@@ -83,13 +79,22 @@ export class ControlLoop {
         a += allocated;
         o += orchestrated;
         s += scheduled;
-        if (allocated + orchestrated + scheduled === 0 && !this.orchestrator.hasWork && !this.scheduler.hasWork && !this.allocator.hasWork) return;
+        if (
+          allocated + orchestrated + scheduled === 0 &&
+          !this.orchestrator.hasWork &&
+          !this.scheduler.hasWork &&
+          !this.allocator.hasWork
+        )
+          return;
         if (performance.now() - started > budgetMs) break;
       }
       this.kick(); // still busy: continue in a later tick, letting I/O through
     } finally {
       const ms = performance.now() - started;
-      if (ms > SLOW_PASS_MS) this.onSlowPass(`control loop: a pass took ${Math.round(ms)} ms (${a} leases, ${o} services or slots reconciled, ${s} tasks assigned)`);
+      if (ms > SLOW_PASS_MS)
+        this.onSlowPass(
+          `control loop: a pass took ${Math.round(ms)} ms (${a} leases, ${o} services or slots reconciled, ${s} tasks assigned)`,
+        );
     }
   }
 

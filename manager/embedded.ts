@@ -39,12 +39,19 @@ export class EmbeddedProcess {
       child.once('spawn', () => resolve(undefined));
       child.once('error', (err) => resolve(err));
     });
-    if (spawned) throw new Error(`cannot start embedded ${this.name} (${this.command}): ${spawned.message}; install it or configure an address`);
+    if (spawned)
+      throw new Error(
+        `cannot start embedded ${this.name} (${this.command}): ${spawned.message}; install it or configure an address`,
+      );
     writeFileSync(this.pidFile, String(child.pid));
     const deadline = Date.now() + READY_TIMEOUT_MS;
     while (!(await portOpen(this.port))) {
-      if (this.exited) throw new Error(`embedded ${this.name} exited at start; see ${join(this.stateDir, `${this.name}.log`)}`);
-      if (Date.now() > deadline) throw new Error(`embedded ${this.name} did not listen on 127.0.0.1:${this.port} within ${READY_TIMEOUT_MS / 1000}s`);
+      if (this.exited)
+        throw new Error(`embedded ${this.name} exited at start; see ${join(this.stateDir, `${this.name}.log`)}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `embedded ${this.name} did not listen on 127.0.0.1:${this.port} within ${READY_TIMEOUT_MS / 1000}s`,
+        );
       await new Promise((r) => setTimeout(r, 50));
     }
     this.log(`embedded ${this.name} running (pid ${child.pid}, 127.0.0.1:${this.port})`);
@@ -97,15 +104,24 @@ export function embeddedEtcd(stateDir: string, clientPort: number, log: (l: stri
     stateDir,
     'etcd',
     [
-      '--name', 'shoal',
-      '--data-dir', join(stateDir, 'etcd'),
-      '--listen-client-urls', client,
-      '--advertise-client-urls', client,
-      '--listen-peer-urls', peer,
-      '--initial-advertise-peer-urls', peer,
-      '--initial-cluster', `shoal=${peer}`,
-      '--auto-compaction-retention', '1',
-      '--quota-backend-bytes', String(4 * 1024 ** 3),
+      '--name',
+      'shoal',
+      '--data-dir',
+      join(stateDir, 'etcd'),
+      '--listen-client-urls',
+      client,
+      '--advertise-client-urls',
+      client,
+      '--listen-peer-urls',
+      peer,
+      '--initial-advertise-peer-urls',
+      peer,
+      '--initial-cluster',
+      `shoal=${peer}`,
+      '--auto-compaction-retention',
+      '1',
+      '--quota-backend-bytes',
+      String(4 * 1024 ** 3),
     ],
     clientPort,
     log,

@@ -28,7 +28,10 @@ export function toServiceError(err: unknown): Partial<ServiceError> {
 
 /** Wraps an async unary handler into grpc-js's callback form. */
 export function unary<Req, Res>(fn: (req: Req, peer: string) => Promise<Res>) {
-  return (call: { request: Req; getPeer(): string }, callback: (err: Partial<ServiceError> | null, res?: Res) => void) => {
+  return (
+    call: { request: Req; getPeer(): string },
+    callback: (err: Partial<ServiceError> | null, res?: Res) => void,
+  ) => {
     fn(call.request, call.getPeer()).then(
       (res) => callback(null, res),
       (err) => callback(toServiceError(err)),

@@ -12,7 +12,9 @@ export function watchEventLoop(log: (line: string) => void): () => void {
     last = now;
     if (late > REPORT_MS) {
       const mem = process.memoryUsage();
-      log(`event loop held for ${Math.round(late)} ms (heap ${Math.round(mem.heapUsed / 2 ** 20)} MiB, rss ${Math.round(mem.rss / 2 ** 20)} MiB)`);
+      log(
+        `event loop held for ${Math.round(late)} ms (heap ${Math.round(mem.heapUsed / 2 ** 20)} MiB, rss ${Math.round(mem.rss / 2 ** 20)} MiB)`,
+      );
     }
   }, TICK_MS);
   timer.unref();

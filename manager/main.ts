@@ -55,7 +55,7 @@ function port(name: string, v: string): number {
   return n;
 }
 
-const stateDir = values['state-dir']!;
+const stateDir = values['state-dir'];
 mkdirSync(stateDir, { recursive: true });
 let joinToken = values['join-token'] ?? process.env.SHOAL_JOIN_TOKEN ?? '';
 const tokenFile = join(stateDir, 'join-token');
@@ -66,7 +66,7 @@ if (!joinToken) {
     writeFileSync(tokenFile, joinToken + '\n', { mode: 0o600 });
   }
 }
-const httpListen = values['http-listen']!.trim();
+const httpListen = values['http-listen'].trim();
 if (httpListen !== 'off') {
   const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(httpListen);
   if (!m || Number(m[2]) > 65535) fail(`--http-listen must be HOST:PORT or off, got "${httpListen}"`);
@@ -74,14 +74,14 @@ if (httpListen !== 'off') {
 
 let defaultNetworkSubnet: string;
 try {
-  defaultNetworkSubnet = validateDefaultSubnet(values['default-network-subnet']!);
+  defaultNetworkSubnet = validateDefaultSubnet(values['default-network-subnet']);
 } catch (err) {
   fail(`--default-network-subnet: ${(err as Error).message}`);
 }
 
 let heartbeatPeriodMs: number;
 try {
-  heartbeatPeriodMs = parseDuration(values['heartbeat-period']!);
+  heartbeatPeriodMs = parseDuration(values['heartbeat-period']);
 } catch (err) {
   fail(`--heartbeat-period: ${(err as Error).message}`);
 }
@@ -89,14 +89,17 @@ try {
 const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
 watchEventLoop(log);
 const manager = new Manager({
-  listen: values.listen!,
-  advertise: values.advertise!,
+  listen: values.listen,
+  advertise: values.advertise,
   stateDir,
   joinToken,
-  etcdEndpoints: values['etcd-endpoints']!.split(',').map((s) => s.trim()).filter(Boolean),
-  natsUrl: values['nats-url']!,
-  embeddedEtcdPort: port('embedded-etcd-port', values['embedded-etcd-port']!),
-  embeddedNatsPort: port('embedded-nats-port', values['embedded-nats-port']!),
+  etcdEndpoints: values['etcd-endpoints']
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+  natsUrl: values['nats-url'],
+  embeddedEtcdPort: port('embedded-etcd-port', values['embedded-etcd-port']),
+  embeddedNatsPort: port('embedded-nats-port', values['embedded-nats-port']),
   heartbeatPeriodMs,
   httpListen,
   defaultNetworkSubnet,

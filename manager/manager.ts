@@ -152,22 +152,33 @@ export class Manager {
     server.addService(DispatcherService, this.dispatcherRouter());
     server.addService(ControlService, this.router.implementation());
     const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(this.config.listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+      server.bindAsync(this.config.listen, ServerCredentials.createInsecure(), (err, p) =>
+        err ? reject(err) : resolve(p),
+      ),
     );
     this.server = server;
     this.boundAddress = this.config.listen.replace(/:\d+$/, `:${port}`);
     const advertise = this.config.advertise || this.boundAddress;
     await this.startHttp(catalog);
 
-    const election = new Election(this.electionStore.etcd, { id: this.id, address: advertise, startedAtMs: Date.now() }, etcdEndpoints, log);
+    const election = new Election(
+      this.electionStore.etcd,
+      { id: this.id, address: advertise, startedAtMs: Date.now() },
+      etcdEndpoints,
+      log,
+    );
     this.election = election;
     election.on('elected', () => void this.becomeLeader());
     election.on('deposed', () => void this.becomeFollower());
-    election.on('leaderChanged', (l) => log(l ? `leader is ${l.address} (${l.id === this.id ? 'this manager' : l.id})` : 'no leader'));
+    election.on('leaderChanged', (l) =>
+      log(l ? `leader is ${l.address} (${l.id === this.id ? 'this manager' : l.id})` : 'no leader'),
+    );
     await this.becomeFollower();
     await retry(() => election.start(), 'start the election', log);
     this.lifecycle = 'running';
-    log(`shoal manager listening on ${this.boundAddress} (id ${this.id})${this.httpAddress ? `; HTTP API on ${this.httpAddress}` : ''}`);
+    log(
+      `shoal manager listening on ${this.boundAddress} (id ${this.id})${this.httpAddress ? `; HTTP API on ${this.httpAddress}` : ''}`,
+    );
   }
 
   /** The Consul-shaped HTTP API, after the gRPC server; a taken port fails the start. */
@@ -184,9 +195,12 @@ export class Manager {
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       const code = e.code ?? (e.cause as NodeJS.ErrnoException | undefined)?.code;
-      if (code === 'EADDRINUSE') throw new Error(`--http-listen ${listen}: address already in use (give another HOST:PORT, or off)`);
-      if (code === 'EADDRNOTAVAIL') throw new Error(`--http-listen ${listen}: no such local address`);
-      throw new Error(`--http-listen ${listen}: ${((e.cause as Error | undefined) ?? e).message}`);
+      if (code === 'EADDRINUSE')
+        throw new Error(`--http-listen ${listen}: address already in use (give another HOST:PORT, or off)`, {
+          cause: err,
+        });
+      if (code === 'EADDRNOTAVAIL') throw new Error(`--http-listen ${listen}: no such local address`, { cause: err });
+      throw new Error(`--http-listen ${listen}: ${((e.cause as Error | undefined) ?? e).message}`, { cause: err });
     }
     this.http = http;
   }
@@ -252,18 +266,42 @@ export class Manager {
     writer.onFenced = (err) => election.fenced(err.message);
     const state = new ClusterState(writer);
     state.load(snapshot);
-    const loop = new ControlLoop(state, Date.now, this.config.defaultNetworkSubnet ? { defaultNetworkSubnet: this.config.defaultNetworkSubnet } : {});
+    const loop = new ControlLoop(
+      state,
+      Date.now,
+      this.config.defaultNetworkSubnet ? { defaultNetworkSubnet: this.config.defaultNetworkSubnet } : {},
+    );
     loop.onSlowPass = log;
     const catalog = this.catalog!;
-    const dispatcher = new Dispatcher(state, { joinToken: this.config.joinToken, heartbeatPeriodMs: this.config.heartbeatPeriodMs, log, endpoints: catalog });
+    const dispatcher = new Dispatcher(state, {
+      joinToken: this.config.joinToken,
+      heartbeatPeriodMs: this.config.heartbeatPeriodMs,
+      log,
+      endpoints: catalog,
+    });
     // The Control API waits for what it wrote (service, node, network), not for the task writes queued before it.
-    const api = new ControlApi({ state, sync: () => writer.syncDesired(), managers: () => election.managers(), endpoints: catalog, events: this.relay });
+    const api = new ControlApi({
+      state,
+      sync: () => writer.syncDesired(),
+      managers: () => election.managers(),
+      endpoints: catalog,
+      events: this.relay,
+    });
     const registry = new EndpointRegistry(state, writer, store, { log });
     this.events?.attach(state);
     dispatcher.start();
     loop.enable();
     void registry.start();
-    this.term = { role: 'leader', state, writer, loop, dispatcher, dispatcherImpl: dispatcher.implementation(), api, registry };
+    this.term = {
+      role: 'leader',
+      state,
+      writer,
+      loop,
+      dispatcher,
+      dispatcherImpl: dispatcher.implementation(),
+      api,
+      registry,
+    };
     log(
       `leading: ${snapshot.nodes.length} nodes, ${snapshot.services.length} services, ${snapshot.tasks.length} tasks loaded in ${Date.now() - started} ms`,
     );
@@ -338,7 +376,10 @@ export class Manager {
       const leader = this.election?.leader;
       return {
         code: status.UNAVAILABLE,
-        details: leader && leader.id !== this.id ? `this manager is not the leader (leader: ${leader.address})` : 'no leader elected yet',
+        details:
+          leader && leader.id !== this.id
+            ? `this manager is not the leader (leader: ${leader.address})`
+            : 'no leader elected yet',
       };
     };
     const impl: Record<string, unknown> = {};

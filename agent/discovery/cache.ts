@@ -209,7 +209,7 @@ export class EndpointCache implements EndpointSource, ServiceSource {
   /** A task of this host stopped serving: its endpoint leaves the answers now. */
   dropTask(service: string, taskId: string): void {
     let tombs = this.tombstones.get(service);
-    if (tombs === undefined) this.tombstones.set(service, (tombs = new Map()));
+    if (tombs === undefined) this.tombstones.set(service, (tombs = new Map<string, number>()));
     tombs.set(taskId, this.now());
     const e = this.entries.get(service);
     if (e === undefined || !e.se.endpoints.some((ep) => ep.taskId === taskId)) return;
@@ -302,7 +302,8 @@ export class EndpointCache implements EndpointSource, ServiceSource {
     // Still wanted: ask again (the manager answers a watched name at once).
     const again = dropped.filter((n) => this.watched.has(n));
     if (again.length > 0) this.send({ watch: again, unwatch: [] });
-    if (dropped.length > 0) this.log(`discovery: dropped ${dropped.length} answer(s) the new stream did not confirm: ${dropped.join(', ')}`);
+    if (dropped.length > 0)
+      this.log(`discovery: dropped ${dropped.length} answer(s) the new stream did not confirm: ${dropped.join(', ')}`);
   }
 
   private notify(name: string): void {

@@ -42,7 +42,8 @@ function candidates(q: string): Candidate[] {
   const t = TASK_FORM.exec(q);
   if (t?.[1] !== undefined && t[2] !== undefined) out.push({ service: t[2], form: 'task', taskId: t[1].toLowerCase() });
   const s = SRV_FORM.exec(q);
-  if (s?.[1] !== undefined && s[2] !== undefined) out.push({ service: s[1], form: 'srv', proto: s[2].toLowerCase() as 'tcp' | 'udp' });
+  if (s?.[1] !== undefined && s[2] !== undefined)
+    out.push({ service: s[1], form: 'srv', proto: s[2].toLowerCase() as 'tcp' | 'udp' });
   return out;
 }
 
@@ -154,14 +155,24 @@ export function records(
     return { rcode: 'NOERROR', answers: shuffle(all, random).map((t) => a(name, t.ip)), additionals: [] };
   }
   if (qtype === 'SRV') {
-    const ports = [...new Set(se.ports.filter((p) => m.proto === undefined || (p.protocol || 'tcp') === m.proto).map((p) => p.targetPort))].filter((p) => p > 0);
+    const ports = [
+      ...new Set(
+        se.ports.filter((p) => m.proto === undefined || (p.protocol || 'tcp') === m.proto).map((p) => p.targetPort),
+      ),
+    ].filter((p) => p > 0);
     const answers: Answer[] = [];
     const additionals: Answer[] = [];
     if (ports.length === 0) return { rcode: 'NOERROR', answers, additionals };
     for (const t of shuffle(all, random)) {
       const target = `${t.taskId}.tasks.${se.name}`;
       for (const port of ports) {
-        answers.push({ name, type: 'SRV', class: 'IN', ttl: DNS_TTL_S, data: { priority: 0, weight: 1, port, target } });
+        answers.push({
+          name,
+          type: 'SRV',
+          class: 'IN',
+          ttl: DNS_TTL_S,
+          data: { priority: 0, weight: 1, port, target },
+        });
       }
       additionals.push(a(target, t.ip));
     }

@@ -36,7 +36,8 @@ const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4 } as
 type Rcode = keyof typeof RCODE;
 
 /** dns-packet's per-record size (not in its type declarations). */
-const answerLength = (dnsPacket as unknown as { answer: { encodingLength(a: Answer): number } }).answer.encodingLength;
+const answerLength = (dnsPacket as unknown as { answer: { encodingLength: (a: Answer) => number } }).answer
+  .encodingLength;
 
 export interface ListenAddress {
   host: string;
@@ -164,7 +165,8 @@ export class DnsServer {
   }
 
   private async forwarded(raw: Buffer, q: DecodedPacket, transport: 'udp' | 'tcp'): Promise<Buffer> {
-    if (this.forwarding >= MAX_FORWARDS || this.upstreams.length === 0) return this.reply(q, 'SERVFAIL', [], [], transport, false);
+    if (this.forwarding >= MAX_FORWARDS || this.upstreams.length === 0)
+      return this.reply(q, 'SERVFAIL', [], [], transport, false);
     this.forwarding++;
     try {
       const answer = await forward(raw, this.upstreams, transport, this.forwardTimeoutMs);
@@ -174,7 +176,14 @@ export class DnsServer {
     }
   }
 
-  private reply(q: DecodedPacket, rcode: Rcode, answers: Answer[], additionals: Answer[], transport: 'udp' | 'tcp', authoritative: boolean): Buffer {
+  private reply(
+    q: DecodedPacket,
+    rcode: Rcode,
+    answers: Answer[],
+    additionals: Answer[],
+    transport: 'udp' | 'tcp',
+    authoritative: boolean,
+  ): Buffer {
     const opcode = ((q.flags ?? 0) >> 11) & 0xf;
     const flags =
       (opcode << 11) |
@@ -186,7 +195,18 @@ export class DnsServer {
     const opt: Answer[] =
       theirs === undefined
         ? []
-        : [{ name: '.', type: 'OPT', udpPayloadSize: OUR_UDP_SIZE, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }];
+        : [
+            {
+              name: '.',
+              type: 'OPT',
+              udpPayloadSize: OUR_UDP_SIZE,
+              extendedRcode: 0,
+              ednsVersion: 0,
+              flags: 0,
+              flag_do: false,
+              options: [],
+            },
+          ];
     const packet: Packet = {
       type: 'response',
       id: q.id ?? 0,
@@ -196,7 +216,12 @@ export class DnsServer {
       authorities: [],
       additionals: [...additionals, ...opt],
     };
-    const limit = transport === 'tcp' ? 65_535 : theirs !== undefined && theirs.type === 'OPT' ? Math.min(4096, Math.max(512, theirs.udpPayloadSize)) : 512;
+    const limit =
+      transport === 'tcp'
+        ? 65_535
+        : theirs !== undefined && theirs.type === 'OPT'
+          ? Math.min(4096, Math.max(512, theirs.udpPayloadSize))
+          : 512;
     const size = dnsPacket.encodingLength(packet);
     if (size <= limit) return dnsPacket.encode(packet);
     // Too big for UDP: as many answers as fit, no additional records, TC set.
@@ -210,7 +235,12 @@ export class DnsServer {
       used += n;
       kept.push(a);
     }
-    return dnsPacket.encode({ ...packet, flags: flags | dnsPacket.TRUNCATED_RESPONSE, answers: kept, additionals: opt });
+    return dnsPacket.encode({
+      ...packet,
+      flags: flags | dnsPacket.TRUNCATED_RESPONSE,
+      answers: kept,
+      additionals: opt,
+    });
   }
 
   // ---------------------------------------------------------------- sockets
@@ -255,7 +285,8 @@ export class DnsServer {
             if (res === undefined || b.udp !== u) return;
             u.send(res, rinfo.port, rinfo.address, () => {});
           },
-          (err: unknown) => this.log(`dns: answering ${rinfo.address}: ${err instanceof Error ? err.message : String(err)}`),
+          (err: unknown) =>
+            this.log(`dns: answering ${rinfo.address}: ${err instanceof Error ? err.message : String(err)}`),
         );
       });
       u.on('error', (err) => this.log(`dns: ${b.key} (udp): ${err.message}`));
@@ -272,7 +303,8 @@ export class DnsServer {
       if (b.closed || this.closed) return;
       const why = (err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.message : String(err));
       if (b.port === 0 && why === 'EADDRINUSE' && attempt < 20) return this.bind(b, attempt + 1);
-      if (why !== b.lastErr) this.log(`dns: cannot listen on ${b.key}: ${why} (trying again every ${this.bindRetryMs / 1000} s)`);
+      if (why !== b.lastErr)
+        this.log(`dns: cannot listen on ${b.key}: ${why} (trying again every ${this.bindRetryMs / 1000} s)`);
       b.lastErr = why;
       b.retry = setTimeout(() => void this.bind(b), this.bindRetryMs);
       b.retry.unref();

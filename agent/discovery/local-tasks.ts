@@ -104,5 +104,5 @@ function ipv4(ip: string): number | undefined {
 
 function inCidr(ip: number, [net, len]: [number, number]): boolean {
   const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-  return ((ip & mask) >>> 0) === net;
+  return (ip & mask) >>> 0 === net;
 }

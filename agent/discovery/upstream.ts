@@ -122,7 +122,8 @@ export async function forward(
   timeoutMs = FORWARD_TIMEOUT_MS,
 ): Promise<Buffer | undefined> {
   for (const up of upstreams) {
-    const answer = transport === 'udp' ? await udpExchange(query, up, timeoutMs) : await tcpExchange(query, up, timeoutMs);
+    const answer =
+      transport === 'udp' ? await udpExchange(query, up, timeoutMs) : await tcpExchange(query, up, timeoutMs);
     if (answer !== undefined) return answer;
   }
   return undefined;

@@ -129,7 +129,16 @@ export class IngressMesh {
         l.targetPort = targetPort;
         continue;
       }
-      const fresh: Listener = { port, service: name, targetPort, server: undefined, retry: undefined, closed: false, next: 0, lastErr: '' };
+      const fresh: Listener = {
+        port,
+        service: name,
+        targetPort,
+        server: undefined,
+        retry: undefined,
+        closed: false,
+        next: 0,
+        lastErr: '',
+      };
       this.listeners.set(port, fresh);
       this.listen(fresh);
     }
@@ -145,7 +154,9 @@ export class IngressMesh {
       l.server = undefined;
       const why = err.code ?? err.message;
       if (why !== l.lastErr) {
-        this.log(`ingress: cannot listen on ${this.host}:${l.port} for service ${l.service}: ${why} (trying again every ${this.bindRetryMs / 1000} s)`);
+        this.log(
+          `ingress: cannot listen on ${this.host}:${l.port} for service ${l.service}: ${why} (trying again every ${this.bindRetryMs / 1000} s)`,
+        );
       }
       l.lastErr = why;
       l.retry = setTimeout(() => this.listen(l), this.bindRetryMs);

@@ -18,7 +18,11 @@ export interface Backend {
  * Connect `client` to the first of `backends` that accepts, in order; destroys the client when
  * none does. Resolves with the backend used (undefined: none).
  */
-export function proxy(client: net.Socket, backends: Backend[], timeoutMs = CONNECT_TIMEOUT_MS): Promise<Backend | undefined> {
+export function proxy(
+  client: net.Socket,
+  backends: Backend[],
+  timeoutMs = CONNECT_TIMEOUT_MS,
+): Promise<Backend | undefined> {
   return new Promise((resolve) => {
     let attempt: net.Socket | undefined;
     let settled = false;

@@ -205,7 +205,8 @@ export class NetworkController implements NetworkAttachments {
     let major: number | undefined;
     for (const net of p.networks) {
       try {
-        if (!underlays.has(net.localAddress)) underlays.set(net.localAddress, await findUnderlay(this.runner, net.localAddress));
+        if (!underlays.has(net.localAddress))
+          underlays.set(net.localAddress, await findUnderlay(this.runner, net.localAddress));
         const underlay = underlays.get(net.localAddress);
         if (underlay === undefined) throw new Error(`no interface has this host's address ${net.localAddress}`);
         const mtu = overlayMtu(underlay);
@@ -213,12 +214,22 @@ export class NetworkController implements NetworkAttachments {
         const options = wantedOptions(net, mtu, major);
         const have = existing.find((d) => d.name === net.dockerName);
         if (have !== undefined && !matches(have, net, options)) {
-          this.log(`network ${net.name}: Docker network ${net.dockerName} is ${have.subnet} gw ${have.gateway}, wants ${net.subnet}: recreating`);
+          this.log(
+            `network ${net.name}: Docker network ${net.dockerName} is ${have.subnet} gw ${have.gateway}, wants ${net.subnet}: recreating`,
+          );
           await this.docker.remove(net.dockerName);
         }
         if (have === undefined || !matches(have, net, options)) {
-          await this.docker.create(net.dockerName, { [NET_LABEL.id]: net.id, [NET_LABEL.name]: net.name }, net.subnet, net.gateway, options);
-          this.log(`network ${net.name}: Docker network ${net.dockerName} ${net.subnet} (bridge ${net.bridge}, mtu ${mtu})`);
+          await this.docker.create(
+            net.dockerName,
+            { [NET_LABEL.id]: net.id, [NET_LABEL.name]: net.name },
+            net.subnet,
+            net.gateway,
+            options,
+          );
+          this.log(
+            `network ${net.name}: Docker network ${net.dockerName} ${net.subnet} (bridge ${net.bridge}, mtu ${mtu})`,
+          );
         }
         await applyVxlan(this.runner, net, underlay);
         built.push(net);

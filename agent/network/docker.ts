@@ -21,7 +21,13 @@ export interface DockerNetwork {
 
 export interface DockerNetworks {
   list(): Promise<DockerNetwork[]>;
-  create(name: string, labels: Record<string, string>, subnet: string, gateway: string, options: Record<string, string>): Promise<void>;
+  create(
+    name: string,
+    labels: Record<string, string>,
+    subnet: string,
+    gateway: string,
+    options: Record<string, string>,
+  ): Promise<void>;
   remove(name: string): Promise<void>;
   /** The engine's major version (28 and later need the gateway mode option). */
   engineMajor(): Promise<number>;
@@ -53,18 +59,24 @@ export class DockerodeNetworks implements DockerNetworks {
   async list(): Promise<DockerNetwork[]> {
     const list = await this.docker.listNetworks({ filters: { label: [NET_LABEL.id] } });
     return list.map((n) => {
-      const cfg = n.IPAM?.Config?.[0] as { Subnet?: string; Gateway?: string } | undefined;
+      const cfg = n.IPAM?.Config?.[0];
       return {
         name: n.Name,
         networkId: n.Labels?.[NET_LABEL.id] ?? '',
         subnet: cfg?.Subnet ?? '',
         gateway: cfg?.Gateway ?? '',
-        options: (n.Options ?? {}) as Record<string, string>,
+        options: n.Options ?? {},
       };
     });
   }
 
-  async create(name: string, labels: Record<string, string>, subnet: string, gateway: string, options: Record<string, string>): Promise<void> {
+  async create(
+    name: string,
+    labels: Record<string, string>,
+    subnet: string,
+    gateway: string,
+    options: Record<string, string>,
+  ): Promise<void> {
     await this.docker.createNetwork({
       Name: name,
       Driver: 'bridge',

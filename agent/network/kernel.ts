@@ -30,14 +30,18 @@ interface LinkJson {
   address?: string;
   flags?: string[];
   addr_info?: Array<{ family: string; local: string; prefixlen: number }>;
-  linkinfo?: { info_kind?: string; info_data?: { id?: number; local?: string; link?: string; port?: number; learning?: boolean } };
+  linkinfo?: {
+    info_kind?: string;
+    info_data?: { id?: number; local?: string; link?: string; port?: number; learning?: boolean };
+  };
 }
 
 /** The interface holding `address` (the host's underlay address) and its MTU. */
 export async function findUnderlay(runner: CommandRunner, address: string): Promise<Underlay | undefined> {
   const links = await json<LinkJson>(runner, 'ip', ['-j', 'addr', 'show']);
   for (const l of links) {
-    if ((l.addr_info ?? []).some((a) => a.family === 'inet' && a.local === address)) return { device: l.ifname, mtu: l.mtu };
+    if ((l.addr_info ?? []).some((a) => a.family === 'inet' && a.local === address))
+      return { device: l.ifname, mtu: l.mtu };
   }
   return undefined;
 }
@@ -53,19 +57,40 @@ export async function applyVxlan(runner: CommandRunner, net: LocalNetwork, under
   const d = link?.linkinfo?.info_data;
   if (
     link !== undefined &&
-    (link.linkinfo?.info_kind !== 'vxlan' || d?.id !== net.vni || d.local !== net.localAddress || d.link !== underlay.device || d.port !== VXLAN_PORT || d.learning !== false)
+    (link.linkinfo?.info_kind !== 'vxlan' ||
+      d?.id !== net.vni ||
+      d.local !== net.localAddress ||
+      d.link !== underlay.device ||
+      d.port !== VXLAN_PORT ||
+      d.learning !== false)
   ) {
     await must(runner, 'ip', ['link', 'del', dev]);
     link = undefined;
   }
   if (link === undefined) {
     await must(runner, 'ip', [
-      'link', 'add', dev, 'address', net.vtepMac, 'mtu', String(mtu),
-      'type', 'vxlan', 'id', String(net.vni), 'local', net.localAddress, 'dev', underlay.device,
-      'dstport', String(VXLAN_PORT), 'nolearning',
+      'link',
+      'add',
+      dev,
+      'address',
+      net.vtepMac,
+      'mtu',
+      String(mtu),
+      'type',
+      'vxlan',
+      'id',
+      String(net.vni),
+      'local',
+      net.localAddress,
+      'dev',
+      underlay.device,
+      'dstport',
+      String(VXLAN_PORT),
+      'nolearning',
     ]);
   } else {
-    if (link.address?.toLowerCase() !== net.vtepMac) await must(runner, 'ip', ['link', 'set', dev, 'address', net.vtepMac]);
+    if (link.address?.toLowerCase() !== net.vtepMac)
+      await must(runner, 'ip', ['link', 'set', dev, 'address', net.vtepMac]);
     if (link.mtu !== mtu) await must(runner, 'ip', ['link', 'set', dev, 'mtu', String(mtu)]);
   }
 
@@ -87,9 +112,27 @@ export async function applyVxlan(runner: CommandRunner, net: LocalNetwork, under
 export async function applyPeers(runner: CommandRunner, net: LocalNetwork): Promise<void> {
   const dev = net.vxlan;
   // In flannel's order: neighbour, FDB, route (a route never points at an unknown MAC).
-  const neighs = await json<{ dst: string; lladdr?: string; state?: string[] }>(runner, 'ip', ['-j', 'neigh', 'show', 'dev', dev]);
-  const fdb = await json<{ mac: string; dst?: string; state?: string }>(runner, 'bridge', ['-j', 'fdb', 'show', 'dev', dev]);
-  const routes = await json<{ dst: string; gateway?: string; flags?: string[] }>(runner, 'ip', ['-j', 'route', 'show', 'dev', dev]);
+  const neighs = await json<{ dst: string; lladdr?: string; state?: string[] }>(runner, 'ip', [
+    '-j',
+    'neigh',
+    'show',
+    'dev',
+    dev,
+  ]);
+  const fdb = await json<{ mac: string; dst?: string; state?: string }>(runner, 'bridge', [
+    '-j',
+    'fdb',
+    'show',
+    'dev',
+    dev,
+  ]);
+  const routes = await json<{ dst: string; gateway?: string; flags?: string[] }>(runner, 'ip', [
+    '-j',
+    'route',
+    'show',
+    'dev',
+    dev,
+  ]);
 
   for (const p of net.peers) {
     const n = neighs.find((e) => e.dst === p.vtepIp);
@@ -178,7 +221,12 @@ const isOurs = (rule: readonly string[]): boolean => {
  * stale ones of ours are deleted, missing ones inserted at the top, and ours that something
  * else (Docker inserts its MASQUERADE rules at the top) got in front of are moved up.
  */
-export async function ensureChainPrefix(runner: CommandRunner, table: string, chain: string, desired: readonly string[][]): Promise<void> {
+export async function ensureChainPrefix(
+  runner: CommandRunner,
+  table: string,
+  chain: string,
+  desired: readonly string[][],
+): Promise<void> {
   const key = (r: readonly string[]) => r.join(' ');
   const want = new Set(desired.map(key));
   let rules = await listRules(runner, table, chain);

@@ -110,7 +110,9 @@ export function plan(msg: NetworksMessage, nodeId: string, log: (line: string) =
       if (l.nodeId === nodeId) continue;
       const p = parseCidr(l.subnet);
       if (p === undefined || !MAC.test(l.vtepMac.toLowerCase()) || l.nodeAddress === '') {
-        log(`network ${name}: lease of node ${l.nodeId} ignored (subnet "${l.subnet}", mac "${l.vtepMac}", address "${l.nodeAddress}")`);
+        log(
+          `network ${name}: lease of node ${l.nodeId} ignored (subnet "${l.subnet}", mac "${l.vtepMac}", address "${l.nodeAddress}")`,
+        );
         continue;
       }
       peers.push({

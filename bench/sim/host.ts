@@ -38,7 +38,9 @@ const { values } = parseArgs({
 const manager = values.manager ?? '';
 const joinToken = values['join-token'] ?? '';
 if (!manager || !joinToken) {
-  process.stderr.write('usage: host.ts --manager HOST:PORT --join-token TOKEN [--nodes N] [--first I] [--spread-ms MS] [--start-delay-ms MS]\n');
+  process.stderr.write(
+    'usage: host.ts --manager HOST:PORT --join-token TOKEN [--nodes N] [--first I] [--spread-ms MS] [--start-delay-ms MS]\n',
+  );
   process.exit(2);
 }
 const count = Number(values.nodes);

@@ -5,11 +5,11 @@ import { ManagerError } from '../errors.js';
 export interface CommandContext {
   api: ControlApi;
   /** One line (or block) to stdout. */
-  out(text: string): void;
+  out: (text: string) => void;
   /** One line to stderr. */
-  err(text: string): void;
-  now(): number;
-  sleep(ms: number): Promise<void>;
+  err: (text: string) => void;
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
   /** Aborted on Ctrl-C / SIGTERM for commands that end cleanly on them (`events`). */
   signal: AbortSignal;
 }

@@ -37,12 +37,16 @@ export function vtepMac(nodeId: string, vni: number): string {
  */
 export function validateDefaultSubnet(text: string): string {
   const c = parseCidr(text);
-  if (c.prefix > HOST_PREFIX_LEN) throw new AllocationError(`subnet ${text} is smaller than one host's /${HOST_PREFIX_LEN}`);
+  if (c.prefix > HOST_PREFIX_LEN)
+    throw new AllocationError(`subnet ${text} is smaller than one host's /${HOST_PREFIX_LEN}`);
   if (c.prefix < 8) throw new AllocationError(`subnet ${text} is too large (at most /8)`);
   const first = parseCidr(AUTO_SUBNET_FIRST);
   const pool = { base: first.base, prefix: 16 };
   for (let i = 0; i < AUTO_SUBNET_COUNT; i++) {
-    if (overlaps(c, nthSubnet(pool, 16, i))) throw new AllocationError(`subnet ${text} overlaps the pool for networks created without --subnet (10.43.0.0-10.99.255.255)`);
+    if (overlaps(c, nthSubnet(pool, 16, i)))
+      throw new AllocationError(
+        `subnet ${text} overlaps the pool for networks created without --subnet (10.43.0.0-10.99.255.255)`,
+      );
   }
   return formatCidr(c);
 }
@@ -71,7 +75,11 @@ export class Allocator {
 
   private observe(c: Change): void {
     if (c.kind === 'network' || c.kind === 'lease') this.dirty = true;
-    else if (c.kind === 'node' && (!c.before || !c.after || c.before.description?.address !== c.after.description?.address)) this.dirty = true;
+    else if (
+      c.kind === 'node' &&
+      (!c.before || !c.after || c.before.description?.address !== c.after.description?.address)
+    )
+      this.dirty = true;
   }
 
   /** Picks a subnet for a new network: the one asked for (if free) or the next free /16. */
@@ -79,10 +87,12 @@ export class Allocator {
     const taken = [...this.state.networks.values()].map((n) => parseCidr(n.spec!.subnet));
     if (asked) {
       const c = parseCidr(asked);
-      if (c.prefix > HOST_PREFIX_LEN) throw new AllocationError(`subnet ${asked} is smaller than one host's /${HOST_PREFIX_LEN}`);
+      if (c.prefix > HOST_PREFIX_LEN)
+        throw new AllocationError(`subnet ${asked} is smaller than one host's /${HOST_PREFIX_LEN}`);
       if (c.prefix < 8) throw new AllocationError(`subnet ${asked} is too large (at most /8)`);
       const clash = [...this.state.networks.values()].find((n) => overlaps(parseCidr(n.spec!.subnet), c));
-      if (clash) throw new AllocationError(`subnet ${asked} overlaps network ${clash.spec!.name} (${clash.spec!.subnet})`);
+      if (clash)
+        throw new AllocationError(`subnet ${asked} overlaps network ${clash.spec!.name} (${clash.spec!.subnet})`);
       return formatCidr(c);
     }
     const first = parseCidr(AUTO_SUBNET_FIRST);

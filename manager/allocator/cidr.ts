@@ -17,7 +17,10 @@ export function parseCidr(text: string): Cidr {
   if (octets.some((o) => o > 255) || prefix > 32) throw new CidrError(`invalid subnet "${text}"`);
   const addr = ((octets[0]! << 24) | (octets[1]! << 16) | (octets[2]! << 8) | octets[3]!) >>> 0;
   const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  if ((addr & mask) >>> 0 !== addr) throw new CidrError(`invalid subnet "${text}": host bits are set (did you mean ${formatCidr({ base: (addr & mask) >>> 0, prefix })}?)`);
+  if ((addr & mask) >>> 0 !== addr)
+    throw new CidrError(
+      `invalid subnet "${text}": host bits are set (did you mean ${formatCidr({ base: (addr & mask) >>> 0, prefix })}?)`,
+    );
   return { base: addr, prefix };
 }
 

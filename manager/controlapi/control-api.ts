@@ -35,7 +35,16 @@ import { CidrError } from '../allocator/cidr.js';
 import { TaskState } from '../../proto/task-state.js';
 import { newId } from '../../proto/naming.js';
 import type { ClusterState } from '../store/cluster-state.js';
-import { ApiError, alreadyExists, failedPrecondition, invalidArgument, notFound, toServiceError, unary, unavailable } from '../errors.js';
+import {
+  ApiError,
+  alreadyExists,
+  failedPrecondition,
+  invalidArgument,
+  notFound,
+  toServiceError,
+  unary,
+  unavailable,
+} from '../errors.js';
 import type { EndpointView } from '../endpoints/view.js';
 import { validateReplicas, validateSpec } from './validate.js';
 import { serviceStatus } from './service-status.js';
@@ -88,7 +97,9 @@ export class ControlApi {
       createNetwork: unary((req: CreateNetworkRequest) => this.createNetwork(req)),
       getNetwork: unary(async (req: GetNetworkRequest) => this.networkDetail(this.findNetwork(req.ref))),
       listNetworks: unary(async () => ({
-        networks: [...this.state.networks.values()].sort((a, b) => a.spec!.name.localeCompare(b.spec!.name)).map((n) => this.networkDetail(n)),
+        networks: [...this.state.networks.values()]
+          .sort((a, b) => a.spec!.name.localeCompare(b.spec!.name))
+          .map((n) => this.networkDetail(n)),
       })),
       removeNetwork: unary((req: RemoveNetworkRequest) => this.removeNetwork(req)),
       lookupService: unary(async (req: LookupServiceRequest) => this.lookupService(req.name)),
@@ -98,14 +109,20 @@ export class ControlApi {
 
   async updateNode(req: UpdateNodeRequest): Promise<Node> {
     const node = this.findNode(req.ref);
-    if (req.availability !== undefined && !(req.availability in Availability)) throw invalidArgument(`invalid availability ${req.availability}`);
+    if (req.availability !== undefined && !(req.availability in Availability))
+      throw invalidArgument(`invalid availability ${req.availability}`);
     for (const k of Object.keys(req.labelAdd)) if (!k) throw invalidArgument('label key must not be empty');
     const labels = { ...node.labels, ...req.labelAdd };
     for (const k of req.labelRm) {
       if (!(k in labels)) throw notFound(`node ${node.description?.hostname} has no label "${k}"`);
       delete labels[k];
     }
-    const updated: Node = { ...node, labels, availability: req.availability ?? node.availability, updatedAtMs: this.now() };
+    const updated: Node = {
+      ...node,
+      labels,
+      availability: req.availability ?? node.availability,
+      updatedAtMs: this.now(),
+    };
     this.state.putNode(updated);
     await this.deps.sync();
     return updated;
@@ -121,7 +138,8 @@ export class ControlApi {
       if (def) spec.networks = [def.spec!.name];
     }
     if (new Set(spec.networks).size !== spec.networks.length) throw invalidArgument('a network is given twice');
-    for (const name of spec.networks) if (!this.state.networkByName(name)) throw notFound(`network "${name}" not found`);
+    for (const name of spec.networks)
+      if (!this.state.networkByName(name)) throw notFound(`network "${name}" not found`);
     const now = this.now();
     const service: Service = { id: newId(), spec, specVersion: 1, createdAtMs: now, updatedAtMs: now };
     this.state.putService(service);
@@ -141,9 +159,14 @@ export class ControlApi {
 
   async scaleService(req: ScaleServiceRequest): Promise<Service> {
     const service = this.findService(req.ref);
-    if (service.spec?.mode === ServiceMode.GLOBAL) throw failedPrecondition(`service "${service.spec.name}" is global: scale works on replicated services only`);
+    if (service.spec?.mode === ServiceMode.GLOBAL)
+      throw failedPrecondition(`service "${service.spec.name}" is global: scale works on replicated services only`);
     validateReplicas(req.replicas);
-    const updated: Service = { ...service, spec: { ...service.spec!, replicas: req.replicas }, updatedAtMs: this.now() };
+    const updated: Service = {
+      ...service,
+      spec: { ...service.spec!, replicas: req.replicas },
+      updatedAtMs: this.now(),
+    };
     this.state.putService(updated);
     await this.deps.sync();
     return updated;
@@ -174,7 +197,9 @@ export class ControlApi {
     const spec = req.spec;
     if (!spec?.name) throw invalidArgument('network name is required');
     if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,30}$/.test(spec.name)) {
-      throw invalidArgument(`invalid network name "${spec.name}": use 1-31 letters, digits, '_', '.' or '-', starting with a letter or digit`);
+      throw invalidArgument(
+        `invalid network name "${spec.name}": use 1-31 letters, digits, '_', '.' or '-', starting with a letter or digit`,
+      );
     }
     if (this.state.networkByName(spec.name)) throw alreadyExists(`network "${spec.name}" already exists`);
     const allocator = new Allocator(this.state, this.now);
@@ -203,9 +228,15 @@ export class ControlApi {
     const name = network.spec!.name;
     if (network.isDefault) throw failedPrecondition(`network "${name}" is the default network and cannot be removed`);
     const users = this.servicesOn(name);
-    if (users.length > 0) throw failedPrecondition(`network "${name}" is in use by service${users.length > 1 ? 's' : ''} ${users.join(', ')}`);
-    const stillRunning = [...this.state.tasks.values()].some((t) => t.spec?.networks.includes(name) && (t.status?.state ?? 0) < TaskState.COMPLETE);
-    if (stillRunning) throw failedPrecondition(`network "${name}" still has tasks stopping on it; try again in a moment`);
+    if (users.length > 0)
+      throw failedPrecondition(
+        `network "${name}" is in use by service${users.length > 1 ? 's' : ''} ${users.join(', ')}`,
+      );
+    const stillRunning = [...this.state.tasks.values()].some(
+      (t) => t.spec?.networks.includes(name) && (t.status?.state ?? 0) < TaskState.COMPLETE,
+    );
+    if (stillRunning)
+      throw failedPrecondition(`network "${name}" still has tasks stopping on it; try again in a moment`);
     this.state.deleteNetwork(network.id);
     for (const [id, lease] of this.state.leases) if (lease.networkId === network.id) this.state.deleteLease(id);
     await this.deps.sync();
@@ -224,21 +255,34 @@ export class ControlApi {
   }
 
   private servicesOn(networkName: string): string[] {
-    return [...this.state.services.values()].filter((s) => s.spec?.networks.includes(networkName)).map((s) => s.spec!.name).sort();
+    return [...this.state.services.values()]
+      .filter((s) => s.spec?.networks.includes(networkName))
+      .map((s) => s.spec!.name)
+      .sort();
   }
 
   private networkDetail(network: Network): NetworkDetail {
-    const leases = [...this.state.leases.values()].filter((l) => l.networkId === network.id).sort((a, b) => a.subnet.localeCompare(b.subnet));
+    const leases = [...this.state.leases.values()]
+      .filter((l) => l.networkId === network.id)
+      .sort((a, b) => a.subnet.localeCompare(b.subnet));
     return { network, leases, services: this.servicesOn(network.spec!.name) };
   }
 
   listTasks(req: ListTasksRequest): ListTasksResponse {
-    let tasks = req.service ? this.state.tasksOfService(this.findService(req.service).id) : [...this.state.tasks.values()];
+    let tasks = req.service
+      ? this.state.tasksOfService(this.findService(req.service).id)
+      : [...this.state.tasks.values()];
     if (req.node) {
       const node = this.findNode(req.node);
       tasks = tasks.filter((t) => t.nodeId === node.id);
     }
-    tasks.sort((a, b) => a.serviceName.localeCompare(b.serviceName) || a.slot - b.slot || a.nodeId.localeCompare(b.nodeId) || b.createdAtMs - a.createdAtMs);
+    tasks.sort(
+      (a, b) =>
+        a.serviceName.localeCompare(b.serviceName) ||
+        a.slot - b.slot ||
+        a.nodeId.localeCompare(b.nodeId) ||
+        b.createdAtMs - a.createdAtMs,
+    );
     return { tasks };
   }
 
@@ -265,12 +309,15 @@ export class ControlApi {
     if (byName.length === 1) return byName[0]!;
     const prefixed = nodes.filter((n) => n.id.startsWith(ref));
     if (prefixed.length === 1) return prefixed[0]!;
-    if (byName.length > 1 || prefixed.length > 1) throw invalidArgument(`node reference "${ref}" is ambiguous: use the node id`);
+    if (byName.length > 1 || prefixed.length > 1)
+      throw invalidArgument(`node reference "${ref}" is ambiguous: use the node id`);
     throw notFound(`node "${ref}" not found`);
   }
 
   private sortedNodes(): Node[] {
-    return [...this.state.nodes.values()].sort((a, b) => (a.description?.hostname ?? '').localeCompare(b.description?.hostname ?? ''));
+    return [...this.state.nodes.values()].sort((a, b) =>
+      (a.description?.hostname ?? '').localeCompare(b.description?.hostname ?? ''),
+    );
   }
 }
 

@@ -33,7 +33,9 @@ export function checkPortConflicts(state: ClusterState, spec: ServiceSpec): void
     const protocol = protocolOf(port);
     if (port.publishMode === PublishMode.INGRESS) {
       if (protocol === 'udp') {
-        throw invalidArgument(`port ${portName(port.publishedPort || port.targetPort, 'udp')}: the routing mesh carries tcp only; publish udp with mode=host`);
+        throw invalidArgument(
+          `port ${portName(port.publishedPort || port.targetPort, 'udp')}: the routing mesh carries tcp only; publish udp with mode=host`,
+        );
       }
       if (port.publishedPort === 0) {
         throw invalidArgument(`port ${portName(port.targetPort, protocol)}: the routing mesh needs a published port`);

@@ -6,7 +6,15 @@ import { credentials, status, type ServerWritableStream, type ServiceError } fro
 import { ControlClient, type ControlServer, type Event, type EventsRequest } from '../../proto/gen/shoal.js';
 import type { ControlApi } from './control-api.js';
 
-const WRITE_METHODS = ['updateNode', 'createService', 'scaleService', 'removeService', 'removeNode', 'createNetwork', 'removeNetwork'] as const;
+const WRITE_METHODS = [
+  'updateNode',
+  'createService',
+  'scaleService',
+  'removeService',
+  'removeNode',
+  'createNetwork',
+  'removeNetwork',
+] as const;
 /** A forwarded write rides through a leader change for this long (the CLI waits 10 s). */
 const FORWARD_DEADLINE_MS = 8_000;
 const LEADER_POLL_MS = 50;
@@ -25,7 +33,10 @@ export interface RouterView {
 
 type StreamHandler = (call: { emit(e: string, v: unknown): boolean }) => void;
 
-type Handler = (call: { request: unknown; getPeer(): string }, cb: (err: Partial<ServiceError> | null, res?: unknown) => void) => void;
+type Handler = (
+  call: { request: unknown; getPeer(): string },
+  cb: (err: Partial<ServiceError> | null, res?: unknown) => void,
+) => void;
 
 export class ControlRouter {
   private client: ControlClient | undefined;
@@ -46,7 +57,7 @@ export class ControlRouter {
       impl[method] = (call, cb) => {
         const api = this.view.api();
         if (api && (!isWrite || this.view.isLeader())) {
-          ((api.implementation() as unknown as Record<string, Handler>)[method]!)(call, cb);
+          (api.implementation() as unknown as Record<string, Handler>)[method]!(call, cb);
           return;
         }
         if (isWrite) {
@@ -55,7 +66,9 @@ export class ControlRouter {
         }
         cb({
           code: status.UNAVAILABLE,
-          details: isWrite ? 'no leader elected yet (is etcd reachable?); try again shortly' : 'this manager is still loading the cluster state; try again shortly',
+          details: isWrite
+            ? 'no leader elected yet (is etcd reachable?); try again shortly'
+            : 'this manager is still loading the cluster state; try again shortly',
         });
       };
     }
@@ -71,10 +84,13 @@ export class ControlRouter {
       }
       const api = this.view.api();
       if (api) {
-        ((api.implementation() as unknown as Record<string, StreamHandler>)[method]!)(call);
+        (api.implementation() as unknown as Record<string, StreamHandler>)[method]!(call);
         return;
       }
-      call.emit('error', { code: status.UNAVAILABLE, details: 'this manager is still loading the cluster state; try again shortly' });
+      call.emit('error', {
+        code: status.UNAVAILABLE,
+        details: 'this manager is still loading the cluster state; try again shortly',
+      });
     };
   }
 
@@ -87,7 +103,12 @@ export class ControlRouter {
    * Sends a write to the leader; while there is none, or it does not answer (it just
    * died), waits for the next one — possibly this manager — until the deadline.
    */
-  private async forwardWrite(method: string, call: { request: unknown; getPeer(): string }, cb: (err: Partial<ServiceError> | null, res?: unknown) => void, deadline: number): Promise<void> {
+  private async forwardWrite(
+    method: string,
+    call: { request: unknown; getPeer(): string },
+    cb: (err: Partial<ServiceError> | null, res?: unknown) => void,
+    deadline: number,
+  ): Promise<void> {
     let lastError = 'no leader elected yet (is etcd reachable?)';
     let failedAddress = '';
     let failedAt = 0;
@@ -95,7 +116,7 @@ export class ControlRouter {
       if (failedAddress && Date.now() - failedAt > RETRY_SAME_LEADER_MS) failedAddress = '';
       const api = this.view.api();
       if (api && this.view.isLeader()) {
-        ((api.implementation() as unknown as Record<string, Handler>)[method]!)(call, cb);
+        (api.implementation() as unknown as Record<string, Handler>)[method]!(call, cb);
         return;
       }
       const leader = this.view.leaderAddress();
@@ -116,13 +137,24 @@ export class ControlRouter {
     cb({ code: status.UNAVAILABLE, details: `${lastError}; try again shortly` });
   }
 
-  private forward(address: string, method: string, request: unknown, deadline: number, cb: (err: Partial<ServiceError> | null, res?: unknown) => void): void {
+  private forward(
+    address: string,
+    method: string,
+    request: unknown,
+    deadline: number,
+    cb: (err: Partial<ServiceError> | null, res?: unknown) => void,
+  ): void {
     if (!this.client || this.clientAddress !== address) {
       this.client?.close();
       this.client = new ControlClient(address, credentials.createInsecure());
       this.clientAddress = address;
     }
-    const fn = (this.client as unknown as Record<string, (req: unknown, opts: object, cb: (e: ServiceError | null, r?: unknown) => void) => void>)[method]!;
+    const fn = (
+      this.client as unknown as Record<
+        string,
+        (req: unknown, opts: object, cb: (e: ServiceError | null, r?: unknown) => void) => void
+      >
+    )[method]!;
     fn.call(this.client, request, { deadline }, (err, res) => {
       if (err) cb({ code: err.code, details: err.details || err.message, metadata: err.metadata });
       else cb(null, res);

@@ -13,12 +13,15 @@ export const DEFAULT_STOP_GRACE_MS = 10_000;
 export function validateServiceName(name: string): void {
   if (!name) throw invalidArgument('service name is required (--name)');
   if (!NAME_RE.test(name)) {
-    throw invalidArgument(`invalid service name "${name}": use 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit`);
+    throw invalidArgument(
+      `invalid service name "${name}": use 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit`,
+    );
   }
 }
 
 export function validateReplicas(n: number): void {
-  if (!Number.isInteger(n) || n < 0) throw invalidArgument(`invalid replica count ${n}: must be a non-negative integer`);
+  if (!Number.isInteger(n) || n < 0)
+    throw invalidArgument(`invalid replica count ${n}: must be a non-negative integer`);
   if (n > MAX_REPLICAS) throw invalidArgument(`invalid replica count ${n}: at most ${MAX_REPLICAS}`);
 }
 
@@ -28,7 +31,8 @@ export function validateSpec(spec: ServiceSpec | undefined): ServiceSpec {
   validateServiceName(spec.name);
   if (!spec.image.trim()) throw invalidArgument('service image is required');
   if (/\s/.test(spec.image)) throw invalidArgument(`invalid image reference "${spec.image}"`);
-  if (spec.mode !== ServiceMode.REPLICATED && spec.mode !== ServiceMode.GLOBAL) throw invalidArgument(`invalid service mode ${spec.mode}`);
+  if (spec.mode !== ServiceMode.REPLICATED && spec.mode !== ServiceMode.GLOBAL)
+    throw invalidArgument(`invalid service mode ${spec.mode}`);
   if (spec.mode === ServiceMode.REPLICATED) validateReplicas(spec.replicas);
   for (const c of spec.constraints) {
     try {
@@ -43,7 +47,8 @@ export function validateSpec(spec: ServiceSpec | undefined): ServiceSpec {
   }
   if ((spec.stopGracePeriodMs ?? 0) < 0) throw invalidArgument('stop grace period must not be negative');
   for (const r of [spec.reservations, spec.limits]) {
-    if (r && (r.nanoCpus < 0 || r.memoryBytes < 0)) throw invalidArgument('cpu and memory amounts must not be negative');
+    if (r && (r.nanoCpus < 0 || r.memoryBytes < 0))
+      throw invalidArgument('cpu and memory amounts must not be negative');
   }
   const seen = new Set<string>();
   for (const p of spec.ports) {
@@ -55,8 +60,14 @@ export function validateSpec(spec: ServiceSpec | undefined): ServiceSpec {
     if (p.publishedPort > 0 && seen.has(k)) throw invalidArgument(`port ${k} is published twice`);
     seen.add(k);
   }
-  const restart = spec.restart ?? { condition: RestartCondition.ANY, delayMs: DEFAULT_RESTART_DELAY_MS, maxAttempts: 0, windowMs: 0 };
-  if ((restart.delayMs ?? 0) < 0 || restart.windowMs < 0) throw invalidArgument('restart delay and window must not be negative');
+  const restart = spec.restart ?? {
+    condition: RestartCondition.ANY,
+    delayMs: DEFAULT_RESTART_DELAY_MS,
+    maxAttempts: 0,
+    windowMs: 0,
+  };
+  if ((restart.delayMs ?? 0) < 0 || restart.windowMs < 0)
+    throw invalidArgument('restart delay and window must not be negative');
   return {
     ...spec,
     image: spec.image.trim(),

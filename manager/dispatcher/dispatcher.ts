@@ -26,7 +26,15 @@ import { newId } from '../../proto/naming.js';
 import { TaskState } from '../../proto/task-state.js';
 import type { Change, ClusterState } from '../store/cluster-state.js';
 import type { EndpointView } from '../endpoints/view.js';
-import { ApiError, alreadyExists, invalidArgument, toServiceError, unary, unauthenticated, unavailable } from '../errors.js';
+import {
+  ApiError,
+  alreadyExists,
+  invalidArgument,
+  toServiceError,
+  unary,
+  unauthenticated,
+  unavailable,
+} from '../errors.js';
 import { status } from '@grpc/grpc-js';
 
 /** A node is down after this many missed heartbeat periods. */
@@ -157,7 +165,10 @@ export class Dispatcher {
     const period = this.opts.heartbeatPeriodMs;
     // Checking often costs O(nodes) per tick and makes "down" exact to HEARTBEAT_CHECK_MS.
     this.lastCheckAt = performance.now();
-    this.monitor = setInterval(() => this.checkHeartbeats(), Math.min(HEARTBEAT_CHECK_MS, Math.max(20, Math.floor(period / 4))));
+    this.monitor = setInterval(
+      () => this.checkHeartbeats(),
+      Math.min(HEARTBEAT_CHECK_MS, Math.max(20, Math.floor(period / 4))),
+    );
     this.monitor.unref();
   }
 
@@ -210,7 +221,9 @@ export class Dispatcher {
       if (sameName) {
         const live = this.sessions.get(sameName.id);
         if (live && req.nodeId !== sameName.id && now - live.lastBeat < this.downAfterMs()) {
-          throw alreadyExists(`a node named "${hostname}" is already connected (node ${sameName.id}); give this agent another --name`);
+          throw alreadyExists(
+            `a node named "${hostname}" is already connected (node ${sameName.id}); give this agent another --name`,
+          );
         }
         node = sameName;
       }
@@ -280,7 +293,14 @@ export class Dispatcher {
       const cur = task.status;
       const next = u.status;
       if (cur && next.state < cur.state) continue; // never backwards
-      if (cur && next.state === cur.state && next.containerId === cur.containerId && next.err === cur.err && next.message === cur.message) continue;
+      if (
+        cur &&
+        next.state === cur.state &&
+        next.containerId === cur.containerId &&
+        next.err === cur.err &&
+        next.message === cur.message
+      )
+        continue;
       this.state.putTask({ ...task, status: { ...next, timestampMs: now } });
     }
     return {};
@@ -290,7 +310,10 @@ export class Dispatcher {
    * Makes `call` the session's stream in `slot` (ending the one it replaces) and forgets it
    * when it ends. Returns the session, or undefined after answering an unknown session.
    */
-  private attachStream<K extends 'stream' | 'networkStream'>(call: NonNullable<Session[K]>, slot: K): Session | undefined {
+  private attachStream<K extends 'stream' | 'networkStream'>(
+    call: NonNullable<Session[K]>,
+    slot: K,
+  ): Session | undefined {
     let s: Session;
     try {
       s = this.session(call.request.nodeId, call.request.sessionId);
@@ -428,7 +451,16 @@ export class Dispatcher {
         return;
       }
       if (s.endpointStream) this.endEndpointStream(s.endpointStream);
-      stream = { call, nodeId: s.nodeId, watched: new Set(), queued: new Set(), sendNames: true, started: false, flushScheduled: false, closed: false };
+      stream = {
+        call,
+        nodeId: s.nodeId,
+        watched: new Set(),
+        queued: new Set(),
+        sendNames: true,
+        started: false,
+        flushScheduled: false,
+        closed: false,
+      };
       s.endpointStream = stream;
       this.endpointStreams.add(stream);
       this.updateWatches(stream, req);
@@ -493,7 +525,11 @@ export class Dispatcher {
     stream.sendNames = false;
     stream.queued.clear();
     this.lastNames = view.serviceNames();
-    stream.call.write({ services: [...names].map((n) => view.lookup(n)), hasServiceNames: true, serviceNames: this.lastNames });
+    stream.call.write({
+      services: [...names].map((n) => view.lookup(n)),
+      hasServiceNames: true,
+      serviceNames: this.lastNames,
+    });
   }
 
   /** The catalog applied a change of `name`: queue it for every stream subscribed to it. */
@@ -547,7 +583,11 @@ export class Dispatcher {
       stream.flushScheduled = false;
       if (stream.closed || (stream.queued.size === 0 && !stream.sendNames)) return;
       const view = this.view!;
-      const msg: EndpointsMessage = { services: [...stream.queued].map((n) => view.lookup(n)), hasServiceNames: stream.sendNames, serviceNames: stream.sendNames ? view.serviceNames() : [] };
+      const msg: EndpointsMessage = {
+        services: [...stream.queued].map((n) => view.lookup(n)),
+        hasServiceNames: stream.sendNames,
+        serviceNames: stream.sendNames ? view.serviceNames() : [],
+      };
       stream.queued.clear();
       stream.sendNames = false;
       stream.call.write(msg);
@@ -637,4 +677,3 @@ function peerAddress(peer: string): string {
   const m = /^\[?(.*?)\]?:\d+$/.exec(p);
   return m ? m[1]! : p;
 }
-

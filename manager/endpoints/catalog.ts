@@ -8,7 +8,14 @@
 // The watched range runs from /shoal/v1/endpoints/ to the end of /shoal/v1/services/, so
 // it also carries networks (for the default network's name) and, unused, leader, leases,
 // managers and nodes keys, but never tasks, which sort after services.
-import { Endpoint, Service, Network, PublishMode, type PortConfig, type ServiceEndpoints } from '../../proto/gen/shoal.js';
+import {
+  Endpoint,
+  Service,
+  Network,
+  PublishMode,
+  type PortConfig,
+  type ServiceEndpoints,
+} from '../../proto/gen/shoal.js';
 import { DEFAULT_NETWORK_NAME } from '../allocator/allocator.js';
 import { ENDPOINTS_PREFIX, prefix, prefixEnd } from '../store/keys.js';
 import type { ChangeSource, KeyChange } from '../store/store.js';
@@ -134,7 +141,8 @@ export class EndpointCatalog implements EndpointView {
 
   lookup(name: string): ServiceEndpoints {
     const e = this.c.entries.get(name);
-    if (!e) return { name, exists: false, networks: [], ports: [], endpoints: [], index: Math.max(1, this.loadRevision) };
+    if (!e)
+      return { name, exists: false, networks: [], ports: [], endpoints: [], index: Math.max(1, this.loadRevision) };
     if (!e.cached) {
       const s = e.service;
       e.cached = {
@@ -273,8 +281,10 @@ export class EndpointCatalog implements EndpointView {
           after.index = Math.max(revision, before.index);
           changed.add(name);
         } else after.index = Math.max(after.index, before.index);
-        for (const [taskId, x] of before.endpoints) if (!after.endpoints.has(taskId)) this.emitEndpoint('deregistered', x.endpoint);
-        for (const [taskId, x] of after.endpoints) if (!before.endpoints.has(taskId)) this.emitEndpoint('registered', x.endpoint);
+        for (const [taskId, x] of before.endpoints)
+          if (!after.endpoints.has(taskId)) this.emitEndpoint('deregistered', x.endpoint);
+        for (const [taskId, x] of after.endpoints)
+          if (!before.endpoints.has(taskId)) this.emitEndpoint('registered', x.endpoint);
       }
       for (const [name, after] of fresh.entries) {
         if (old.entries.has(name)) continue;
@@ -282,8 +292,12 @@ export class EndpointCatalog implements EndpointView {
         changed.add(name);
         for (const x of after.endpoints.values()) this.emitEndpoint('registered', x.endpoint);
       }
-      const oldNames = [...old.entries.values()].filter((e) => e.service).map((e) => e.name).sort();
-      if (oldNames.join('\n') !== this.serviceNames().join('\n')) this.namesIndex = Math.max(this.namesIndex + 1, revision);
+      const oldNames = [...old.entries.values()]
+        .filter((e) => e.service)
+        .map((e) => e.name)
+        .sort();
+      if (oldNames.join('\n') !== this.serviceNames().join('\n'))
+        this.namesIndex = Math.max(this.namesIndex + 1, revision);
     } else {
       this.namesIndex = Math.max(1, revision);
     }

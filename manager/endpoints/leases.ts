@@ -117,7 +117,12 @@ export class NodeLeases {
   // ------------------------------------------------------------ granting
 
   private pumpGrants(): void {
-    while (!this.closed && !this.grantTimer && this.grantsInFlight < MAX_GRANTS_IN_FLIGHT && this.grantQueue.length > 0) {
+    while (
+      !this.closed &&
+      !this.grantTimer &&
+      this.grantsInFlight < MAX_GRANTS_IN_FLIGHT &&
+      this.grantQueue.length > 0
+    ) {
       const lease = this.grantQueue.shift()!;
       if (this.byNode.get(lease.nodeId) !== lease) continue; // released meanwhile
       this.grantsInFlight++;

@@ -139,7 +139,8 @@ export class EndpointRegistry {
         for (const kv of kvs) existingAt.set(kv.key.slice(ENDPOINTS_PREFIX.length), registeredAt(kv.value));
         // Every desired endpoint is put again, bound to this term's leases (the previous
         // leader's expire by themselves).
-        for (const t of this.state.tasks.values()) this.evaluate(t, existingAt.get(endpointId(t.serviceName, t.id)) || undefined);
+        for (const t of this.state.tasks.values())
+          this.evaluate(t, existingAt.get(endpointId(t.serviceName, t.id)) || undefined);
         const want = new Set<string>();
         for (const r of this.registered.values()) want.add(r.id);
         let deleted = 0;
@@ -148,7 +149,9 @@ export class EndpointRegistry {
           this.writer.delete('endpoints', id);
           deleted++;
         }
-        this.log(`endpoints: ${this.registered.size} registered, ${deleted} stale deleted (${kvs.length} were in etcd)`);
+        this.log(
+          `endpoints: ${this.registered.size} registered, ${deleted} stale deleted (${kvs.length} were in etcd)`,
+        );
         return;
       } catch (err) {
         this.log(`endpoints: ${(err as Error).message} (retrying)`);

@@ -48,7 +48,10 @@ export class EventPublisher {
    * Publishes endpoint registrations as the catalog sees them committed, while `active()`
    * (the leader's catalog publishes; every manager has one). Returns the unsubscribe.
    */
-  followEndpoints(catalog: { onEndpoint(l: (e: EndpointEvent) => void): () => void }, active: () => boolean): () => void {
+  followEndpoints(
+    catalog: { onEndpoint(l: (e: EndpointEvent) => void): () => void },
+    active: () => boolean,
+  ): () => void {
     return catalog.onEndpoint((e) => {
       if (!active()) return;
       const ep = e.endpoint;
@@ -79,7 +82,13 @@ export class EventPublisher {
     let reported = false;
     while (!this.closed) {
       try {
-        const nc = await connect({ servers: this.url, reconnect: true, maxReconnectAttempts: -1, timeout: CONNECT_TIMEOUT_MS, name: 'shoal-manager' });
+        const nc = await connect({
+          servers: this.url,
+          reconnect: true,
+          maxReconnectAttempts: -1,
+          timeout: CONNECT_TIMEOUT_MS,
+          name: 'shoal-manager',
+        });
         if (this.closed) {
           await nc.close();
           return;
@@ -149,7 +158,8 @@ export class EventPublisher {
       });
     } else if (c.kind === 'node') {
       const n = c.after ?? c.before!;
-      if (c.after && c.before && c.before.status === c.after.status && c.before.availability === c.after.availability) return;
+      if (c.after && c.before && c.before.status === c.after.status && c.before.availability === c.after.availability)
+        return;
       this.publish(subjects.node(n.description?.hostname ?? n.id), {
         type: c.after ? (c.before ? 'updated' : 'created') : 'deleted',
         node: n.id,
@@ -178,7 +188,8 @@ export class EventPublisher {
     let health: 'healthy' | 'unhealthy' | undefined;
     // "healthy" only where a check is known to gate RUNNING; "unhealthy" also for an image's own check.
     if (specHasCheck && now === TaskState.RUNNING && was !== TaskState.RUNNING) health = 'healthy';
-    else if (now === TaskState.FAILED && was !== TaskState.FAILED && after.status?.err === 'unhealthy') health = 'unhealthy';
+    else if (now === TaskState.FAILED && was !== TaskState.FAILED && after.status?.err === 'unhealthy')
+      health = 'unhealthy';
     if (!health) return;
     this.publish(subjects.health(after.serviceName), {
       task: after.id,

@@ -3,7 +3,7 @@
 // follows, one subscription on shoal.events.> is fanned out to every follower, each with its
 // own filter, and it is dropped when the last one leaves. Best effort, like the publisher:
 // while NATS is away, events are lost and followers just see none.
-import { connect, type Msg, type NatsConnection, type NatsError, type Subscription } from 'nats';
+import { connect, Events, type Msg, type NatsConnection, type NatsError, type Subscription } from 'nats';
 import type { Event, EventsRequest } from '../../proto/gen/shoal.js';
 import { SUBJECT_ROOT, subjects } from './subjects.js';
 
@@ -117,7 +117,8 @@ export class EventRelay {
         this.#subscribe();
         return;
       } catch (err) {
-        if (!complained) this.log(`events relay: cannot connect to NATS at ${this.natsUrl}: ${(err as Error).message} (retrying)`);
+        if (!complained)
+          this.log(`events relay: cannot connect to NATS at ${this.natsUrl}: ${(err as Error).message} (retrying)`);
         complained = true;
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, CONNECT_RETRY_MS);
@@ -135,7 +136,8 @@ export class EventRelay {
   async #watch(nc: NatsConnection): Promise<void> {
     void (async () => {
       for await (const s of nc.status()) {
-        if (s.type === 'disconnect' || s.type === 'reconnect') this.log(`events relay: NATS ${s.type} (${String(s.data)})`);
+        if (s.type === Events.Disconnect || s.type === Events.Reconnect)
+          this.log(`events relay: NATS ${s.type} (${typeof s.data === 'object' ? JSON.stringify(s.data) : s.data})`);
       }
     })().catch(() => {});
     const err = await nc.closed();

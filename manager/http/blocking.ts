@@ -42,7 +42,7 @@ function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T | typeof
         signal.removeEventListener('abort', onAbort);
         resolve(v);
       },
-      (err: unknown) => {
+      (err: Error) => {
         signal.removeEventListener('abort', onAbort);
         reject(err);
       },

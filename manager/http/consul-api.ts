@@ -14,10 +14,7 @@ const CLOSE_GRACE_MS = 2_000;
 type Lifecycle = 'new' | 'listening' | 'closing' | 'closed';
 
 type Route =
-  | { kind: 'health'; name: string }
-  | { kind: 'catalog'; name: string }
-  | { kind: 'services' }
-  | { kind: 'leader' };
+  { kind: 'health'; name: string } | { kind: 'catalog'; name: string } | { kind: 'services' } | { kind: 'leader' };
 
 /** A refusal: status code and a one-line text body. */
 class HttpError extends Error {
@@ -116,7 +113,8 @@ export class ConsulHttpApi {
     const path = q < 0 ? url : url.slice(0, q);
     const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
     const route = matchRoute(path);
-    if (req.method !== 'GET') throw new HttpError(405, `method ${req.method} not allowed on ${path}; use GET`, { Allow: 'GET' });
+    if (req.method !== 'GET')
+      throw new HttpError(405, `method ${req.method} not allowed on ${path}; use GET`, { Allow: 'GET' });
     if (this.state !== 'listening') throw new HttpError(503, 'the manager is shutting down');
     let pretty: boolean;
     let blocking: BlockingParams = { index: undefined, waitMs: 0 };
@@ -131,10 +129,16 @@ export class ConsulHttpApi {
     }
 
     if (route.kind === 'leader') return this.sendJson(res, this.view.index, this.leaderAddress(), pretty);
-    if (!this.view.loaded) throw new HttpError(503, 'the service catalog is not loaded yet; retry shortly', { 'Retry-After': '1' });
+    if (!this.view.loaded)
+      throw new HttpError(503, 'the service catalog is not loaded yet; retry shortly', { 'Retry-After': '1' });
 
     if (route.kind === 'services') {
-      const r = await this.block(res, blocking, (ms) => this.view.waitForNames(blocking.index ?? 0, ms), () => this.view.waitForNames(0, 0));
+      const r = await this.block(
+        res,
+        blocking,
+        (ms) => this.view.waitForNames(blocking.index ?? 0, ms),
+        () => this.view.waitForNames(0, 0),
+      );
       if (!r) return;
       const body: Record<string, string[]> = {};
       for (const name of r.names) body[name] = [];
@@ -249,6 +253,7 @@ function notFound(path: string): HttpError {
 function parseHostPort(hostPort: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(hostPort);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65_535) throw new Error(`consul http api: invalid listen address "${hostPort}" (expected host:port, e.g. 0.0.0.0:8500)`);
+  if (!m || port > 65_535)
+    throw new Error(`consul http api: invalid listen address "${hostPort}" (expected host:port, e.g. 0.0.0.0:8500)`);
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }

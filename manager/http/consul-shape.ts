@@ -98,7 +98,14 @@ function meta(ep: Endpoint): Record<string, string> {
 
 function checks(name: string, ep: Endpoint): ConsulCheck[] {
   const out: ConsulCheck[] = [
-    { Node: ep.nodeName, CheckID: 'serfHealth', Name: 'Serf Health Status', Status: 'passing', ServiceID: '', ServiceName: '' },
+    {
+      Node: ep.nodeName,
+      CheckID: 'serfHealth',
+      Name: 'Serf Health Status',
+      Status: 'passing',
+      ServiceID: '',
+      ServiceName: '',
+    },
   ];
   if (ep.healthChecked) {
     out.push({
@@ -119,7 +126,14 @@ export function healthEntries(se: ServiceEndpoints): ConsulHealthEntry[] {
   return sortedEndpoints(se).map((ep) => {
     const port = servicePort(se, ep);
     return {
-      Node: { ID: ep.nodeId, Node: ep.nodeName, Address: ep.nodeAddress, Datacenter: DATACENTER, TaggedAddresses: {}, Meta: {} },
+      Node: {
+        ID: ep.nodeId,
+        Node: ep.nodeName,
+        Address: ep.nodeAddress,
+        Datacenter: DATACENTER,
+        TaggedAddresses: {},
+        Meta: {},
+      },
       Service: {
         ID: ep.taskId,
         Service: se.name,

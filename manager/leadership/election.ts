@@ -113,7 +113,15 @@ export class Election extends EventEmitter<ElectionEvents> {
           if (!this.leaseId) await this.grantLease();
           const res = await this.etcd.kv.txn({
             compare: [{ key: Buffer.from(LEADER_KEY), target: 'Create', result: 'Equal', create_revision: 0 }],
-            success: [{ request_put: { key: Buffer.from(LEADER_KEY), value: Buffer.from(JSON.stringify(this.self)), lease: this.leaseId } }],
+            success: [
+              {
+                request_put: {
+                  key: Buffer.from(LEADER_KEY),
+                  value: Buffer.from(JSON.stringify(this.self)),
+                  lease: this.leaseId,
+                },
+              },
+            ],
             failure: [{ request_range: { key: Buffer.from(LEADER_KEY) } }],
           });
           if (res.succeeded) {
@@ -155,7 +163,11 @@ export class Election extends EventEmitter<ElectionEvents> {
     lease.on('lost', () => {}); // the lease keeper reports a lost lease
     this.leaseId = await lease.grant();
     this.lease = lease;
-    await this.etcd.kv.put({ key: Buffer.from(MANAGERS_PREFIX + this.self.id), value: Buffer.from(JSON.stringify(this.self)), lease: this.leaseId });
+    await this.etcd.kv.put({
+      key: Buffer.from(MANAGERS_PREFIX + this.self.id),
+      value: Buffer.from(JSON.stringify(this.self)),
+      lease: this.leaseId,
+    });
     this.keeper.keep(this.leaseId);
   }
 

@@ -18,7 +18,10 @@ const etcd = new Etcd3({
   faultHandling: {
     // As the manager's own client: a failed member is skipped for a second (with one
     // member there is nowhere else to go, so no breaker).
-    host: () => (endpoints.length > 1 ? circuitBreaker(handleAll, { halfOpenAfter: 1_000, breaker: new ConsecutiveBreaker(1) }) : noop),
+    host: () =>
+      endpoints.length > 1
+        ? circuitBreaker(handleAll, { halfOpenAfter: 1_000, breaker: new ConsecutiveBreaker(1) })
+        : noop,
     global: noop,
   },
 });
@@ -105,7 +108,8 @@ async function tick() {
       },
       () => {},
     );
-    if (Date.now() - lastRenewed > stepDownAfterMs) return lost(id, `cannot renew the lease for ${stepDownAfterMs / 1000}s: ${err.message}`);
+    if (Date.now() - lastRenewed > stepDownAfterMs)
+      return lost(id, `cannot renew the lease for ${stepDownAfterMs / 1000}s: ${err.message}`);
   }
   if (leaseId === id) timer = setTimeout(tick, renewMs);
 }

@@ -149,11 +149,14 @@ export class Orchestrator {
     const existing = this.timers.get(serviceId);
     if (existing && existing.at <= atMs) return;
     if (existing) clearTimeout(existing.timer);
-    const timer = setTimeout(() => {
-      this.timers.delete(serviceId);
-      this.dirty.add(serviceId);
-      this.onWake();
-    }, Math.max(0, atMs - this.now()));
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(serviceId);
+        this.dirty.add(serviceId);
+        this.onWake();
+      },
+      Math.max(0, atMs - this.now()),
+    );
     timer.unref();
     this.timers.set(serviceId, { at: atMs, timer });
   }

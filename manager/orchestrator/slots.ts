@@ -34,7 +34,15 @@ export interface OrchestratorContext {
  * keeps its history unless `forget` is set (a replica slot above the count), in which
  * case its tasks are deleted once they have ended. Writes go through the cluster state.
  */
-export function reconcileSlot(ctx: OrchestratorContext, service: Service, slot: number, nodeId: string, tasks: Task[], wanted: boolean, forget = false): void {
+export function reconcileSlot(
+  ctx: OrchestratorContext,
+  service: Service,
+  slot: number,
+  nodeId: string,
+  tasks: Task[],
+  wanted: boolean,
+  forget = false,
+): void {
   const { state, now } = ctx;
   // newest first
   tasks.sort((a, b) => b.createdAtMs - a.createdAtMs);

@@ -12,7 +12,13 @@ function creationTime(now: number): number {
   return lastCreatedAt;
 }
 
-export function newTask(service: Service, slot: number, nodeId: string, now: number, restartHistoryMs: number[] = []): Task {
+export function newTask(
+  service: Service,
+  slot: number,
+  nodeId: string,
+  now: number,
+  restartHistoryMs: number[] = [],
+): Task {
   const createdAtMs = creationTime(now);
   return {
     id: newId(),
@@ -23,7 +29,15 @@ export function newTask(service: Service, slot: number, nodeId: string, now: num
     spec: service.spec,
     specVersion: service.specVersion,
     desiredState: TaskState.RUNNING,
-    status: { state: TaskState.PENDING, message: 'waiting for a node', err: '', containerId: '', exitCode: 0, timestampMs: now , addresses: []},
+    status: {
+      state: TaskState.PENDING,
+      message: 'waiting for a node',
+      err: '',
+      containerId: '',
+      exitCode: 0,
+      timestampMs: now,
+      addresses: [],
+    },
     createdAtMs,
     restartHistoryMs,
   };
@@ -33,13 +47,27 @@ export function newTask(service: Service, slot: number, nodeId: string, now: num
  * Asks a task to stop (desired SHUTDOWN, or REMOVE when its service is gone). A task that
  * never reached a node stops at once; one on a node is stopped by its agent.
  */
-export function stopTask(state: ClusterState, t: Task, desired: TaskState.SHUTDOWN | TaskState.REMOVE, why: string, now: number): void {
+export function stopTask(
+  state: ClusterState,
+  t: Task,
+  desired: TaskState.SHUTDOWN | TaskState.REMOVE,
+  why: string,
+  now: number,
+): void {
   const observed = t.status?.state ?? TaskState.NEW;
   if (observed < TaskState.ASSIGNED) {
     state.putTask({
       ...t,
       desiredState: desired,
-      status: { state: TaskState.SHUTDOWN, message: why, err: '', containerId: '', exitCode: 0, timestampMs: now , addresses: []},
+      status: {
+        state: TaskState.SHUTDOWN,
+        message: why,
+        err: '',
+        containerId: '',
+        exitCode: 0,
+        timestampMs: now,
+        addresses: [],
+      },
     });
     return;
   }

@@ -1,6 +1,6 @@
 // What the scheduler knows about a node: its record plus what is already placed on it.
 // Kept up to date incrementally from task changes, so a scheduling pass never rescans tasks.
-import type { Node, Task } from '../../proto/gen/shoal.js';
+import { type Node, PublishMode, type Task } from '../../proto/gen/shoal.js';
 import { TaskState } from '../../proto/task-state.js';
 
 export interface NodeInfo {
@@ -27,7 +27,8 @@ interface Contribution {
 export function hostPortKeys(task: Task): string[] {
   const out: string[] = [];
   for (const p of task.spec?.ports ?? []) {
-    if (p.publishMode === 1 /* HOST */ && p.publishedPort > 0) out.push(`${p.protocol || 'tcp'}/${p.publishedPort}`);
+    if (p.publishMode === PublishMode.HOST && p.publishedPort > 0)
+      out.push(`${p.protocol || 'tcp'}/${p.publishedPort}`);
   }
   return out;
 }

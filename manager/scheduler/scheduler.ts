@@ -65,7 +65,8 @@ export class Scheduler {
       } else {
         this.pending.delete(c.id);
         // A task that stopped holding a node frees resources and ports.
-        if (c.before?.nodeId && (!c.after || (c.after.status?.state ?? 0) >= TaskState.COMPLETE)) this.capacityChanged = true;
+        if (c.before?.nodeId && (!c.after || (c.after.status?.state ?? 0) >= TaskState.COMPLETE))
+          this.capacityChanged = true;
       }
     }
   }

@@ -173,7 +173,8 @@ export class ClusterState {
   putTask(task: Task): void {
     const before = this.tasks.get(task.id);
     // A status update (the common case) moves the task in no index: only re-index on a move.
-    const moved = !before || before.serviceId !== task.serviceId || before.slot !== task.slot || before.nodeId !== task.nodeId;
+    const moved =
+      !before || before.serviceId !== task.serviceId || before.slot !== task.slot || before.nodeId !== task.nodeId;
     if (before && moved) this.unindex(before);
     this.tasks.set(task.id, task);
     if (moved) this.index(task);

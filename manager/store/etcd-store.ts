@@ -1,5 +1,12 @@
 // The etcd adapter: every etcd call and error conversion of the desired state lives here.
-import { Etcd3, EtcdLeaseInvalidError, GRPCDeadlineExceededError, isRecoverableError, type IKeyValue, type Watcher } from 'etcd3';
+import {
+  Etcd3,
+  EtcdLeaseInvalidError,
+  GRPCDeadlineExceededError,
+  isRecoverableError,
+  type IKeyValue,
+  type Watcher,
+} from 'etcd3';
 import { ConsecutiveBreaker, circuitBreaker, handleAll, handleWhen, noop, retry } from 'cockatiel';
 import type { ICompare } from 'etcd3/lib/rpc.js';
 import type { ChangeSource, KeepAliveStream, KeyChange, LeaseStore, Snapshot, Store, WriteOp } from './store.js';
@@ -55,7 +62,9 @@ export class EtcdStore implements Store, ChangeSource, LeaseStore {
         // (a deadline missed while etcd is busy) into a whole second of failed calls,
         // lease renewals included, and cost the leadership (seen at 100,000 tasks).
         host: () =>
-          endpoints.length > 1 ? circuitBreaker(handleAll, { halfOpenAfter: SKIP_FAILED_MEMBER_MS, breaker: new ConsecutiveBreaker(1) }) : noop,
+          endpoints.length > 1
+            ? circuitBreaker(handleAll, { halfOpenAfter: SKIP_FAILED_MEMBER_MS, breaker: new ConsecutiveBreaker(1) })
+            : noop,
         global: retry(
           handleWhen((err) => isRecoverableError(err) || err instanceof GRPCDeadlineExceededError),
           { maxAttempts: 3 },
@@ -91,7 +100,12 @@ export class EtcdStore implements Store, ChangeSource, LeaseStore {
         let start = from;
         for (;;) {
           const res = await this.client.kv.range(
-            { key: Buffer.from(start), range_end: Buffer.from(to), limit: LOAD_PAGE, ...(revision ? { revision } : {}) },
+            {
+              key: Buffer.from(start),
+              range_end: Buffer.from(to),
+              limit: LOAD_PAGE,
+              ...(revision ? { revision } : {}),
+            },
             { deadline },
           );
           if (!revision) revision = Number(res.header.revision);
@@ -130,7 +144,8 @@ export class EtcdStore implements Store, ChangeSource, LeaseStore {
         ),
       });
     } catch (err) {
-      if (err instanceof EtcdLeaseInvalidError) throw new LeaseNotFoundError(`cannot write to etcd: ${err.message}`, { cause: err });
+      if (err instanceof EtcdLeaseInvalidError)
+        throw new LeaseNotFoundError(`cannot write to etcd: ${err.message}`, { cause: err });
       throw new StoreUnavailableError(`cannot write to etcd: ${(err as Error).message}`, { cause: err });
     }
     if (!res.succeeded) throw new NotLeaderError('write refused: this manager is no longer the leader');
@@ -162,7 +177,9 @@ export class EtcdStore implements Store, ChangeSource, LeaseStore {
     try {
       stream = await this.client.leaseClient.leaseKeepAlive();
     } catch (err) {
-      throw new StoreUnavailableError(`cannot open the lease keepalive stream: ${(err as Error).message}`, { cause: err });
+      throw new StoreUnavailableError(`cannot open the lease keepalive stream: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     let open = true;
     const end = (err: Error) => {
@@ -255,7 +272,11 @@ export class EtcdStore implements Store, ChangeSource, LeaseStore {
    * change; `onReset` is called when the watch cannot resume (compaction, error) and the
    * caller should reload.
    */
-  async watch(revision: number, onChange: (c: RemoteChange) => void, onReset: (err: Error) => void): Promise<() => Promise<void>> {
+  async watch(
+    revision: number,
+    onChange: (c: RemoteChange) => void,
+    onReset: (err: Error) => void,
+  ): Promise<() => Promise<void>> {
     return this.watchRange(
       ROOT,
       prefixEnd(ROOT),

@@ -146,7 +146,8 @@ export class MemoryStore implements Store, ChangeSource, LeaseStore {
   async range(from: string, to: string): Promise<{ revision: number; kvs: KeyChange[] }> {
     if (this.unavailable) throw new StoreUnavailableError('memory store marked unavailable');
     const kvs: KeyChange[] = [];
-    for (const [k, v] of this.data) if (k >= from && k < to) kvs.push({ key: k, value: v, revision: this.modRevisions.get(k) ?? 0 });
+    for (const [k, v] of this.data)
+      if (k >= from && k < to) kvs.push({ key: k, value: v, revision: this.modRevisions.get(k) ?? 0 });
     kvs.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     return { revision: this.revision, kvs };
   }

@@ -1,6 +1,19 @@
 // Restarting an agent adopts its containers: nothing is restarted or replaced.
 import test from 'ava';
-import { HTTPD, IMAGE, containersOf, countPerHost, each, localCluster, removeService, shoalOk, tasks, uniqueName, waitForValue, waitNodesReady } from '../helpers/bed.js';
+import {
+  HTTPD,
+  IMAGE,
+  containersOf,
+  countPerHost,
+  each,
+  localCluster,
+  removeService,
+  shoalOk,
+  tasks,
+  uniqueName,
+  waitForValue,
+  waitNodesReady,
+} from '../helpers/bed.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 test.before(async () => {
@@ -35,7 +48,11 @@ test.serial('restarting the agent on host2 leaves the same containers running', 
     t.deepEqual(await countPerHost(name, { all: true }), each(2), 'no extra container (docker ps -a)');
     const running = (await tasks(name)).filter((r) => r.state === 'running');
     t.is(running.length, 6, 'service ps: 6 running tasks');
-    t.deepEqual(running.map((r) => r.containerId).sort(), Object.values(before).flat().sort(), 'tasks point at those containers');
+    t.deepEqual(
+      running.map((r) => r.containerId).sort(),
+      Object.values(before).flat().sort(),
+      'tasks point at those containers',
+    );
   } finally {
     await localCluster('start-agent', 'host2'); // no-op when it runs
     await removeService(name);

@@ -10,8 +10,16 @@ test.before(async () => {
 const name = uniqueName('bad');
 const cases: Array<{ what: string; args: string[]; names: RegExp }> = [
   { what: 'unknown flag', args: ['service', 'create', '--bogus', '--name', name, IMAGE, ...SLEEP], names: /--bogus/ },
-  { what: 'malformed constraint', args: ['service', 'create', '--name', name, '--constraint', 'nonsense', IMAGE, ...SLEEP], names: /constraint.*nonsense|nonsense.*constraint/i },
-  { what: 'negative replicas', args: ['service', 'create', '--name', name, '--replicas', '-1', IMAGE, ...SLEEP], names: /replicas/ },
+  {
+    what: 'malformed constraint',
+    args: ['service', 'create', '--name', name, '--constraint', 'nonsense', IMAGE, ...SLEEP],
+    names: /constraint.*nonsense|nonsense.*constraint/i,
+  },
+  {
+    what: 'negative replicas',
+    args: ['service', 'create', '--name', name, '--replicas', '-1', IMAGE, ...SLEEP],
+    names: /replicas/,
+  },
   { what: 'missing image', args: ['service', 'create', '--name', name], names: /image/i },
   { what: 'scale of an unknown service', args: ['service', 'scale', 'nosuch=3'], names: /nosuch/ },
   { what: 'inspect of an unknown node', args: ['node', 'inspect', 'nosuch'], names: /nosuch/ },

@@ -1,7 +1,20 @@
 // Placement constraints: a hostname pins every replica; an impossible constraint leaves the
 // tasks pending with the scheduler's reason.
 import test from 'ava';
-import { IMAGE, SLEEP, containersOf, countPerHost, removeService, shoal, shoalOk, tasks, uniqueName, waitFor, waitForValue, waitNodesReady } from '../helpers/bed.js';
+import {
+  IMAGE,
+  SLEEP,
+  containersOf,
+  countPerHost,
+  removeService,
+  shoal,
+  shoalOk,
+  tasks,
+  uniqueName,
+  waitFor,
+  waitForValue,
+  waitNodesReady,
+} from '../helpers/bed.js';
 
 test.before(async () => {
   await waitNodesReady();
@@ -10,8 +23,20 @@ test.before(async () => {
 test.serial('--constraint node.hostname==host2 puts every replica on host2', async (t) => {
   const name = uniqueName('pin');
   try {
-    await shoalOk('service', 'create', '--name', name, '--replicas', '4', '--constraint', 'node.hostname==host2',
-      '--stop-grace-period', '1s', IMAGE, ...SLEEP);
+    await shoalOk(
+      'service',
+      'create',
+      '--name',
+      name,
+      '--replicas',
+      '4',
+      '--constraint',
+      'node.hostname==host2',
+      '--stop-grace-period',
+      '1s',
+      IMAGE,
+      ...SLEEP,
+    );
     const want = { host1: 0, host2: 4, host3: 0 };
     t.deepEqual(await waitForValue(() => countPerHost(name), want, 30_000), want, 'containers per host');
     const rows = (await tasks(name)).filter((r) => r.desiredState === 'running');
@@ -25,12 +50,27 @@ test.serial('an impossible constraint leaves tasks pending with "no suitable nod
   const detached = uniqueName('nowhere');
   const waited = uniqueName('nowhere-w');
   try {
-    await shoalOk('service', 'create', '--name', detached, '--replicas', '2', '--constraint', 'node.labels.zone==nowhere',
-      '--detach', '--stop-grace-period', '1s', IMAGE, ...SLEEP);
+    await shoalOk(
+      'service',
+      'create',
+      '--name',
+      detached,
+      '--replicas',
+      '2',
+      '--constraint',
+      'node.labels.zone==nowhere',
+      '--detach',
+      '--stop-grace-period',
+      '1s',
+      IMAGE,
+      ...SLEEP,
+    );
     const rows = await waitFor(
       async () => {
         const r = await tasks(detached);
-        return r.length === 2 && r.every((x) => x.state === 'pending' && x.error.startsWith('no suitable node')) ? r : undefined;
+        return r.length === 2 && r.every((x) => x.state === 'pending' && x.error.startsWith('no suitable node'))
+          ? r
+          : undefined;
       },
       20_000,
       'two pending tasks with "no suitable node"',
@@ -46,8 +86,20 @@ test.serial('an impossible constraint leaves tasks pending with "no suitable nod
     }
     t.deepEqual(await containersOf(detached, { all: true }), [], 'no container on any host');
 
-    const r = await shoal('service', 'create', '--name', waited, '--replicas', '1', '--constraint', 'node.labels.zone==nowhere',
-      '--stop-grace-period', '1s', IMAGE, ...SLEEP);
+    const r = await shoal(
+      'service',
+      'create',
+      '--name',
+      waited,
+      '--replicas',
+      '1',
+      '--constraint',
+      'node.labels.zone==nowhere',
+      '--stop-grace-period',
+      '1s',
+      IMAGE,
+      ...SLEEP,
+    );
     t.not(r.code, 0, 'without --detach, create exits non-zero');
     t.regex(r.stderr, /no suitable node/, 'and prints the reason');
     t.deepEqual(await containersOf(waited, { all: true }), [], 'no container on any host');

@@ -1,6 +1,20 @@
 // Draining a node moves its tasks elsewhere; its dockerd ends up with none of them.
 import test from 'ava';
-import { HTTPD, IMAGE, countPerHost, each, nodes, removeService, shoal, shoalOk, sum, uniqueName, waitFor, waitForValue, waitNodesReady } from '../helpers/bed.js';
+import {
+  HTTPD,
+  IMAGE,
+  countPerHost,
+  each,
+  nodes,
+  removeService,
+  shoal,
+  shoalOk,
+  sum,
+  uniqueName,
+  waitFor,
+  waitForValue,
+  waitNodesReady,
+} from '../helpers/bed.js';
 
 test.before(async () => {
   await waitNodesReady();

@@ -43,7 +43,8 @@ let nc: NatsConnection | undefined;
 
 /** What happened to the endpoint: `registered` / `deregistered`, wherever the JSON puts it. */
 function action(e: Record<string, unknown>): string {
-  const payload = (e.payload ?? (typeof e.payloadJson === 'string' ? JSON.parse(e.payloadJson) : undefined)) as Record<string, unknown> | undefined;
+  const payload = (e.payload ?? (typeof e.payloadJson === 'string' ? JSON.parse(e.payloadJson) : undefined)) as
+    Record<string, unknown> | undefined;
   for (const o of [e, payload ?? {}]) {
     for (const k of ['action', 'event', 'type', 'change']) {
       const v = o[k];
@@ -105,42 +106,68 @@ test.after.always(async () => {
 });
 
 const running = async (n: number) =>
-  waitFor(async () => {
-    const rows = (await tasks(name)).filter((r) => r.state === 'running' && r.desiredState === 'running');
-    return rows.length === n ? rows : undefined;
-  }, 60_000, `${n} running task(s) of ${name}`);
+  waitFor(
+    async () => {
+      const rows = (await tasks(name)).filter((r) => r.state === 'running' && r.desiredState === 'running');
+      return rows.length === n ? rows : undefined;
+    },
+    60_000,
+    `${n} running task(s) of ${name}`,
+  );
 
-test.serial('shoal events --filter type=endpoint prints registered while a service scales and deregistered after a kill; NATS has them too', async (t) => {
-  t.timeout(120_000);
-  await shoalOk('service', 'create', '--name', name, '--replicas', '2', '--stop-grace-period', '1s', IMAGE, ...HTTPD);
-  const two = await running(2);
-  for (const task of two) {
-    await waitFor(() => about(printed, 'registered', task.id), 10_000, `registered for ${task.id} printed`).catch(() => {});
-    t.truthy(about(printed, 'registered', task.id), `shoal events printed registered for ${task.id}:\n${printed.map((e) => e.line).join('\n')}\n${cliErr}`);
-  }
+test.serial(
+  'shoal events --filter type=endpoint prints registered while a service scales and deregistered after a kill; NATS has them too',
+  async (t) => {
+    t.timeout(120_000);
+    await shoalOk('service', 'create', '--name', name, '--replicas', '2', '--stop-grace-period', '1s', IMAGE, ...HTTPD);
+    const two = await running(2);
+    for (const task of two) {
+      await waitFor(() => about(printed, 'registered', task.id), 10_000, `registered for ${task.id} printed`).catch(
+        () => {},
+      );
+      t.truthy(
+        about(printed, 'registered', task.id),
+        `shoal events printed registered for ${task.id}:\n${printed.map((e) => e.line).join('\n')}\n${cliErr}`,
+      );
+    }
 
-  await shoalOk('service', 'scale', `${name}=3`);
-  const three = await running(3);
-  const added = three.find((r) => !two.some((x) => x.id === r.id))!;
-  await waitFor(() => about(printed, 'registered', added.id), 10_000, `registered for ${added.id}`).catch(() => {});
-  t.truthy(about(printed, 'registered', added.id), `registered for the task the scale added (${added.id})`);
+    await shoalOk('service', 'scale', `${name}=3`);
+    const three = await running(3);
+    const added = three.find((r) => !two.some((x) => x.id === r.id))!;
+    await waitFor(() => about(printed, 'registered', added.id), 10_000, `registered for ${added.id}`).catch(() => {});
+    t.truthy(about(printed, 'registered', added.id), `registered for the task the scale added (${added.id})`);
 
-  const victim = (await containersOf(name))[0]!;
-  const killedAt = Date.now();
-  await docker(victim.host).getContainer(victim.id).kill();
-  const gone = await waitFor(() => about(printed, 'deregistered', victim.taskId, killedAt), 10_000, `deregistered for ${victim.taskId}`).catch(() => undefined);
-  t.truthy(gone, `shoal events printed deregistered for the killed task ${victim.taskId}:\n${printed.slice(-5).map((e) => e.line).join('\n')}`);
-  if (gone) measured(t, 'docker kill -> deregistered printed by shoal events', gone.at - killedAt);
+    const victim = (await containersOf(name))[0]!;
+    const killedAt = Date.now();
+    await docker(victim.host).getContainer(victim.id).kill();
+    const gone = await waitFor(
+      () => about(printed, 'deregistered', victim.taskId, killedAt),
+      10_000,
+      `deregistered for ${victim.taskId}`,
+    ).catch(() => undefined);
+    t.truthy(
+      gone,
+      `shoal events printed deregistered for the killed task ${victim.taskId}:\n${printed
+        .slice(-5)
+        .map((e) => e.line)
+        .join('\n')}`,
+    );
+    if (gone) measured(t, 'docker kill -> deregistered printed by shoal events', gone.at - killedAt);
 
-  // the filter holds: endpoint events only, each a JSON object naming its type
-  t.true(printed.length >= 4, `${printed.length} events printed`);
-  for (const e of printed) {
-    t.true(Object.keys(e.json).length > 0, `a JSON object per line: ${e.line}`);
-    t.notRegex(e.line, /"type":"(task|node|service|health)"/, `only endpoint events: ${e.line}`);
-  }
-  t.is(cli?.exitCode, null, `shoal events still follows: ${cliErr}`);
+    // the filter holds: endpoint events only, each a JSON object naming its type
+    t.true(printed.length >= 4, `${printed.length} events printed`);
+    for (const e of printed) {
+      t.true(Object.keys(e.json).length > 0, `a JSON object per line: ${e.line}`);
+      t.notRegex(e.line, /"type":"(task|node|service|health)"/, `only endpoint events: ${e.line}`);
+    }
+    t.is(cli?.exitCode, null, `shoal events still follows: ${cliErr}`);
 
-  // NATS: the documented subject carries the same changes
-  for (const task of [...two, added]) t.truthy(about(published, 'registered', task.id), `NATS shoal.events.endpoint.${name}: registered ${task.id}`);
-  t.truthy(about(published, 'deregistered', victim.taskId), `NATS shoal.events.endpoint.${name}: deregistered ${victim.taskId}:\n${published.map((e) => e.line).join('\n')}`);
-});
+    // NATS: the documented subject carries the same changes
+    for (const task of [...two, added])
+      t.truthy(about(published, 'registered', task.id), `NATS shoal.events.endpoint.${name}: registered ${task.id}`);
+    t.truthy(
+      about(published, 'deregistered', victim.taskId),
+      `NATS shoal.events.endpoint.${name}: deregistered ${victim.taskId}:\n${published.map((e) => e.line).join('\n')}`,
+    );
+  },
+);

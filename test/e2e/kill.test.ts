@@ -1,8 +1,21 @@
 // A task's container killed behind shoal's back (`docker kill` on its host) is replaced.
 import test from 'ava';
 import {
-  HTTPD, IMAGE, containersOf, countPerHost, docker, each, measured, removeService, shoalOk, tasks, timeUntil,
-  uniqueName, waitFor, waitForValue, waitNodesReady,
+  HTTPD,
+  IMAGE,
+  containersOf,
+  countPerHost,
+  docker,
+  each,
+  measured,
+  removeService,
+  shoalOk,
+  tasks,
+  timeUntil,
+  uniqueName,
+  waitFor,
+  waitForValue,
+  waitNodesReady,
 } from '../helpers/bed.js';
 
 const REPLACE_BUDGET_MS = 3_000;
@@ -33,7 +46,10 @@ test.serial('docker kill of a task container on host2: a replacement runs within
       { since: killedAt },
     );
     measured(t, 'docker kill -> replacement running', replaced.ms, REPLACE_BUDGET_MS);
-    t.true(replaced.ms <= REPLACE_BUDGET_MS, `replacement running after ${replaced.ms} ms (budget ${REPLACE_BUDGET_MS} ms) on ${replaced.value.host}`);
+    t.true(
+      replaced.ms <= REPLACE_BUDGET_MS,
+      `replacement running after ${replaced.ms} ms (budget ${REPLACE_BUDGET_MS} ms) on ${replaced.value.host}`,
+    );
     t.is(replaced.value.slot, victim.slot, 'in the slot of the killed one');
 
     // service ps: the killed task failed with the engine's exit code, a new one runs in its slot

@@ -44,9 +44,15 @@ function inNetns(host: string, cmd: string[]) {
 async function members(service: string, network: string, want: number): Promise<Member[]> {
   return waitFor(
     async () => {
-      const rows = (await shoalJson<TaskWithAddresses>('service', 'ps', service)).filter((r) => r.state === 'running' && r.desiredState === 'running');
+      const rows = (await shoalJson<TaskWithAddresses>('service', 'ps', service)).filter(
+        (r) => r.state === 'running' && r.desiredState === 'running',
+      );
       const out = rows
-        .map((r) => ({ host: r.node, container: r.containerId, ip: r.addresses?.find((a) => a.network === network)?.ip ?? '' }))
+        .map((r) => ({
+          host: r.node,
+          container: r.containerId,
+          ip: r.addresses?.find((a) => a.network === network)?.ip ?? '',
+        }))
         .filter((m) => m.ip !== '');
       return out.length === want ? out.sort((a, b) => a.host.localeCompare(b.host)) : undefined;
     },
@@ -78,22 +84,55 @@ test.after.always(async () => {
   await shoal('network', 'rm', netB);
 });
 
-test.serial('containers on one network reach each other across hosts; another network reaches none of them', async (t) => {
-  const t0 = Date.now();
-  await shoalOk('network', 'create', netA);
-  await shoalOk('network', 'create', netB);
-  await shoalOk('service', 'create', '--name', svcA, '--network', netA, '--mode', 'global', '--stop-grace-period', '1s', IMAGE, ...HTTPD);
-  await shoalOk('service', 'create', '--name', svcB, '--network', netB, '--replicas', '1', '--stop-grace-period', '1s', IMAGE, ...HTTPD);
-  a = await members(svcA, netA, HOSTS.length);
-  const [first, second] = a;
-  if (first === undefined || second === undefined) throw new Error('needs two hosts');
-  await waitFor(async () => (await ping(first, second)).code === 0, 30_000, `ping ${first.ip} -> ${second.ip}`);
-  measured(t, 'network create to first ping across hosts', Date.now() - t0);
-  t.deepEqual(a.map((m) => m.host), [...HOSTS].sort(), 'one container per host on A');
-  t.is(new Set(a.map((m) => m.ip.split('.').slice(0, 3).join('.'))).size, HOSTS.length, 'each host its own /24');
-  b = await members(svcB, netB, 1);
-  await checkAll(t);
-});
+test.serial(
+  'containers on one network reach each other across hosts; another network reaches none of them',
+  async (t) => {
+    const t0 = Date.now();
+    await shoalOk('network', 'create', netA);
+    await shoalOk('network', 'create', netB);
+    await shoalOk(
+      'service',
+      'create',
+      '--name',
+      svcA,
+      '--network',
+      netA,
+      '--mode',
+      'global',
+      '--stop-grace-period',
+      '1s',
+      IMAGE,
+      ...HTTPD,
+    );
+    await shoalOk(
+      'service',
+      'create',
+      '--name',
+      svcB,
+      '--network',
+      netB,
+      '--replicas',
+      '1',
+      '--stop-grace-period',
+      '1s',
+      IMAGE,
+      ...HTTPD,
+    );
+    a = await members(svcA, netA, HOSTS.length);
+    const [first, second] = a;
+    if (first === undefined || second === undefined) throw new Error('needs two hosts');
+    await waitFor(async () => (await ping(first, second)).code === 0, 30_000, `ping ${first.ip} -> ${second.ip}`);
+    measured(t, 'network create to first ping across hosts', Date.now() - t0);
+    t.deepEqual(
+      a.map((m) => m.host),
+      [...HOSTS].sort(),
+      'one container per host on A',
+    );
+    t.is(new Set(a.map((m) => m.ip.split('.').slice(0, 3).join('.'))).size, HOSTS.length, 'each host its own /24');
+    b = await members(svcB, netB, 1);
+    await checkAll(t);
+  },
+);
 
 async function checkAll(t: import('ava').ExecutionContext): Promise<void> {
   for (const from of a) {
@@ -107,23 +146,52 @@ async function checkAll(t: import('ava').ExecutionContext): Promise<void> {
   }
   // 5 MB across hosts.
   const [src, dst] = [a[1]!, a[0]!];
-  const mk = await dockerExec(src.host, src.container, ['sh', '-c', 'dd if=/dev/urandom of=/var/www/big bs=1048576 count=5 2>/dev/null; wc -c < /var/www/big']);
+  const mk = await dockerExec(src.host, src.container, [
+    'sh',
+    '-c',
+    'dd if=/dev/urandom of=/var/www/big bs=1048576 count=5 2>/dev/null; wc -c < /var/www/big',
+  ]);
   t.is(mk.stdout.trim(), '5242880', mk.stderr);
   const started = Date.now();
-  const fetched = await dockerExec(dst.host, dst.container, ['sh', '-c', `timeout 5 wget -q -O /tmp/big http://${src.ip}/big && wc -c < /tmp/big`]);
+  const fetched = await dockerExec(dst.host, dst.container, [
+    'sh',
+    '-c',
+    `timeout 5 wget -q -O /tmp/big http://${src.ip}/big && wc -c < /tmp/big`,
+  ]);
   const ms = Date.now() - started;
   t.is(fetched.stdout.trim(), '5242880', `5 MB ${src.host} -> ${dst.host}: ${fetched.stderr}`);
-  t.log(`measured: 5 MB ${src.host} -> ${dst.host}: ${ms} ms (${(5 / (ms / 1000)).toFixed(1)} MB/s, docker exec included)`);
-  console.log(`measured: 5 MB over the overlay: ${(ms / 1000).toFixed(2)} s (${(5 / (ms / 1000)).toFixed(1)} MB/s, docker exec included)`);
+  t.log(
+    `measured: 5 MB ${src.host} -> ${dst.host}: ${ms} ms (${(5 / (ms / 1000)).toFixed(1)} MB/s, docker exec included)`,
+  );
+  console.log(
+    `measured: 5 MB over the overlay: ${(ms / 1000).toFixed(2)} s (${(5 / (ms / 1000)).toFixed(1)} MB/s, docker exec included)`,
+  );
   // Source addresses survive the overlay (no masquerade between containers).
   const port = 8080 + checks++; // a port per check: the earlier one's httpd may still listen
   const log = `/tmp/httpd-${port}.log`;
   await dockerExec(src.host, src.container, ['sh', '-c', `httpd -f -v -p ${port} 2>${log} & sleep 0.3`]);
-  t.is((await dockerExec(dst.host, dst.container, ['timeout', '5', 'wget', '-q', '-O', '/dev/null', `http://${src.ip}:${port}/`])).code, 0);
-  const seen = await waitFor(async () => {
-    const r = await dockerExec(src.host, src.container, ['cat', log]);
-    return r.stdout.includes('response') ? r.stdout : undefined;
-  }, 5_000, 'httpd -v log line');
+  t.is(
+    (
+      await dockerExec(dst.host, dst.container, [
+        'timeout',
+        '5',
+        'wget',
+        '-q',
+        '-O',
+        '/dev/null',
+        `http://${src.ip}:${port}/`,
+      ])
+    ).code,
+    0,
+  );
+  const seen = await waitFor(
+    async () => {
+      const r = await dockerExec(src.host, src.container, ['cat', log]);
+      return r.stdout.includes('response') ? r.stdout : undefined;
+    },
+    5_000,
+    'httpd -v log line',
+  );
   t.true(seen.includes(`${dst.ip}]:`), `${src.host} saw ${seen.trim()}, not ${dst.ip}`);
   // Network B reaches no container of A, on its own host or across.
   for (const from of b) {
@@ -149,7 +217,11 @@ test.serial('after an agent restart everything still holds; containers and addre
 test.serial('node rm --force: no neighbour, FDB or route entry on the other hosts points at it', async (t) => {
   const gone = HOSTS[HOSTS.length - 1]!;
   const address = `10.213.0.${10 + HOSTS.length}`;
-  const [info] = await shoalJson<{ vni: number; leases: Array<{ node: string; subnet: string; nodeAddress: string }> }>('network', 'inspect', netA);
+  const [info] = await shoalJson<{ vni: number; leases: Array<{ node: string; subnet: string; nodeAddress: string }> }>(
+    'network',
+    'inspect',
+    netA,
+  );
   if (info === undefined) throw new Error(`network inspect ${netA}: nothing`);
   const vni = info.vni;
   const subnet = info.leases.find((l) => l.node === gone)?.subnet ?? '';
@@ -169,10 +241,14 @@ test.serial('node rm --force: no neighbour, FDB or route entry on the other host
     await shoalOk('node', 'rm', '--force', gone);
     const started = Date.now();
     for (const h of others) {
-      await waitFor(async () => {
-        const e = await entries(h);
-        return !e.includes(address) && !e.includes(`${peerIp} `) && !e.includes(subnet);
-      }, 45_000, `no entry for ${gone} (${address}, ${subnet}) on ${h}`);
+      await waitFor(
+        async () => {
+          const e = await entries(h);
+          return !e.includes(address) && !e.includes(`${peerIp} `) && !e.includes(subnet);
+        },
+        45_000,
+        `no entry for ${gone} (${address}, ${subnet}) on ${h}`,
+      );
     }
     measured(t, 'node rm --force to its entries gone', Date.now() - started);
     for (const h of others) t.false((await entries(h)).includes(address), h);

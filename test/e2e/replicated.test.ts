@@ -1,7 +1,19 @@
 // Replicated services spread evenly over the bed's hosts, and scaling follows through on
 // every host's dockerd.
 import test from 'ava';
-import { HTTPD, IMAGE, countPerHost, containersOf, each, removeService, shoalOk, sum, uniqueName, waitForValue, waitNodesReady } from '../helpers/bed.js';
+import {
+  HTTPD,
+  IMAGE,
+  countPerHost,
+  containersOf,
+  each,
+  removeService,
+  shoalOk,
+  sum,
+  uniqueName,
+  waitForValue,
+  waitNodesReady,
+} from '../helpers/bed.js';
 
 test.before(async () => {
   await waitNodesReady();

@@ -51,10 +51,14 @@ export const BED = {
 /** Throws (so every test of the file fails saying why) unless the bed has this shape. */
 export function requireBed(want: { managers?: number; etcd?: number }): void {
   const problems: string[] = [];
-  if (want.managers !== undefined && BED.managers < want.managers) problems.push(`${BED.managers} manager(s), needs ${want.managers}`);
-  if (want.etcd !== undefined && BED.etcd < want.etcd) problems.push(`${BED.etcd} bed etcd member(s), needs ${want.etcd}`);
+  if (want.managers !== undefined && BED.managers < want.managers)
+    problems.push(`${BED.managers} manager(s), needs ${want.managers}`);
+  if (want.etcd !== undefined && BED.etcd < want.etcd)
+    problems.push(`${BED.etcd} bed etcd member(s), needs ${want.etcd}`);
   if (problems.length > 0) {
-    throw new Error(`this bed has ${problems.join('; ')}: run deploy/local-cluster up --managers ${want.managers ?? 1} --etcd ${want.etcd ?? 1}`);
+    throw new Error(
+      `this bed has ${problems.join('; ')}: run deploy/local-cluster up --managers ${want.managers ?? 1} --etcd ${want.etcd ?? 1}`,
+    );
   }
 }
 
@@ -225,7 +229,13 @@ export async function lifeOf(service: string): Promise<ContainerLife[]> {
   const out: ContainerLife[] = [];
   for (const c of await containersOf(service, { all: true })) {
     const info = await docker(c.host).getContainer(c.id).inspect();
-    out.push({ id: c.id, host: c.host, running: info.State.Running, startedAt: info.State.StartedAt, restartCount: info.RestartCount });
+    out.push({
+      id: c.id,
+      host: c.host,
+      running: info.State.Running,
+      startedAt: info.State.StartedAt,
+      restartCount: info.RestartCount,
+    });
   }
   return out.sort((a, b) => a.id.localeCompare(b.id));
 }
@@ -311,9 +321,17 @@ export async function timeUntil<T>(
 
 /** Reports a measured time: `t.log` (in ava's output) and a plain `measured: ...` line
  * (test/run collects these into its summary). */
-export function measured(t: { log: (...values: unknown[]) => void }, what: string, ms: number, budgetMs?: number): void {
+export function measured(
+  t: { log: (...values: unknown[]) => void },
+  what: string,
+  ms: number,
+  budgetMs?: number,
+): void {
   // whole seconds as before; a sub-second budget (0.2 s) with its decimals
-  const budget = budgetMs === undefined ? '' : ` (budget ${budgetMs % 1000 === 0 ? budgetMs / 1000 : (budgetMs / 1000).toFixed(1)} s)`;
+  const budget =
+    budgetMs === undefined
+      ? ''
+      : ` (budget ${budgetMs % 1000 === 0 ? budgetMs / 1000 : (budgetMs / 1000).toFixed(1)} s)`;
   const line = `measured: ${what}: ${(ms / 1000).toFixed(2)} s${budget}`;
   t.log(line);
   console.log(`${line} [${BED.managers} manager(s), ${BED.etcd ? `${BED.etcd} etcd` : 'embedded etcd'}]`);
@@ -329,7 +347,11 @@ export function uniqueName(prefix: string): string {
 /** Removes a service (if it exists) and waits until no host has a container of it. */
 export async function removeService(name: string, timeoutMs = 60_000): Promise<void> {
   await shoal('service', 'rm', name);
-  await waitFor(async () => (await containersOf(name, { all: true })).length === 0, timeoutMs, `no container of ${name} left`);
+  await waitFor(
+    async () => (await containersOf(name, { all: true })).length === 0,
+    timeoutMs,
+    `no container of ${name} left`,
+  );
 }
 
 /** Waits until every bed host is a ready node. */
@@ -353,7 +375,12 @@ export function dockerCli(host: string, args: readonly string[], timeoutMs = 30_
 }
 
 /** `docker exec CONTAINER CMD...` on a host. Never throws: look at `code`. */
-export function execIn(host: string, container: string, cmd: readonly string[], timeoutMs = 30_000): Promise<RunResult> {
+export function execIn(
+  host: string,
+  container: string,
+  cmd: readonly string[],
+  timeoutMs = 30_000,
+): Promise<RunResult> {
   return dockerCli(host, ['exec', container, ...cmd], timeoutMs);
 }
 

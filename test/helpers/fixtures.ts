@@ -11,7 +11,10 @@ import { Writer } from '../../manager/store/writer.js';
 
 export const GiB = 1024 ** 3;
 
-export function makeNode(hostname: string, opts: Partial<Node> & { cpus?: number; memory?: number; engineLabels?: Record<string, string> } = {}): Node {
+export function makeNode(
+  hostname: string,
+  opts: Partial<Node> & { cpus?: number; memory?: number; engineLabels?: Record<string, string> } = {},
+): Node {
   return {
     id: opts.id ?? `id-${hostname}`,
     description: {
@@ -106,11 +109,23 @@ export class Core {
     this.settle();
   }
 
-  report(taskId: string, state: TaskState, extra: { exitCode?: number; err?: string; addresses?: NetworkAddress[] } = {}): void {
+  report(
+    taskId: string,
+    state: TaskState,
+    extra: { exitCode?: number; err?: string; addresses?: NetworkAddress[] } = {},
+  ): void {
     const t = this.state.tasks.get(taskId)!;
     this.state.putTask({
       ...t,
-      status: { state, message: '', err: extra.err ?? '', containerId: `c-${taskId}`, exitCode: extra.exitCode ?? 0, timestampMs: this.clock , addresses: extra.addresses ?? []},
+      status: {
+        state,
+        message: '',
+        err: extra.err ?? '',
+        containerId: `c-${taskId}`,
+        exitCode: extra.exitCode ?? 0,
+        timestampMs: this.clock,
+        addresses: extra.addresses ?? [],
+      },
     });
   }
 

@@ -218,7 +218,12 @@ export class DockerController implements Controller {
     try {
       const info = await this.docker.getContainer(this.id).inspect();
       const status = containerStatus(info.State.Status);
-      return { id: info.Id, status, exitCode: info.State.ExitCode, health: status === 'running' ? healthOf(info) : 'none' };
+      return {
+        id: info.Id,
+        status,
+        exitCode: info.State.ExitCode,
+        health: status === 'running' ? healthOf(info) : 'none',
+      };
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw fromDocker(err, `inspect container ${short(this.id)}`);
@@ -292,7 +297,8 @@ export class DockerController implements Controller {
     const never = new Promise<WaitResult>(() => {});
     // Right after start() the engine was just asked (one call less per task while it is
     // busy starting the others); a container that exits meanwhile is caught by the exit wait.
-    const fresh = this.started !== undefined && Date.now() - this.started.at < FRESH_INSPECT_MS ? this.started.info : undefined;
+    const fresh =
+      this.started !== undefined && Date.now() - this.started.at < FRESH_INSPECT_MS ? this.started.info : undefined;
     this.started = undefined;
     const first = fresh ?? (await this.inspectRaw(c).catch(() => undefined));
     if (signal.aborted || first === undefined || !first.State.Running) return never;
@@ -304,7 +310,7 @@ export class DockerController implements Controller {
       wake?.();
     });
     try {
-      for (let info: Docker.ContainerInspectInfo | undefined = first; ; ) {
+      for (let info: Docker.ContainerInspectInfo | undefined = first; ;) {
         if (info?.State.Running) {
           const health = healthOf(info);
           if (health === 'unhealthy') return { kind: 'unhealthy', detail: lastProbe(info) };

@@ -1,12 +1,5 @@
 // dockerode / Docker Engine errors -> agent/exec/errors.ts, converted once, here.
-import {
-  AbortedError,
-  ConflictError,
-  ExecError,
-  ImageError,
-  NotFoundError,
-  UnavailableError,
-} from '../errors.js';
+import { AbortedError, ConflictError, ExecError, ImageError, NotFoundError, UnavailableError } from '../errors.js';
 
 /** Socket-level failures: the engine is restarting or not there yet; try again later. */
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAGAIN', 'EHOSTUNREACH']);

@@ -32,7 +32,7 @@ export class DockerExecutor implements Executor {
   async describe(): Promise<EngineDescription> {
     let info: { NCPU?: number; MemTotal?: number; ServerVersion?: string; OSType?: string; Architecture?: string };
     try {
-      info = await this.docker.info();
+      info = (await this.docker.info()) as typeof info;
     } catch (err) {
       throw fromDocker(err, 'docker info');
     }

@@ -88,7 +88,7 @@ export class HealthEvents {
       since,
       filters: { type: ['container'], event: ['health_status'], label: [LABEL.taskId] },
       abortSignal: abort.signal,
-    }) as Promise<NodeJS.ReadableStream>;
+    });
     opening.then(
       (stream) => {
         if (this.abort !== abort) return void destroy(stream);

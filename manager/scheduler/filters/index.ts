@@ -85,5 +85,12 @@ export class HostPortFilter implements Filter {
 }
 
 export function defaultFilters(): Filter[] {
-  return [new ReadyFilter(), new AvailabilityFilter(), new ConstraintFilter(), cpuFilter(), memoryFilter(), new HostPortFilter()];
+  return [
+    new ReadyFilter(),
+    new AvailabilityFilter(),
+    new ConstraintFilter(),
+    cpuFilter(),
+    memoryFilter(),
+    new HostPortFilter(),
+  ];
 }

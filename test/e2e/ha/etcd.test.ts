@@ -4,8 +4,26 @@
 import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  BED, HTTPD, IMAGE, containersOf, countPerHost, each, lifeOf, localCluster, localClusterOk, measured, removeService,
-  requireBed, runProgram, shoalOk, shoalWithin, sum, timeUntil, uniqueName, waitForValue, waitNodesReady,
+  BED,
+  HTTPD,
+  IMAGE,
+  containersOf,
+  countPerHost,
+  each,
+  lifeOf,
+  localCluster,
+  localClusterOk,
+  measured,
+  removeService,
+  requireBed,
+  runProgram,
+  shoalOk,
+  shoalWithin,
+  sum,
+  timeUntil,
+  uniqueName,
+  waitForValue,
+  waitNodesReady,
 } from '../../helpers/bed.js';
 
 const OUTAGE_MS = 20_000;
@@ -48,52 +66,79 @@ test.serial('one of 3 etcd members stopped (its raft leader): create and scale s
   }
 });
 
-test.serial('etcd entirely stopped for 20 s: no container restarts; a scale issued after it returns converges', async (t) => {
-  const name = uniqueName('etcd0');
-  let down = false;
-  try {
-    await shoalOk('service', 'create', '--name', name, '--replicas', '6', '--stop-grace-period', '1s', IMAGE, ...HTTPD);
-    t.deepEqual(await waitForValue(() => countPerHost(name), each(2), 30_000), each(2), 'before');
-    const before = await lifeOf(name);
-    t.is(before.length, 6);
+test.serial(
+  'etcd entirely stopped for 20 s: no container restarts; a scale issued after it returns converges',
+  async (t) => {
+    const name = uniqueName('etcd0');
+    let down = false;
+    try {
+      await shoalOk(
+        'service',
+        'create',
+        '--name',
+        name,
+        '--replicas',
+        '6',
+        '--stop-grace-period',
+        '1s',
+        IMAGE,
+        ...HTTPD,
+      );
+      t.deepEqual(await waitForValue(() => countPerHost(name), each(2), 30_000), each(2), 'before');
+      const before = await lifeOf(name);
+      t.is(before.length, 6);
 
-    await localClusterOk('stop-etcd', 'all');
-    down = true;
-    await sleep(OUTAGE_MS);
-    const during = await lifeOf(name);
-    t.deepEqual(during, before, 'while etcd is down: the same containers, not restarted (every host\'s dockerd)');
-    await localClusterOk('start-etcd', 'all');
-    down = false;
-    const back = Date.now();
+      await localClusterOk('stop-etcd', 'all');
+      down = true;
+      await sleep(OUTAGE_MS);
+      const during = await lifeOf(name);
+      t.deepEqual(during, before, "while etcd is down: the same containers, not restarted (every host's dockerd)");
+      await localClusterOk('start-etcd', 'all');
+      down = false;
+      const back = Date.now();
 
-    // the managers may need a moment to elect a leader again: retry until a scale is taken
-    const tries: string[] = [];
-    const accepted = await timeUntil(
-      async () => {
-        const r = await shoalWithin(60_000, 'service', 'scale', `${name}=8`);
-        if (r.code === 0) return true;
-        tries.push(`${Date.now() - back} ms: ${r.stderr.trim()}`);
-        await sleep(250);
-        return undefined;
-      },
-      60_000,
-      `shoal service scale ${name}=8 exits 0`,
-      { since: back, intervalMs: 0 },
-    );
-    if (tries.length) t.log(`tries before: ${tries.join(' | ')}`);
-    measured(t, `etcd back after ${OUTAGE_MS / 1000} s -> scale to 8 accepted and converged (${tries.length} failed tries)`, accepted.ms);
-    const converged = await timeUntil(async () => (sum(await countPerHost(name)) === 8 ? true : undefined), 30_000, '8 running', { since: back });
-    measured(t, 'etcd back -> 8 running on the hosts\' dockerd', converged.ms);
+      // the managers may need a moment to elect a leader again: retry until a scale is taken
+      const tries: string[] = [];
+      const accepted = await timeUntil(
+        async () => {
+          const r = await shoalWithin(60_000, 'service', 'scale', `${name}=8`);
+          if (r.code === 0) return true;
+          tries.push(`${Date.now() - back} ms: ${r.stderr.trim()}`);
+          await sleep(250);
+          return undefined;
+        },
+        60_000,
+        `shoal service scale ${name}=8 exits 0`,
+        { since: back, intervalMs: 0 },
+      );
+      if (tries.length) t.log(`tries before: ${tries.join(' | ')}`);
+      measured(
+        t,
+        `etcd back after ${OUTAGE_MS / 1000} s -> scale to 8 accepted and converged (${tries.length} failed tries)`,
+        accepted.ms,
+      );
+      const converged = await timeUntil(
+        async () => (sum(await countPerHost(name)) === 8 ? true : undefined),
+        30_000,
+        '8 running',
+        { since: back },
+      );
+      measured(t, "etcd back -> 8 running on the hosts' dockerd", converged.ms);
 
-    await sleep(SETTLE_MS);
-    const after = await lifeOf(name);
-    const old = after.filter((c) => before.some((b) => b.id === c.id));
-    t.deepEqual(old, before, 'the 6 containers from before: same ids, same StartedAt, RestartCount 0, running');
-    t.true(before.every((c) => c.restartCount === 0 && c.running));
-    t.is(after.length, 8, `exactly 8 containers of it (docker ps -a): ${JSON.stringify(after.map((c) => [c.host, c.running]))}`);
-    t.is((await containersOf(name)).length, 8, '8 running');
-  } finally {
-    if (down) await localCluster('start-etcd', 'all');
-    await removeService(name);
-  }
-});
+      await sleep(SETTLE_MS);
+      const after = await lifeOf(name);
+      const old = after.filter((c) => before.some((b) => b.id === c.id));
+      t.deepEqual(old, before, 'the 6 containers from before: same ids, same StartedAt, RestartCount 0, running');
+      t.true(before.every((c) => c.restartCount === 0 && c.running));
+      t.is(
+        after.length,
+        8,
+        `exactly 8 containers of it (docker ps -a): ${JSON.stringify(after.map((c) => [c.host, c.running]))}`,
+      );
+      t.is((await containersOf(name)).length, 8, '8 running');
+    } finally {
+      if (down) await localCluster('start-etcd', 'all');
+      await removeService(name);
+    }
+  },
+);

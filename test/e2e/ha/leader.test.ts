@@ -4,8 +4,26 @@
 import test, { type ExecutionContext } from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  BED, HTTPD, IMAGE, containersOf, countPerHost, each, localCluster, localClusterOk, managers, measured, removeService,
-  requireBed, shoalOk, shoalWithin, sum, timeUntil, uniqueName, waitFor, waitForValue, waitNodesReady,
+  BED,
+  HTTPD,
+  IMAGE,
+  containersOf,
+  countPerHost,
+  each,
+  localCluster,
+  localClusterOk,
+  managers,
+  measured,
+  removeService,
+  requireBed,
+  shoalOk,
+  shoalWithin,
+  sum,
+  timeUntil,
+  uniqueName,
+  waitFor,
+  waitForValue,
+  waitNodesReady,
 } from '../../helpers/bed.js';
 
 const WRITE_BUDGET_MS = 5_000;
@@ -63,7 +81,11 @@ async function failOver(t: ExecutionContext, how: 'crash' | 'graceful') {
     const stop = await localClusterOk('stop-manager', ...(how === 'graceful' ? ['--graceful'] : []), 'leader');
     const stoppedAt = Date.now();
     stopped = stop.stdout.trim();
-    t.is(BED.managerAddress(Number(stopped)), leaderBefore.address, `stop-manager leader stopped the leader (manager${stopped})`);
+    t.is(
+      BED.managerAddress(Number(stopped)),
+      leaderBefore.address,
+      `stop-manager leader stopped the leader (manager${stopped})`,
+    );
 
     // meanwhile, when does `service ls` (any manager) first show the new count? That is the
     // write taken; the scale command itself returns once the tasks run.
@@ -72,7 +94,12 @@ async function failOver(t: ExecutionContext, how: 'crash' | 'graceful') {
     const probe = (async () => {
       while (probing && stored === 0) {
         const r = await shoalWithin(5_000, 'service', 'ls', '--format', 'json');
-        if (r.code === 0 && (JSON.parse(r.stdout) as Array<{ name: string; replicas: number }>).some((x) => x.name === name && x.replicas === 8)) {
+        if (
+          r.code === 0 &&
+          (JSON.parse(r.stdout) as Array<{ name: string; replicas: number }>).some(
+            (x) => x.name === name && x.replicas === 8,
+          )
+        ) {
           stored = Date.now() - stoppedAt;
         }
         await sleep(100);
@@ -83,10 +110,23 @@ async function failOver(t: ExecutionContext, how: 'crash' | 'graceful') {
     await probe;
     const what = how === 'crash' ? 'SIGKILL' : 'SIGTERM';
     if (stored) measured(t, `leader ${what} -> new replica count stored (service ls shows 8)`, stored);
-    measured(t, `leader ${what} -> shoal service scale web=8 exits 0, converged (${accepted.tries} failed tries)`, accepted.ms, WRITE_BUDGET_MS);
-    t.true(accepted.ms <= WRITE_BUDGET_MS, `scale succeeded ${accepted.ms} ms after the leader stopped (budget ${WRITE_BUDGET_MS} ms)`);
+    measured(
+      t,
+      `leader ${what} -> shoal service scale web=8 exits 0, converged (${accepted.tries} failed tries)`,
+      accepted.ms,
+      WRITE_BUDGET_MS,
+    );
+    t.true(
+      accepted.ms <= WRITE_BUDGET_MS,
+      `scale succeeded ${accepted.ms} ms after the leader stopped (budget ${WRITE_BUDGET_MS} ms)`,
+    );
 
-    const converged = await timeUntil(async () => (sum(await countPerHost(name)) === 8 ? true : undefined), 30_000, '8 running on the hosts', { since: stoppedAt });
+    const converged = await timeUntil(
+      async () => (sum(await countPerHost(name)) === 8 ? true : undefined),
+      30_000,
+      '8 running on the hosts',
+      { since: stoppedAt },
+    );
     measured(t, `leader ${what} -> 8 running on the hosts' dockerd`, converged.ms);
 
     // the stopped manager may still be listed until its registration expires: look at leaders
@@ -108,7 +148,11 @@ async function failOver(t: ExecutionContext, how: 'crash' | 'graceful') {
 
     await sleep(SETTLE_MS);
     const now = (await containersOf(name)).map((c) => c.id);
-    t.deepEqual(before.filter((id) => !now.includes(id)), [], 'the 6 containers from before still run (none replaced)');
+    t.deepEqual(
+      before.filter((id) => !now.includes(id)),
+      [],
+      'the 6 containers from before still run (none replaced)',
+    );
     t.is(sum(await countPerHost(name, { all: true })), 8, 'exactly 8 containers of it on the hosts (docker ps -a)');
   } finally {
     if (stopped) await localCluster('start-manager', stopped);
@@ -121,6 +165,9 @@ test.serial('the leader of 3 managers crashes (SIGKILL): scale web=8 succeeds wi
   await failOver(t, 'crash');
 });
 
-test.serial('the leader of 3 managers stops (SIGTERM, resigns): scale web=8 succeeds within 5 s and converges', async (t) => {
-  await failOver(t, 'graceful');
-});
+test.serial(
+  'the leader of 3 managers stops (SIGTERM, resigns): scale web=8 succeeds within 5 s and converges',
+  async (t) => {
+    await failOver(t, 'graceful');
+  },
+);

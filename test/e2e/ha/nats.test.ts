@@ -4,8 +4,23 @@ import test from 'ava';
 import { connect, JSONCodec, type NatsConnection } from 'nats';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  BED, HTTPD, IMAGE, countPerHost, each, localCluster, localClusterOk, measured, removeService, requireBed,
-  shoalOk, sum, tasks, timeUntil, uniqueName, waitForValue, waitNodesReady,
+  BED,
+  HTTPD,
+  IMAGE,
+  countPerHost,
+  each,
+  localCluster,
+  localClusterOk,
+  measured,
+  removeService,
+  requireBed,
+  shoalOk,
+  sum,
+  tasks,
+  timeUntil,
+  uniqueName,
+  waitForValue,
+  waitNodesReady,
 } from '../../helpers/bed.js';
 
 interface Event {
@@ -22,7 +37,13 @@ test.before(async () => {
   requireBed({ etcd: 1 });
   await waitNodesReady();
   // reconnect for ever, quickly: the test's own subscriber must outlive the outage
-  nc = await connect({ servers: BED.natsUrl, reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 200, name: 'shoal-e2e' });
+  nc = await connect({
+    servers: BED.natsUrl,
+    reconnect: true,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 200,
+    name: 'shoal-e2e',
+  });
   const sub = nc.subscribe('shoal.events.>');
   void (async () => {
     for await (const m of sub) {
@@ -42,7 +63,8 @@ test.after.always(async () => {
   await nc?.close();
 });
 
-const about = (name: string, since: number): Event[] => events.filter((e) => e.at >= since && e.subject.endsWith(`.${name}`));
+const about = (name: string, since: number): Event[] =>
+  events.filter((e) => e.at >= since && e.subject.endsWith(`.${name}`));
 
 test.serial('stop-nats: create, scale, ps and rm work as before; start-nats: events flow again', async (t) => {
   const name = uniqueName('nats');
@@ -57,18 +79,46 @@ test.serial('stop-nats: create, scale, ps and rm work as before; start-nats: eve
     const t1 = Date.now();
     await shoalOk('service', 'scale', `${name}=6`);
     measured(t, 'NATS down: scale 3 -> 6 converged', Date.now() - t1);
-    t.deepEqual(await waitForValue(() => countPerHost(name), each(2), 30_000), each(2), 'scale with NATS down: two per host');
+    t.deepEqual(
+      await waitForValue(() => countPerHost(name), each(2), 30_000),
+      each(2),
+      'scale with NATS down: two per host',
+    );
     const t2 = Date.now();
-    await shoalOk('service', 'create', '--name', other, '--replicas', '3', '--stop-grace-period', '1s', IMAGE, ...HTTPD);
+    await shoalOk(
+      'service',
+      'create',
+      '--name',
+      other,
+      '--replicas',
+      '3',
+      '--stop-grace-period',
+      '1s',
+      IMAGE,
+      ...HTTPD,
+    );
     measured(t, 'NATS down: create of 3 converged', Date.now() - t2);
-    t.deepEqual(await waitForValue(() => countPerHost(other), each(1), 30_000), each(1), 'create with NATS down: one per host');
+    t.deepEqual(
+      await waitForValue(() => countPerHost(other), each(1), 30_000),
+      each(1),
+      'create with NATS down: one per host',
+    );
     t.is((await tasks(name)).filter((r) => r.state === 'running').length, 6, 'service ps with NATS down');
     await removeService(other);
     t.is(sum(await countPerHost(other, { all: true })), 0, 'rm with NATS down');
 
     await localClusterOk('start-nats');
     const back = Date.now();
-    await timeUntil(async () => !nc?.isClosed() && (await nc!.flush().then(() => true, () => false)), 20_000, 'the test subscriber reconnected');
+    await timeUntil(
+      async () =>
+        !nc?.isClosed() &&
+        (await nc!.flush().then(
+          () => true,
+          () => false,
+        )),
+      20_000,
+      'the test subscriber reconnected',
+    );
     // a change after another until one is published: the manager reconnects on its own schedule
     let replicas = 6;
     const flowing = await timeUntil(
@@ -84,7 +134,11 @@ test.serial('stop-nats: create, scale, ps and rm work as before; start-nats: eve
       { since: back, intervalMs: 0 },
     );
     measured(t, 'start-nats -> events flow again', flowing.ms);
-    t.deepEqual(await waitForValue(async () => sum(await countPerHost(name)), replicas, 30_000), replicas, 'and scaling goes on');
+    t.deepEqual(
+      await waitForValue(async () => sum(await countPerHost(name)), replicas, 30_000),
+      replicas,
+      'and scaling goes on',
+    );
   } finally {
     await localCluster('start-nats');
     await removeService(other);

@@ -5,13 +5,7 @@
 // down, one that stalls (partitioned: nothing answers, nothing errors), one that dies (stop()).
 // Discovery: an Endpoints stream with the manager's rules (a catalog tests change; watched
 // names answered at once and on every change; ingress services and the name list to all).
-import {
-  Server,
-  ServerCredentials,
-  status,
-  type ServerDuplexStream,
-  type ServerWritableStream,
-} from '@grpc/grpc-js';
+import { Server, ServerCredentials, status, type ServerDuplexStream, type ServerWritableStream } from '@grpc/grpc-js';
 import {
   AssignmentsMessage_Kind,
   DispatcherService,
@@ -40,7 +34,9 @@ interface EndpointsStream {
 }
 
 function publishesIngress(se: ServiceEndpoints | undefined): boolean {
-  return se !== undefined && se.exists && se.ports.some((p) => p.publishMode === PublishMode.INGRESS && p.publishedPort > 0);
+  return (
+    se !== undefined && se.exists && se.ports.some((p) => p.publishMode === PublishMode.INGRESS && p.publishedPort > 0)
+  );
 }
 
 /** What a follower answers (the manager's words). */
@@ -84,7 +80,10 @@ export class FakeDispatcher {
   private readonly endpointStreams = new Set<EndpointsStream>();
 
   private readonly server = new Server();
-  private readonly sessions = new Map<string, { nodeId: string; stream?: ServerWritableStream<AssignmentsRequest, AssignmentsMessage> }>();
+  private readonly sessions = new Map<
+    string,
+    { nodeId: string; stream?: ServerWritableStream<AssignmentsRequest, AssignmentsMessage> }
+  >();
   private nextNode = 1;
   private nextSession = 1;
 
@@ -108,20 +107,23 @@ export class FakeDispatcher {
         if (!this.leader) return cb(NOT_LEADER);
         this.heartbeats.push({ ...call.request, at: Date.now() });
         if (this.failHeartbeats !== undefined) return cb({ code: this.failHeartbeats, details: 'injected' });
-        if (!this.valid(call.request)) return cb({ code: status.NOT_FOUND, details: 'unknown session: register again' });
+        if (!this.valid(call.request))
+          return cb({ code: status.NOT_FOUND, details: 'unknown session: register again' });
         cb(null, { heartbeatPeriodMs: this.heartbeatPeriodMs });
       },
       updateTaskStatus: (call, cb) => {
         if (this.stalled) return;
         if (!this.leader) return cb(NOT_LEADER);
-        if (!this.valid(call.request)) return cb({ code: status.NOT_FOUND, details: 'unknown session: register again' });
+        if (!this.valid(call.request))
+          return cb({ code: status.NOT_FOUND, details: 'unknown session: register again' });
         this.batches.push(call.request.updates.length);
         this.updates.push(...call.request.updates);
         cb(null, {});
       },
       networks: (call) => {
         this.networkStreams.push(call.request.nodeId);
-        if (this.networks === 'unimplemented') return void call.emit('error', { code: status.UNIMPLEMENTED, details: 'no Networks' });
+        if (this.networks === 'unimplemented')
+          return void call.emit('error', { code: status.UNIMPLEMENTED, details: 'no Networks' });
         call.write(this.networks);
       },
       endpoints: (call) => this.serveEndpoints(call),
@@ -134,7 +136,11 @@ export class FakeDispatcher {
           return;
         }
         s.stream = call;
-        call.write({ kind: AssignmentsMessage_Kind.COMPLETE, tasks: this.tasks.get(s.nodeId) ?? [], removedTaskIds: [] });
+        call.write({
+          kind: AssignmentsMessage_Kind.COMPLETE,
+          tasks: this.tasks.get(s.nodeId) ?? [],
+          removedTaskIds: [],
+        });
       },
     };
     this.server.addService(DispatcherService, impl);
@@ -232,19 +238,25 @@ export class FakeDispatcher {
   private serveEndpoints(call: EndpointsCall): void {
     if (this.stalled) return;
     if (!this.leader) return void call.emit('error', NOT_LEADER);
-    if (this.endpointsMode === 'unimplemented') return void call.emit('error', { code: status.UNIMPLEMENTED, details: 'no Endpoints' });
+    if (this.endpointsMode === 'unimplemented')
+      return void call.emit('error', { code: status.UNIMPLEMENTED, details: 'no Endpoints' });
     this.endpointStreamsOpened++;
     let stream: EndpointsStream | undefined;
     call.on('data', (req: EndpointsRequest) => {
       this.endpointRequests.push(req);
       if (stream === undefined) {
-        if (!this.valid(req)) return void call.emit('error', { code: status.NOT_FOUND, details: 'unknown session: register again' });
+        if (!this.valid(req))
+          return void call.emit('error', { code: status.NOT_FOUND, details: 'unknown session: register again' });
         stream = { call, nodeId: req.nodeId, watched: new Set(req.watch), sent: [] };
         this.endpointStreams.add(stream);
         const services = new Map<string, ServiceEndpoints>();
         for (const n of stream.watched) if (!this.unanswered.has(n)) services.set(n, this.lookupService(n));
         for (const se of this.catalog.values()) if (publishesIngress(se)) services.set(se.name, se);
-        this.write(stream, { services: [...services.values()], hasServiceNames: true, serviceNames: this.serviceNames() });
+        this.write(stream, {
+          services: [...services.values()],
+          hasServiceNames: true,
+          serviceNames: this.serviceNames(),
+        });
         return;
       }
       for (const n of req.unwatch) stream.watched.delete(n);
@@ -253,7 +265,8 @@ export class FakeDispatcher {
         stream.watched.add(n);
         if (!this.unanswered.has(n)) answers.push(this.lookupService(n));
       }
-      if (answers.length > 0 && !this.holdWatches) this.write(stream, { services: answers, hasServiceNames: false, serviceNames: [] });
+      if (answers.length > 0 && !this.holdWatches)
+        this.write(stream, { services: answers, hasServiceNames: false, serviceNames: [] });
     });
     const gone = () => {
       if (stream !== undefined) this.endpointStreams.delete(stream);
@@ -269,7 +282,11 @@ export class FakeDispatcher {
   private pushService(name: string, toAll: boolean, namesChanged: boolean): void {
     const se = this.lookupService(name);
     for (const s of this.endpointStreams) {
-      const msg: EndpointsMessage = { services: [], hasServiceNames: namesChanged, serviceNames: namesChanged ? this.serviceNames() : [] };
+      const msg: EndpointsMessage = {
+        services: [],
+        hasServiceNames: namesChanged,
+        serviceNames: namesChanged ? this.serviceNames() : [],
+      };
       if (toAll || s.watched.has(name)) msg.services.push(se);
       if (msg.services.length > 0 || namesChanged) this.write(s, msg);
     }

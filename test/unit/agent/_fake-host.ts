@@ -31,8 +31,20 @@ export class FakeHost implements CommandRunner {
   failing: string | undefined;
 
   constructor(underlay: { device: string; address: string; mtu: number }) {
-    this.links.set('lo', { kind: 'loopback', mac: '00:00:00:00:00:00', mtu: 65536, up: true, addrs: [{ local: '127.0.0.1', prefixlen: 8 }] });
-    this.links.set(underlay.device, { kind: 'veth', mac: '02:aa:00:00:00:01', mtu: underlay.mtu, up: true, addrs: [{ local: underlay.address, prefixlen: 24 }] });
+    this.links.set('lo', {
+      kind: 'loopback',
+      mac: '00:00:00:00:00:00',
+      mtu: 65536,
+      up: true,
+      addrs: [{ local: '127.0.0.1', prefixlen: 8 }],
+    });
+    this.links.set(underlay.device, {
+      kind: 'veth',
+      mac: '02:aa:00:00:00:01',
+      mtu: underlay.mtu,
+      up: true,
+      addrs: [{ local: underlay.address, prefixlen: 24 }],
+    });
   }
 
   take(): string[] {
@@ -58,7 +70,11 @@ export class FakeHost implements CommandRunner {
       address: l.mac,
       flags: l.up ? ['BROADCAST', 'UP', 'LOWER_UP'] : ['BROADCAST'],
       addr_info: l.addrs.map((x) => ({ family: 'inet', ...x })),
-      ...(details && l.vxlan ? { linkinfo: { info_kind: 'vxlan', info_data: l.vxlan } } : details ? { linkinfo: { info_kind: l.kind } } : {}),
+      ...(details && l.vxlan
+        ? { linkinfo: { info_kind: 'vxlan', info_data: l.vxlan } }
+        : details
+          ? { linkinfo: { info_kind: l.kind } }
+          : {}),
     };
   }
 
@@ -72,7 +88,8 @@ export class FakeHost implements CommandRunner {
       if (a[2] === 'dev' && entries.length === 0) return fail(`Device "${a[3]}" does not exist.`, 1);
       return ok(JSON.stringify(entries.map(([n, l]) => this.linkJson(n, l, false))));
     }
-    if (obj === 'link' && verb === 'show') return ok(JSON.stringify([...this.links.entries()].map(([n, l]) => this.linkJson(n, l, details))));
+    if (obj === 'link' && verb === 'show')
+      return ok(JSON.stringify([...this.links.entries()].map(([n, l]) => this.linkJson(n, l, details))));
     if (obj === 'link' && verb === 'add') {
       const name = a[2] ?? '';
       if (this.links.has(name)) return fail('RTNETLINK answers: File exists');
@@ -83,7 +100,13 @@ export class FakeHost implements CommandRunner {
         mtu: Number(val('mtu')),
         up: false,
         addrs: [],
-        vxlan: { id: Number(val('id')), local: val('local'), link: val('dev'), port: Number(val('dstport')), learning: !a.includes('nolearning') },
+        vxlan: {
+          id: Number(val('id')),
+          local: val('local'),
+          link: val('dev'),
+          port: Number(val('dstport')),
+          learning: !a.includes('nolearning'),
+        },
       });
       return ok();
     }
@@ -114,7 +137,8 @@ export class FakeHost implements CommandRunner {
     if (obj === 'neigh') {
       const m = this.neigh.get(dev) ?? new Map<string, string>();
       this.neigh.set(dev, m);
-      if (verb === 'show') return ok(JSON.stringify([...m].map(([dst, lladdr]) => ({ dst, lladdr, state: ['PERMANENT'] }))));
+      if (verb === 'show')
+        return ok(JSON.stringify([...m].map(([dst, lladdr]) => ({ dst, lladdr, state: ['PERMANENT'] }))));
       if (verb === 'replace') m.set(a[2] ?? '', a[4] ?? '');
       if (verb === 'del' && !m.delete(a[2] ?? '')) return fail('RTNETLINK answers: No such file or directory');
       return ok();
@@ -122,7 +146,8 @@ export class FakeHost implements CommandRunner {
     if (obj === 'route') {
       const m = this.routes.get(dev) ?? new Map<string, string>();
       this.routes.set(dev, m);
-      if (verb === 'show') return ok(JSON.stringify([...m].map(([dst, gateway]) => ({ dst, gateway, flags: ['onlink'] }))));
+      if (verb === 'show')
+        return ok(JSON.stringify([...m].map(([dst, gateway]) => ({ dst, gateway, flags: ['onlink'] }))));
       if (verb === 'replace') m.set(a[2] ?? '', a[4] ?? '');
       if (verb === 'del' && !m.delete(a[2] ?? '')) return fail('RTNETLINK answers: No such process');
       return ok();
@@ -178,7 +203,10 @@ export class FakeHost implements CommandRunner {
     }
     if (op === '-D') {
       const rest = a.slice(2);
-      const i = rest.length === 1 && /^\d+$/.test(rest[0] ?? '') ? Number(rest[0]) - 1 : rules.findIndex((r) => r.join(' ') === rest.join(' '));
+      const i =
+        rest.length === 1 && /^\d+$/.test(rest[0] ?? '')
+          ? Number(rest[0]) - 1
+          : rules.findIndex((r) => r.join(' ') === rest.join(' '));
       if (i < 0 || i >= rules.length) return fail('iptables: Bad rule (does a matching rule exist in that chain?).', 1);
       rules.splice(i, 1);
       return ok();
@@ -204,7 +232,13 @@ export class FakeDockerNetworks implements DockerNetworks {
     return [...this.nets.values()].filter((n) => n.labels['com.shoal.network.id'] !== undefined);
   }
 
-  async create(name: string, labels: Record<string, string>, subnet: string, gateway: string, options: Record<string, string>): Promise<void> {
+  async create(
+    name: string,
+    labels: Record<string, string>,
+    subnet: string,
+    gateway: string,
+    options: Record<string, string>,
+  ): Promise<void> {
     if (this.nets.has(name)) throw new Error(`network with name ${name} already exists`);
     this.changes.push(`create ${name} ${subnet} gw ${gateway} ${JSON.stringify(options)}`);
     this.nets.set(name, { name, networkId: labels['com.shoal.network.id'] ?? '', subnet, gateway, options, labels });

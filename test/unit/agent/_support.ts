@@ -28,7 +28,11 @@ export function makeTask(
 
 /** The same task with another desired state (and the manager's view of its state). */
 export function withDesired(task: Task, desired: TaskState, state?: TaskState): Task {
-  return { ...task, desiredState: desired, status: { ...(task.status as TaskStatus), ...(state !== undefined && { state }) } };
+  return {
+    ...task,
+    desiredState: desired,
+    status: { ...(task.status as TaskStatus), ...(state !== undefined && { state }) },
+  };
 }
 
 export class RecordingReporter implements StatusSink {

@@ -8,7 +8,12 @@ import { FakeExecutor } from '../../helpers/fake-executor.js';
 import { FakeDispatcher } from './_fake-dispatcher.js';
 import { makeTask, measured, until, withDesired } from './_support.js';
 
-function newAgent(t: ExecutionContext, managers: string[], fx = new FakeExecutor(), extra: Partial<ConstructorParameters<typeof Agent>[0]> = {}) {
+function newAgent(
+  t: ExecutionContext,
+  managers: string[],
+  fx = new FakeExecutor(),
+  extra: Partial<ConstructorParameters<typeof Agent>[0]> = {},
+) {
   const agent = new Agent({
     managers,
     joinToken: 'SWMTKN-test',
@@ -75,13 +80,13 @@ test('registers with the engine description, heartbeats at the given period, run
   });
 
   await until(() => statesSent(d, 't1').includes(TaskState.RUNNING) && statesSent(d, 't2').includes(TaskState.RUNNING));
-  t.deepEqual(statesSent(d, 't1'), [
-    TaskState.ACCEPTED,
-    TaskState.PREPARING,
-    TaskState.READY,
-    TaskState.STARTING,
-    TaskState.RUNNING,
-  ].filter((s) => statesSent(d, 't1').includes(s)), 'in order, never backwards');
+  t.deepEqual(
+    statesSent(d, 't1'),
+    [TaskState.ACCEPTED, TaskState.PREPARING, TaskState.READY, TaskState.STARTING, TaskState.RUNNING].filter((s) =>
+      statesSent(d, 't1').includes(s),
+    ),
+    'in order, never backwards',
+  );
   t.true(d.batches.length < d.updates.length, `batched: ${d.updates.length} updates in ${d.batches.length} calls`);
   const running = d.updates.find((u) => u.taskId === 't1' && u.status?.state === TaskState.RUNNING);
   t.is(running?.status?.containerId, fx.byTask('t1')?.id);
@@ -109,7 +114,11 @@ test('heartbeats carry +-10 % jitter: the random source at its top gives 110 ms 
 
 test('incremental assignments reach the worker: desired SHUTDOWN stops and removes', async (t) => {
   const { d, fx, agent } = await agentRunningT1(t);
-  d.push('node1', { kind: AssignmentsMessage_Kind.INCREMENTAL, tasks: [withDesired(makeTask('t1'), TaskState.SHUTDOWN, TaskState.RUNNING)], removedTaskIds: [] });
+  d.push('node1', {
+    kind: AssignmentsMessage_Kind.INCREMENTAL,
+    tasks: [withDesired(makeTask('t1'), TaskState.SHUTDOWN, TaskState.RUNNING)],
+    removedTaskIds: [],
+  });
   await until(() => statesSent(d, 't1').includes(TaskState.SHUTDOWN));
   await until(() => fx.byTask('t1') === undefined, 2_000, 'container removed');
   t.deepEqual(fx.opsOf('t1'), ['create', 'start', 'stop', 'remove']);
@@ -203,24 +212,51 @@ test('close() before the engine ever answered still stops', async (t) => {
 
 test('backoff: 100 ms doubling to 1 s, jittered within [d/2, d]', (t) => {
   t.is(BACKOFF_MAX_MS, 1_000);
-  t.is(backoffMs(0, () => 1), 100);
-  t.is(backoffMs(0, () => 0), 50);
-  t.is(backoffMs(3, () => 1), 800);
-  t.is(backoffMs(4, () => 1), 1_000);
-  t.is(backoffMs(10, () => 1), BACKOFF_MAX_MS);
-  t.is(backoffMs(1000, () => 0), BACKOFF_MAX_MS / 2);
+  t.is(
+    backoffMs(0, () => 1),
+    100,
+  );
+  t.is(
+    backoffMs(0, () => 0),
+    50,
+  );
+  t.is(
+    backoffMs(3, () => 1),
+    800,
+  );
+  t.is(
+    backoffMs(4, () => 1),
+    1_000,
+  );
+  t.is(
+    backoffMs(10, () => 1),
+    BACKOFF_MAX_MS,
+  );
+  t.is(
+    backoffMs(1000, () => 0),
+    BACKOFF_MAX_MS / 2,
+  );
 });
 
 // ---------------------------------------------------------------- manager HA
 
 /** An agent with the real reconnect timing (backoff 100 ms..1 s, connect timeout 1 s). */
-function realTimedAgent(t: ExecutionContext, managers: string[], fx = new FakeExecutor(), extra: Partial<ConstructorParameters<typeof Agent>[0]> = {}) {
+function realTimedAgent(
+  t: ExecutionContext,
+  managers: string[],
+  fx = new FakeExecutor(),
+  extra: Partial<ConstructorParameters<typeof Agent>[0]> = {},
+) {
   return newAgent(t, managers, fx, { backoffBaseMs: undefined, backoffMaxMs: undefined, ...extra });
 }
 
 /** Three managers: the first leads, the others are followers. */
 async function cluster(t: ExecutionContext) {
-  const managers = [await dispatcher(t), await dispatcher(t, 0, () => 'unused'), await dispatcher(t, 0, () => 'unused')] as const;
+  const managers = [
+    await dispatcher(t),
+    await dispatcher(t, 0, () => 'unused'),
+    await dispatcher(t, 0, () => 'unused'),
+  ] as const;
   managers[1].leader = false;
   managers[2].leader = false;
   return managers;
@@ -229,7 +265,10 @@ async function cluster(t: ExecutionContext) {
 test('followers refuse with UNAVAILABLE: the next address is tried at once, no backoff within a round', async (t) => {
   const [leader, f1, f2] = await cluster(t);
   // Any backoff at all would take >= 2.5 s here (5 s, jittered down to half at most).
-  const agent = newAgent(t, [f1.address, f2.address, leader.address], new FakeExecutor(), { backoffBaseMs: 5_000, backoffMaxMs: 5_000 });
+  const agent = newAgent(t, [f1.address, f2.address, leader.address], new FakeExecutor(), {
+    backoffBaseMs: 5_000,
+    backoffMaxMs: 5_000,
+  });
   const started = Date.now();
   agent.start();
   await agent.nextRegistration();
@@ -355,7 +394,10 @@ test('partition: containers keep running; an exit meanwhile is reported after it
   await new Promise((r) => setTimeout(r, 300));
   t.is(fx.byTask('t2')?.status, 'running');
   t.is(fx.byTask('t3')?.status, 'running');
-  t.false(fx.ops.some((o) => o.startsWith('stop') || o.startsWith('remove')), 'nothing stopped while cut off');
+  t.false(
+    fx.ops.some((o) => o.startsWith('stop') || o.startsWith('remove')),
+    'nothing stopped while cut off',
+  );
 
   // The partition heals; the manager (now b) replaced t2 and t3 elsewhere meanwhile.
   b.tasks.set('node1', [
@@ -370,17 +412,19 @@ test('partition: containers keep running; an exit meanwhile is reported after it
   t.is(failed?.status?.exitCode, 3);
   await until(() => fx.byTask('t2') === undefined && fx.byTask('t3') === undefined, 2_000, 'replaced tasks removed');
   t.deepEqual(fx.opsOf('t2'), ['create', 'start', 'stop', 'remove']);
-  await until(() => statesSent(b, 't2').includes(TaskState.SHUTDOWN) && statesSent(b, 't3').includes(TaskState.SHUTDOWN));
+  await until(
+    () => statesSent(b, 't2').includes(TaskState.SHUTDOWN) && statesSent(b, 't3').includes(TaskState.SHUTDOWN),
+  );
   t.is(fx.ops.filter((o) => o.startsWith('create')).length, 3, 'nothing created again');
   t.truthy(fx.byTask('t1'), 'the failed task keeps its container while desired RUNNING');
   t.deepEqual(
     [t2, t3].map((x) => fx.stopped.get(x.id)),
     [2_500, 0],
-    'each stopped with its spec\'s grace period (0 means 0)',
+    "each stopped with its spec's grace period (0 means 0)",
   );
 });
 
-test('a container killed behind the agent\'s back: FAILED with exit 137 reaches the manager at once', async (t) => {
+test("a container killed behind the agent's back: FAILED with exit 137 reaches the manager at once", async (t) => {
   const { d, fx } = await agentRunningT1(t);
   await new Promise((r) => setTimeout(r, 100)); // the RUNNING batch is out
   const killed = Date.now();
@@ -408,7 +452,9 @@ test('while status reports flow no Heartbeat call is made (the manager counts a 
   }
   const beats = d.heartbeats.length - beatsBefore;
   const batches = d.batches.length - batchesBefore;
-  t.log(`measured: ${batches} report calls and ${beats} heartbeats in 1.2 s (period 200 ms: 6 heartbeats without reports)`);
+  t.log(
+    `measured: ${batches} report calls and ${beats} heartbeats in 1.2 s (period 200 ms: 6 heartbeats without reports)`,
+  );
   t.true(batches >= 10, `${batches} report calls`);
   t.true(beats <= 2, `${beats} heartbeats while reports flowed`);
   await until(() => d.heartbeats.length >= beatsBefore + beats + 3, 3_000, 'heartbeats again once reports stop');

@@ -6,13 +6,20 @@ const base = ['--manager', '127.0.0.1:4242', '--join-token', 'tok'];
 test('flags: managers, token, name, docker host, labels, state dir', (t) => {
   const c = parseConfig(
     [
-      '--manager', '10.213.0.1:4242,[::1]:4243',
-      '--join-token', 'tok',
-      '--name', 'host1',
-      '--docker-host', 'unix:///run/shoal-bed/host1/docker.sock',
-      '--label', 'zone=a',
-      '--label', 'disk=ssd=fast',
-      '--state-dir', '/var/lib/shoal/agent',
+      '--manager',
+      '10.213.0.1:4242,[::1]:4243',
+      '--join-token',
+      'tok',
+      '--name',
+      'host1',
+      '--docker-host',
+      'unix:///run/shoal-bed/host1/docker.sock',
+      '--label',
+      'zone=a',
+      '--label',
+      'disk=ssd=fast',
+      '--state-dir',
+      '/var/lib/shoal/agent',
     ],
     {},
   );
@@ -32,11 +39,30 @@ test('environment fallbacks and defaults', (t) => {
   t.truthy(c.name);
   t.is(c.stateDir, undefined);
   t.is(parseConfig(base, {}).dockerSocket, '/var/run/docker.sock');
-  t.is(parseConfig(['--manager', 'x:1'], { SHOAL_MANAGER: 'y:2', SHOAL_JOIN_TOKEN: 't' }).managers[0], 'x:1', 'flag wins');
+  t.is(
+    parseConfig(['--manager', 'x:1'], { SHOAL_MANAGER: 'y:2', SHOAL_JOIN_TOKEN: 't' }).managers[0],
+    'x:1',
+    'flag wins',
+  );
 });
 
 test('discovery flags: --dns-upstream (repeatable, default resolv.conf) and --dns-listen', (t) => {
-  const c = parseConfig([...base, '--dns-upstream', '10.0.0.2', '--dns-upstream', '10.0.0.3:5353', '--dns-upstream', '[fd00::1]:53', '--dns-listen', '127.0.0.1:5353', '--dns-listen', '[::1]:53'], {});
+  const c = parseConfig(
+    [
+      ...base,
+      '--dns-upstream',
+      '10.0.0.2',
+      '--dns-upstream',
+      '10.0.0.3:5353',
+      '--dns-upstream',
+      '[fd00::1]:53',
+      '--dns-listen',
+      '127.0.0.1:5353',
+      '--dns-listen',
+      '[::1]:53',
+    ],
+    {},
+  );
   t.deepEqual(c.dnsUpstreams, [
     { host: '10.0.0.2', port: 53 },
     { host: '10.0.0.3', port: 5353 },

@@ -6,7 +6,14 @@ import dgram from 'node:dgram';
 import { credentials } from '@grpc/grpc-js';
 import test, { type ExecutionContext } from 'ava';
 import dnsPacket, { type DecodedPacket } from 'dns-packet';
-import { AssignmentsMessage_Kind, DispatcherClient, PortConfig, TaskState, type Endpoint, type RegisterResponse } from '../../../proto/gen/shoal.js';
+import {
+  AssignmentsMessage_Kind,
+  DispatcherClient,
+  PortConfig,
+  TaskState,
+  type Endpoint,
+  type RegisterResponse,
+} from '../../../proto/gen/shoal.js';
 import { Agent } from '../../../agent/agent.js';
 import { EndpointCache } from '../../../agent/discovery/cache.js';
 import { DnsServer } from '../../../agent/discovery/dns-server.js';
@@ -32,11 +39,17 @@ async function dispatcher(t: ExecutionContext): Promise<FakeDispatcher> {
 }
 
 /** A client registered with `d` (the stream needs a valid session), plus cache + subscription. */
-async function follow(t: ExecutionContext, d: FakeDispatcher, opts: { staleGraceMs?: number; watchWaitMs?: number } = {}) {
+async function follow(
+  t: ExecutionContext,
+  d: FakeDispatcher,
+  opts: { staleGraceMs?: number; watchWaitMs?: number } = {},
+) {
   const client = new DispatcherClient(d.address, credentials.createInsecure());
   t.teardown(() => client.close());
   const reg = await new Promise<RegisterResponse>((resolve, reject) =>
-    client.register({ joinToken: 't', nodeId: '', description: undefined }, (err, res) => (err ? reject(err) : resolve(res))),
+    client.register({ joinToken: 't', nodeId: '', description: undefined }, (err, res) =>
+      err ? reject(err) : resolve(res),
+    ),
   );
   const lines: string[] = [];
   const cache = new EndpointCache({ log: (l) => lines.push(l), ...opts });
@@ -68,7 +81,11 @@ test('a name not yet watched is watched on demand and answered within the wait; 
   d.setService({ name: 'web', endpoints: [ep('t2', '10.42.2.2'), ep('t3', '10.42.3.2')] as Endpoint[] });
   await until(() => ids(cache.get('web')).join() === 't2,t3', 2_000, 'change pushed');
   d.removeService('web');
-  await until(() => cache.get('web')?.exists === false && cache.serviceName('web') === null, 2_000, 'removal: exists=false');
+  await until(
+    () => cache.get('web')?.exists === false && cache.serviceName('web') === null,
+    2_000,
+    'removal: exists=false',
+  );
 });
 
 test('no answer within the wait (manager partitioned): undefined, i.e. SERVFAIL; UNIMPLEMENTED: at once', async (t) => {
@@ -106,23 +123,34 @@ test('a reopened stream re-watches every name and its answers replace the old on
   // The manager restarts with a different truth (changes it never pushed to the old stream).
   d.breakEndpointStreams();
   d.catalog.delete('old');
-  d.catalog.set('web', { ...d.lookupService('web'), endpoints: d.lookupService('web').endpoints.map((e) => ({ ...e, taskId: 't9' })) });
+  d.catalog.set('web', {
+    ...d.lookupService('web'),
+    endpoints: d.lookupService('web').endpoints.map((e) => ({ ...e, taskId: 't9' })),
+  });
   d.catalog.set('edge', { ...d.lookupService('edge'), ports: [] });
   d.unanswered.add('quiet'); // still a service, but the new manager does not answer it (yet)
 
   await until(() => sub.opened === 2, 2_000, 'stream reopened');
   await until(() => d.endpointRequests.length >= 5, 2_000);
-  t.deepEqual([...(d.endpointRequests.at(-1)?.watch ?? [])].sort(), ['old', 'quiet', 'web'], 'the first request re-watches everything');
+  t.deepEqual(
+    [...(d.endpointRequests.at(-1)?.watch ?? [])].sort(),
+    ['old', 'quiet', 'web'],
+    'the first request re-watches everything',
+  );
   await until(() => ids(cache.get('web')).join() === 't9', 2_000, 'replaced');
   t.is(cache.get('old')?.exists ?? false, false, 'a service gone from the name list goes at once');
   t.deepEqual(ids(cache.get('old')), []);
   t.is(cache.serviceName('old'), null);
   t.truthy(cache.get('edge'), 'not yet: unconfirmed entries live until the grace ends');
-  await until(() => cache.get('edge') === undefined && cache.get('quiet') === undefined, 2_000, 'unconfirmed entries dropped');
+  await until(
+    () => cache.get('edge') === undefined && cache.get('quiet') === undefined,
+    2_000,
+    'unconfirmed entries dropped',
+  );
   t.deepEqual(ids(cache.get('web')), ['t9']);
 });
 
-test('failover through the session: a new manager\'s stream replaces what the old one said', async (t) => {
+test("failover through the session: a new manager's stream replaces what the old one said", async (t) => {
   const d1 = await dispatcher(t);
   const d2 = await dispatcher(t);
   for (const d of [d1, d2]) d.tasks.set('node1', []);
@@ -149,7 +177,7 @@ test('failover through the session: a new manager\'s stream replaces what the ol
   d1.stepDown();
   await until(() => d2.endpointStreamCount() === 1, 5_000, 'stream on the new leader');
   t.deepEqual(d2.watchedNames(), [['web']], 'watched names carried over');
-  await until(() => ids(cache.get('web')).join() === 't2', 2_000, 'the new leader\'s answer');
+  await until(() => ids(cache.get('web')).join() === 't2', 2_000, "the new leader's answer");
 });
 
 /** The fake executor, with container stops held at a gate (to see what happens before one). */
@@ -165,7 +193,7 @@ class GatedExecutor implements Executor {
   controller(task: Task, existing?: ManagedContainer): Controller {
     const inner = this.fx.controller(task, existing);
     const c = Object.create(inner) as Controller;
-    const shutdown = inner.shutdown;
+    const shutdown = inner.shutdown.bind(inner);
     Object.defineProperty(c, 'shutdown', {
       value: async (graceMs: number | undefined) => {
         await this.gate;
@@ -179,7 +207,10 @@ class GatedExecutor implements Executor {
 async function agentWithDiscovery(t: ExecutionContext) {
   const d = await dispatcher(t);
   d.tasks.set('node1', [makeTask('t1'), makeTask('t2', { slot: 2 })]);
-  d.setService({ name: 'web', endpoints: [ep('t1', '10.42.1.2'), ep('t2', '10.42.1.3'), ep('r1', '10.42.2.2')] as Endpoint[] });
+  d.setService({
+    name: 'web',
+    endpoints: [ep('t1', '10.42.1.2'), ep('t2', '10.42.1.3'), ep('r1', '10.42.2.2')] as Endpoint[],
+  });
   const fx = new FakeExecutor();
   const exec = new GatedExecutor(fx);
   const cache = new EndpointCache();
@@ -196,7 +227,11 @@ async function agentWithDiscovery(t: ExecutionContext) {
   });
   t.teardown(() => agent.close());
   agent.start();
-  await until(() => ['t1', 't2'].every((id) => d.updates.some((u) => u.taskId === id && u.status?.state === TaskState.RUNNING)), 5_000, 'running');
+  await until(
+    () => ['t1', 't2'].every((id) => d.updates.some((u) => u.taskId === id && u.status?.state === TaskState.RUNNING)),
+    5_000,
+    'running',
+  );
   await until(() => cache.serviceName('web') === 'web', 5_000);
   t.deepEqual(ids(await cache.lookup('web')), ['r1', 't1', 't2']);
   return { d, fx, exec, cache };
@@ -210,7 +245,15 @@ test('local fast path: a killed container of this host leaves the answers at onc
   measured(t, 'discovery local fast path (container exit -> endpoint dropped)', Date.now() - start);
   t.deepEqual(ids(cache.get('web')), ['r1', 't2'], 'before the manager said anything');
   // A manager answer from before it saw the exit still lists t1: it stays out.
-  d.setService({ name: 'web', endpoints: [ep('t1', '10.42.1.2'), ep('t2', '10.42.1.3'), ep('r1', '10.42.2.2'), ep('r2', '10.42.2.3')] as Endpoint[] });
+  d.setService({
+    name: 'web',
+    endpoints: [
+      ep('t1', '10.42.1.2'),
+      ep('t2', '10.42.1.3'),
+      ep('r1', '10.42.2.2'),
+      ep('r2', '10.42.2.3'),
+    ] as Endpoint[],
+  });
   await until(() => ids(cache.get('web')).includes('r2'), 2_000);
   t.deepEqual(ids(cache.get('web')), ['r1', 'r2', 't2']);
 });
@@ -219,9 +262,16 @@ test('local fast path: a task told to stop leaves the answers before its contain
   const { d, exec, cache } = await agentWithDiscovery(t);
   let open!: () => void;
   exec.gate = new Promise((resolve) => (open = resolve));
-  d.push('node1', { kind: AssignmentsMessage_Kind.INCREMENTAL, tasks: [withDesired(makeTask('t2', { slot: 2 }), TaskState.SHUTDOWN, TaskState.RUNNING)], removedTaskIds: [] });
+  d.push('node1', {
+    kind: AssignmentsMessage_Kind.INCREMENTAL,
+    tasks: [withDesired(makeTask('t2', { slot: 2 }), TaskState.SHUTDOWN, TaskState.RUNNING)],
+    removedTaskIds: [],
+  });
   await until(() => !ids(cache.get('web')).includes('t2'), 2_000, 't2 dropped');
-  t.false(d.updates.some((u) => u.taskId === 't2' && u.status?.state === TaskState.SHUTDOWN), 'its container is still being stopped');
+  t.false(
+    d.updates.some((u) => u.taskId === 't2' && u.status?.state === TaskState.SHUTDOWN),
+    'its container is still being stopped',
+  );
   open();
   await until(() => d.updates.some((u) => u.taskId === 't2' && u.status?.state === TaskState.SHUTDOWN), 2_000);
   t.deepEqual(ids(cache.get('web')), ['r1', 't1']);
@@ -229,15 +279,44 @@ test('local fast path: a task told to stop leaves the answers before its contain
 
 test('local tasks: asker networks by source address (own task, else the lease, else loopback = all)', (t) => {
   const tasks = new LocalTasks();
-  const askers = new HostAskers({ tasks, leases: () => [{ name: 'front', subnet: '10.42.1.0/24' }, { name: 'back', subnet: '10.43.1.0/24' }] });
-  tasks.status('t1', 'web', { state: TaskState.RUNNING, message: '', err: '', containerId: 'c', exitCode: 0, timestampMs: 0, addresses: [{ network: 'front', ip: '10.42.1.5' }, { network: 'back', ip: '10.43.1.5' }] });
-  t.deepEqual([...(askers.networksOf('10.42.1.5') as Set<string>)].sort(), ['back', 'front'], 'own task: all its networks');
+  const askers = new HostAskers({
+    tasks,
+    leases: () => [
+      { name: 'front', subnet: '10.42.1.0/24' },
+      { name: 'back', subnet: '10.43.1.0/24' },
+    ],
+  });
+  tasks.status('t1', 'web', {
+    state: TaskState.RUNNING,
+    message: '',
+    err: '',
+    containerId: 'c',
+    exitCode: 0,
+    timestampMs: 0,
+    addresses: [
+      { network: 'front', ip: '10.42.1.5' },
+      { network: 'back', ip: '10.43.1.5' },
+    ],
+  });
+  t.deepEqual(
+    [...(askers.networksOf('10.42.1.5') as Set<string>)].sort(),
+    ['back', 'front'],
+    'own task: all its networks',
+  );
   t.deepEqual([...(askers.networksOf('::ffff:10.42.1.5') as Set<string>)].sort(), ['back', 'front']);
   t.deepEqual([...(askers.networksOf('10.42.1.77') as Set<string>)], ['front'], 'by the lease');
   t.deepEqual([...(askers.networksOf('10.43.1.77') as Set<string>)], ['back']);
   t.is(askers.networksOf('127.0.0.1'), 'all');
   t.deepEqual([...(askers.networksOf('192.168.9.9') as Set<string>)], []);
-  tasks.status('t1', 'web', { state: TaskState.FAILED, message: '', err: '', containerId: 'c', exitCode: 1, timestampMs: 0, addresses: [] });
+  tasks.status('t1', 'web', {
+    state: TaskState.FAILED,
+    message: '',
+    err: '',
+    containerId: 'c',
+    exitCode: 1,
+    timestampMs: 0,
+    addresses: [],
+  });
   t.deepEqual([...(askers.networksOf('10.42.1.5') as Set<string>)], ['front'], 'gone: only the lease is left');
 });
 
@@ -287,14 +366,24 @@ test('names nobody asked for in 10 minutes are unwatched (ingress services stay 
   const sent: Array<{ watch: string[]; unwatch: string[] }> = [];
   const send = (req: { watch: string[]; unwatch: string[] }) => void sent.push(req);
   t.deepEqual(cache.attach(send), []);
-  const edge = { name: 'edge', exists: true, networks: [], ports: [PortConfig.fromPartial({ targetPort: 80, publishedPort: 8080 })], endpoints: [], index: 1 };
+  const edge = {
+    name: 'edge',
+    exists: true,
+    networks: [],
+    ports: [PortConfig.fromPartial({ targetPort: 80, publishedPort: 8080 })],
+    endpoints: [],
+    index: 1,
+  };
   const web = { name: 'web', exists: true, networks: [], ports: [], endpoints: [], index: 1 };
   cache.apply({ services: [edge, web], hasServiceNames: true, serviceNames: ['edge', 'web'] }, send);
-  cache.lookup('web');
-  cache.lookup('edge');
-  t.deepEqual(sent, [{ watch: ['web'], unwatch: [] }, { watch: ['edge'], unwatch: [] }]);
+  void cache.lookup('web');
+  void cache.lookup('edge');
+  t.deepEqual(sent, [
+    { watch: ['web'], unwatch: [] },
+    { watch: ['edge'], unwatch: [] },
+  ]);
   now += 9 * 60_000;
-  cache.lookup('web');
+  void cache.lookup('web');
   now += 2 * 60_000;
   cache.sweepIdle();
   t.deepEqual(sent.at(-1), { watch: [], unwatch: ['edge'] });

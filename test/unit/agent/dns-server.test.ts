@@ -29,7 +29,10 @@ const SERVICES = [
       PortConfig.fromPartial({ protocol: 'udp', targetPort: 53 }),
     ],
     endpoints: [
-      ep('t1', [['front', '10.0.1.2'], ['back', '10.1.1.2']]),
+      ep('t1', [
+        ['front', '10.0.1.2'],
+        ['back', '10.1.1.2'],
+      ]),
       ep('t2', [['front', '10.0.2.3']]),
       ep('t3', [['back', '10.1.3.4']]),
     ] as Endpoint[],
@@ -72,7 +75,10 @@ const ASKERS: Record<string, AskerNetworks> = {
 };
 const askers: AskerScope = { networksOf: (ip) => ASKERS[ip] ?? new Set() };
 
-async function server(t: ExecutionContext, opts: { upstreams?: Upstream[]; source?: FakeSource; forwardTimeoutMs?: number } = {}) {
+async function server(
+  t: ExecutionContext,
+  opts: { upstreams?: Upstream[]; source?: FakeSource; forwardTimeoutMs?: number } = {},
+) {
   const source = opts.source ?? new FakeSource();
   const lines: string[] = [];
   const dns = new DnsServer({
@@ -105,11 +111,27 @@ function queryPacket(name: string, type: RecordType, opts: AskOptions): Buffer {
     additionals:
       opts.edns === undefined
         ? []
-        : [{ name: '.', type: 'OPT', udpPayloadSize: opts.edns, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }],
+        : [
+            {
+              name: '.',
+              type: 'OPT',
+              udpPayloadSize: opts.edns,
+              extendedRcode: 0,
+              ednsVersion: 0,
+              flags: 0,
+              flag_do: false,
+              options: [],
+            },
+          ],
   });
 }
 
-async function ask(port: number, name: string, type: RecordType = 'A', opts: AskOptions = {}): Promise<DecodedPacket & { bytes: number }> {
+async function ask(
+  port: number,
+  name: string,
+  type: RecordType = 'A',
+  opts: AskOptions = {},
+): Promise<DecodedPacket & { bytes: number }> {
   const raw = await askRaw(port, queryPacket(name, type, opts), opts);
   return Object.assign(dnsPacket.decode(raw), { bytes: raw.length });
 }
@@ -154,8 +176,9 @@ function askRaw(port: number, query: Buffer, opts: AskOptions): Promise<Buffer> 
 const rcode = (p: DecodedPacket) => (p as DecodedPacket & { rcode: string }).rcode;
 /** The record's data and TTL (dns-packet's Answer union hides them behind OPT). */
 const data = (a: Answer) => (a as Answer & { data: unknown }).data;
-const ttl = (a: Answer | undefined) => (a as (Answer & { ttl?: number }) | undefined)?.ttl;
-const ips = (answers: Answer[] | undefined) => (answers ?? []).filter((a) => a.type === 'A').map((a) => data(a) as string);
+const ttl = (a: Answer | undefined): number | undefined => (a !== undefined && 'ttl' in a ? a.ttl : undefined);
+const ips = (answers: Answer[] | undefined) =>
+  (answers ?? []).filter((a) => a.type === 'A').map((a) => data(a) as string);
 const sorted = (list: string[]) => [...list].sort();
 
 /** A fake upstream resolver on 127.0.0.1 (UDP and TCP): answers NAME A 192.0.2.1. */
@@ -234,12 +257,24 @@ test('NAME and tasks.NAME: A records of the endpoints on the networks the asker 
   t.true((front.answers ?? []).every((a) => a.type === 'A' && ttl(a) === 2 && a.name === 'web'));
   t.deepEqual(sorted(ips((await ask(port, 'web', 'A', { from: '127.0.0.3' })).answers)), ['10.1.1.2', '10.1.3.4']);
   // On both networks: each task once, on the first network of the service it shares.
-  t.deepEqual(sorted(ips((await ask(port, 'tasks.web', 'A', { from: '127.0.0.4' })).answers)), ['10.0.1.2', '10.0.2.3', '10.1.3.4']);
+  t.deepEqual(sorted(ips((await ask(port, 'tasks.web', 'A', { from: '127.0.0.4' })).answers)), [
+    '10.0.1.2',
+    '10.0.2.3',
+    '10.1.3.4',
+  ]);
   const loud = await ask(port, 'Tasks.WEB.', 'A', { from: '127.0.0.2' });
   t.deepEqual(sorted(ips(loud.answers)), ['10.0.1.2', '10.0.2.3'], 'case-insensitive, trailing dot');
   t.is(loud.answers?.[0]?.name, 'Tasks.WEB', 'answers echo the name as asked');
-  t.deepEqual(ips((await ask(port, 'my.api', 'A', { from: '127.0.0.2' })).answers), ['10.0.1.7'], 'a service name with a dot');
-  t.deepEqual(ips((await ask(port, 'web', 'A', { from: '127.0.0.1' })).answers).length, 3, 'loopback (the host) sees every network');
+  t.deepEqual(
+    ips((await ask(port, 'my.api', 'A', { from: '127.0.0.2' })).answers),
+    ['10.0.1.7'],
+    'a service name with a dot',
+  );
+  t.deepEqual(
+    ips((await ask(port, 'web', 'A', { from: '127.0.0.1' })).answers).length,
+    3,
+    'loopback (the host) sees every network',
+  );
 });
 
 test('a service that shares no network with the asker is NXDOMAIN; one with no endpoints is NOERROR, empty', async (t) => {
@@ -255,7 +290,11 @@ test('a service that shares no network with the asker is NXDOMAIN; one with no e
 test('<task id>.tasks.NAME -> that task; AAAA and other types of a known name: NOERROR, no answers', async (t) => {
   const { port } = await server(t);
   t.deepEqual(ips((await ask(port, 't2.tasks.web', 'A', { from: '127.0.0.2' })).answers), ['10.0.2.3']);
-  t.deepEqual(ips((await ask(port, 'T1.tasks.web', 'A', { from: '127.0.0.3' })).answers), ['10.1.1.2'], "its address on the asker's network");
+  t.deepEqual(
+    ips((await ask(port, 'T1.tasks.web', 'A', { from: '127.0.0.3' })).answers),
+    ['10.1.1.2'],
+    "its address on the asker's network",
+  );
   t.is(rcode(await ask(port, 't3.tasks.web', 'A', { from: '127.0.0.2' })), 'NXDOMAIN', 'not on a shared network');
   t.is(rcode(await ask(port, 'zz.tasks.web', 'A', { from: '127.0.0.2' })), 'NXDOMAIN');
   for (const type of ['AAAA', 'TXT', 'MX'] as const) {
@@ -268,7 +307,8 @@ test('<task id>.tasks.NAME -> that task; AAAA and other types of a known name: N
 test('answers come in random order', async (t) => {
   const { port } = await server(t);
   const orders = new Set<string>();
-  for (let i = 0; i < 30 && orders.size < 3; i++) orders.add(ips((await ask(port, 'web', 'A', { from: '127.0.0.4' })).answers).join(','));
+  for (let i = 0; i < 30 && orders.size < 3; i++)
+    orders.add(ips((await ask(port, 'web', 'A', { from: '127.0.0.4' })).answers).join(','));
   t.true(orders.size >= 2, `orders seen: ${[...orders].join(' | ')}`);
 });
 
@@ -279,21 +319,36 @@ test('SRV: one per endpoint per target port, target <task id>.tasks.NAME, A reco
   for (const name of ['web', 'tasks.web']) {
     const r = await ask(port, name, 'SRV', { from: '127.0.0.2' });
     t.is(rcode(r), 'NOERROR');
-    const srv = (r.answers ?? []).map((a) => data(a) as { priority: number; weight: number; port: number; target: string });
+    const srv = (r.answers ?? []).map(
+      (a) => data(a) as { priority: number; weight: number; port: number; target: string },
+    );
     t.deepEqual(sorted(srv.map((s) => `${s.target}:${s.port}`)), [
-      't1.tasks.web:443', 't1.tasks.web:53', 't1.tasks.web:80',
-      't2.tasks.web:443', 't2.tasks.web:53', 't2.tasks.web:80',
+      't1.tasks.web:443',
+      't1.tasks.web:53',
+      't1.tasks.web:80',
+      't2.tasks.web:443',
+      't2.tasks.web:53',
+      't2.tasks.web:80',
     ]);
     t.true(srv.every((s) => s.priority === 0 && s.weight === 1));
-    t.deepEqual(sorted((r.additionals ?? []).filter((a) => a.type === 'A').map((a) => `${a.name}=${String(data(a))}`)), [
-      't1.tasks.web=10.0.1.2',
-      't2.tasks.web=10.0.2.3',
-    ]);
+    t.deepEqual(
+      sorted((r.additionals ?? []).filter((a) => a.type === 'A').map((a) => `${a.name}=${String(data(a))}`)),
+      ['t1.tasks.web=10.0.1.2', 't2.tasks.web=10.0.2.3'],
+    );
   }
   const tcp = await ask(port, '_web._tcp', 'SRV', { from: '127.0.0.2' });
-  t.deepEqual(sorted((tcp.answers ?? []).map((a) => String((data(a) as { port: number }).port))), ['443', '443', '80', '80']);
+  t.deepEqual(sorted((tcp.answers ?? []).map((a) => String((data(a) as { port: number }).port))), [
+    '443',
+    '443',
+    '80',
+    '80',
+  ]);
   const udp = await ask(port, '_web._udp', 'SRV', { from: '127.0.0.2' });
-  t.deepEqual((udp.answers ?? []).map((a) => (data(a) as { port: number }).port), [53, 53], 'udp target ports only');
+  t.deepEqual(
+    (udp.answers ?? []).map((a) => (data(a) as { port: number }).port),
+    [53, 53],
+    'udp target ports only',
+  );
   const none = await ask(port, '_db._tcp', 'SRV', { from: '127.0.0.3' });
   t.is(rcode(none), 'NOERROR', 'a service without ports');
   t.is(none.answers?.length, 0);
@@ -309,7 +364,11 @@ test('NXDOMAIN for single-label names, tasks.* and _x._tcp that are no service; 
     t.is(rcode(r), 'NXDOMAIN', name);
     t.true(r.flag_aa, name);
   }
-  t.deepEqual(source.lookups.filter((n) => n.startsWith('nosuch')), [], 'a name not in the list is never looked up');
+  t.deepEqual(
+    source.lookups.filter((n) => n.startsWith('nosuch')),
+    [],
+    'a name not in the list is never looked up',
+  );
   t.deepEqual(seen, [], 'nothing of that went upstream');
   const ext = await ask(port, 'www.example.com', 'A', { from: '127.0.0.2', id: 777 });
   t.is(rcode(ext), 'NOERROR');
@@ -371,7 +430,10 @@ test('UDP answers over 512 bytes (or the EDNS size) are cut with TC set; TCP get
   const edns = await ask(port, 'big', 'A', { from: '127.0.0.2', edns: 4096 });
   t.false(edns.flag_tc);
   t.is(edns.answers?.length, 60);
-  t.truthy(edns.additionals?.find((a) => a.type === 'OPT'), 'EDNS answered with EDNS');
+  t.truthy(
+    edns.additionals?.find((a) => a.type === 'OPT'),
+    'EDNS answered with EDNS',
+  );
   const small = await ask(port, 'big', 'A', { from: '127.0.0.2', edns: 700 });
   t.true(small.flag_tc);
   t.true(small.bytes <= 700);
@@ -384,14 +446,19 @@ test('UDP answers over 512 bytes (or the EDNS size) are cut with TC set; TCP get
 
 test('TCP: scoped by the source address too, several queries on one connection', async (t) => {
   const { port } = await server(t);
-  t.deepEqual(sorted(ips((await ask(port, 'web', 'A', { from: '127.0.0.3', tcp: true })).answers)), ['10.1.1.2', '10.1.3.4']);
+  t.deepEqual(sorted(ips((await ask(port, 'web', 'A', { from: '127.0.0.3', tcp: true })).answers)), [
+    '10.1.1.2',
+    '10.1.3.4',
+  ]);
   // Two queries in one write: two answers, each with its id.
   const raw = await new Promise<Buffer>((resolve, reject) => {
     const s = net.connect({ host: '127.0.0.1', port, localAddress: '127.0.0.2' });
     const frame = (q: Buffer) => Buffer.concat([Buffer.from([q.length >> 8, q.length & 255]), q]);
     let buf = Buffer.alloc(0);
     s.on('error', reject);
-    s.on('connect', () => s.write(Buffer.concat([frame(queryPacket('web', 'A', { id: 1 })), frame(queryPacket('db', 'A', { id: 2 }))])));
+    s.on('connect', () =>
+      s.write(Buffer.concat([frame(queryPacket('web', 'A', { id: 1 })), frame(queryPacket('db', 'A', { id: 2 }))])),
+    );
     s.on('data', (c: Buffer) => {
       buf = Buffer.concat([buf, c]);
       let off = 0;
@@ -425,7 +492,13 @@ test('garbage gets FORMERR or nothing; the server keeps answering', async (t) =>
 
 test('listen addresses follow setListen; one that cannot be bound is logged once and retried', async (t) => {
   const lines: string[] = [];
-  const dns = new DnsServer({ source: new FakeSource(), askers, upstreams: [], log: (l) => lines.push(l), bindRetryMs: 50 });
+  const dns = new DnsServer({
+    source: new FakeSource(),
+    askers,
+    upstreams: [],
+    log: (l) => lines.push(l),
+    bindRetryMs: 50,
+  });
   t.teardown(() => dns.close());
   const blocker = net.createServer();
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve()));
@@ -472,8 +545,13 @@ test('upstreams: flags and resolv.conf', (t) => {
   t.is(parseUpstream('dns.example.com'), undefined);
   t.is(parseUpstream('10.0.0.300'), undefined);
   t.is(parseUpstream('10.0.0.2:0'), undefined);
-  t.deepEqual(parseResolvConf('# x\nsearch lan\nnameserver 10.255.255.53\nnameserver fe80::1%eth0\nnameserver bogus\noptions ndots:1\n'), [
-    { host: '10.255.255.53', port: 53 },
-    { host: 'fe80::1', port: 53 },
-  ]);
+  t.deepEqual(
+    parseResolvConf(
+      '# x\nsearch lan\nnameserver 10.255.255.53\nnameserver fe80::1%eth0\nnameserver bogus\noptions ndots:1\n',
+    ),
+    [
+      { host: '10.255.255.53', port: 53 },
+      { host: 'fe80::1', port: 53 },
+    ],
+  );
 });

@@ -59,17 +59,22 @@ test.before(async () => {
   try {
     await docker.getImage(IMAGE).inspect();
   } catch {
-    if (!existsSync('/bin/busybox')) throw new Error(`image ${IMAGE} is missing and /bin/busybox is not there to make it`);
+    if (!existsSync('/bin/busybox'))
+      throw new Error(`image ${IMAGE} is missing and /bin/busybox is not there to make it`);
     const root = mkdtempSync(path.join(os.tmpdir(), 'shoal-img-'));
     try {
       mkdirSync(path.join(root, 'bin'));
       mkdirSync(path.join(root, 'tmp'), { mode: 0o1777 });
       copyFileSync('/bin/busybox', path.join(root, 'bin/busybox'));
-      for (const a of ['sh', 'sleep', 'httpd', 'touch', 'test', 'true', 'false']) symlinkSync('busybox', path.join(root, 'bin', a));
+      for (const a of ['sh', 'sleep', 'httpd', 'touch', 'test', 'true', 'false'])
+        symlinkSync('busybox', path.join(root, 'bin', a));
       execFileSync('sh', [
         '-c',
         'tar -C "$1" -c . | docker -H "$2" import --change \'CMD ["sh"]\' --change "ENV PATH=/bin" - "$3" >/dev/null',
-        'sh', root, host, IMAGE,
+        'sh',
+        root,
+        host,
+        IMAGE,
       ]);
     } finally {
       rmSync(root, { recursive: true, force: true });
@@ -84,39 +89,53 @@ test.after.always(async () => {
   }
 });
 
-run('runs a task to RUNNING with shoal labels and no engine restart policy; SHUTDOWN stops and removes it', async (t) => {
-  const { reporter, worker } = await setup();
-  const t1 = task('d1', 1, { command: ['sleep', '300'], stopGracePeriodMs: 1_000, limits: { nanoCpus: 5e8, memoryBytes: 32 * 2 ** 20 }, labels: { team: 'x' } });
-  worker.assign([t1]);
-  await worker.settled();
-  t.deepEqual(reporter.states('d1'), ['accepted', 'preparing', 'ready', 'starting', 'running']);
-  const [c] = await containersOf('d1');
-  t.truthy(c);
-  t.is(c?.State, 'running');
-  t.is(c?.Names[0], `/${SERVICE}.1.d1`);
-  t.is(c?.Labels[LABEL.serviceName], SERVICE);
-  t.is(c?.Labels.team, 'x');
-  t.is(reporter.last('d1')?.containerId, c?.Id);
-  const info = await docker.getContainer(c?.Id ?? '').inspect();
-  t.is(info.HostConfig.RestartPolicy?.Name, 'no');
-  t.is(info.HostConfig.NanoCpus, 5e8);
-  t.is(info.HostConfig.Memory, 32 * 2 ** 20);
+run(
+  'runs a task to RUNNING with shoal labels and no engine restart policy; SHUTDOWN stops and removes it',
+  async (t) => {
+    const { reporter, worker } = await setup();
+    const t1 = task('d1', 1, {
+      command: ['sleep', '300'],
+      stopGracePeriodMs: 1_000,
+      limits: { nanoCpus: 5e8, memoryBytes: 32 * 2 ** 20 },
+      labels: { team: 'x' },
+    });
+    worker.assign([t1]);
+    await worker.settled();
+    t.deepEqual(reporter.states('d1'), ['accepted', 'preparing', 'ready', 'starting', 'running']);
+    const [c] = await containersOf('d1');
+    t.truthy(c);
+    t.is(c?.State, 'running');
+    t.is(c?.Names[0], `/${SERVICE}.1.d1`);
+    t.is(c?.Labels[LABEL.serviceName], SERVICE);
+    t.is(c?.Labels.team, 'x');
+    t.is(reporter.last('d1')?.containerId, c?.Id);
+    const info = await docker.getContainer(c?.Id ?? '').inspect();
+    t.is(info.HostConfig.RestartPolicy?.Name, 'no');
+    t.is(info.HostConfig.NanoCpus, 5e8);
+    t.is(info.HostConfig.Memory, 32 * 2 ** 20);
 
-  const started = Date.now();
-  worker.assign([withDesired(t1, TaskState.SHUTDOWN, TaskState.RUNNING)]);
-  await worker.settled();
-  const tookMs = Date.now() - started;
-  t.is(reporter.last('d1')?.state, TaskState.SHUTDOWN);
-  t.deepEqual(await containersOf('d1'), []);
-  // sleep as PID 1 ignores SIGTERM: SIGKILL after the 1 s grace period, not docker's 10 s.
-  t.true(tookMs >= 900 && tookMs < 5_000, `stop took ${tookMs} ms with a 1 s grace period`);
-  await worker.close();
-});
+    const started = Date.now();
+    worker.assign([withDesired(t1, TaskState.SHUTDOWN, TaskState.RUNNING)]);
+    await worker.settled();
+    const tookMs = Date.now() - started;
+    t.is(reporter.last('d1')?.state, TaskState.SHUTDOWN);
+    t.deepEqual(await containersOf('d1'), []);
+    // sleep as PID 1 ignores SIGTERM: SIGKILL after the 1 s grace period, not docker's 10 s.
+    t.true(tookMs >= 900 && tookMs < 5_000, `stop took ${tookMs} ms with a 1 s grace period`);
+    await worker.close();
+  },
+);
 
 run('exit 0 -> COMPLETE, exit 3 -> FAILED with the exit code', async (t) => {
   const { reporter, worker } = await setup();
-  worker.assign([task('ok', 1, { command: ['sh', '-c', 'exit 0'] }), task('bad', 2, { command: ['sh', '-c', 'exit 3'] })]);
-  await until(() => reporter.last('ok')?.state === TaskState.COMPLETE && reporter.last('bad')?.state === TaskState.FAILED, 20_000);
+  worker.assign([
+    task('ok', 1, { command: ['sh', '-c', 'exit 0'] }),
+    task('bad', 2, { command: ['sh', '-c', 'exit 3'] }),
+  ]);
+  await until(
+    () => reporter.last('ok')?.state === TaskState.COMPLETE && reporter.last('bad')?.state === TaskState.FAILED,
+    20_000,
+  );
   t.is(reporter.last('bad')?.exitCode, 3);
   t.is(reporter.last('bad')?.err, 'task: non-zero exit (3)');
   t.is((await containersOf('bad'))[0]?.State, 'exited', 'kept while desired RUNNING');
@@ -135,19 +154,25 @@ run('an image that cannot be pulled -> REJECTED with the engine message', async 
   await worker.close();
 });
 
-run('a container of the task\'s name left by an earlier attempt is taken over (create answers 409), not made twice', async (t) => {
-  const { reporter, worker } = await setup();
-  const t1 = task('pre1', 1, { command: ['sleep', '300'], stopGracePeriodMs: 0 });
-  // An earlier attempt created it and died before learning the id: same name, same labels.
-  const left = await docker.createContainer(containerConfig(t1));
-  worker.assign([t1]);
-  await worker.settled();
-  t.is(reporter.last('pre1')?.state, TaskState.RUNNING);
-  t.is(reporter.last('pre1')?.containerId, left.id);
-  const all = await containersOf('pre1');
-  t.deepEqual(all.map((c) => [c.Id, c.State]), [[left.id, 'running']]);
-  await worker.close();
-});
+run(
+  "a container of the task's name left by an earlier attempt is taken over (create answers 409), not made twice",
+  async (t) => {
+    const { reporter, worker } = await setup();
+    const t1 = task('pre1', 1, { command: ['sleep', '300'], stopGracePeriodMs: 0 });
+    // An earlier attempt created it and died before learning the id: same name, same labels.
+    const left = await docker.createContainer(containerConfig(t1));
+    worker.assign([t1]);
+    await worker.settled();
+    t.is(reporter.last('pre1')?.state, TaskState.RUNNING);
+    t.is(reporter.last('pre1')?.containerId, left.id);
+    const all = await containersOf('pre1');
+    t.deepEqual(
+      all.map((c) => [c.Id, c.State]),
+      [[left.id, 'running']],
+    );
+    await worker.close();
+  },
+);
 
 run('agent restart: adopts running and exited containers, removes unassigned ones, starts nothing twice', async (t) => {
   const first = await setup();
@@ -164,7 +189,7 @@ run('agent restart: adopts running and exited containers, removes unassigned one
   const second = await setup();
   second.worker.assign([keep, ends].map((x) => withDesired(x, TaskState.RUNNING, TaskState.RUNNING)));
   await second.worker.settled();
-  await until(() => (second.reporter.last('ends') !== undefined), 10_000);
+  await until(() => second.reporter.last('ends') !== undefined, 10_000);
   t.deepEqual(second.reporter.states('keep'), ['running']);
   t.is(second.reporter.last('keep')?.containerId, before.Id);
   const after = await docker.getContainer(before.Id).inspect();
@@ -186,7 +211,13 @@ run('agent restart: adopts running and exited containers, removes unassigned one
 // ---------------------------------------------------------------- health checks
 
 /** A health check every 200 ms, unhealthy after one failure (none count in the start period). */
-const check = (cmd: string, startPeriodMs = 0) => ({ test: ['CMD-SHELL', cmd], intervalMs: 200, timeoutMs: 1_000, retries: 1, startPeriodMs });
+const check = (cmd: string, startPeriodMs = 0) => ({
+  test: ['CMD-SHELL', cmd],
+  intervalMs: 200,
+  timeoutMs: 1_000,
+  retries: 1,
+  startPeriodMs,
+});
 
 /** Run a command in a task's container (e.g. make its health check pass or fail). */
 async function execIn(taskId: string, cmd: string[]): Promise<void> {
@@ -197,31 +228,39 @@ async function execIn(taskId: string, cmd: string[]): Promise<void> {
   await finished(stream); // the command ran (a detached start leaves its socket open)
 }
 
-run('health check: STARTING "waiting for the health check" until it passes, then RUNNING, through events', async (t) => {
-  const { reporter, worker, executor } = await setup();
-  // Failed probes within the start period do not count: it stays starting until /tmp/ok exists.
-  worker.assign([task('slow', 1, { command: ['sleep', '300'], health: check('test -f /tmp/ok', 60_000), stopGracePeriodMs: 0 })]);
-  await until(() => reporter.last('slow')?.message === 'waiting for the health check', 10_000);
-  t.is(reporter.last('slow')?.state, TaskState.STARTING);
-  await new Promise((r) => setTimeout(r, 1_000));
-  t.is(reporter.last('slow')?.state, TaskState.STARTING, 'not RUNNING while the check fails');
-  const [c] = await containersOf('slow');
-  t.is(c?.State, 'running');
-  t.is(executor.healthEvents.watching, 1, 'watched through the events stream');
+run(
+  'health check: STARTING "waiting for the health check" until it passes, then RUNNING, through events',
+  async (t) => {
+    const { reporter, worker, executor } = await setup();
+    // Failed probes within the start period do not count: it stays starting until /tmp/ok exists.
+    worker.assign([
+      task('slow', 1, { command: ['sleep', '300'], health: check('test -f /tmp/ok', 60_000), stopGracePeriodMs: 0 }),
+    ]);
+    await until(() => reporter.last('slow')?.message === 'waiting for the health check', 10_000);
+    t.is(reporter.last('slow')?.state, TaskState.STARTING);
+    await new Promise((r) => setTimeout(r, 1_000));
+    t.is(reporter.last('slow')?.state, TaskState.STARTING, 'not RUNNING while the check fails');
+    const [c] = await containersOf('slow');
+    t.is(c?.State, 'running');
+    t.is(executor.healthEvents.watching, 1, 'watched through the events stream');
 
-  const touched = Date.now();
-  await execIn('slow', ['touch', '/tmp/ok']);
-  await until(() => reporter.last('slow')?.state === TaskState.RUNNING, 10_000);
-  const took = Date.now() - touched;
-  measured(t, 'health check can pass -> RUNNING (probe interval 200 ms)', took);
-  t.true(took < 2_500, `took ${took} ms: woken by the health_status event, not the ${HEALTH_SAFETY_NET_MS} ms safety net`);
-  t.deepEqual(reporter.states('slow'), ['accepted', 'preparing', 'ready', 'starting', 'starting', 'running']);
-  t.is(reporter.last('slow')?.containerId, c?.Id);
-  t.deepEqual(reporter.backwards, []);
-  await worker.close();
-  await until(() => !executor.healthEvents.isOpen, 2_000, 'the events stream closed with the last watch');
-  t.pass();
-});
+    const touched = Date.now();
+    await execIn('slow', ['touch', '/tmp/ok']);
+    await until(() => reporter.last('slow')?.state === TaskState.RUNNING, 10_000);
+    const took = Date.now() - touched;
+    measured(t, 'health check can pass -> RUNNING (probe interval 200 ms)', took);
+    t.true(
+      took < 2_500,
+      `took ${took} ms: woken by the health_status event, not the ${HEALTH_SAFETY_NET_MS} ms safety net`,
+    );
+    t.deepEqual(reporter.states('slow'), ['accepted', 'preparing', 'ready', 'starting', 'starting', 'running']);
+    t.is(reporter.last('slow')?.containerId, c?.Id);
+    t.deepEqual(reporter.backwards, []);
+    await worker.close();
+    await until(() => !executor.healthEvents.isOpen, 2_000, 'the events stream closed with the last watch');
+    t.pass();
+  },
+);
 
 run('health check that always fails (exit 1): stopped, then FAILED err "unhealthy" with the exit code', async (t) => {
   const { reporter, worker } = await setup();
@@ -239,7 +278,9 @@ run('health check that always fails (exit 1): stopped, then FAILED err "unhealth
 
 run('healthy, then unhealthy while running: FAILED "unhealthy" within a probe interval or so', async (t) => {
   const { reporter, worker } = await setup();
-  worker.assign([task('turns', 1, { command: ['sleep', '300'], health: check('test ! -f /tmp/sick'), stopGracePeriodMs: 0 })]);
+  worker.assign([
+    task('turns', 1, { command: ['sleep', '300'], health: check('test ! -f /tmp/sick'), stopGracePeriodMs: 0 }),
+  ]);
   await until(() => reporter.last('turns')?.state === TaskState.RUNNING, 10_000);
   const sickened = Date.now();
   await execIn('turns', ['touch', '/tmp/sick']);
@@ -256,11 +297,20 @@ run('the image\'s own health check applies; ["NONE"] in the spec disables it', a
   const sickImage = `${IMAGE.replace(/:[^:/]*$/, '')}-sick:latest`;
   const base = await docker.createContainer({ Image: IMAGE });
   try {
-    await base.commit({ repo: sickImage.replace(/:latest$/, ''), tag: 'latest', changes: 'HEALTHCHECK --interval=200ms --retries=1 CMD ["false"]' });
+    await base.commit({
+      repo: sickImage.replace(/:latest$/, ''),
+      tag: 'latest',
+      changes: 'HEALTHCHECK --interval=200ms --retries=1 CMD ["false"]',
+    });
   } finally {
     await base.remove({ force: true });
   }
-  t.teardown(() => docker.getImage(sickImage).remove({ force: true }).catch(() => {}));
+  t.teardown(() =>
+    docker
+      .getImage(sickImage)
+      .remove({ force: true })
+      .catch(() => {}),
+  );
   const { reporter, worker } = await setup();
   const none = { test: ['NONE'], intervalMs: 0, timeoutMs: 0, retries: 0, startPeriodMs: 0 };
   worker.assign([
@@ -277,40 +327,70 @@ run('the image\'s own health check applies; ["NONE"] in the spec disables it', a
   await worker.close();
 });
 
-run('agent restart with health checks: a healthy container is RUNNING at once, a starting one stays STARTING', async (t) => {
-  const first = await setup();
-  const ok = task('hok', 1, { command: ['sh', '-c', 'touch /tmp/ok; sleep 300'], health: check('test -f /tmp/ok'), stopGracePeriodMs: 0 });
-  const slow = task('hslow', 2, { command: ['sleep', '300'], health: check('test -f /tmp/ok', 60_000), stopGracePeriodMs: 0 });
-  first.worker.assign([ok, slow]);
-  await until(() => first.reporter.last('hok')?.state === TaskState.RUNNING && first.reporter.last('hslow')?.message === 'waiting for the health check', 10_000);
-  const startedAt = async (id: string) => (await docker.getContainer((await containersOf(id))[0]?.Id ?? '').inspect()).State.StartedAt;
-  const before = [await startedAt('hok'), await startedAt('hslow')];
-  await first.worker.close();
+run(
+  'agent restart with health checks: a healthy container is RUNNING at once, a starting one stays STARTING',
+  async (t) => {
+    const first = await setup();
+    const ok = task('hok', 1, {
+      command: ['sh', '-c', 'touch /tmp/ok; sleep 300'],
+      health: check('test -f /tmp/ok'),
+      stopGracePeriodMs: 0,
+    });
+    const slow = task('hslow', 2, {
+      command: ['sleep', '300'],
+      health: check('test -f /tmp/ok', 60_000),
+      stopGracePeriodMs: 0,
+    });
+    first.worker.assign([ok, slow]);
+    await until(
+      () =>
+        first.reporter.last('hok')?.state === TaskState.RUNNING &&
+        first.reporter.last('hslow')?.message === 'waiting for the health check',
+      10_000,
+    );
+    const startedAt = async (id: string) =>
+      (await docker.getContainer((await containersOf(id))[0]?.Id ?? '').inspect()).State.StartedAt;
+    const before = [await startedAt('hok'), await startedAt('hslow')];
+    await first.worker.close();
 
-  const second = await setup();
-  second.worker.assign([withDesired(ok, TaskState.RUNNING, TaskState.RUNNING), withDesired(slow, TaskState.RUNNING, TaskState.STARTING)]);
-  await second.worker.settled();
-  t.deepEqual(second.reporter.states('hok'), ['running']);
-  t.deepEqual(second.reporter.states('hslow'), ['starting']);
-  t.is(second.reporter.last('hslow')?.message, 'waiting for the health check');
-  await execIn('hslow', ['touch', '/tmp/ok']);
-  await until(() => second.reporter.last('hslow')?.state === TaskState.RUNNING, 10_000);
-  t.deepEqual(second.reporter.states('hslow'), ['starting', 'running']);
-  t.deepEqual([await startedAt('hok'), await startedAt('hslow')], before, 'neither restarted');
-  t.is((await containersOf('hslow')).length, 1);
-  await second.worker.close();
-});
+    const second = await setup();
+    second.worker.assign([
+      withDesired(ok, TaskState.RUNNING, TaskState.RUNNING),
+      withDesired(slow, TaskState.RUNNING, TaskState.STARTING),
+    ]);
+    await second.worker.settled();
+    t.deepEqual(second.reporter.states('hok'), ['running']);
+    t.deepEqual(second.reporter.states('hslow'), ['starting']);
+    t.is(second.reporter.last('hslow')?.message, 'waiting for the health check');
+    await execIn('hslow', ['touch', '/tmp/ok']);
+    await until(() => second.reporter.last('hslow')?.state === TaskState.RUNNING, 10_000);
+    t.deepEqual(second.reporter.states('hslow'), ['starting', 'running']);
+    t.deepEqual([await startedAt('hok'), await startedAt('hslow')], before, 'neither restarted');
+    t.is((await containersOf('hslow')).length, 1);
+    await second.worker.close();
+  },
+);
 
-run('docker kill behind the agent\'s back: FAILED with exit code 137 at the manager within ~100 ms', async (t) => {
+run("docker kill behind the agent's back: FAILED with exit code 137 at the manager within ~100 ms", async (t) => {
   const d = new FakeDispatcher();
   await d.start();
   t.teardown(() => d.stop());
   const ids = ['killed1', 'killed2', 'killed3'];
-  d.tasks.set('node1', ids.map((id, i) => task(id, i + 1, { command: ['sleep', '300'], stopGracePeriodMs: 0 })));
-  const agent = new Agent({ managers: [d.address], joinToken: 'tok', hostname: 'h', labels: {}, executor: new DockerExecutor({ socketPath }) });
+  d.tasks.set(
+    'node1',
+    ids.map((id, i) => task(id, i + 1, { command: ['sleep', '300'], stopGracePeriodMs: 0 })),
+  );
+  const agent = new Agent({
+    managers: [d.address],
+    joinToken: 'tok',
+    hostname: 'h',
+    labels: {},
+    executor: new DockerExecutor({ socketPath }),
+  });
   t.teardown(() => agent.close());
   agent.start();
-  const reported = (id: string, state: TaskState) => d.updates.find((u) => u.taskId === id && u.status?.state === state);
+  const reported = (id: string, state: TaskState) =>
+    d.updates.find((u) => u.taskId === id && u.status?.state === state);
   await until(() => ids.every((id) => reported(id, TaskState.RUNNING) !== undefined), 15_000);
   for (const id of ids) {
     await new Promise((r) => setTimeout(r, 200));
@@ -321,7 +401,11 @@ run('docker kill behind the agent\'s back: FAILED with exit code 137 at the mana
     await until(() => reported(id, TaskState.FAILED) !== undefined, 5_000);
     const total = Date.now() - killAt;
     const ours = Date.now() - deadAt;
-    measured(t, `docker kill -> FAILED 137 at the dispatcher (engine ${deadAt - killAt} ms to have it dead, agent ${ours} ms incl. 50 ms batching)`, total);
+    measured(
+      t,
+      `docker kill -> FAILED 137 at the dispatcher (engine ${deadAt - killAt} ms to have it dead, agent ${ours} ms incl. 50 ms batching)`,
+      total,
+    );
     t.is(reported(id, TaskState.FAILED)?.status?.exitCode, 137);
     t.true(ours < 500, `the agent took ${ours} ms`);
   }
@@ -336,13 +420,35 @@ run('the agent process: runs tasks on Docker, keeps its node id, and a restart a
   t.teardown(async () => {
     d.stop();
     rmSync(stateDir, { recursive: true, force: true });
-    for (const c of await docker.listContainers({ all: true, filters: { label: [`${LABEL.serviceName}=${service}`] } })) {
+    for (const c of await docker.listContainers({
+      all: true,
+      filters: { label: [`${LABEL.serviceName}=${service}`] },
+    })) {
       await docker.getContainer(c.Id).remove({ force: true });
     }
   });
-  const task = { ...makeTask(newId(), { image: IMAGE, spec: { name: service, command: ['sleep', '300'], stopGracePeriodMs: 1_000 } }), serviceName: service };
+  const task = {
+    ...makeTask(newId(), {
+      image: IMAGE,
+      spec: { name: service, command: ['sleep', '300'], stopGracePeriodMs: 1_000 },
+    }),
+    serviceName: service,
+  };
   d.tasks.set('node1', [task]);
-  const args = ['--manager', d.address, '--join-token', 'tok', '--name', 'bedhost', '--docker-host', host ?? '', '--label', 'zone=a', '--state-dir', stateDir];
+  const args = [
+    '--manager',
+    d.address,
+    '--join-token',
+    'tok',
+    '--name',
+    'bedhost',
+    '--docker-host',
+    host ?? '',
+    '--label',
+    'zone=a',
+    '--state-dir',
+    stateDir,
+  ];
   const running = () => d.updates.some((u) => u.taskId === task.id && u.status?.state === TaskState.RUNNING);
 
   const first = spawnAgent(t, args);
@@ -371,8 +477,16 @@ run('the agent process: runs tasks on Docker, keeps its node id, and a restart a
   t.is((await docker.listContainers({ all: true, filters: { label: [`${LABEL.taskId}=${task.id}`] } })).length, 1);
 
   // The manager removes the service: desired REMOVE -> SHUTDOWN, container removed.
-  d.push('node1', { kind: AssignmentsMessage_Kind.INCREMENTAL, tasks: [withDesired(task, TaskState.REMOVE, TaskState.RUNNING)], removedTaskIds: [] });
-  await until(() => d.updates.some((u) => u.taskId === task.id && u.status?.state === TaskState.SHUTDOWN), 20_000, 'SHUTDOWN');
+  d.push('node1', {
+    kind: AssignmentsMessage_Kind.INCREMENTAL,
+    tasks: [withDesired(task, TaskState.REMOVE, TaskState.RUNNING)],
+    removedTaskIds: [],
+  });
+  await until(
+    () => d.updates.some((u) => u.taskId === task.id && u.status?.state === TaskState.SHUTDOWN),
+    20_000,
+    'SHUTDOWN',
+  );
   const deadline = Date.now() + 10_000;
   while ((await docker.listContainers({ all: true, filters: { label: [`${LABEL.taskId}=${task.id}`] } })).length > 0) {
     if (Date.now() > deadline) t.fail('container not removed within 10 s');
@@ -388,7 +502,10 @@ run('a wait asked with an already aborted signal returns at once (the abort is n
   worker.assign([tk]);
   await until(() => reporter.last('abortedwait')?.state === TaskState.RUNNING, 10_000);
   const [c] = await containersOf('abortedwait');
-  const ctl = executor.controller(tk, (await executor.listManaged()).find((m) => m.id === c!.Id));
+  const ctl = executor.controller(
+    tk,
+    (await executor.listManaged()).find((m) => m.id === c!.Id),
+  );
   const ac = new AbortController();
   ac.abort();
   const started = Date.now();

@@ -56,11 +56,24 @@ test('container config: empty command keeps the image CMD; health check in ns; g
   });
   const c = containerConfig(task);
   t.is(c.Cmd, undefined);
-  t.is(c.StopTimeout, 10, 'docker\'s default when the spec has none');
+  t.is(c.StopTimeout, 10, "docker's default when the spec has none");
   t.is(c.name, `web.${NODE_ID.slice(0, 12)}.task2`);
-  t.deepEqual(c.Healthcheck, { Test: ['CMD-SHELL', 'true'], Interval: 500e6, Timeout: 200e6, Retries: 2, StartPeriod: 1e9 });
+  t.deepEqual(c.Healthcheck, {
+    Test: ['CMD-SHELL', 'true'],
+    Interval: 500e6,
+    Timeout: 200e6,
+    Retries: 2,
+    StartPeriod: 1e9,
+  });
   t.deepEqual(c.HostConfig, { RestartPolicy: { Name: 'no' } });
-  t.deepEqual(containerConfig(makeTask('t', { spec: { health: { test: ['NONE'], intervalMs: 0, timeoutMs: 0, retries: 0, startPeriodMs: 0 } } })).Healthcheck?.Test, ['NONE']);
+  t.deepEqual(
+    containerConfig(
+      makeTask('t', {
+        spec: { health: { test: ['NONE'], intervalMs: 0, timeoutMs: 0, retries: 0, startPeriodMs: 0 } },
+      }),
+    ).Healthcheck?.Test,
+    ['NONE'],
+  );
 });
 
 test('docker errors are converted once, with the engine message', (t) => {
@@ -74,14 +87,23 @@ test('docker errors are converted once, with the engine message', (t) => {
   t.false(e.retryable);
   t.is(e.cause, notFound);
   t.true(fromDocker(Object.assign(new Error('conflict'), { statusCode: 409 }), 'x') instanceof ConflictError);
-  const down = fromDocker(Object.assign(new Error('connect ECONNREFUSED /x.sock'), { code: 'ECONNREFUSED' }), 'docker info');
+  const down = fromDocker(
+    Object.assign(new Error('connect ECONNREFUSED /x.sock'), { code: 'ECONNREFUSED' }),
+    'docker info',
+  );
   t.true(down instanceof UnavailableError);
   t.true(down.retryable);
   t.is(dockerMessage(new Error('(HTTP code 500) server error - driver failed ')), 'driver failed');
-  const pull = fromPull(Object.assign(new Error('x'), { statusCode: 404, json: { message: 'pull access denied for nope' } }), 'nope');
+  const pull = fromPull(
+    Object.assign(new Error('x'), { statusCode: 404, json: { message: 'pull access denied for nope' } }),
+    'nope',
+  );
   t.true(pull instanceof ImageError);
   t.is(pull.message, 'image "nope": pull access denied for nope');
-  t.true(fromPull(Object.assign(new Error('x'), { code: 'ECONNRESET' }), 'nope').retryable, 'an engine restart is not the image\'s fault');
+  t.true(
+    fromPull(Object.assign(new Error('x'), { code: 'ECONNRESET' }), 'nope').retryable,
+    "an engine restart is not the image's fault",
+  );
 });
 
 test('container config: Dns is the agent DNS server on the first network gateway, when given', (t) => {

@@ -28,13 +28,30 @@ function feed(t: ExecutionContext) {
   };
 }
 
-function service(name: string, published: number, target: number, hosts: string[], extra: Partial<ServiceEndpoints> = {}): ServiceEndpoints {
+function service(
+  name: string,
+  published: number,
+  target: number,
+  hosts: string[],
+  extra: Partial<ServiceEndpoints> = {},
+): ServiceEndpoints {
   return ServiceEndpoints.fromPartial({
     name,
     exists: true,
     networks: ['shoal'],
-    ports: [PortConfig.fromPartial({ protocol: 'tcp', targetPort: target, publishedPort: published, publishMode: PublishMode.INGRESS })],
-    endpoints: hosts.map((ip, i) => ({ taskId: `t${i + 1}`, serviceName: name, addresses: [{ network: 'shoal', ip }] })) as Endpoint[],
+    ports: [
+      PortConfig.fromPartial({
+        protocol: 'tcp',
+        targetPort: target,
+        publishedPort: published,
+        publishMode: PublishMode.INGRESS,
+      }),
+    ],
+    endpoints: hosts.map((ip, i) => ({
+      taskId: `t${i + 1}`,
+      serviceName: name,
+      addresses: [{ network: 'shoal', ip }],
+    })) as Endpoint[],
     ...extra,
   } as ServiceEndpoints);
 }
@@ -71,7 +88,13 @@ function request(port: number, data = ''): Promise<{ body: string; error?: strin
 }
 
 async function mesh(t: ExecutionContext, cache: EndpointCache, lines: string[] = []) {
-  const m = new IngressMesh({ source: cache, host: '127.0.0.1', log: (l) => lines.push(l), connectTimeoutMs: 300, bindRetryMs: 50 });
+  const m = new IngressMesh({
+    source: cache,
+    host: '127.0.0.1',
+    log: (l) => lines.push(l),
+    connectTimeoutMs: 300,
+    bindRetryMs: 50,
+  });
   t.teardown(() => m.close());
   m.start();
   return m;
@@ -88,7 +111,10 @@ test('round robin: each connection goes to the next endpoint, over all of them',
   const answers: string[] = [];
   for (let i = 0; i < 6; i++) answers.push((await request(published)).body.trim());
   t.deepEqual(answers, [...hosts, ...hosts]);
-  t.deepEqual(backends.map((b) => b.seen.length), [2, 2, 2]);
+  t.deepEqual(
+    backends.map((b) => b.seen.length),
+    [2, 2, 2],
+  );
   t.is(m.proxied, 6);
 });
 
@@ -159,14 +185,28 @@ test('listeners follow the services: closed when the service is gone or stops pu
   await until(() => m.listening().size === 2, 2_000, 'two listeners');
   t.is((await request(p2)).body.trim(), '127.0.0.2');
 
-  f.set(service('api', p2, target, ['127.0.0.2'], { ports: [PortConfig.fromPartial({ protocol: 'tcp', targetPort: target, publishedPort: p2, publishMode: PublishMode.HOST })] }));
+  f.set(
+    service('api', p2, target, ['127.0.0.2'], {
+      ports: [
+        PortConfig.fromPartial({
+          protocol: 'tcp',
+          targetPort: target,
+          publishedPort: p2,
+          publishMode: PublishMode.HOST,
+        }),
+      ],
+    }),
+  );
   await until(() => !m.listening().has(p2), 2_000, 'host mode now: ingress listener closed');
   t.is((await request(p2)).error, 'ECONNREFUSED');
 
   f.remove('web');
   await until(() => m.listening().size === 0, 2_000, 'service gone');
   t.is((await request(p1)).error, 'ECONNREFUSED');
-  t.true(lines.some((l) => l.includes(`port ${p1} closed`)), lines.join('\n'));
+  t.true(
+    lines.some((l) => l.includes(`port ${p1} closed`)),
+    lines.join('\n'),
+  );
 });
 
 test('a published port in use: one clear log line, retried until it is free', async (t) => {
@@ -201,9 +241,20 @@ test('ingress ports and endpoint addresses', (t) => {
       { protocol: 'tcp', targetPort: 83, publishedPort: 0, publishMode: PublishMode.INGRESS },
     ],
   });
-  t.deepEqual([...ingressPorts(se)], [[8080, 80], [8081, 81]]);
+  t.deepEqual(
+    [...ingressPorts(se)],
+    [
+      [8080, 80],
+      [8081, 81],
+    ],
+  );
   t.deepEqual([...ingressPorts({ ...se, exists: false })], []);
-  const e = { addresses: [{ network: 'a', ip: '10.1.0.2' }, { network: 'b', ip: '10.2.0.2' }] } as Endpoint;
+  const e = {
+    addresses: [
+      { network: 'a', ip: '10.1.0.2' },
+      { network: 'b', ip: '10.2.0.2' },
+    ],
+  } as Endpoint;
   t.is(endpointAddress(e, ['b', 'a']), '10.2.0.2', "the service's first network");
   t.is(endpointAddress(e, ['c', 'a']), '10.1.0.2', 'the first one it has an address on');
   t.is(endpointAddress(e, ['c']), undefined);

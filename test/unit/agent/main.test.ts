@@ -18,7 +18,14 @@ test('--help prints usage and exits 0', async (t) => {
 });
 
 test('SIGTERM stops it with exit 0, even while the engine is unreachable', async (t) => {
-  const p = agent(t, ['--manager', '127.0.0.1:1', '--join-token', 'x', '--docker-host', 'unix:///nonexistent/docker.sock']);
+  const p = agent(t, [
+    '--manager',
+    '127.0.0.1:1',
+    '--join-token',
+    'x',
+    '--docker-host',
+    'unix:///nonexistent/docker.sock',
+  ]);
   await until(() => p.out().includes('starting'), 10_000, 'agent started');
   p.child.kill('SIGTERM');
   t.is(await p.exit, 0);

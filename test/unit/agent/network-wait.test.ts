@@ -38,10 +38,15 @@ function waitingController(inner: Controller, nets: Attachments, names: string[]
   const c = Object.create(inner) as Controller;
   Object.defineProperties(c, {
     waitingFor: {
-      value: () => names.map((n) => (nets.dockerNetwork(n) === undefined ? `waiting for network ${n}` : undefined)).find((m) => m !== undefined),
+      value: () =>
+        names
+          .map((n) => (nets.dockerNetwork(n) === undefined ? `waiting for network ${n}` : undefined))
+          .find((m) => m !== undefined),
     },
     waitChange: { value: (signal: AbortSignal) => nets.changed(signal) },
-    addresses: { get: (): NetworkAddress[] => (c.containerId === undefined ? [] : [{ network: 'a', ip: '10.42.1.2' }]) },
+    addresses: {
+      get: (): NetworkAddress[] => (c.containerId === undefined ? [] : [{ network: 'a', ip: '10.42.1.2' }]),
+    },
   });
   return c;
 }
@@ -51,7 +56,11 @@ test('a task waits in PREPARING "waiting for network a" until it is ready, then 
   const nets = new Attachments();
   const task = makeTask('t1', { spec: { networks: ['a'] } });
   const reporter = new RecordingReporter();
-  const runner = new TaskRunner({ task, controller: waitingController(fx.controller(task), nets, ['a']), report: (id, s) => reporter.report(id, s) });
+  const runner = new TaskRunner({
+    task,
+    controller: waitingController(fx.controller(task), nets, ['a']),
+    report: (id, s) => reporter.report(id, s),
+  });
   await until(() => reporter.reports.some((r) => r.status.message === 'waiting for network a'));
   await new Promise((r) => setTimeout(r, 50));
   const last = reporter.reports[reporter.reports.length - 1]!.status;
@@ -69,12 +78,17 @@ test('Docker controller: waits only for networks it joins; none when the manager
   const nets = new Attachments();
   const d = {} as Docker;
   const ev = {} as HealthEvents;
-  const on = (networks: string[]) => new DockerController(d, ev, makeTask('t', { spec: { networks } }), undefined, nets);
+  const on = (networks: string[]) =>
+    new DockerController(d, ev, makeTask('t', { spec: { networks } }), undefined, nets);
   t.is(on(['a', 'b']).waitingFor(), 'waiting for network a');
   nets.set('a');
   t.is(on(['a', 'b']).waitingFor(), 'waiting for network b');
   t.is(on([]).waitingFor(), undefined, 'a task that joins no network never waits');
-  t.is(new DockerController(d, ev, makeTask('t', { spec: { networks: ['x'] } })).waitingFor(), undefined, 'no network support: as before');
+  t.is(
+    new DockerController(d, ev, makeTask('t', { spec: { networks: ['x'] } })).waitingFor(),
+    undefined,
+    'no network support: as before',
+  );
   nets.unsupported = true;
   t.is(on(['b']).waitingFor(), undefined, 'manager without networks: runs as before');
 });

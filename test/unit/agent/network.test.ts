@@ -10,7 +10,13 @@ import { FakeDockerNetworks, FakeHost } from './_fake-host.js';
 const H = (k: number) => ({ nodeId: `node${k}`, address: `10.213.0.${10 + k}`, mac: `02:5a:00:00:00:0${k}` });
 
 function lease(net: string, k: number, third: number): Partial<SubnetLease> {
-  return { networkId: net, nodeId: H(k).nodeId, subnet: `10.42.${third}.0/24`, nodeAddress: H(k).address, vtepMac: H(k).mac };
+  return {
+    networkId: net,
+    nodeId: H(k).nodeId,
+    subnet: `10.42.${third}.0/24`,
+    nodeAddress: H(k).address,
+    vtepMac: H(k).mac,
+  };
 }
 
 /** Network a (vni 4097, 10.42.0.0/16) on hosts 1..3, with /24s 1, 2, 3; optionally b. */
@@ -19,7 +25,9 @@ function set(opts: { hosts?: number[]; withB?: boolean } = {}): NetworksMessage 
   return NetworksMessage.fromPartial({
     networks: [
       { id: 'neta', spec: { name: 'a', subnet: '10.42.0.0/16' }, vni: 4097, hostPrefixLen: 24 },
-      ...(opts.withB ? [{ id: 'netb', spec: { name: 'b', subnet: '10.43.0.0/16' }, vni: 4098, hostPrefixLen: 24 }] : []),
+      ...(opts.withB
+        ? [{ id: 'netb', spec: { name: 'b', subnet: '10.43.0.0/16' }, vni: 4098, hostPrefixLen: 24 }]
+        : []),
     ],
     leases: [
       ...hosts.map((k) => lease('neta', k, k)),
@@ -45,11 +53,23 @@ test('plan: own lease, peers sorted, .0 VTEP and .1 gateway, unleased networks n
   t.deepEqual(p.unleased, ['b']);
   t.is(p.networks.length, 1);
   const a = p.networks[0]!;
-  t.like(a, { name: 'a', subnet: '10.42.1.0/24', gateway: '10.42.1.1', vtepIp: '10.42.1.0', vxlan: 'vx4097', bridge: 'shbr4097', dockerName: 'shoal-a', localAddress: '10.213.0.11' });
-  t.deepEqual(a.peers.map((p) => [p.subnet, p.vtepIp, p.vtepMac, p.nodeAddress]), [
-    ['10.42.2.0/24', '10.42.2.0', '02:5a:00:00:00:02', '10.213.0.12'],
-    ['10.42.3.0/24', '10.42.3.0', '02:5a:00:00:00:03', '10.213.0.13'],
-  ]);
+  t.like(a, {
+    name: 'a',
+    subnet: '10.42.1.0/24',
+    gateway: '10.42.1.1',
+    vtepIp: '10.42.1.0',
+    vxlan: 'vx4097',
+    bridge: 'shbr4097',
+    dockerName: 'shoal-a',
+    localAddress: '10.213.0.11',
+  });
+  t.deepEqual(
+    a.peers.map((p) => [p.subnet, p.vtepIp, p.vtepMac, p.nodeAddress]),
+    [
+      ['10.42.2.0/24', '10.42.2.0', '02:5a:00:00:00:02', '10.213.0.12'],
+      ['10.42.3.0/24', '10.42.3.0', '02:5a:00:00:00:03', '10.213.0.13'],
+    ],
+  );
 });
 
 test('3 hosts: the exact Docker network and commands on a fresh host, MTU from the underlay', async (t) => {
@@ -99,7 +119,7 @@ test('idempotent: the same set again (and a reconcile) changes nothing', async (
   again.close();
 });
 
-test('reconcile deletes a removed host\'s route, FDB and neighbour entries, and nothing else', async (t) => {
+test("reconcile deletes a removed host's route, FDB and neighbour entries, and nothing else", async (t) => {
   const { host, ctl } = setup();
   await ctl.handle(set(), 'node1');
   host.take();
@@ -146,7 +166,7 @@ test('isolation: per network, vx<->its bridge accepted, anything else in or out 
     '-i vx4098 ! -o shbr4098 -m comment --comment shoal-overlay -j DROP',
     '-i vx4098 -o shbr4098 -m comment --comment shoal-overlay -j ACCEPT',
   ]);
-  t.deepEqual(user.slice(8), ['-j RETURN'], 'before Docker\'s RETURN');
+  t.deepEqual(user.slice(8), ['-j RETURN'], "before Docker's RETURN");
   t.deepEqual(host.rules('nat', 'POSTROUTING').slice(0, 2).sort(), [
     '-s 10.42.0.0/16 -d 10.42.0.0/16 -m comment --comment shoal-overlay -j RETURN',
     '-s 10.43.0.0/16 -d 10.43.0.0/16 -m comment --comment shoal-overlay -j RETURN',
@@ -170,7 +190,10 @@ test('a removed network: its Docker network, device and rules go; one still in u
   docker.inUse.add('shoal-b');
   await ctl.handle(set(), 'node1');
   t.deepEqual(docker.take(), [], 'in use: kept');
-  t.deepEqual(host.take().filter((c) => !c.startsWith('iptables')), ['ip link del vx4098']);
+  t.deepEqual(
+    host.take().filter((c) => !c.startsWith('iptables')),
+    ['ip link del vx4098'],
+  );
   t.false(host.rules('filter', 'DOCKER-USER').some((r) => r.includes('4098')));
   t.false(host.rules('nat', 'POSTROUTING').some((r) => r.includes('10.43.')));
   t.is(ctl.dockerNetwork('b'), undefined);
@@ -188,7 +211,10 @@ test('readiness: waiters are woken; a failure keeps only that network not ready;
   await ctl.handle(set({ withB: true }), 'node1');
   await woken;
   t.deepEqual(ctl.readyNetworks(), ['a']);
-  t.true(lines.some((l) => l.startsWith('network b: ip link add vx4098')), lines.join('\n'));
+  t.true(
+    lines.some((l) => l.startsWith('network b: ip link add vx4098')),
+    lines.join('\n'),
+  );
   host.failing = undefined;
   await ctl.reconcile();
   t.deepEqual(ctl.readyNetworks(), ['a', 'b']);
@@ -205,7 +231,13 @@ test('readiness: waiters are woken; a failure keeps only that network not ready;
 test('Docker >= 28: the bridge gets gateway_mode_ipv4=nat-unprotected; a Docker network of another subnet is recreated', async (t) => {
   const host = new FakeHost({ device: 'eth0', address: H(1).address, mtu: 1500 });
   const docker = new FakeDockerNetworks(28);
-  await docker.create('shoal-a', { 'com.docker.network.id': 'x', 'com.shoal.network.id': 'neta' }, '10.42.9.0/24', '10.42.9.1', {});
+  await docker.create(
+    'shoal-a',
+    { 'com.docker.network.id': 'x', 'com.shoal.network.id': 'neta' },
+    '10.42.9.0/24',
+    '10.42.9.1',
+    {},
+  );
   docker.take();
   const ctl = new NetworkController({ runner: host, docker });
   await ctl.handle(set(), 'node1');
@@ -231,10 +263,22 @@ test('agent: follows the Networks stream; a manager without it (UNIMPLEMENTED) l
     d.networks = mode === 'set' ? set() : 'unimplemented';
     d.tasks.set('node1', [makeTask('t1')]);
     const { host, ctl } = setup();
-    const agent = new Agent({ managers: [d.address], joinToken: 'x', hostname: 'host1', labels: {}, executor: new FakeExecutor(), network: ctl, retryMinMs: 5 });
+    const agent = new Agent({
+      managers: [d.address],
+      joinToken: 'x',
+      hostname: 'host1',
+      labels: {},
+      executor: new FakeExecutor(),
+      network: ctl,
+      retryMinMs: 5,
+    });
     t.teardown(() => agent.close());
     agent.start();
-    await until(() => d.updates.some((u) => u.taskId === 't1' && u.status?.state === TaskState.RUNNING), 5_000, `${mode}: t1 running`);
+    await until(
+      () => d.updates.some((u) => u.taskId === 't1' && u.status?.state === TaskState.RUNNING),
+      5_000,
+      `${mode}: t1 running`,
+    );
     if (mode === 'set') {
       await until(() => ctl.readyNetworks().includes('a'), 5_000, 'network a ready');
       t.true(host.links.has('vx4097'));
@@ -263,7 +307,10 @@ test('local leases for discovery: gateway per ready network, subscribers told of
   await ctl.handle(set({ withB: true }), 'node1');
   t.is(calls, before, 'nothing changed: nobody told');
   await ctl.handle(set(), 'node1');
-  t.deepEqual(ctl.localLeases().map((l) => l.name), ['a']);
+  t.deepEqual(
+    ctl.localLeases().map((l) => l.name),
+    ['a'],
+  );
   t.is(ctl.gateway('b'), undefined);
   t.is(calls, before + 1);
   off();

@@ -45,7 +45,10 @@ test('a full batch is sent at once; more than one batch is split', async (t) => 
   r.attach(s.send);
   for (let i = 0; i < 1_001; i++) r.report(`t${i}`, status(TaskState.RUNNING));
   await until(() => s.batches.length === 2, 1_000, 'two full batches without waiting for the timer');
-  t.deepEqual(s.batches.map((b) => b.length), [500, 500]);
+  t.deepEqual(
+    s.batches.map((b) => b.length),
+    [500, 500],
+  );
   t.is(r.backlog, 1);
   r.close();
 });
@@ -60,11 +63,14 @@ test('a failed call is retried; a newer status replaces the failed one', async (
   r.report('t1', status(TaskState.RUNNING));
   s.fail(false);
   await until(() => s.batches.length > 0);
-  t.deepEqual(s.batches.flat().map((u) => u.status?.state), [TaskState.RUNNING]);
+  t.deepEqual(
+    s.batches.flat().map((u) => u.status?.state),
+    [TaskState.RUNNING],
+  );
   r.close();
 });
 
-test('nothing is sent while detached; after attach, every task\'s latest status is re-sent', async (t) => {
+test("nothing is sent while detached; after attach, every task's latest status is re-sent", async (t) => {
   const r = new StatusReporter({ flushIntervalMs: 5 });
   const first = recorder();
   r.attach(first.send);
@@ -95,7 +101,14 @@ test('nothing is sent while detached; after attach, every task\'s latest status 
   r.detach(second.send);
   r.attach(third.send);
   await until(() => third.batches.length === 1);
-  t.deepEqual(third.batches.flat().map((u) => u.taskId).sort(), ['t1', 't2'], 'forgotten tasks are not re-sent');
+  t.deepEqual(
+    third.batches
+      .flat()
+      .map((u) => u.taskId)
+      .sort(),
+    ['t1', 't2'],
+    'forgotten tasks are not re-sent',
+  );
   r.close();
 });
 

@@ -158,7 +158,11 @@ test('COMPLETE set: tasks not in it are stopped and removed, kept tasks are not 
   const { fx, reporter, worker } = await setup();
   worker.assign([makeTask('a', { slot: 1 }), makeTask('b', { slot: 2 })]);
   await worker.settled();
-  worker.handle({ kind: AssignmentsMessage_Kind.COMPLETE, tasks: [makeTask('b', { slot: 2 }), makeTask('c', { slot: 3 })], removedTaskIds: [] });
+  worker.handle({
+    kind: AssignmentsMessage_Kind.COMPLETE,
+    tasks: [makeTask('b', { slot: 2 }), makeTask('c', { slot: 3 })],
+    removedTaskIds: [],
+  });
   await worker.settled();
   t.deepEqual(worker.taskIds().sort(), ['b', 'c']);
   t.deepEqual(fx.opsOf('a'), ['create', 'start', 'stop', 'remove']);
@@ -297,7 +301,13 @@ test('agent restart: a running container of a task desired SHUTDOWN is stopped a
 
 // ---------------------------------------------------------------- health checks
 
-const CHECK = { test: ['CMD-SHELL', 'test -f /tmp/ok'], intervalMs: 200, timeoutMs: 1_000, retries: 1, startPeriodMs: 0 };
+const CHECK = {
+  test: ['CMD-SHELL', 'test -f /tmp/ok'],
+  intervalMs: 200,
+  timeoutMs: 1_000,
+  retries: 1,
+  startPeriodMs: 0,
+};
 
 test('health check: STARTING "waiting for the health check" until healthy, then RUNNING', async (t) => {
   const { fx, reporter, worker } = await setup();
@@ -335,7 +345,8 @@ for (const when of ['while starting', 'once running'] as const) {
     t.is(last?.err, 'unhealthy');
     t.is(last?.exitCode, STOPPED_EXIT_CODE, 'the exit code it stopped with');
     t.regex(last?.message ?? '', /no \/tmp\/ok/);
-    if (when === 'once running') t.deepEqual(reporter.states('t1').slice(-2), ['running', 'failed'], 'err unhealthy reported before the stop');
+    if (when === 'once running')
+      t.deepEqual(reporter.states('t1').slice(-2), ['running', 'failed'], 'err unhealthy reported before the stop');
     t.is(fx.byTask('t1')?.status, 'exited');
     t.is(fx.byTask('t1')?.stopGraceMs, 0, 'grace period 0 means 0');
     t.deepEqual(fx.opsOf('t1'), ['create', 'start', 'stop'], 'kept (stopped) until the manager shuts the task down');
@@ -367,7 +378,10 @@ test('the image\'s own health check counts; ["NONE"] in the spec disables it', a
   const { reporter, worker } = await setup(fx);
   worker.assign([
     makeTask('inherits', { slot: 1 }),
-    makeTask('disabled', { slot: 2, spec: { health: { test: ['NONE'], intervalMs: 0, timeoutMs: 0, retries: 0, startPeriodMs: 0 } } }),
+    makeTask('disabled', {
+      slot: 2,
+      spec: { health: { test: ['NONE'], intervalMs: 0, timeoutMs: 0, retries: 0, startPeriodMs: 0 } },
+    }),
   ]);
   await worker.settled();
   t.is(reporter.last('inherits')?.state, TaskState.STARTING);
@@ -415,7 +429,11 @@ test('agent restart with health checks: healthy -> RUNNING at once, starting sta
   fx.healthy('slow');
   await worker.settled();
   t.deepEqual(reporter.states('slow'), ['starting', 'running']);
-  t.deepEqual(fx.ops.filter((o) => o.startsWith('start ') || o.startsWith('create ')), ['create ok', 'create slow', 'create sick'], 'nothing created or started again (the creates are the seeds)');
+  t.deepEqual(
+    fx.ops.filter((o) => o.startsWith('start ') || o.startsWith('create ')),
+    ['create ok', 'create slow', 'create sick'],
+    'nothing created or started again (the creates are the seeds)',
+  );
   t.is(fx.byTask('slow')?.starts, 1);
   t.deepEqual(reporter.backwards, []);
   await worker.close();

@@ -113,11 +113,37 @@ test('service create: docker defaults', (t) => {
 test('service create: every flag', (t) => {
   const { spec, wait } = command(
     [
-      'service', 'create', '--name=web', '--replicas', '3',
-      '--constraint', 'node.labels.zone==a', '--constraint', 'node.hostname != host2',
-      '--reserve-cpu', '0.5', '--reserve-memory', '64M', '--limit-cpu', '2', '--limit-memory', '1G',
-      '-e', 'A=1', '--env', 'B=x=y', '-eC=', '-l', 'tier=front', '--label', 'team=core',
-      '--stop-grace-period', '1m30s', '--timeout', '30s', 'img:1',
+      'service',
+      'create',
+      '--name=web',
+      '--replicas',
+      '3',
+      '--constraint',
+      'node.labels.zone==a',
+      '--constraint',
+      'node.hostname != host2',
+      '--reserve-cpu',
+      '0.5',
+      '--reserve-memory',
+      '64M',
+      '--limit-cpu',
+      '2',
+      '--limit-memory',
+      '1G',
+      '-e',
+      'A=1',
+      '--env',
+      'B=x=y',
+      '-eC=',
+      '-l',
+      'tier=front',
+      '--label',
+      'team=core',
+      '--stop-grace-period',
+      '1m30s',
+      '--timeout',
+      '30s',
+      'img:1',
     ],
     'service create',
   );
@@ -133,15 +159,24 @@ test('service create: every flag', (t) => {
 });
 
 test('service create: --stop-grace-period 0 is sent as 0', (t) => {
-  t.is(command(['service', 'create', '--name', 'w', '--stop-grace-period', '0', 'img'], 'service create').spec.stopGracePeriodMs, 0);
-  t.is(command(['service', 'create', '--name', 'w', '--stop-grace-period', '0s', 'img'], 'service create').spec.stopGracePeriodMs, 0);
+  t.is(
+    command(['service', 'create', '--name', 'w', '--stop-grace-period', '0', 'img'], 'service create').spec
+      .stopGracePeriodMs,
+    0,
+  );
+  t.is(
+    command(['service', 'create', '--name', 'w', '--stop-grace-period', '0s', 'img'], 'service create').spec
+      .stopGracePeriodMs,
+    0,
+  );
 });
 
 // ------------------------------------------------------------------ health check
 
-const create = (...flags: string[]) => command(['service', 'create', '--name', 'w', ...flags, 'img'], 'service create').spec;
+const create = (...flags: string[]) =>
+  command(['service', 'create', '--name', 'w', ...flags, 'img'], 'service create').spec;
 
-test('health: --health-cmd and its settings; unset settings are 0 (the engine\'s defaults)', (t) => {
+test("health: --health-cmd and its settings; unset settings are 0 (the engine's defaults)", (t) => {
   t.deepEqual(create('--health-cmd', 'wget -q -O- localhost:80 || exit 1').health, {
     test: ['CMD-SHELL', 'wget -q -O- localhost:80 || exit 1'],
     intervalMs: 0,
@@ -151,20 +186,39 @@ test('health: --health-cmd and its settings; unset settings are 0 (the engine\'s
   });
   t.deepEqual(
     create(
-      '--health-cmd=test -f /ok', '--health-interval', '2s', '--health-timeout', '500ms',
-      '--health-retries', '5', '--health-start-period', '1m',
+      '--health-cmd=test -f /ok',
+      '--health-interval',
+      '2s',
+      '--health-timeout',
+      '500ms',
+      '--health-retries',
+      '5',
+      '--health-start-period',
+      '1m',
     ).health,
     { test: ['CMD-SHELL', 'test -f /ok'], intervalMs: 2000, timeoutMs: 500, retries: 5, startPeriodMs: 60_000 },
   );
 });
 
-test('health: settings without --health-cmd keep the image\'s test (empty test, as docker)', (t) => {
-  t.deepEqual(create('--health-interval', '5s').health, { test: [], intervalMs: 5000, timeoutMs: 0, retries: 0, startPeriodMs: 0 });
+test("health: settings without --health-cmd keep the image's test (empty test, as docker)", (t) => {
+  t.deepEqual(create('--health-interval', '5s').health, {
+    test: [],
+    intervalMs: 5000,
+    timeoutMs: 0,
+    retries: 0,
+    startPeriodMs: 0,
+  });
   t.deepEqual(create('--health-retries', '0').health?.test, []);
 });
 
 test('health: --no-healthcheck is ["NONE"] and conflicts with every --health-* flag', (t) => {
-  t.deepEqual(create('--no-healthcheck').health, { test: ['NONE'], intervalMs: 0, timeoutMs: 0, retries: 0, startPeriodMs: 0 });
+  t.deepEqual(create('--no-healthcheck').health, {
+    test: ['NONE'],
+    intervalMs: 0,
+    timeoutMs: 0,
+    retries: 0,
+    startPeriodMs: 0,
+  });
   t.is(create('--no-healthcheck=false').health, undefined);
   const msg = (...f: string[]): string => usageError(['service', 'create', '--name', 'w', ...f, 'img']);
   t.is(msg('--no-healthcheck', '--health-cmd', 'true'), '--no-healthcheck conflicts with --health-cmd');
@@ -179,8 +233,14 @@ test('health: bad values name the flag', (t) => {
   t.is(msg('--health-cmd', ''), '--health-cmd must not be empty');
   t.is(msg('--health-cmd', '  '), '--health-cmd must not be empty');
   t.is(msg('--health-interval', '5'), 'invalid --health-interval "5": expected a duration like 10s, 500ms or 1m30s');
-  t.is(msg('--health-timeout', 'soon'), 'invalid --health-timeout "soon": expected a duration like 10s, 500ms or 1m30s');
-  t.is(msg('--health-start-period', '-1s'), 'invalid --health-start-period "-1s": expected a duration like 10s, 500ms or 1m30s');
+  t.is(
+    msg('--health-timeout', 'soon'),
+    'invalid --health-timeout "soon": expected a duration like 10s, 500ms or 1m30s',
+  );
+  t.is(
+    msg('--health-start-period', '-1s'),
+    'invalid --health-start-period "-1s": expected a duration like 10s, 500ms or 1m30s',
+  );
   t.is(msg('--health-retries', '-1'), '--health-retries must be a non-negative integer, got "-1"');
   t.is(msg('--health-retries', 'many'), '--health-retries must be a non-negative integer, got "many"');
   // the engine refuses a non-zero interval or timeout under 1ms
@@ -197,19 +257,28 @@ test('restart: sent only when a --restart-* flag is given; unset delay is left t
   t.deepEqual(onFailure.restart, { condition: RestartCondition.ON_FAILURE, maxAttempts: 0, windowMs: 0 });
   t.false('delayMs' in (onFailure.restart ?? {}));
   t.deepEqual(create('--restart-condition', 'none').restart?.condition, RestartCondition.NONE);
-  t.deepEqual(
-    create('--restart-delay', '5s', '--restart-max-attempts', '3', '--restart-window', '1m').restart,
-    { condition: RestartCondition.ANY, delayMs: 5000, maxAttempts: 3, windowMs: 60_000 },
-  );
+  t.deepEqual(create('--restart-delay', '5s', '--restart-max-attempts', '3', '--restart-window', '1m').restart, {
+    condition: RestartCondition.ANY,
+    delayMs: 5000,
+    maxAttempts: 3,
+    windowMs: 60_000,
+  });
   // 0 means 0: restart at once
   t.is(create('--restart-delay', '0').restart?.delayMs, 0);
-  t.deepEqual(create('--restart-max-attempts', '0').restart, { condition: RestartCondition.ANY, maxAttempts: 0, windowMs: 0 });
+  t.deepEqual(create('--restart-max-attempts', '0').restart, {
+    condition: RestartCondition.ANY,
+    maxAttempts: 0,
+    windowMs: 0,
+  });
 });
 
 test('restart: bad values name the flag', (t) => {
   const msg = (...f: string[]): string => usageError(['service', 'create', '--name', 'w', ...f, 'img']);
   t.is(msg('--restart-condition', 'always'), 'invalid --restart-condition "always": expected none, on-failure or any');
-  t.is(msg('--restart-condition', 'on_failure'), 'invalid --restart-condition "on_failure": expected none, on-failure or any');
+  t.is(
+    msg('--restart-condition', 'on_failure'),
+    'invalid --restart-condition "on_failure": expected none, on-failure or any',
+  );
   t.is(msg('--restart-delay', '1'), 'invalid --restart-delay "1": expected a duration like 10s, 500ms or 1m30s');
   t.is(msg('--restart-window', 'x'), 'invalid --restart-window "x": expected a duration like 10s, 500ms or 1m30s');
   t.is(msg('--restart-max-attempts', '-1'), '--restart-max-attempts must be a non-negative integer, got "-1"');
@@ -219,9 +288,16 @@ test('restart: bad values name the flag', (t) => {
 test('health and restart flags are listed by --help', (t) => {
   const text = (parse(['service', 'create', '--help']).command as { text: string }).text;
   for (const flag of [
-    '--health-cmd CMD', '--health-interval DURATION', '--health-timeout DURATION', '--health-retries N',
-    '--health-start-period DURATION', '--no-healthcheck', '--restart-condition CONDITION',
-    '--restart-delay DURATION', '--restart-max-attempts N', '--restart-window DURATION',
+    '--health-cmd CMD',
+    '--health-interval DURATION',
+    '--health-timeout DURATION',
+    '--health-retries N',
+    '--health-start-period DURATION',
+    '--no-healthcheck',
+    '--restart-condition CONDITION',
+    '--restart-delay DURATION',
+    '--restart-max-attempts N',
+    '--restart-window DURATION',
   ]) {
     t.true(text.includes(flag), flag);
   }
@@ -263,7 +339,10 @@ test('service create: global mode', (t) => {
     usageError(['service', 'create', '--name', 'w', '--mode', 'global', '--replicas', '2', 'img']),
     '--replicas can only be used with --mode replicated',
   );
-  t.is(usageError(['service', 'create', '--name', 'w', '--mode', 'both', 'img']), 'invalid --mode "both": expected replicated or global');
+  t.is(
+    usageError(['service', 'create', '--name', 'w', '--mode', 'both', 'img']),
+    'invalid --mode "both": expected replicated or global',
+  );
 });
 
 test('service create: replicas 0 is allowed', (t) => {
@@ -284,7 +363,10 @@ test('service create: bad replicas', (t) => {
   t.is(msg('three'), '--replicas must be a non-negative integer, got "three"');
   t.is(msg(''), '--replicas must be a non-negative integer, got ""');
   t.is(msg('1e3'), '--replicas must be a non-negative integer, got "1e3"');
-  t.is(usageError(['service', 'create', '--name', 'w', '--replicas=-1', 'img']), '--replicas must be a non-negative integer, got "-1"');
+  t.is(
+    usageError(['service', 'create', '--name', 'w', '--replicas=-1', 'img']),
+    '--replicas must be a non-negative integer, got "-1"',
+  );
 });
 
 test('service create: bad constraints', (t) => {
@@ -297,11 +379,17 @@ test('service create: bad constraints', (t) => {
 
 test('service create: bad sizes, cpus and durations name the flag', (t) => {
   const msg = (...f: string[]): string => usageError(['service', 'create', '--name', 'w', ...f, 'img']);
-  t.is(msg('--reserve-memory', '64Q'), 'invalid --reserve-memory "64Q": expected bytes or a number with k, m, g or t (e.g. 64M)');
+  t.is(
+    msg('--reserve-memory', '64Q'),
+    'invalid --reserve-memory "64Q": expected bytes or a number with k, m, g or t (e.g. 64M)',
+  );
   t.regex(msg('--limit-memory', '-1'), /^invalid --limit-memory "-1"/);
   t.is(msg('--reserve-cpu', 'half'), 'invalid --reserve-cpu "half": expected a number of CPUs (e.g. 0.5)');
   t.regex(msg('--limit-cpu', '-2'), /^invalid --limit-cpu "-2"/);
-  t.is(msg('--stop-grace-period', '10'), 'invalid --stop-grace-period "10": expected a duration like 10s, 500ms or 1m30s');
+  t.is(
+    msg('--stop-grace-period', '10'),
+    'invalid --stop-grace-period "10": expected a duration like 10s, 500ms or 1m30s',
+  );
   t.regex(msg('--timeout', 'soon'), /^invalid --timeout "soon"/);
   t.is(msg('--timeout', '0'), '--timeout must be longer than 0, got "0"');
 });
@@ -336,7 +424,8 @@ test('service ls / ps / inspect options', (t) => {
 });
 
 test('service ps --filter desired-state', (t) => {
-  const states = (...f: string[]): TaskState[] => command(['service', 'ps', ...f, 'web'], 'service ps').filter.desiredStates;
+  const states = (...f: string[]): TaskState[] =>
+    command(['service', 'ps', ...f, 'web'], 'service ps').filter.desiredStates;
   t.deepEqual(states('--filter', 'desired-state=running'), [TaskState.RUNNING]);
   t.deepEqual(states('-f', 'desired-state=shutdown'), [TaskState.SHUTDOWN, TaskState.REMOVE]);
   t.deepEqual(states('-f', 'desired-state=accepted'), [TaskState.ACCEPTED]);
@@ -348,7 +437,10 @@ test('service ps --filter desired-state', (t) => {
   const msg = (f: string): string => usageError(['service', 'ps', '-f', f, 'web']);
   t.is(msg('desired-state'), 'invalid --filter "desired-state": expected KEY=VALUE');
   t.is(msg('node=host1'), 'invalid --filter "node=host1": unknown filter "node" (expected desired-state)');
-  t.is(msg('desired-state=failed'), 'invalid --filter "desired-state=failed": desired-state must be running, shutdown or accepted');
+  t.is(
+    msg('desired-state=failed'),
+    'invalid --filter "desired-state=failed": desired-state must be running, shutdown or accepted',
+  );
 });
 
 test('service scale', (t) => {
@@ -379,22 +471,57 @@ test('node ls / inspect', (t) => {
 
 test('node update', (t) => {
   const { request } = command(
-    ['node', 'update', '--availability', 'drain', '--label-add', 'zone=a', '--label-add', 'ssd=', '--label-rm', 'old', 'host1'],
+    [
+      'node',
+      'update',
+      '--availability',
+      'drain',
+      '--label-add',
+      'zone=a',
+      '--label-add',
+      'ssd=',
+      '--label-rm',
+      'old',
+      'host1',
+    ],
     'node update',
   );
-  t.deepEqual(request, { ref: 'host1', availability: Availability.DRAIN, labelAdd: { zone: 'a', ssd: '' }, labelRm: ['old'] });
+  t.deepEqual(request, {
+    ref: 'host1',
+    availability: Availability.DRAIN,
+    labelAdd: { zone: 'a', ssd: '' },
+    labelRm: ['old'],
+  });
   const labelsOnly = command(['node', 'update', '--label-rm', 'x', 'host1'], 'node update').request;
   t.false('availability' in labelsOnly, 'availability is left unset when not given');
-  t.is(command(['node', 'update', '--availability', 'active', 'n'], 'node update').request.availability, Availability.ACTIVE);
-  t.is(command(['node', 'update', '--availability', 'pause', 'n'], 'node update').request.availability, Availability.PAUSE);
+  t.is(
+    command(['node', 'update', '--availability', 'active', 'n'], 'node update').request.availability,
+    Availability.ACTIVE,
+  );
+  t.is(
+    command(['node', 'update', '--availability', 'pause', 'n'], 'node update').request.availability,
+    Availability.PAUSE,
+  );
 
-  t.is(usageError(['node', 'update', '--availability', 'off', 'n']), 'invalid --availability "off": expected active, pause or drain');
+  t.is(
+    usageError(['node', 'update', '--availability', 'off', 'n']),
+    'invalid --availability "off": expected active, pause or drain',
+  );
   t.is(usageError(['node', 'update', '--availability', 'drain']), 'node update requires a NODE');
-  t.is(usageError(['node', 'update', '--availability', 'drain', 'a', 'b']), 'node update takes exactly one NODE, got 2');
-  t.is(usageError(['node', 'update', 'n']), 'node update needs at least one of --availability, --label-add, --label-rm');
+  t.is(
+    usageError(['node', 'update', '--availability', 'drain', 'a', 'b']),
+    'node update takes exactly one NODE, got 2',
+  );
+  t.is(
+    usageError(['node', 'update', 'n']),
+    'node update needs at least one of --availability, --label-add, --label-rm',
+  );
   t.is(usageError(['node', 'update', '--label-add', 'zone', 'n']), 'invalid --label-add "zone": expected KEY=VALUE');
   t.is(usageError(['node', 'update', '--label-rm', 'a=b', 'n']), 'invalid --label-rm "a=b": expected a label KEY');
-  t.is(usageError(['node', 'update', '--label-add', 'a=1', '--label-rm', 'a', 'n']), 'label "a" is both added and removed');
+  t.is(
+    usageError(['node', 'update', '--label-add', 'a=1', '--label-rm', 'a', 'n']),
+    'label "a" is both added and removed',
+  );
 });
 
 // ------------------------------------------------------------------ managers
@@ -415,21 +542,35 @@ test('manager ls', (t) => {
 // ------------------------------------------------------------------ networks
 
 test('network create: NAME, --subnet, --label', (t) => {
-  t.deepEqual(command(['network', 'create', 'backend'], 'network create').spec, { name: 'backend', subnet: '', labels: {} });
+  t.deepEqual(command(['network', 'create', 'backend'], 'network create').spec, {
+    name: 'backend',
+    subnet: '',
+    labels: {},
+  });
   t.deepEqual(
-    command(['network', 'create', '--subnet', '10.50.0.0/16', '--label', 'tier=db', '-l', 'env=', 'backend'], 'network create').spec,
+    command(
+      ['network', 'create', '--subnet', '10.50.0.0/16', '--label', 'tier=db', '-l', 'env=', 'backend'],
+      'network create',
+    ).spec,
     { name: 'backend', subnet: '10.50.0.0/16', labels: { tier: 'db', env: '' } },
   );
   t.is(command(['network', 'create', 'b', '--subnet=10.1.2.0/24'], 'network create').spec.subnet, '10.1.2.0/24');
   t.is(usageError(['network', 'create']), 'network create requires a NETWORK name');
   t.is(usageError(['network', 'create', 'a', 'b']), 'network create takes exactly one NETWORK name, got 2');
   t.is(usageError(['network', 'create', '--label', 'x', 'a']), 'invalid --label "x": expected KEY=VALUE');
-  t.is(usageError(['network', 'create', '--subnet', '10.0.0.0/33', 'a']), 'invalid --subnet "10.0.0.0/33": the prefix length must be between /8 and /24 (each host gets a /24 of it)');
-  t.regex((parse(['network', 'create', '--help']).command as { text: string }).text, /--subnet CIDR +Cluster subnet, \/8 to \/24/);
+  t.is(
+    usageError(['network', 'create', '--subnet', '10.0.0.0/33', 'a']),
+    'invalid --subnet "10.0.0.0/33": the prefix length must be between /8 and /24 (each host gets a /24 of it)',
+  );
+  t.regex(
+    (parse(['network', 'create', '--help']).command as { text: string }).text,
+    /--subnet CIDR +Cluster subnet, \/8 to \/24/,
+  );
 });
 
 test('parseSubnet: a.b.c.d/n, n from 8 to 24, no host bits', (t) => {
-  for (const ok of ['10.0.0.0/8', '10.43.0.0/16', '192.168.7.0/24', '172.16.0.0/12', '10.128.0.0/9']) t.is(parseSubnet(ok), ok);
+  for (const ok of ['10.0.0.0/8', '10.43.0.0/16', '192.168.7.0/24', '172.16.0.0/12', '10.128.0.0/9'])
+    t.is(parseSubnet(ok), ok);
   t.is(parseSubnet(' 10.043.0.0/16 '), '10.43.0.0/16', 'leading zeros and spaces dropped');
   const message = (text: string): string => {
     try {
@@ -443,7 +584,10 @@ test('parseSubnet: a.b.c.d/n, n from 8 to 24, no host bits', (t) => {
   for (const shape of ['10.43.0.0', '10.43.0/16', 'ten.0.0.0/8', '10.43.0.0/', '::1/64', '10.43.0.0/16/1', '']) {
     t.is(message(shape), `invalid --subnet "${shape}": expected an IPv4 CIDR like 10.43.0.0/16`, shape);
   }
-  t.is(message('10.256.0.0/16'), 'invalid --subnet "10.256.0.0/16": each part of the address must be between 0 and 255');
+  t.is(
+    message('10.256.0.0/16'),
+    'invalid --subnet "10.256.0.0/16": each part of the address must be between 0 and 255',
+  );
   t.regex(message('10.0.0.0/7'), /prefix length must be between \/8 and \/24/);
   t.regex(message('10.43.1.0/25'), /prefix length must be between \/8 and \/24/);
   t.regex(message('10.43.1.0/0'), /prefix length must be between \/8 and \/24/);
@@ -454,7 +598,10 @@ test('parseSubnet: a.b.c.d/n, n from 8 to 24, no host bits', (t) => {
 
 test('network ls / inspect / rm', (t) => {
   t.like(command(['network', 'ls'], 'network ls'), { format: 'table', quiet: false, noTrunc: false });
-  t.like(command(['network', 'list', '--format', 'json', '--no-trunc'], 'network ls'), { format: 'json', noTrunc: true });
+  t.like(command(['network', 'list', '--format', 'json', '--no-trunc'], 'network ls'), {
+    format: 'json',
+    noTrunc: true,
+  });
   t.like(command(['network', 'ls', '-q'], 'network ls'), { quiet: true });
   t.is(usageError(['network', 'ls', 'x']), '"network ls" accepts no arguments, got "x"');
   t.deepEqual(command(['network', 'inspect', 'a', 'b'], 'network inspect').refs, ['a', 'b']);
@@ -470,7 +617,11 @@ test('network ls / inspect / rm', (t) => {
 });
 
 test('node rm: NODE..., --force / -f', (t) => {
-  t.deepEqual(command(['node', 'rm', 'host1', 'host2'], 'node rm'), { name: 'node rm', refs: ['host1', 'host2'], force: false });
+  t.deepEqual(command(['node', 'rm', 'host1', 'host2'], 'node rm'), {
+    name: 'node rm',
+    refs: ['host1', 'host2'],
+    force: false,
+  });
   t.true(command(['node', 'rm', '--force', 'host1'], 'node rm').force);
   t.true(command(['node', 'remove', '-f', 'host1'], 'node rm').force);
   t.true(command(['node', 'rm', 'host1', '-f'], 'node rm').force);
@@ -483,17 +634,34 @@ test('service create --network: repeatable, in order, each once; none: empty (th
   t.deepEqual(spec([]).networks, []);
   t.deepEqual(spec(['--network', 'front']).networks, ['front']);
   t.deepEqual(spec(['--network', 'front', '--network=back']).networks, ['front', 'back']);
-  t.is(usageError(['service', 'create', '--name', 'w', '--network', 'a', '--network', 'a', 'img']), 'network "a" is given twice');
+  t.is(
+    usageError(['service', 'create', '--name', 'w', '--network', 'a', '--network', 'a', 'img']),
+    'network "a" is given twice',
+  );
   t.is(usageError(['service', 'create', '--name', 'w', '--network', '', 'img']), '--network must not be empty');
   // after IMAGE it is the container's
-  t.deepEqual(command(['service', 'create', '--name', 'w', 'img', '--network', 'x'], 'service create').spec.command, ['--network', 'x']);
+  t.deepEqual(command(['service', 'create', '--name', 'w', 'img', '--network', 'x'], 'service create').spec.command, [
+    '--network',
+    'x',
+  ]);
 });
 
 // ------------------------------------------------------------------ --publish, service lookup, events
 
 test('--publish: short and long forms; defaults ingress and tcp; repeatable', (t) => {
   const ports = command(
-    ['service', 'create', '--name', 'w', '-p', '8080:80', '--publish=443:8443/TCP', '--publish', 'target=53,published=5353,protocol=udp,mode=host', 'img'],
+    [
+      'service',
+      'create',
+      '--name',
+      'w',
+      '-p',
+      '8080:80',
+      '--publish=443:8443/TCP',
+      '--publish',
+      'target=53,published=5353,protocol=udp,mode=host',
+      'img',
+    ],
     'service create',
   ).spec.ports;
   t.deepEqual(ports, [
@@ -503,7 +671,13 @@ test('--publish: short and long forms; defaults ingress and tcp; repeatable', (t
   ]);
   t.deepEqual(command(['service', 'create', '--name', 'w', 'img'], 'service create').spec.ports, []);
   // the same port over tcp and udp are two ports
-  t.is(command(['service', 'create', '--name', 'w', '-p', '53:53', '-p', 'published=53,target=53,protocol=udp,mode=host', 'img'], 'service create').spec.ports.length, 2);
+  t.is(
+    command(
+      ['service', 'create', '--name', 'w', '-p', '53:53', '-p', 'published=53,target=53,protocol=udp,mode=host', 'img'],
+      'service create',
+    ).spec.ports.length,
+    2,
+  );
 });
 
 test('--publish: what is refused, and why', (t) => {
@@ -511,22 +685,47 @@ test('--publish: what is refused, and why', (t) => {
   t.is(bad('0:80'), 'invalid --publish "0:80": published port must be a number 1-65535');
   t.is(bad(':80'), 'invalid --publish ":80": published port must be a number 1-65535');
   t.is(bad('8080:'), 'invalid --publish "8080:": target port must be a number 1-65535');
-  t.is(bad('8080:80/tcp/x'), 'invalid --publish "8080:80/tcp/x": expected PUBLISHED:TARGET[/PROTOCOL] or published=P,target=T[,protocol=tcp|udp][,mode=ingress|host]');
-  t.is(bad('a:b:c:d'), 'invalid --publish "a:b:c:d": expected PUBLISHED:TARGET[/PROTOCOL] or published=P,target=T[,protocol=tcp|udp][,mode=ingress|host]');
-  t.is(bad('published=8080,target=80,protocol=sctp'), 'invalid --publish "published=8080,target=80,protocol=sctp": protocol must be tcp or udp');
-  t.is(bad('published=x,target=80'), 'invalid --publish "published=x,target=80": published port must be a number 1-65535');
-  t.is(bad('published=8080,target=80,mode='), 'invalid --publish "published=8080,target=80,mode=": mode must be ingress or host');
+  t.is(
+    bad('8080:80/tcp/x'),
+    'invalid --publish "8080:80/tcp/x": expected PUBLISHED:TARGET[/PROTOCOL] or published=P,target=T[,protocol=tcp|udp][,mode=ingress|host]',
+  );
+  t.is(
+    bad('a:b:c:d'),
+    'invalid --publish "a:b:c:d": expected PUBLISHED:TARGET[/PROTOCOL] or published=P,target=T[,protocol=tcp|udp][,mode=ingress|host]',
+  );
+  t.is(
+    bad('published=8080,target=80,protocol=sctp'),
+    'invalid --publish "published=8080,target=80,protocol=sctp": protocol must be tcp or udp',
+  );
+  t.is(
+    bad('published=x,target=80'),
+    'invalid --publish "published=x,target=80": published port must be a number 1-65535',
+  );
+  t.is(
+    bad('published=8080,target=80,mode='),
+    'invalid --publish "published=8080,target=80,mode=": mode must be ingress or host',
+  );
 });
 
 test('service lookup: one SERVICE, table or json', (t) => {
-  t.deepEqual(command(['service', 'lookup', 'web'], 'service lookup'), { name: 'service lookup', service: 'web', format: 'table' });
+  t.deepEqual(command(['service', 'lookup', 'web'], 'service lookup'), {
+    name: 'service lookup',
+    service: 'web',
+    format: 'table',
+  });
   t.is(command(['service', 'lookup', '--format', 'json', 'web'], 'service lookup').format, 'json');
 });
 
 test('events: a top-level command; --filter maps to EventsRequest; --host after it', (t) => {
   t.deepEqual(command(['events'], 'events'), { name: 'events', request: { types: [], name: '' }, format: 'text' });
-  t.deepEqual(command(['events', '-f', 'type=node', '-f', 'type=task', '-f', 'type=node'], 'events').request, { types: ['node', 'task'], name: '' });
-  t.deepEqual(command(['events', '--filter', 'service=web', '--filter', 'type=health'], 'events').request, { types: ['health'], name: 'web' });
+  t.deepEqual(command(['events', '-f', 'type=node', '-f', 'type=task', '-f', 'type=node'], 'events').request, {
+    types: ['node', 'task'],
+    name: '',
+  });
+  t.deepEqual(command(['events', '--filter', 'service=web', '--filter', 'type=health'], 'events').request, {
+    types: ['health'],
+    name: 'web',
+  });
   t.deepEqual(command(['events', '--filter', 'node=host1'], 'events').request, { types: ['node'], name: 'host1' });
   t.deepEqual(command(['events', '--filter', 'service=web', '--filter', 'service=web'], 'events').request.name, 'web');
   t.is(command(['events', '--format', 'json'], 'events').format, 'json');

@@ -17,7 +17,11 @@ async function fake(t: Teardown, name: string): Promise<{ fake: FakeControl; hos
   return { fake: f, host };
 }
 
-function api(t: Teardown, addresses: string[], options: ConstructorParameters<typeof GrpcControlApi>[1] = {}): GrpcControlApi {
+function api(
+  t: Teardown,
+  addresses: string[],
+  options: ConstructorParameters<typeof GrpcControlApi>[1] = {},
+): GrpcControlApi {
   const a = new GrpcControlApi(addresses, options);
   t.teardown(() => a.close());
   return a;

@@ -34,12 +34,21 @@ test('service create --publish: short and long forms on the wire, in order', asy
   const { fake, host } = await withFake(t);
   const r = await shoal(
     [
-      'service', 'create', '--detach', '--name', 'web',
-      '--publish', '8080:80',
-      '-p', '8443:443/tcp',
-      '--publish', 'published=9000,target=90,mode=host',
-      '--publish', 'mode=host,protocol=udp,target=53,published=53',
-      '--publish', 'published=8081,target=81,protocol=tcp,mode=ingress',
+      'service',
+      'create',
+      '--detach',
+      '--name',
+      'web',
+      '--publish',
+      '8080:80',
+      '-p',
+      '8443:443/tcp',
+      '--publish',
+      'published=9000,target=90,mode=host',
+      '--publish',
+      'mode=host,protocol=udp,target=53,published=53',
+      '--publish',
+      'published=8081,target=81,protocol=tcp,mode=ingress',
       'img',
     ],
     host,
@@ -63,15 +72,36 @@ test('bad --publish: one stderr line, exit 1, nothing sent', async (t) => {
     [['70000:80'], 'invalid --publish "70000:80": published port must be a number 1-65535'],
     [['80'], 'invalid --publish "80": a published port is required, e.g. 8080:80 (shoal does not pick one)'],
     [['8080-8081:80-81'], 'invalid --publish "8080-8081:80-81": port ranges are not supported'],
-    [['127.0.0.1:8080:80'], 'invalid --publish "127.0.0.1:8080:80": a host IP is not supported (the port is published on the hosts themselves)'],
+    [
+      ['127.0.0.1:8080:80'],
+      'invalid --publish "127.0.0.1:8080:80": a host IP is not supported (the port is published on the hosts themselves)',
+    ],
     [['8080:80/sctp'], 'invalid --publish "8080:80/sctp": protocol must be tcp or udp'],
-    [['53:53/udp'], "--publish 53:53/udp: the routing mesh carries tcp only; publish udp on the task's host with published=53,target=53,protocol=udp,mode=host"],
-    [['published=53,target=53,protocol=udp'], "--publish published=53,target=53,protocol=udp: the routing mesh carries tcp only; add mode=host to publish udp on the task's host"],
-    [['target=80'], 'invalid --publish "target=80": a published port is required, e.g. published=8080,target=80 (shoal does not pick one)'],
+    [
+      ['53:53/udp'],
+      "--publish 53:53/udp: the routing mesh carries tcp only; publish udp on the task's host with published=53,target=53,protocol=udp,mode=host",
+    ],
+    [
+      ['published=53,target=53,protocol=udp'],
+      "--publish published=53,target=53,protocol=udp: the routing mesh carries tcp only; add mode=host to publish udp on the task's host",
+    ],
+    [
+      ['target=80'],
+      'invalid --publish "target=80": a published port is required, e.g. published=8080,target=80 (shoal does not pick one)',
+    ],
     [['published=8080'], 'invalid --publish "published=8080": target is required'],
-    [['published=8080,target=80,mode=global'], 'invalid --publish "published=8080,target=80,mode=global": mode must be ingress or host'],
-    [['published=8080,target=80,src=1'], 'invalid --publish "published=8080,target=80,src=1": unknown field "src" (expected published, target, protocol or mode)'],
-    [['published=8080,published=8081,target=80'], 'invalid --publish "published=8080,published=8081,target=80": published is given twice'],
+    [
+      ['published=8080,target=80,mode=global'],
+      'invalid --publish "published=8080,target=80,mode=global": mode must be ingress or host',
+    ],
+    [
+      ['published=8080,target=80,src=1'],
+      'invalid --publish "published=8080,target=80,src=1": unknown field "src" (expected published, target, protocol or mode)',
+    ],
+    [
+      ['published=8080,published=8081,target=80'],
+      'invalid --publish "published=8080,published=8081,target=80": published is given twice',
+    ],
     [['published=8080,target'], 'invalid --publish "published=8080,target": expected KEY=VALUE, got "target"'],
     [['8080:80', 'published=8080,target=81,mode=host'], 'published port 8080/tcp is given twice'],
   ];
@@ -89,7 +119,7 @@ test('bad --publish: one stderr line, exit 1, nothing sent', async (t) => {
   t.deepEqual(fake.calls, []);
 });
 
-test('service ls: a PORTS column as docker\'s; ls JSON and inspect carry the ports', async (t) => {
+test("service ls: a PORTS column as docker's; ls JSON and inspect carry the ports", async (t) => {
   const { fake, host } = await withFake(t);
   fake.addService({
     name: 'web',
@@ -170,7 +200,14 @@ test('service lookup: a table by slot, one line per endpoint; JSON rows', async 
     [
       ['TASK', 'ID', 'NODE', 'IP', 'PORTS', 'HEALTH'],
       ['web.1', 'task1aaaaaaa', 'host1', 'shoal=10.42.1.2', '*:8080->80/tcp', 'healthy'],
-      ['web.2', 'task2bbbbbbb', 'host2', 'shoal=10.42.2.3,backend=10.50.2.3', '*:8080->80/tcp, 10.213.0.12:9000->90/udp', 'no check'],
+      [
+        'web.2',
+        'task2bbbbbbb',
+        'host2',
+        'shoal=10.42.2.3,backend=10.50.2.3',
+        '*:8080->80/tcp, 10.213.0.12:9000->90/udp',
+        'no check',
+      ],
     ],
   );
   t.is(json.code, 0, json.stderr);
@@ -191,10 +228,13 @@ test('service lookup: a table by slot, one line per endpoint; JSON rows', async 
     registeredAt: '2026-12-01T10:00:00.123Z',
   });
   t.is(rows[1]?.healthChecked, false);
-  t.deepEqual(fake.calls.map((c) => [c.method, c.request]), [
-    ['lookupService', { name: 'web' }],
-    ['lookupService', { name: 'web' }],
-  ]);
+  t.deepEqual(
+    fake.calls.map((c) => [c.method, c.request]),
+    [
+      ['lookupService', { name: 'web' }],
+      ['lookupService', { name: 'web' }],
+    ],
+  );
 });
 
 test('service lookup: no endpoints is a header; an unknown service and bad input exit 1', async (t) => {
@@ -237,9 +277,17 @@ test('events: one line per event until Ctrl-C, then exit 0', async (t) => {
   const { fake, host } = await withFake(t);
   const run = await follow(t, fake, ['events'], host);
   fake.emitEvent('shoal.events.task.web', TASK_EVENT, TIME);
-  fake.emitEvent('shoal.events.node.host2', { type: 'updated', node: 'node2', hostname: 'host2', status: 'down', availability: 'active' }, TIME);
+  fake.emitEvent(
+    'shoal.events.node.host2',
+    { type: 'updated', node: 'node2', hostname: 'host2', status: 'down', availability: 'active' },
+    TIME,
+  );
   fake.emitEvent('shoal.events.service.web', { type: 'created', service: 'svc1', name: 'web', replicas: 3 }, TIME);
-  fake.emitEvent('shoal.events.health.web', { task: 'task1', service: 'web', slot: 1, nodeId: 'node1', containerId: 'c0ffee0123456789', health: 'unhealthy' }, TIME);
+  fake.emitEvent(
+    'shoal.events.health.web',
+    { task: 'task1', service: 'web', slot: 1, nodeId: 'node1', containerId: 'c0ffee0123456789', health: 'unhealthy' },
+    TIME,
+  );
   fake.emitEvent(
     'shoal.events.endpoint.web',
     // the shape manager/events/publisher.ts publishes
@@ -278,14 +326,20 @@ test('events --format json: one object per line; SIGTERM ends it with exit 0', a
   run.kill('SIGTERM');
   const r = await run.done;
   t.is(r.code, 0, r.stderr);
-  t.deepEqual(lines(r.stdout).map((l) => JSON.parse(l) as unknown), [
-    { time: '2026-12-01T10:00:00.123Z', type: 'task', subject: 'shoal.events.task.web', payload: TASK_EVENT },
-  ]);
+  t.deepEqual(
+    lines(r.stdout).map((l) => JSON.parse(l) as unknown),
+    [{ time: '2026-12-01T10:00:00.123Z', type: 'task', subject: 'shoal.events.task.web', payload: TASK_EVENT }],
+  );
 });
 
 test('events --filter: types and a name in the request; only matching events shown', async (t) => {
   const { fake, host } = await withFake(t);
-  const run = await follow(t, fake, ['events', '--filter', 'type=task', '-f', 'type=endpoint', '--filter', 'service=my.app'], host);
+  const run = await follow(
+    t,
+    fake,
+    ['events', '--filter', 'type=task', '-f', 'type=endpoint', '--filter', 'service=my.app'],
+    host,
+  );
   t.deepEqual(fake.calls[0]?.request as EventsRequest, { types: ['task', 'endpoint'], name: 'my.app' });
   fake.emitEvent('shoal.events.service.my_app', { type: 'created', name: 'my.app' }, TIME); // type not asked for
   fake.emitEvent('shoal.events.task.web', TASK_EVENT, TIME); // another service
@@ -294,7 +348,10 @@ test('events --filter: types and a name in the request; only matching events sho
   run.kill('SIGINT');
   const r = await run.done;
   t.is(r.code, 0);
-  t.deepEqual(lines(r.stdout).map((l) => l.split(' ').slice(1, 4).join(' ')), ['task updated my.app.1']);
+  t.deepEqual(
+    lines(r.stdout).map((l) => l.split(' ').slice(1, 4).join(' ')),
+    ['task updated my.app.1'],
+  );
 });
 
 test('events --filter: the request for service= and node= alone', async (t) => {
@@ -317,14 +374,26 @@ test('events --filter: the request for service= and node= alone', async (t) => {
 test('events: bad filters and formats are one line, exit 1, nothing sent', async (t) => {
   const { fake, host } = await withFake(t);
   const cases: Array<[string[], string]> = [
-    [['--filter', 'type=container'], 'invalid --filter "type=container": type must be task, node, service, health or endpoint'],
-    [['--filter', 'event=start'], 'invalid --filter "event=start": unknown filter "event" (expected type, service or node)'],
+    [
+      ['--filter', 'type=container'],
+      'invalid --filter "type=container": type must be task, node, service, health or endpoint',
+    ],
+    [
+      ['--filter', 'event=start'],
+      'invalid --filter "event=start": unknown filter "event" (expected type, service or node)',
+    ],
     [['--filter', 'web'], 'invalid --filter "web": expected KEY=VALUE'],
     [['--filter', 'service='], 'invalid --filter "service=": a name is required'],
     [['--filter', 'service=a', '--filter', 'service=b'], 'only one service= or node= filter can be given'],
     [['--filter', 'service=a', '--filter', 'node=h'], 'only one service= or node= filter can be given'],
-    [['--filter', 'service=web', '--filter', 'type=node'], '--filter type=node does not go with service=web: node events are named by hostname (use node=NAME)'],
-    [['--filter', 'node=host1', '--filter', 'type=task'], '--filter type=task does not go with node=host1: node= selects node events only'],
+    [
+      ['--filter', 'service=web', '--filter', 'type=node'],
+      '--filter type=node does not go with service=web: node events are named by hostname (use node=NAME)',
+    ],
+    [
+      ['--filter', 'node=host1', '--filter', 'type=task'],
+      '--filter type=task does not go with node=host1: node= selects node events only',
+    ],
     [['--format', 'table'], 'invalid --format "table": expected text or json'],
     [['extra'], '"events" accepts no arguments, got "extra"'],
   ];
@@ -382,8 +451,14 @@ test('events: several addresses: the stream moves to the next manager when one g
   b.kill();
   const r = await run.done;
   t.is(r.code, 1);
-  t.deepEqual(lines(r.stdout).map((l) => l.split(' ').slice(1, 3).join(' ')), ['service created', 'service updated']);
-  t.is(lines(r.stderr).at(-1), `shoal: the event stream from ${hostB} ended: the manager went away; no other manager answered`);
+  t.deepEqual(
+    lines(r.stdout).map((l) => l.split(' ').slice(1, 3).join(' ')),
+    ['service created', 'service updated'],
+  );
+  t.is(
+    lines(r.stderr).at(-1),
+    `shoal: the event stream from ${hostB} ended: the manager went away; no other manager answered`,
+  );
 });
 
 test('events: a manager without events, and no manager at all', async (t) => {

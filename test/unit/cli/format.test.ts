@@ -112,8 +112,15 @@ test('nodeRow: lower-case enums, user labels over engine labels, cpus in CPUs', 
   t.deepEqual(row.labels, { zone: 'a', disk: 'ssd' });
   t.deepEqual(row.engineLabels, { zone: 'a', disk: 'hdd' });
   t.deepEqual(row.userLabels, { disk: 'ssd' });
-  t.like(nodeRow({ ...node, status: NodeStatus.DOWN, availability: Availability.PAUSE }), { status: 'down', availability: 'pause' });
-  t.like(nodeRow({ ...node, status: NodeStatus.UNKNOWN, description: undefined }), { status: 'unknown', hostname: '', cpus: 0 });
+  t.like(nodeRow({ ...node, status: NodeStatus.DOWN, availability: Availability.PAUSE }), {
+    status: 'down',
+    availability: 'pause',
+  });
+  t.like(nodeRow({ ...node, status: NodeStatus.UNKNOWN, description: undefined }), {
+    status: 'unknown',
+    hostname: '',
+    cpus: 0,
+  });
 });
 
 test('nodeTable: docker columns and capitalisation', (t) => {
@@ -144,12 +151,15 @@ test('serviceRow: desired and running from the status', (t) => {
   t.is(row.health, null);
   // no status: the spec's replicas, nothing running
   t.like(serviceRow(service, undefined), { replicas: 3, desired: 3, running: 0 });
-  const global = serviceRow({ ...service, spec: { ...spec, mode: ServiceMode.GLOBAL, replicas: 0 } }, {
-    desired: 4,
-    running: 4,
-    stopping: 0,
-    pendingReason: '',
-  });
+  const global = serviceRow(
+    { ...service, spec: { ...spec, mode: ServiceMode.GLOBAL, replicas: 0 } },
+    {
+      desired: 4,
+      running: 4,
+      stopping: 0,
+      pendingReason: '',
+    },
+  );
   t.like(global, { mode: 'global', replicas: 4 });
 
   const lines = serviceTable([row]).split('\n');
@@ -174,13 +184,28 @@ test('serviceRow: restart policy and health check; unset grace period is null', 
   const row = serviceRow(service, undefined);
   t.is(row.stopGracePeriodMs, null);
   t.deepEqual(row.restart, { condition: 'on-failure', delayMs: 0, maxAttempts: 3, windowMs: 60_000 });
-  t.deepEqual(row.health, { test: ['CMD-SHELL', 'true'], intervalMs: 2000, timeoutMs: 0, retries: 5, startPeriodMs: 0 });
+  t.deepEqual(row.health, {
+    test: ['CMD-SHELL', 'true'],
+    intervalMs: 2000,
+    timeoutMs: 0,
+    retries: 5,
+    startPeriodMs: 0,
+  });
   const defaults = serviceRow(
-    { ...service, spec: { ...spec, restart: { condition: RestartCondition.NONE, delayMs: undefined, maxAttempts: 0, windowMs: 0 } } },
+    {
+      ...service,
+      spec: { ...spec, restart: { condition: RestartCondition.NONE, delayMs: undefined, maxAttempts: 0, windowMs: 0 } },
+    },
     undefined,
   );
   t.deepEqual(defaults.restart, { condition: 'none', delayMs: null, maxAttempts: 0, windowMs: 0 });
-  t.is(serviceRow({ ...service, spec: { ...spec, restart: { condition: RestartCondition.ANY, maxAttempts: 0, windowMs: 0 } } }, undefined).restart?.condition, 'any');
+  t.is(
+    serviceRow(
+      { ...service, spec: { ...spec, restart: { condition: RestartCondition.ANY, maxAttempts: 0, windowMs: 0 } } },
+      undefined,
+    ).restart?.condition,
+    'any',
+  );
 });
 
 test('taskRow: hostname resolved, lower-case states, ISO times', (t) => {
@@ -221,8 +246,20 @@ test('taskRow: hostname resolved, lower-case states, ISO times', (t) => {
 test('taskTable: docker columns, state with age, unassigned node empty', (t) => {
   const hostnames = new Map([[node.id, 'host1']]);
   const rows = sortTaskRows([
-    taskRow(task({ id: 'old', state: TaskState.SHUTDOWN, desiredState: TaskState.SHUTDOWN, at: T0 - 60_000 }), hostnames),
-    taskRow(task({ id: 'pend', slot: 2, nodeId: '', state: TaskState.PENDING, err: 'no suitable node (1 node not available)' }), hostnames),
+    taskRow(
+      task({ id: 'old', state: TaskState.SHUTDOWN, desiredState: TaskState.SHUTDOWN, at: T0 - 60_000 }),
+      hostnames,
+    ),
+    taskRow(
+      task({
+        id: 'pend',
+        slot: 2,
+        nodeId: '',
+        state: TaskState.PENDING,
+        err: 'no suitable node (1 node not available)',
+      }),
+      hostnames,
+    ),
     taskRow(task({ id: 'new' }), hostnames),
   ]);
   t.deepEqual(
@@ -233,7 +270,10 @@ test('taskTable: docker columns, state with age, unassigned node empty', (t) => 
   t.regex(lines[0] ?? '', /^ID +NAME +NODE +DESIRED STATE +CURRENT STATE +ERROR$/);
   t.regex(lines[1] ?? '', /^new +web\.1 +host1 +Running +Running 5 seconds ago$/);
   t.regex(lines[2] ?? '', /^old + \\_ web\.1 +host1 +Shutdown +Shutdown About a minute ago$/);
-  t.regex(lines[3] ?? '', /^pend +web\.2 {2,}Running +Pending 5 seconds ago +no suitable node \(1 node not available\)$/);
+  t.regex(
+    lines[3] ?? '',
+    /^pend +web\.2 {2,}Running +Pending 5 seconds ago +no suitable node \(1 node not available\)$/,
+  );
 });
 
 test('taskTable: slot history newest first, older tasks as " \\_ name", errors of failed tasks', (t) => {
@@ -243,8 +283,30 @@ test('taskTable: slot history newest first, older tasks as " \\_ name", errors o
   ]);
   // slot 1 ran on host2, failed its health check, was replaced on host1 (which sorts first by name)
   const rows = sortTaskRows([
-    taskRow(task({ id: 'first', nodeId: 'n2', createdAtMs: T0 - 30_000, state: TaskState.FAILED, err: 'task: non-zero exit (137)', desiredState: TaskState.SHUTDOWN, at: T0 - 20_000 }), hostnames),
-    taskRow(task({ id: 'second', nodeId: 'n2', createdAtMs: T0 - 20_000, state: TaskState.FAILED, err: 'unhealthy', desiredState: TaskState.SHUTDOWN, at: T0 - 10_000 }), hostnames),
+    taskRow(
+      task({
+        id: 'first',
+        nodeId: 'n2',
+        createdAtMs: T0 - 30_000,
+        state: TaskState.FAILED,
+        err: 'task: non-zero exit (137)',
+        desiredState: TaskState.SHUTDOWN,
+        at: T0 - 20_000,
+      }),
+      hostnames,
+    ),
+    taskRow(
+      task({
+        id: 'second',
+        nodeId: 'n2',
+        createdAtMs: T0 - 20_000,
+        state: TaskState.FAILED,
+        err: 'unhealthy',
+        desiredState: TaskState.SHUTDOWN,
+        at: T0 - 10_000,
+      }),
+      hostnames,
+    ),
     taskRow(task({ id: 'current', createdAtMs: T0 - 10_000, at: T0 - 9000 }), hostnames),
     taskRow(task({ id: 'other', slot: 2, createdAtMs: T0 - 40_000 }), hostnames),
     taskRow(task({ id: 'api', serviceId: 's2', serviceName: 'api', createdAtMs: T0 }), hostnames),
@@ -290,11 +352,16 @@ test('managerRow / managerTable: Leader or Reachable, sorted by address', (t) =>
 });
 
 test('table: aligned with padding 3, min width 10, no trailing spaces', (t) => {
-  t.is(table(['A', 'LONGER HEADER'], [['x', 'y'], ['wide value here', '']]), [
-    `${'A'.padEnd(18)}LONGER HEADER`,
-    `${'x'.padEnd(18)}y`,
-    'wide value here',
-  ].join('\n'));
+  t.is(
+    table(
+      ['A', 'LONGER HEADER'],
+      [
+        ['x', 'y'],
+        ['wide value here', ''],
+      ],
+    ),
+    [`${'A'.padEnd(18)}LONGER HEADER`, `${'x'.padEnd(18)}y`, 'wide value here'].join('\n'),
+  );
 });
 
 test('jsonArray: always an array', (t) => {
@@ -314,8 +381,22 @@ const backend: NetworkDetail = {
     createdAtMs: T0,
   },
   leases: [
-    { networkId: 'netb', nodeId: 'n2', subnet: '10.50.1.0/24', nodeAddress: '10.213.0.12', vtepMac: '02:00:00:00:00:02', createdAtMs: T0 },
-    { networkId: 'netb', nodeId: node.id, subnet: '10.50.0.0/24', nodeAddress: '10.213.0.11', vtepMac: '02:00:00:00:00:01', createdAtMs: T0 },
+    {
+      networkId: 'netb',
+      nodeId: 'n2',
+      subnet: '10.50.1.0/24',
+      nodeAddress: '10.213.0.12',
+      vtepMac: '02:00:00:00:00:02',
+      createdAtMs: T0,
+    },
+    {
+      networkId: 'netb',
+      nodeId: node.id,
+      subnet: '10.50.0.0/24',
+      nodeAddress: '10.213.0.11',
+      vtepMac: '02:00:00:00:00:01',
+      createdAtMs: T0,
+    },
   ],
   services: ['web', 'api'],
 };
@@ -348,7 +429,10 @@ test('networkRow: the ls JSON row, with service and host counts', (t) => {
 
 test('networkTable: NETWORK ID NAME SUBNET VNI DEFAULT SERVICES, sorted by name', (t) => {
   const rows = sortNetworkRows([networkRow(backend), networkRow(ingress)]);
-  t.deepEqual(rows.map((r) => r.name), ['backend', 'default']);
+  t.deepEqual(
+    rows.map((r) => r.name),
+    ['backend', 'default'],
+  );
   const out = networkTable(rows).split('\n');
   t.regex(out[0] ?? '', /^NETWORK ID +NAME +SUBNET +VNI +DEFAULT +SERVICES$/);
   t.regex(out[1] ?? '', /^netbbbbbbbbb +backend +10\.50\.0\.0\/16 +4098 {10,}2$/);
@@ -379,11 +463,28 @@ test('networkInspectRow: hostnames resolved, leases by host, services sorted', (
 
 test('taskRow: addresses; serviceRow: networks', (t) => {
   const base = task({});
-  const running = task({ status: { ...base.status!, addresses: [{ network: 'backend', ip: '10.50.0.5' }, { network: 'default', ip: '10.42.3.2' }] } });
-  t.deepEqual(taskRow(running, new Map()).addresses, [{ network: 'backend', ip: '10.50.0.5' }, { network: 'default', ip: '10.42.3.2' }]);
+  const running = task({
+    status: {
+      ...base.status!,
+      addresses: [
+        { network: 'backend', ip: '10.50.0.5' },
+        { network: 'default', ip: '10.42.3.2' },
+      ],
+    },
+  });
+  t.deepEqual(taskRow(running, new Map()).addresses, [
+    { network: 'backend', ip: '10.50.0.5' },
+    { network: 'default', ip: '10.42.3.2' },
+  ]);
   t.deepEqual(taskRow(base, new Map()).addresses, []);
   t.deepEqual(taskRow({ ...base, status: undefined }, new Map()).addresses, []);
-  const service: Service = { id: 's1', spec: { ...spec, networks: ['backend', 'front'] }, specVersion: 1, createdAtMs: T0, updatedAtMs: T0 };
+  const service: Service = {
+    id: 's1',
+    spec: { ...spec, networks: ['backend', 'front'] },
+    specVersion: 1,
+    createdAtMs: T0,
+    updatedAtMs: T0,
+  };
   t.deepEqual(serviceRow(service, undefined).networks, ['backend', 'front']);
   t.deepEqual(serviceRow({ ...service, spec }, undefined).networks, []);
 });
@@ -430,22 +531,67 @@ const ev = (subject: string, payload: unknown): Event => ({
 
 test('eventLine: known shapes, a global task, unknown fields and shapes, text that is not JSON', (t) => {
   t.is(
-    eventLine(ev('shoal.events.task.agent', { type: 'created', task: 't9', service: 'agent', slot: 0, nodeId: 'n9zzzzzzzzzzzzzz', state: 'new', desiredState: 'running', error: '', containerId: '' })),
+    eventLine(
+      ev('shoal.events.task.agent', {
+        type: 'created',
+        task: 't9',
+        service: 'agent',
+        slot: 0,
+        nodeId: 'n9zzzzzzzzzzzzzz',
+        state: 'new',
+        desiredState: 'running',
+        error: '',
+        containerId: '',
+      }),
+    ),
     '2026-01-02T03:04:05.000Z task created agent.n9zzzzzzzzzz task=t9 node=n9zzzzzzzzzzzzzz state=new desired=running',
   );
   t.is(
-    eventLine(ev('shoal.events.endpoint.web', { type: 'deregistered', service: 'web', slot: 2, task: 't2', node: 'host3', addresses: [{ network: 'a', ip: '10.42.3.4' }, { network: 'b', ip: '10.50.3.4' }], ports: [], reason: 'node down' })),
+    eventLine(
+      ev('shoal.events.endpoint.web', {
+        type: 'deregistered',
+        service: 'web',
+        slot: 2,
+        task: 't2',
+        node: 'host3',
+        addresses: [
+          { network: 'a', ip: '10.42.3.4' },
+          { network: 'b', ip: '10.50.3.4' },
+        ],
+        ports: [],
+        reason: 'node down',
+      }),
+    ),
     '2026-01-02T03:04:05.000Z endpoint deregistered web.2 task=t2 node=host3 ip=10.42.3.4,10.50.3.4 reason="node down"',
   );
   t.is(
-    eventLine(ev('shoal.events.endpoint.dns', { type: 'registered', service: 'dns', task: 't1', slot: 1, nodeId: 'n1', node: '', addresses: [], ports: [{ protocol: 'udp', targetPort: 53, publishedPort: 53, publishMode: 'host' }] })),
+    eventLine(
+      ev('shoal.events.endpoint.dns', {
+        type: 'registered',
+        service: 'dns',
+        task: 't1',
+        slot: 1,
+        nodeId: 'n1',
+        node: '',
+        addresses: [],
+        ports: [{ protocol: 'udp', targetPort: 53, publishedPort: 53, publishMode: 'host' }],
+      }),
+    ),
     '2026-01-02T03:04:05.000Z endpoint registered dns.1 task=t1 node=n1 ports=host:53->53/udp',
   );
-  t.is(eventLine(ev('shoal.events.widget.thing', { count: 2, tags: ['x'] })), '2026-01-02T03:04:05.000Z widget event thing count=2 tags=["x"]');
+  t.is(
+    eventLine(ev('shoal.events.widget.thing', { count: 2, tags: ['x'] })),
+    '2026-01-02T03:04:05.000Z widget event thing count=2 tags=["x"]',
+  );
   t.is(eventLine(ev('shoal.events.task.web', 'not json')), '2026-01-02T03:04:05.000Z task event web "not json"');
 });
 
 test('eventRow: the payload parsed, or its text', (t) => {
-  t.deepEqual(eventRow(ev('shoal.events.node.h', { a: 1 })), { time: '2026-01-02T03:04:05.000Z', type: 'node', subject: 'shoal.events.node.h', payload: { a: 1 } });
+  t.deepEqual(eventRow(ev('shoal.events.node.h', { a: 1 })), {
+    time: '2026-01-02T03:04:05.000Z',
+    type: 'node',
+    subject: 'shoal.events.node.h',
+    payload: { a: 1 },
+  });
   t.is(eventRow(ev('shoal.events.node.h', '{oops')).payload, '{oops');
 });

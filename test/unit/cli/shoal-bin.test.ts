@@ -4,7 +4,14 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import test from 'ava';
-import { Availability, NodeStatus, type Node, RestartCondition, TaskState, type Task } from '../../../proto/gen/shoal.js';
+import {
+  Availability,
+  NodeStatus,
+  type Node,
+  RestartCondition,
+  TaskState,
+  type Task,
+} from '../../../proto/gen/shoal.js';
 import { FakeControl, fullSpec } from './helpers/fake-control.js';
 import { deadAddress, silentServer } from './helpers/net.js';
 
@@ -97,30 +104,72 @@ test('bad input: one stderr line, exit 1, nothing sent to the manager', async (t
   const { fake, host } = await withFake(t);
   const cases: Array<[string[], string]> = [
     [['service', 'create', '--foo', '--name', 'w', 'img'], 'shoal: unknown flag --foo for "service create"'],
-    [['service', 'create', '--name', 'w', '--constraint', 'nonsense', 'img'], 'shoal: invalid constraint "nonsense": expected KEY==VALUE or KEY!=VALUE'],
-    [['service', 'create', '--name', 'w', '--replicas', '-1', 'img'], 'shoal: --replicas must be a non-negative integer, got "-1"'],
+    [
+      ['service', 'create', '--name', 'w', '--constraint', 'nonsense', 'img'],
+      'shoal: invalid constraint "nonsense": expected KEY==VALUE or KEY!=VALUE',
+    ],
+    [
+      ['service', 'create', '--name', 'w', '--replicas', '-1', 'img'],
+      'shoal: --replicas must be a non-negative integer, got "-1"',
+    ],
     [['service', 'create', '--name', 'w'], 'shoal: service create requires an IMAGE'],
     [['service', 'create', 'img'], 'shoal: service create requires --name'],
-    [['service', 'create', '--name', 'w', '--mode', 'global', '--replicas', '2', 'img'], 'shoal: --replicas can only be used with --mode replicated'],
-    [['service', 'create', '--name', 'w', '--reserve-memory', 'lots', 'img'], 'shoal: invalid --reserve-memory "lots": expected bytes or a number with k, m, g or t (e.g. 64M)'],
-    [['service', 'create', '--name', 'w', '--stop-grace-period', '10', 'img'], 'shoal: invalid --stop-grace-period "10": expected a duration like 10s, 500ms or 1m30s'],
+    [
+      ['service', 'create', '--name', 'w', '--mode', 'global', '--replicas', '2', 'img'],
+      'shoal: --replicas can only be used with --mode replicated',
+    ],
+    [
+      ['service', 'create', '--name', 'w', '--reserve-memory', 'lots', 'img'],
+      'shoal: invalid --reserve-memory "lots": expected bytes or a number with k, m, g or t (e.g. 64M)',
+    ],
+    [
+      ['service', 'create', '--name', 'w', '--stop-grace-period', '10', 'img'],
+      'shoal: invalid --stop-grace-period "10": expected a duration like 10s, 500ms or 1m30s',
+    ],
     [['service', 'create', '--name', 'w', '-e', 'NOEQ', 'img'], 'shoal: invalid --env "NOEQ": expected KEY=VALUE'],
     [['service', 'scale', 'web=x'], 'shoal: invalid scale "web=x": replicas must be a non-negative integer, got "x"'],
-    [['node', 'update', '--availability', 'gone', 'host1'], 'shoal: invalid --availability "gone": expected active, pause or drain'],
+    [
+      ['node', 'update', '--availability', 'gone', 'host1'],
+      'shoal: invalid --availability "gone": expected active, pause or drain',
+    ],
     [['node', 'update', '--label-add', 'novalue', 'host1'], 'shoal: invalid --label-add "novalue": expected KEY=VALUE'],
     [['service', 'ps'], 'shoal: service ps requires at least one SERVICE'],
-    [['service', 'ps', '-f', 'desired-state=gone', 'web'], 'shoal: invalid --filter "desired-state=gone": desired-state must be running, shutdown or accepted'],
-    [['service', 'create', '--name', 'w', '--no-healthcheck', '--health-cmd', 'true', 'img'], 'shoal: --no-healthcheck conflicts with --health-cmd'],
-    [['service', 'create', '--name', 'w', '--health-retries', 'x', 'img'], 'shoal: --health-retries must be a non-negative integer, got "x"'],
-    [['service', 'create', '--name', 'w', '--restart-condition', 'always', 'img'], 'shoal: invalid --restart-condition "always": expected none, on-failure or any'],
-    [['service', 'create', '--name', 'w', '--restart-delay', '5', 'img'], 'shoal: invalid --restart-delay "5": expected a duration like 10s, 500ms or 1m30s'],
+    [
+      ['service', 'ps', '-f', 'desired-state=gone', 'web'],
+      'shoal: invalid --filter "desired-state=gone": desired-state must be running, shutdown or accepted',
+    ],
+    [
+      ['service', 'create', '--name', 'w', '--no-healthcheck', '--health-cmd', 'true', 'img'],
+      'shoal: --no-healthcheck conflicts with --health-cmd',
+    ],
+    [
+      ['service', 'create', '--name', 'w', '--health-retries', 'x', 'img'],
+      'shoal: --health-retries must be a non-negative integer, got "x"',
+    ],
+    [
+      ['service', 'create', '--name', 'w', '--restart-condition', 'always', 'img'],
+      'shoal: invalid --restart-condition "always": expected none, on-failure or any',
+    ],
+    [
+      ['service', 'create', '--name', 'w', '--restart-delay', '5', 'img'],
+      'shoal: invalid --restart-delay "5": expected a duration like 10s, 500ms or 1m30s',
+    ],
     [['manager', 'ls', 'extra'], 'shoal: "manager ls" accepts no arguments, got "extra"'],
-    [['network', 'create', '--subnet', '10.43.0.0/25', 'n'], 'shoal: invalid --subnet "10.43.0.0/25": the prefix length must be between /8 and /24 (each host gets a /24 of it)'],
-    [['network', 'create', '--subnet', '10.43.1.0/16', 'n'], 'shoal: invalid --subnet "10.43.1.0/16": host bits are set (did you mean 10.43.0.0/16?)'],
+    [
+      ['network', 'create', '--subnet', '10.43.0.0/25', 'n'],
+      'shoal: invalid --subnet "10.43.0.0/25": the prefix length must be between /8 and /24 (each host gets a /24 of it)',
+    ],
+    [
+      ['network', 'create', '--subnet', '10.43.1.0/16', 'n'],
+      'shoal: invalid --subnet "10.43.1.0/16": host bits are set (did you mean 10.43.0.0/16?)',
+    ],
     [['network', 'create'], 'shoal: network create requires a NETWORK name'],
     [['network', 'rm'], 'shoal: network rm requires at least one NETWORK'],
     [['node', 'rm'], 'shoal: node rm requires at least one NODE'],
-    [['service', 'create', '--name', 'w', '--network', 'a', '--network', 'a', 'img'], 'shoal: network "a" is given twice'],
+    [
+      ['service', 'create', '--name', 'w', '--network', 'a', '--network', 'a', 'img'],
+      'shoal: network "a" is given twice',
+    ],
   ];
   const results = await Promise.all(cases.map(([args]) => shoal(args, host)));
   results.forEach((r, i) => {
@@ -138,9 +187,31 @@ test('service create --detach: the command after IMAGE is kept verbatim, prints 
   const { fake, host } = await withFake(t);
   const r = await shoal(
     [
-      'service', 'create', '--name', 'w', '--replicas', '2', '--constraint', 'node.labels.zone==a',
-      '--reserve-memory', '64M', '--reserve-cpu', '0.5', '-e', 'A=1', '-l', 'tier=x', '--stop-grace-period', '2s',
-      '-d', 'img:1', 'sh', '-c', 'x --y', '--name', 'z',
+      'service',
+      'create',
+      '--name',
+      'w',
+      '--replicas',
+      '2',
+      '--constraint',
+      'node.labels.zone==a',
+      '--reserve-memory',
+      '64M',
+      '--reserve-cpu',
+      '0.5',
+      '-e',
+      'A=1',
+      '-l',
+      'tier=x',
+      '--stop-grace-period',
+      '2s',
+      '-d',
+      'img:1',
+      'sh',
+      '-c',
+      'x --y',
+      '--name',
+      'z',
     ],
     host,
   );
@@ -168,9 +239,24 @@ test('service create: health and restart flags on the wire; unset grace period a
   const [withFlags, plain, noHealth] = await Promise.all([
     shoal(
       [
-        'service', 'create', '--name', 'a', '--health-cmd', 'test -f /ok', '--health-interval', '2s',
-        '--health-retries', '2', '--restart-condition', 'on-failure', '--restart-max-attempts', '3',
-        '--stop-grace-period', '0', '-d', 'img',
+        'service',
+        'create',
+        '--name',
+        'a',
+        '--health-cmd',
+        'test -f /ok',
+        '--health-interval',
+        '2s',
+        '--health-retries',
+        '2',
+        '--restart-condition',
+        'on-failure',
+        '--restart-max-attempts',
+        '3',
+        '--stop-grace-period',
+        '0',
+        '-d',
+        'img',
       ],
       host,
     ),
@@ -180,9 +266,20 @@ test('service create: health and restart flags on the wire; unset grace period a
   for (const r of [withFlags, plain, noHealth]) t.is(r.code, 0, r.stderr);
   const sent = (name: string) =>
     fake.calls.map((c) => (c.request as { spec: ReturnType<typeof fullSpec> }).spec).find((s) => s.name === name);
-  t.deepEqual(sent('a')?.health, { test: ['CMD-SHELL', 'test -f /ok'], intervalMs: 2000, timeoutMs: 0, retries: 2, startPeriodMs: 0 });
+  t.deepEqual(sent('a')?.health, {
+    test: ['CMD-SHELL', 'test -f /ok'],
+    intervalMs: 2000,
+    timeoutMs: 0,
+    retries: 2,
+    startPeriodMs: 0,
+  });
   // delay unset on the wire (the manager's default), 0 grace period sent as 0
-  t.deepEqual(sent('a')?.restart, { condition: RestartCondition.ON_FAILURE, delayMs: undefined, maxAttempts: 3, windowMs: 0 });
+  t.deepEqual(sent('a')?.restart, {
+    condition: RestartCondition.ON_FAILURE,
+    delayMs: undefined,
+    maxAttempts: 3,
+    windowMs: 0,
+  });
   t.is(sent('a')?.stopGracePeriodMs, 0);
   t.is(sent('b')?.health, undefined);
   t.is(sent('b')?.restart, undefined);
@@ -210,7 +307,10 @@ test('service create: cannot converge -> exit 1 after 5 s without progress, serv
   const { fake, host } = await withFake(t);
   const reason = 'no suitable node (constraint node.labels.zone==x: 2 nodes)';
   fake.statusScript.set('w', [{ desired: 2, running: 0, pendingReason: reason }]);
-  const r = await shoal(['service', 'create', '--name', 'w', '--replicas', '2', '--constraint', 'node.labels.zone==x', 'img'], host);
+  const r = await shoal(
+    ['service', 'create', '--name', 'w', '--replicas', '2', '--constraint', 'node.labels.zone==x', 'img'],
+    host,
+  );
   t.is(r.code, 1);
   t.is(r.stdout, '');
   t.deepEqual(lines(r.stderr), ['w: 0/2 running', `shoal: service w cannot converge: ${reason}`]);
@@ -224,7 +324,10 @@ test('service create: --timeout', async (t) => {
   fake.statusScript.set('w', [{ desired: 1, running: 0 }]);
   const r = await shoal(['service', 'create', '--name', 'w', '--timeout', '500ms', 'img'], host);
   t.is(r.code, 1);
-  t.deepEqual(lines(r.stderr), ['w: 0/1 running', 'shoal: timed out after 500ms waiting for w (0/1 running) to converge']);
+  t.deepEqual(lines(r.stderr), [
+    'w: 0/1 running',
+    'shoal: timed out after 500ms waiting for w (0/1 running) to converge',
+  ]);
 });
 
 test('service create: manager errors are printed as one line', async (t) => {
@@ -243,7 +346,10 @@ test('service ls: table and JSON rows with running/desired', async (t) => {
   fake.addService({ name: 'agent', mode: 1, replicas: 0 });
   fake.statusScript.set('web', [{ desired: 3, running: 2 }]);
   fake.statusScript.set('agent', [{ desired: 2, running: 2 }]);
-  const [table, json] = await Promise.all([shoal(['service', 'ls'], host), shoal(['service', 'ls', '--format', 'json'], host)]);
+  const [table, json] = await Promise.all([
+    shoal(['service', 'ls'], host),
+    shoal(['service', 'ls', '--format', 'json'], host),
+  ]);
   t.is(table.code, 0, table.stderr);
   const tableLines = lines(table.stdout);
   t.regex(tableLines[0] ?? '', /^ID +NAME +MODE +REPLICAS +IMAGE +PORTS$/);
@@ -269,13 +375,27 @@ test('service ps: JSON rows and table, NODE is the hostname, empty while unassig
     spec: web.spec,
     specVersion: 1,
     desiredState: TaskState.RUNNING,
-    status: { state: TaskState.RUNNING, message: 'started', err: '', containerId: 'c1', exitCode: 0, timestampMs: Date.now(), addresses: [] },
+    status: {
+      state: TaskState.RUNNING,
+      message: 'started',
+      err: '',
+      containerId: 'c1',
+      exitCode: 0,
+      timestampMs: Date.now(),
+      addresses: [],
+    },
     createdAtMs: Date.now(),
     restartHistoryMs: [],
   };
   fake.tasks = [
     base,
-    { ...base, id: 'task2', slot: 2, nodeId: '', status: { ...base.status!, state: TaskState.PENDING, err: 'no suitable node', containerId: '' } },
+    {
+      ...base,
+      id: 'task2',
+      slot: 2,
+      nodeId: '',
+      status: { ...base.status!, state: TaskState.PENDING, err: 'no suitable node', containerId: '' },
+    },
   ];
   const [json, table] = await Promise.all([
     shoal(['service', 'ps', 'web', '--format', 'json'], host),
@@ -283,7 +403,18 @@ test('service ps: JSON rows and table, NODE is the hostname, empty while unassig
   ]);
   t.is(json.code, 0, json.stderr);
   const rows = JSON.parse(json.stdout) as Array<Record<string, unknown>>;
-  t.like(rows[0], { id: 'task1', name: 'web.1', service: 'web', slot: 1, node: 'host1', nodeId: NODE1.id, desiredState: 'running', state: 'running', containerId: 'c1', exitCode: 0 });
+  t.like(rows[0], {
+    id: 'task1',
+    name: 'web.1',
+    service: 'web',
+    slot: 1,
+    node: 'host1',
+    nodeId: NODE1.id,
+    desiredState: 'running',
+    state: 'running',
+    containerId: 'c1',
+    exitCode: 0,
+  });
   t.like(rows[1], { id: 'task2', name: 'web.2', node: '', nodeId: '', state: 'pending', error: 'no suitable node' });
   t.regex(String(rows[0]?.updatedAt), /^\d{4}-\d\d-\d\dT/);
   t.is(table.code, 0, table.stderr);
@@ -301,7 +432,10 @@ test('service ps: slot history (newest first, older as \\_), errors of failed ta
   const { fake, host } = await withFake(t);
   const web = fake.addService({ name: 'web', replicas: 1 });
   const now = Date.now();
-  const task = (id: string, over: Partial<Task> & { state: TaskState; err?: string; exitCode?: number; ago: number }): Task => ({
+  const task = (
+    id: string,
+    over: Partial<Task> & { state: TaskState; err?: string; exitCode?: number; ago: number },
+  ): Task => ({
     id,
     serviceId: web.id,
     serviceName: 'web',
@@ -310,7 +444,15 @@ test('service ps: slot history (newest first, older as \\_), errors of failed ta
     spec: web.spec,
     specVersion: 1,
     desiredState: TaskState.SHUTDOWN,
-    status: { state: over.state, message: '', err: over.err ?? '', containerId: `c-${id}`, exitCode: over.exitCode ?? 0, timestampMs: now - over.ago, addresses: [] },
+    status: {
+      state: over.state,
+      message: '',
+      err: over.err ?? '',
+      containerId: `c-${id}`,
+      exitCode: over.exitCode ?? 0,
+      timestampMs: now - over.ago,
+      addresses: [],
+    },
     createdAtMs: now - over.ago - 1000,
     ...over,
     restartHistoryMs: over.restartHistoryMs ?? [],
@@ -330,10 +472,23 @@ test('service ps: slot history (newest first, older as \\_), errors of failed ta
   const tableLines = lines(table.stdout);
   t.regex(tableLines[1] ?? '', /^t-current +web\.1 +host1 +Running +Running \d+ seconds ago$/);
   t.regex(tableLines[2] ?? '', /^t-unhealthy + \\_ web\.1 +host2 +Shutdown +Failed \d+ seconds ago +unhealthy$/);
-  t.regex(tableLines[3] ?? '', /^t-oldest + \\_ web\.1 +host1 +Shutdown +Failed \d+ seconds ago +task: non-zero exit \(137\)$/);
+  t.regex(
+    tableLines[3] ?? '',
+    /^t-oldest + \\_ web\.1 +host1 +Shutdown +Failed \d+ seconds ago +task: non-zero exit \(137\)$/,
+  );
   const rows = JSON.parse(json.stdout) as Array<Record<string, unknown>>;
-  t.deepEqual(rows.map((r) => r.id), ['t-current', 't-unhealthy', 't-oldest']);
-  t.like(rows[2], { name: 'web.1', state: 'failed', desiredState: 'shutdown', error: 'task: non-zero exit (137)', exitCode: 137, containerId: 'c-t-oldest' });
+  t.deepEqual(
+    rows.map((r) => r.id),
+    ['t-current', 't-unhealthy', 't-oldest'],
+  );
+  t.like(rows[2], {
+    name: 'web.1',
+    state: 'failed',
+    desiredState: 'shutdown',
+    error: 'task: non-zero exit (137)',
+    exitCode: 137,
+    containerId: 'c-t-oldest',
+  });
   t.like(rows[1], { state: 'failed', error: 'unhealthy', node: 'host2' });
   t.is(running.stdout, 't-current\n');
   const shutdownLines = lines(shutdown.stdout);
@@ -347,14 +502,26 @@ test('service inspect: health and restart settings as the manager stored them', 
   const { fake, host } = await withFake(t);
   fake.addService({
     name: 'web',
-    health: { test: ['CMD-SHELL', 'wget -q localhost'], intervalMs: 5000, timeoutMs: 2000, retries: 3, startPeriodMs: 0 },
+    health: {
+      test: ['CMD-SHELL', 'wget -q localhost'],
+      intervalMs: 5000,
+      timeoutMs: 2000,
+      retries: 3,
+      startPeriodMs: 0,
+    },
     restart: { condition: RestartCondition.ON_FAILURE, delayMs: 1000, maxAttempts: 5, windowMs: 0 },
     stopGracePeriodMs: 0,
   });
   const r = await shoal(['service', 'inspect', 'web'], host);
   t.is(r.code, 0, r.stderr);
   const [row] = JSON.parse(r.stdout) as Array<Record<string, unknown>>;
-  t.deepEqual(row?.health, { test: ['CMD-SHELL', 'wget -q localhost'], intervalMs: 5000, timeoutMs: 2000, retries: 3, startPeriodMs: 0 });
+  t.deepEqual(row?.health, {
+    test: ['CMD-SHELL', 'wget -q localhost'],
+    intervalMs: 5000,
+    timeoutMs: 2000,
+    retries: 3,
+    startPeriodMs: 0,
+  });
   t.deepEqual(row?.restart, { condition: 'on-failure', delayMs: 1000, maxAttempts: 5, windowMs: 0 });
   t.is(row?.stopGracePeriodMs, 0);
 });
@@ -417,13 +584,27 @@ test('node ls / inspect / update', async (t) => {
   t.regex(lines(table.stdout)[1] ?? '', /^node1a+ +host1 +Ready +Active +27\.3\.1$/);
   t.regex(lines(table.stdout)[2] ?? '', /^node2b+ +host2 +Down +Drain +27\.3\.1$/);
   const rows = JSON.parse(json.stdout) as Array<Record<string, unknown>>;
-  t.like(rows[0], { id: NODE1.id, hostname: 'host1', status: 'ready', availability: 'active', engineVersion: '27.3.1', address: '10.213.0.11', cpus: 2, memoryBytes: 2 ** 31 });
+  t.like(rows[0], {
+    id: NODE1.id,
+    hostname: 'host1',
+    status: 'ready',
+    availability: 'active',
+    engineVersion: '27.3.1',
+    address: '10.213.0.11',
+    cpus: 2,
+    memoryBytes: 2 ** 31,
+  });
   t.deepEqual(rows[0]?.labels, { zone: 'a', ssd: 'true' });
   t.like((JSON.parse(inspect.stdout) as unknown[])[0], { id: NODE2.id, status: 'down', availability: 'drain' });
   t.is(update.code, 0, update.stderr);
   t.is(update.stdout, 'host1\n');
   const call = fake.calls.find((c) => c.method === 'updateNode');
-  t.deepEqual(call?.request, { ref: 'host1', availability: Availability.DRAIN, labelAdd: { zone: 'b' }, labelRm: ['ssd'] });
+  t.deepEqual(call?.request, {
+    ref: 'host1',
+    availability: Availability.DRAIN,
+    labelAdd: { zone: 'b' },
+    labelRm: ['ssd'],
+  });
 });
 
 test('node rm: a down node goes, one not down needs --force; each ref printed, a refused one is an error line', async (t) => {
@@ -432,14 +613,21 @@ test('node rm: a down node goes, one not down needs --force; each ref printed, a
   t.is(refused.code, 1);
   t.is(refused.stdout, 'host2\n');
   t.is(refused.stderr, 'shoal: node host1 is not down: stop its agent first, or use --force\n');
-  t.deepEqual(fake.nodes.map((n) => n.id), [NODE1.id]);
+  t.deepEqual(
+    fake.nodes.map((n) => n.id),
+    [NODE1.id],
+  );
   const forced = await shoal(['node', 'rm', '-f', 'host1'], host);
   t.is(forced.code, 0, forced.stderr);
   t.is(forced.stdout, 'host1\n');
   t.deepEqual(fake.nodes, []);
   t.deepEqual(
     fake.calls.filter((c) => c.method === 'removeNode').map((c) => c.request),
-    [{ ref: 'host1', force: false }, { ref: 'host2', force: false }, { ref: 'host1', force: true }],
+    [
+      { ref: 'host1', force: false },
+      { ref: 'host2', force: false },
+      { ref: 'host1', force: true },
+    ],
   );
   const missing = await shoal(['node', 'rm', 'nope'], host);
   t.is(missing.code, 1);
@@ -454,7 +642,10 @@ test('network create: prints the id; --subnet and --label on the wire; manager e
   t.is(r.code, 0, r.stderr);
   t.is(r.stderr, '');
   t.is(r.stdout, `${fake.networks[0]?.id}\n`);
-  t.deepEqual(fake.calls[0], { method: 'createNetwork', request: { spec: { name: 'backend', subnet: '10.50.0.0/16', labels: { tier: 'db' } } } });
+  t.deepEqual(fake.calls[0], {
+    method: 'createNetwork',
+    request: { spec: { name: 'backend', subnet: '10.50.0.0/16', labels: { tier: 'db' } } },
+  });
   const pooled = await shoal(['network', 'create', 'front'], host);
   t.is(pooled.code, 0, pooled.stderr);
   t.deepEqual((fake.calls[1]?.request as { spec: unknown }).spec, { name: 'front', subnet: '', labels: {} });
@@ -476,9 +667,30 @@ test('network ls: table, JSON rows with counts, -q', async (t) => {
   fake.addService({ name: 'api', networks: ['backend', 'shoal'] });
   fake.addService({ name: 'plain' }); // names none: the default network
   fake.leases = [
-    { networkId: backend.id, nodeId: NODE1.id, subnet: '10.50.0.0/24', nodeAddress: '10.213.0.11', vtepMac: '02:00:00:00:00:01', createdAtMs: 1 },
-    { networkId: backend.id, nodeId: NODE2.id, subnet: '10.50.1.0/24', nodeAddress: '10.213.0.12', vtepMac: '02:00:00:00:00:02', createdAtMs: 1 },
-    { networkId: dflt.id, nodeId: NODE1.id, subnet: '10.42.0.0/24', nodeAddress: '10.213.0.11', vtepMac: '02:00:00:00:00:03', createdAtMs: 1 },
+    {
+      networkId: backend.id,
+      nodeId: NODE1.id,
+      subnet: '10.50.0.0/24',
+      nodeAddress: '10.213.0.11',
+      vtepMac: '02:00:00:00:00:01',
+      createdAtMs: 1,
+    },
+    {
+      networkId: backend.id,
+      nodeId: NODE2.id,
+      subnet: '10.50.1.0/24',
+      nodeAddress: '10.213.0.12',
+      vtepMac: '02:00:00:00:00:02',
+      createdAtMs: 1,
+    },
+    {
+      networkId: dflt.id,
+      nodeId: NODE1.id,
+      subnet: '10.42.0.0/24',
+      nodeAddress: '10.213.0.11',
+      vtepMac: '02:00:00:00:00:03',
+      createdAtMs: 1,
+    },
   ];
   const [table, json, quiet] = await Promise.all([
     shoal(['network', 'ls'], host),
@@ -488,10 +700,21 @@ test('network ls: table, JSON rows with counts, -q', async (t) => {
   t.is(table.code, 0, table.stderr);
   const tableLines = lines(table.stdout);
   t.regex(tableLines[0] ?? '', /^NETWORK ID +NAME +SUBNET +VNI +DEFAULT +SERVICES$/);
-  t.regex(tableLines[1] ?? '', new RegExp(`^${backend.id.slice(0, 12)} +backend +10\\.50\\.0\\.0/16 +${backend.vni} {10,}2$`));
+  t.regex(
+    tableLines[1] ?? '',
+    new RegExp(`^${backend.id.slice(0, 12)} +backend +10\\.50\\.0\\.0/16 +${backend.vni} {10,}2$`),
+  );
   t.regex(tableLines[2] ?? '', new RegExp(`^${dflt.id.slice(0, 12)} +shoal +10\\.42\\.0\\.0/16 +4096 +yes +2$`));
   t.deepEqual(JSON.parse(json.stdout), [
-    { id: backend.id, name: 'backend', subnet: '10.50.0.0/16', vni: backend.vni, default: false, services: 2, hosts: 2 },
+    {
+      id: backend.id,
+      name: 'backend',
+      subnet: '10.50.0.0/16',
+      vni: backend.vni,
+      default: false,
+      services: 2,
+      hosts: 2,
+    },
     { id: dflt.id, name: 'shoal', subnet: '10.42.0.0/16', vni: 4096, default: true, services: 2, hosts: 1 },
   ]);
   t.is(quiet.stdout, `${backend.id}\n${dflt.id}\n`);
@@ -505,8 +728,22 @@ test('network inspect: leases with hostnames, services; an unknown one is an err
   const backend = fake.addNetwork({ name: 'backend', subnet: '10.50.0.0/16', labels: { tier: 'db' } });
   fake.addService({ name: 'web', networks: ['backend'] });
   fake.leases = [
-    { networkId: backend.id, nodeId: NODE2.id, subnet: '10.50.1.0/24', nodeAddress: '10.213.0.12', vtepMac: '02:00:00:00:00:02', createdAtMs: 1 },
-    { networkId: backend.id, nodeId: NODE1.id, subnet: '10.50.0.0/24', nodeAddress: '10.213.0.11', vtepMac: '02:00:00:00:00:01', createdAtMs: 1 },
+    {
+      networkId: backend.id,
+      nodeId: NODE2.id,
+      subnet: '10.50.1.0/24',
+      nodeAddress: '10.213.0.12',
+      vtepMac: '02:00:00:00:00:02',
+      createdAtMs: 1,
+    },
+    {
+      networkId: backend.id,
+      nodeId: NODE1.id,
+      subnet: '10.50.0.0/24',
+      nodeAddress: '10.213.0.11',
+      vtepMac: '02:00:00:00:00:01',
+      createdAtMs: 1,
+    },
   ];
   const r = await shoal(['network', 'inspect', 'backend', 'nope', backend.id.slice(0, 6)], host);
   t.is(r.code, 1);
@@ -532,7 +769,7 @@ test('network inspect: leases with hostnames, services; an unknown one is an err
   t.is(fake.count('listNodes'), 1, 'one ListNodes for every lease');
 });
 
-test('network rm: prints each name; one in use gets the manager\'s one-line error and exit 1', async (t) => {
+test("network rm: prints each name; one in use gets the manager's one-line error and exit 1", async (t) => {
   const { fake, host } = await withFake(t);
   fake.addNetwork({ name: 'a' });
   fake.addNetwork({ name: 'busy' });
@@ -542,7 +779,10 @@ test('network rm: prints each name; one in use gets the manager\'s one-line erro
   t.is(r.code, 1);
   t.is(r.stdout, 'a\nb\n');
   t.is(r.stderr, 'shoal: network "busy" is in use by service web\nshoal: network "nope" not found\n');
-  t.deepEqual(fake.networks.map((n) => n.spec?.name), ['busy']);
+  t.deepEqual(
+    fake.networks.map((n) => n.spec?.name),
+    ['busy'],
+  );
   const stillBusy = await shoal(['network', 'remove', 'busy'], host);
   t.is(stillBusy.code, 1);
   t.is(stillBusy.stderr, 'shoal: network "busy" is in use by service web\n');
@@ -553,12 +793,18 @@ test('network rm: prints each name; one in use gets the manager\'s one-line erro
   fake.services = [];
   const after = await shoal(['network', 'rm', 'busy'], host);
   t.is(after.code, 0, after.stderr);
-  t.deepEqual(fake.networks.map((n) => n.spec?.name), ['shoal']);
+  t.deepEqual(
+    fake.networks.map((n) => n.spec?.name),
+    ['shoal'],
+  );
 });
 
 test('service create --network: sent in spec.networks; inspect shows them; ps JSON rows carry addresses', async (t) => {
   const { fake, host } = await withFake(t);
-  const created = await shoal(['service', 'create', '-d', '--name', 'web', '--network', 'backend', '--network', 'front', 'img'], host);
+  const created = await shoal(
+    ['service', 'create', '-d', '--name', 'web', '--network', 'backend', '--network', 'front', 'img'],
+    host,
+  );
   t.is(created.code, 0, created.stderr);
   t.deepEqual((fake.calls[0]?.request as { spec: { networks: string[] } }).spec.networks, ['backend', 'front']);
   const plain = await shoal(['service', 'create', '-d', '--name', 'plain', 'img'], host);
@@ -568,7 +814,10 @@ test('service create --network: sent in spec.networks; inspect shows them; ps JS
   const inspect = await shoal(['service', 'inspect', 'web', 'plain'], host);
   t.is(inspect.code, 0, inspect.stderr);
   const services = JSON.parse(inspect.stdout) as Array<{ networks: string[] }>;
-  t.deepEqual(services.map((s) => s.networks), [['backend', 'front'], []]);
+  t.deepEqual(
+    services.map((s) => s.networks),
+    [['backend', 'front'], []],
+  );
 
   const web = fake.services[0]!;
   fake.tasks = [
@@ -588,7 +837,10 @@ test('service create --network: sent in spec.networks; inspect shows them; ps JS
         containerId: 'c1',
         exitCode: 0,
         timestampMs: Date.now(),
-        addresses: [{ network: 'backend', ip: '10.50.0.5' }, { network: 'front', ip: '10.51.0.5' }],
+        addresses: [
+          { network: 'backend', ip: '10.50.0.5' },
+          { network: 'front', ip: '10.51.0.5' },
+        ],
       },
       createdAtMs: Date.now(),
       restartHistoryMs: [],
@@ -682,7 +934,10 @@ test('a manager failing over mid-wait: the converge wait moves on to the next ma
   const { fake: b, host: hostB } = await withFake(t);
   b.services = a.services; // one cluster store behind both
   a.statusScript.set('web', [{ desired: 3, running: 1 }]);
-  b.statusScript.set('web', [{ desired: 3, running: 2 }, { desired: 3, running: 3 }]);
+  b.statusScript.set('web', [
+    { desired: 3, running: 2 },
+    { desired: 3, running: 3 },
+  ]);
   a.onCall = (method) => {
     if (method === 'listServices' && a.count('listServices') === 3) setTimeout(() => a.kill(), 50);
   };
@@ -697,9 +952,14 @@ test('a manager failing over mid-wait: the converge wait moves on to the next ma
 test('no leader for a while (a single manager, election running): the wait retries until it answers', async (t) => {
   const { fake, host } = await withFake(t);
   fake.addService({ name: 'web', replicas: 1 });
-  fake.statusScript.set('web', [{ desired: 2, running: 1 }, { desired: 2, running: 1 }, { desired: 2, running: 2 }]);
+  fake.statusScript.set('web', [
+    { desired: 2, running: 1 },
+    { desired: 2, running: 1 },
+    { desired: 2, running: 2 },
+  ]);
   fake.onCall = (method) => {
-    if (method === 'scaleService') fake.failNext('listServices', { code: grpcStatus.UNAVAILABLE, details: 'no leader' }, 4);
+    if (method === 'scaleService')
+      fake.failNext('listServices', { code: grpcStatus.UNAVAILABLE, details: 'no leader' }, 4);
   };
   const r = await shoal(['service', 'scale', 'web=2'], host);
   t.is(r.code, 0, r.stderr);
@@ -711,7 +971,8 @@ test('no leader for a while (a single manager, election running): the wait retri
 test('no manager for the whole --timeout: timed out, naming the last error', async (t) => {
   const { fake, host } = await withFake(t);
   fake.onCall = (method) => {
-    if (method === 'createService') fake.failures.set('listServices', { code: grpcStatus.UNAVAILABLE, details: 'not the leader' });
+    if (method === 'createService')
+      fake.failures.set('listServices', { code: grpcStatus.UNAVAILABLE, details: 'not the leader' });
   };
   const r = await shoal(['service', 'create', '--name', 'w', '--timeout', '1s', 'img'], host);
   t.is(r.code, 1);

@@ -14,7 +14,8 @@ test('sizes: bytes and binary units, case-insensitive, optional b / ib', (t) => 
   t.is(parseSize('1.5g'), 1.5 * 1024 ** 3);
   t.is(parseSize('2t'), 2 * 1024 ** 4);
   t.is(parseSize('0'), 0);
-  for (const bad of ['', 'M', '-1', '64Q', '1 2', '1e3', '64MM', '0x10', '1.5.5k']) t.is(parseSize(bad), undefined, bad);
+  for (const bad of ['', 'M', '-1', '64Q', '1 2', '1e3', '64MM', '0x10', '1.5.5k'])
+    t.is(parseSize(bad), undefined, bad);
 });
 
 test('durations: Go syntax, in milliseconds', (t) => {
@@ -51,7 +52,8 @@ test('constraints: KEY==VALUE or KEY!=VALUE, normalised', (t) => {
   t.is(parseConstraint('node.labels.zone == a'), 'node.labels.zone==a');
   t.is(parseConstraint('engine.labels.disk==ssd'), 'engine.labels.disk==ssd');
   t.is(parseConstraint('node.labels.example.com/zone==eu-1'), 'node.labels.example.com/zone==eu-1');
-  for (const bad of ['nonsense', 'a=b', '==b', 'a==', 'a b==c', 'a==b!=c', 'a!b==c']) t.is(parseConstraint(bad), undefined, bad);
+  for (const bad of ['nonsense', 'a=b', '==b', 'a==', 'a b==c', 'a==b!=c', 'a!b==c'])
+    t.is(parseConstraint(bad), undefined, bad);
 });
 
 test('KEY=VALUE: split at the first =, empty value allowed', (t) => {

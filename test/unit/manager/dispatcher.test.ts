@@ -10,7 +10,15 @@ import { Core, makeSpec } from '../../helpers/fixtures.js';
 const TOKEN = 'SHOAL-test-token';
 
 function describe(hostname: string): NodeDescription {
-  return { hostname, resources: { nanoCpus: 2e9, memoryBytes: 4 * 1024 ** 3 }, labels: {}, engineVersion: '20.10', os: 'linux', arch: 'x86_64', address: '' };
+  return {
+    hostname,
+    resources: { nanoCpus: 2e9, memoryBytes: 4 * 1024 ** 3 },
+    labels: {},
+    engineVersion: '20.10',
+    os: 'linux',
+    arch: 'x86_64',
+    address: '',
+  };
 }
 
 async function setup(heartbeatPeriodMs = 1000) {
@@ -18,10 +26,13 @@ async function setup(heartbeatPeriodMs = 1000) {
   const dispatcher = new Dispatcher(core.state, { joinToken: TOKEN, heartbeatPeriodMs });
   const server = new Server();
   server.addService(DispatcherService, dispatcher.implementation());
-  const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+  const port = await new Promise<number>((res, rej) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
+  );
   dispatcher.start();
   const client = new DispatcherClient(`127.0.0.1:${port}`, credentials.createInsecure());
-  const call = <T>(fn: (cb: (e: Error | null, r: T) => void) => void) => new Promise<T>((res, rej) => fn((e, r) => (e ? rej(e) : res(r))));
+  const call = <T>(fn: (cb: (e: Error | null, r: T) => void) => void) =>
+    new Promise<T>((res, rej) => fn((e, r) => (e ? rej(e) : res(r))));
   const close = () => {
     client.close();
     dispatcher.close();
@@ -48,17 +59,23 @@ async function until(cond: () => boolean, ms = 3000): Promise<void> {
 
 test('register rejects a bad join token', async (t) => {
   const { client, call, close } = await setup();
-  const err = await t.throwsAsync(call((cb) => client.register({ joinToken: 'wrong', nodeId: '', description: describe('h1') }, cb)));
-  t.regex(err!.message, /invalid join token/);
+  const err = await t.throwsAsync(
+    call((cb) => client.register({ joinToken: 'wrong', nodeId: '', description: describe('h1') }, cb)),
+  );
+  t.regex(err.message, /invalid join token/);
   close();
 });
 
 test('full assignment set, then incremental changes, then status reports', async (t) => {
   const { core, client, call, close } = await setup();
-  const reg = await call<{ nodeId: string; sessionId: string }>((cb) => client.register({ joinToken: TOKEN, nodeId: '', description: describe('h1') }, cb));
+  const reg = await call<{ nodeId: string; sessionId: string }>((cb) =>
+    client.register({ joinToken: TOKEN, nodeId: '', description: describe('h1') }, cb),
+  );
   t.is(core.state.nodes.get(reg.nodeId)?.status, NodeStatus.READY);
   await core.api.createService({ spec: makeSpec('web', { replicas: 2 }) });
-  await until(() => core.live('web').every((x) => x.status?.state === TaskState.ASSIGNED) && core.live('web').length === 2);
+  await until(
+    () => core.live('web').every((x) => x.status?.state === TaskState.ASSIGNED) && core.live('web').length === 2,
+  );
 
   const stream = client.assignments({ nodeId: reg.nodeId, sessionId: reg.sessionId });
   const got = collect(stream);
@@ -73,11 +90,37 @@ test('full assignment set, then incremental changes, then status reports', async
   t.is(got[1]!.tasks[0]!.slot, 3);
 
   const task = got[1]!.tasks[0]!;
-  const status = (state: TaskState) => ({ state, message: '', err: '', containerId: 'c1', exitCode: 0, timestampMs: 0, addresses: [] });
-  await call((cb) => client.updateTaskStatus({ nodeId: reg.nodeId, sessionId: reg.sessionId, updates: [{ taskId: task.id, status: status(TaskState.RUNNING) }] }, cb));
+  const status = (state: TaskState) => ({
+    state,
+    message: '',
+    err: '',
+    containerId: 'c1',
+    exitCode: 0,
+    timestampMs: 0,
+    addresses: [],
+  });
+  await call((cb) =>
+    client.updateTaskStatus(
+      {
+        nodeId: reg.nodeId,
+        sessionId: reg.sessionId,
+        updates: [{ taskId: task.id, status: status(TaskState.RUNNING) }],
+      },
+      cb,
+    ),
+  );
   t.is(core.state.tasks.get(task.id)?.status?.state, TaskState.RUNNING);
   // A late report that would go backwards is ignored.
-  await call((cb) => client.updateTaskStatus({ nodeId: reg.nodeId, sessionId: reg.sessionId, updates: [{ taskId: task.id, status: status(TaskState.STARTING) }] }, cb));
+  await call((cb) =>
+    client.updateTaskStatus(
+      {
+        nodeId: reg.nodeId,
+        sessionId: reg.sessionId,
+        updates: [{ taskId: task.id, status: status(TaskState.STARTING) }],
+      },
+      cb,
+    ),
+  );
   t.is(core.state.tasks.get(task.id)?.status?.state, TaskState.RUNNING);
   // Status reports are not echoed back to the agent.
   await new Promise((r) => setTimeout(r, 50));
@@ -92,13 +135,17 @@ test('full assignment set, then incremental changes, then status reports', async
 
 test('a node that stops beating is marked down; a late heartbeat of that session is refused, registering again makes it ready', async (t) => {
   const { core, client, call, close } = await setup(100);
-  const reg = await call<{ nodeId: string; sessionId: string }>((cb) => client.register({ joinToken: TOKEN, nodeId: '', description: describe('h1') }, cb));
+  const reg = await call<{ nodeId: string; sessionId: string }>((cb) =>
+    client.register({ joinToken: TOKEN, nodeId: '', description: describe('h1') }, cb),
+  );
   await until(() => core.state.nodes.get(reg.nodeId)?.status === NodeStatus.DOWN, 2000);
   // A heartbeat held up by a partition and delivered after it healed does not revive the node.
   const err = await t.throwsAsync(call((cb) => client.heartbeat({ nodeId: reg.nodeId, sessionId: reg.sessionId }, cb)));
-  t.regex(err!.message, /unknown session: register again/);
+  t.regex(err.message, /unknown session: register again/);
   t.is(core.state.nodes.get(reg.nodeId)?.status, NodeStatus.DOWN);
-  const again = await call<{ nodeId: string; sessionId: string }>((cb) => client.register({ joinToken: TOKEN, nodeId: reg.nodeId, description: describe('h1') }, cb));
+  const again = await call<{ nodeId: string; sessionId: string }>((cb) =>
+    client.register({ joinToken: TOKEN, nodeId: reg.nodeId, description: describe('h1') }, cb),
+  );
   t.is(again.nodeId, reg.nodeId);
   t.is(core.state.nodes.get(reg.nodeId)?.status, NodeStatus.READY);
   close();
@@ -106,10 +153,16 @@ test('a node that stops beating is marked down; a late heartbeat of that session
 
 test('a second agent with a connected node name is refused; a restarted one gets its node back', async (t) => {
   const { core, client, call, close } = await setup();
-  const first = await call<{ nodeId: string }>((cb) => client.register({ joinToken: TOKEN, nodeId: '', description: describe('h1') }, cb));
-  const err = await t.throwsAsync(call((cb) => client.register({ joinToken: TOKEN, nodeId: '', description: describe('h1') }, cb)));
-  t.regex(err!.message, /a node named "h1" is already connected/);
-  const again = await call<{ nodeId: string }>((cb) => client.register({ joinToken: TOKEN, nodeId: first.nodeId, description: describe('h1') }, cb));
+  const first = await call<{ nodeId: string }>((cb) =>
+    client.register({ joinToken: TOKEN, nodeId: '', description: describe('h1') }, cb),
+  );
+  const err = await t.throwsAsync(
+    call((cb) => client.register({ joinToken: TOKEN, nodeId: '', description: describe('h1') }, cb)),
+  );
+  t.regex(err.message, /a node named "h1" is already connected/);
+  const again = await call<{ nodeId: string }>((cb) =>
+    client.register({ joinToken: TOKEN, nodeId: first.nodeId, description: describe('h1') }, cb),
+  );
   t.is(again.nodeId, first.nodeId);
   t.is(core.state.nodes.size, 1);
   close();
@@ -119,7 +172,10 @@ test('a heartbeat check that ran late (the event loop was held) marks nothing do
   const core = new Core();
   let clock = 1_000_000;
   const dispatcher = new Dispatcher(core.state, { joinToken: TOKEN, heartbeatPeriodMs: 100, now: () => clock });
-  const reg = await dispatcher.register({ joinToken: TOKEN, nodeId: '', description: describe('h1') }, 'ipv4:10.0.0.5:1234');
+  const reg = await dispatcher.register(
+    { joinToken: TOKEN, nodeId: '', description: describe('h1') },
+    'ipv4:10.0.0.5:1234',
+  );
   const internals = dispatcher as unknown as { checkHeartbeats(): void; lastCheckAt: number };
   clock += 10_000; // overdue by far
   internals.lastCheckAt = performance.now() - 2_000; // this check comes 2 s late: heartbeats may be queued
@@ -133,7 +189,9 @@ test('a heartbeat check that ran late (the event loop was held) marks nothing do
 
 test('a status report counts as a heartbeat: a node that only reports stays ready, one that stops is marked down', async (t) => {
   const { core, client, call, close } = await setup(100);
-  const reg = await call<{ nodeId: string; sessionId: string }>((cb) => client.register({ joinToken: TOKEN, nodeId: '', description: describe('h1') }, cb));
+  const reg = await call<{ nodeId: string; sessionId: string }>((cb) =>
+    client.register({ joinToken: TOKEN, nodeId: '', description: describe('h1') }, cb),
+  );
   // Reports (with no updates even) every 100 ms for 1 s, no Heartbeat call: down after 300 ms without either.
   for (let i = 0; i < 10; i++) {
     await call((cb) => client.updateTaskStatus({ nodeId: reg.nodeId, sessionId: reg.sessionId, updates: [] }, cb));
@@ -150,16 +208,28 @@ test('more nodes than MAX_HEARTBEATS_PER_S allows at the configured period: ever
   let clock = 1_000_000;
   const dispatcher = new Dispatcher(core.state, { joinToken: TOKEN, heartbeatPeriodMs: 100, now: () => clock });
   const internals = dispatcher as unknown as { checkHeartbeats(): void; lastCheckAt: number };
-  const first = await dispatcher.register({ joinToken: TOKEN, nodeId: '', description: describe('h0') }, 'ipv4:10.0.0.5:1234');
+  const first = await dispatcher.register(
+    { joinToken: TOKEN, nodeId: '', description: describe('h0') },
+    'ipv4:10.0.0.5:1234',
+  );
   t.is(first.heartbeatPeriodMs, 100, 'one node: the configured period');
   let last = first;
   // 100 ms for 1,000 calls a second is 100 nodes; the 150th is told 150 ms.
-  for (let i = 1; i < 150; i++) last = await dispatcher.register({ joinToken: TOKEN, nodeId: '', description: describe(`h${i}`) }, 'ipv4:10.0.0.5:1234');
+  for (let i = 1; i < 150; i++)
+    last = await dispatcher.register(
+      { joinToken: TOKEN, nodeId: '', description: describe(`h${i}`) },
+      'ipv4:10.0.0.5:1234',
+    );
   t.is(last.heartbeatPeriodMs, Math.ceil((150 * 1000) / MAX_HEARTBEATS_PER_S));
   const beat = await dispatcher.heartbeat({ nodeId: first.nodeId, sessionId: first.sessionId });
   t.is(beat.heartbeatPeriodMs, 150, 'the first node learns it on its next heartbeat');
   // Silent for 400 ms: more than 3 x 100, less than 3 x 150: not down.
-  for (const id of core.state.nodes.keys()) if (id !== first.nodeId) await dispatcher.heartbeat({ nodeId: id, sessionId: (dispatcher as unknown as { sessions: Map<string, { id: string }> }).sessions.get(id)!.id });
+  for (const id of core.state.nodes.keys())
+    if (id !== first.nodeId)
+      await dispatcher.heartbeat({
+        nodeId: id,
+        sessionId: (dispatcher as unknown as { sessions: Map<string, { id: string }> }).sessions.get(id)!.id,
+      });
   clock += 400;
   internals.lastCheckAt = performance.now();
   internals.checkHeartbeats();
@@ -174,7 +244,10 @@ test('more nodes than MAX_HEARTBEATS_PER_S allows at the configured period: ever
 
 test('an agent that closed its connection (a restart) gets RECONNECT_GRACE_MS; a silent one (partition) is down after 3 missed heartbeats', async (t) => {
   const { core, client, call, close } = await setup(100);
-  const reg = (name: string) => call<{ nodeId: string; sessionId: string }>((cb) => client.register({ joinToken: TOKEN, nodeId: '', description: describe(name) }, cb));
+  const reg = (name: string) =>
+    call<{ nodeId: string; sessionId: string }>((cb) =>
+      client.register({ joinToken: TOKEN, nodeId: '', description: describe(name) }, cb),
+    );
   const restarting = await reg('restarting');
   const silent = await reg('silent');
   const streams = [restarting, silent].map((r) => {
@@ -186,10 +259,12 @@ test('an agent that closed its connection (a restart) gets RECONNECT_GRACE_MS; a
   const stoppedAt = Date.now();
   streams[0]!.cancel(); // the agent process went away: its stream is closed
   await until(() => core.state.nodes.get(silent.nodeId)?.status === NodeStatus.DOWN, 2_000);
-  t.is(core.state.nodes.get(restarting.nodeId)?.status, NodeStatus.READY, 'the restarting agent\'s node waits for it');
+  t.is(core.state.nodes.get(restarting.nodeId)?.status, NodeStatus.READY, "the restarting agent's node waits for it");
   t.true(Date.now() - stoppedAt < RECONNECT_GRACE_MS);
   // It comes back in time: same node, ready, nothing was marked down.
-  const again = await call<{ nodeId: string; sessionId: string }>((cb) => client.register({ joinToken: TOKEN, nodeId: restarting.nodeId, description: describe('restarting') }, cb));
+  const again = await call<{ nodeId: string; sessionId: string }>((cb) =>
+    client.register({ joinToken: TOKEN, nodeId: restarting.nodeId, description: describe('restarting') }, cb),
+  );
   t.is(again.nodeId, restarting.nodeId);
   t.is(core.state.nodes.get(restarting.nodeId)?.status, NodeStatus.READY);
   streams[1]!.cancel();

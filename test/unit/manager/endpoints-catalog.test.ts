@@ -35,7 +35,8 @@ function endpoint(serviceName: string, taskId: string, ip: string, extra: Partia
 
 async function setup() {
   const store = new MemoryStore();
-  const put = (kind: 'services' | 'endpoints' | 'networks', id: string, value: string) => store.commit([{ kind, id, value }]);
+  const put = (kind: 'services' | 'endpoints' | 'networks', id: string, value: string) =>
+    store.commit([{ kind, id, value }]);
   const del = (kind: 'services' | 'endpoints', id: string) => store.commit([{ kind, id }]);
   const catalog = new EndpointCatalog(store, { reloadRetryMs: 10 });
   const changes: string[] = [];
@@ -58,7 +59,14 @@ test('loads services and endpoints; lookup answers per name, unknown names do no
   const { store, put, catalog } = await setup();
   t.false(catalog.loaded);
   t.is(catalog.lookup('web').index, 1, 'never 0, even before the load');
-  await put('services', 's-web', service('s-web', { name: 'web', ports: [{ protocol: 'tcp', targetPort: 80, publishedPort: 8080, publishMode: PublishMode.INGRESS }] }));
+  await put(
+    'services',
+    's-web',
+    service('s-web', {
+      name: 'web',
+      ports: [{ protocol: 'tcp', targetPort: 80, publishedPort: 8080, publishMode: PublishMode.INGRESS }],
+    }),
+  );
   await put('services', 's-api', service('s-api', { name: 'api', networks: ['backend'] }));
   await put('endpoints', endpointId('web', 't1'), endpoint('web', 't1', '10.42.0.5'));
   await put('endpoints', endpointId('web', 't2'), endpoint('web', 't2', '10.42.1.5'));
@@ -185,7 +193,18 @@ test('endpoint events: registered for a new key, deregistered for a deleted one,
 
 test('the default network is named by the networks kind', async (t) => {
   const { put, catalog } = await setup();
-  await put('networks', 'n1', encode('networks', { id: 'n1', spec: { name: 'overlay0', subnet: '10.42.0.0/16', labels: {} }, vni: 4096, hostPrefixLen: 24, isDefault: true, createdAtMs: 0 }));
+  await put(
+    'networks',
+    'n1',
+    encode('networks', {
+      id: 'n1',
+      spec: { name: 'overlay0', subnet: '10.42.0.0/16', labels: {} },
+      vni: 4096,
+      hostPrefixLen: 24,
+      isDefault: true,
+      createdAtMs: 0,
+    }),
+  );
   await put('services', 's-web', service('s-web', { name: 'web' }));
   catalog.start();
   await catalog.whenLoaded();
@@ -208,7 +227,10 @@ test('a cancelled watch (compaction) reloads; names that changed meanwhile are r
   await del('endpoints', endpointId('web', 't1'));
   await put('endpoints', endpointId('web', 't2'), endpoint('web', 't2', '10.42.0.9'));
   const woke = await waiting;
-  t.deepEqual(woke.endpoints.map((e) => e.taskId), ['t2']);
+  t.deepEqual(
+    woke.endpoints.map((e) => e.taskId),
+    ['t2'],
+  );
   t.true(woke.index > webBefore);
   t.is(catalog.lookup('db').index, dbBefore, 'unchanged names keep their index');
   t.true(changes.includes('web'));
@@ -235,13 +257,28 @@ test('close answers pending blocking queries', async (t) => {
 
 test('publishesIngress answers as hasIngressPorts(lookup) does, without building the endpoint list', async (t) => {
   const { put, catalog } = await setup();
-  await put('services', 's-web', service('s-web', { name: 'web', ports: [{ protocol: 'tcp', targetPort: 80, publishedPort: 8080, publishMode: PublishMode.INGRESS }] }));
-  await put('services', 's-db', service('s-db', { name: 'db', ports: [{ protocol: 'tcp', targetPort: 5432, publishedPort: 5432, publishMode: PublishMode.HOST }] }));
+  await put(
+    'services',
+    's-web',
+    service('s-web', {
+      name: 'web',
+      ports: [{ protocol: 'tcp', targetPort: 80, publishedPort: 8080, publishMode: PublishMode.INGRESS }],
+    }),
+  );
+  await put(
+    'services',
+    's-db',
+    service('s-db', {
+      name: 'db',
+      ports: [{ protocol: 'tcp', targetPort: 5432, publishedPort: 5432, publishMode: PublishMode.HOST }],
+    }),
+  );
   await put('services', 's-api', service('s-api', { name: 'api' }));
   await put('endpoints', endpointId('web', 't1'), endpoint('web', 't1', '10.42.0.5'));
   catalog.start();
   await catalog.whenLoaded();
-  for (const name of ['web', 'db', 'api', 'nope']) t.is(catalog.publishesIngress(name), hasIngressPorts(catalog.lookup(name)), name);
+  for (const name of ['web', 'db', 'api', 'nope'])
+    t.is(catalog.publishesIngress(name), hasIngressPorts(catalog.lookup(name)), name);
   t.true(catalog.publishesIngress('web'));
   t.false(catalog.publishesIngress('db'));
   await catalog.close();

@@ -3,7 +3,14 @@
 // the (here fake) relay until the client cancels, port conflicts refused at create.
 import test from 'ava';
 import { Server, ServerCredentials, credentials, status, type ServiceError } from '@grpc/grpc-js';
-import { ControlClient, ControlService, PublishMode, type Event, type EventsRequest, type ServiceEndpoints } from '../../../proto/gen/shoal.js';
+import {
+  ControlClient,
+  ControlService,
+  PublishMode,
+  type Event,
+  type EventsRequest,
+  type ServiceEndpoints,
+} from '../../../proto/gen/shoal.js';
 import { TaskState } from '../../../proto/task-state.js';
 import { ControlRouter } from '../../../manager/controlapi/router.js';
 import { ControlApi, serveEvents, type EventFollower } from '../../../manager/controlapi/control-api.js';
@@ -47,9 +54,12 @@ async function setup(opts: { startCatalog?: boolean; withApi?: boolean } = {}) {
   });
   const server = new Server();
   server.addService(ControlService, router.implementation());
-  const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+  const port = await new Promise<number>((res, rej) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
+  );
   const client = new ControlClient(`127.0.0.1:${port}`, credentials.createInsecure());
-  const lookup = (name: string) => new Promise<ServiceEndpoints>((res, rej) => client.lookupService({ name }, (e, r) => (e ? rej(e) : res(r!))));
+  const lookup = (name: string) =>
+    new Promise<ServiceEndpoints>((res, rej) => client.lookupService({ name }, (e, r) => (e ? rej(e) : res(r))));
   const close = async () => {
     client.close();
     router.close();
@@ -63,7 +73,12 @@ async function setup(opts: { startCatalog?: boolean; withApi?: boolean } = {}) {
 
 test('LookupService answers from the catalog; NOT_FOUND for an unknown service', async (t) => {
   const { core, catalog, lookup, close } = await setup();
-  await core.api.createService({ spec: makeSpec('web', { replicas: 1, ports: [{ protocol: 'tcp', targetPort: 80, publishedPort: 8080, publishMode: PublishMode.INGRESS }] }) });
+  await core.api.createService({
+    spec: makeSpec('web', {
+      replicas: 1,
+      ports: [{ protocol: 'tcp', targetPort: 80, publishedPort: 8080, publishMode: PublishMode.INGRESS }],
+    }),
+  });
   core.settle();
   const task = core.live('web')[0]!;
   core.report(task.id, TaskState.RUNNING, { addresses: [{ network: 'shoal', ip: '10.42.0.5' }] });
@@ -99,7 +114,12 @@ test('Events streams what the relay follows until the client cancels, even witho
   call.on('error', () => {});
   await until(() => relay.followers.size === 1);
   relay.emit({ type: 'task', subject: 'shoal.events.task.web', timeMs: 1, payloadJson: '{}' });
-  relay.emit({ type: 'endpoint', subject: 'shoal.events.endpoint.web', timeMs: 2, payloadJson: '{"type":"registered"}' });
+  relay.emit({
+    type: 'endpoint',
+    subject: 'shoal.events.endpoint.web',
+    timeMs: 2,
+    payloadJson: '{"type":"registered"}',
+  });
   await until(() => got.length === 1);
   t.is(got[0]!.subject, 'shoal.events.endpoint.web');
   call.cancel();
@@ -127,6 +147,6 @@ test('createService refuses a published port another service holds', async (t) =
   const port = { protocol: 'tcp', targetPort: 80, publishedPort: 8080, publishMode: PublishMode.INGRESS };
   await core.api.createService({ spec: makeSpec('web', { ports: [port] }) });
   const err = await t.throwsAsync(core.api.createService({ spec: makeSpec('web2', { ports: [port] }) }));
-  t.regex(err!.message, /8080\/tcp is already published by service web/);
+  t.regex(err.message, /8080\/tcp is already published by service web/);
   await close();
 });

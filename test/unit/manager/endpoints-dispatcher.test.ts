@@ -12,11 +12,23 @@ import { EndpointRegistry } from '../../../manager/endpoints/registry.js';
 import { Core, makeSpec } from '../../helpers/fixtures.js';
 
 const TOKEN = 'SHOAL-test-token';
-const INGRESS_8080: PortConfig[] = [{ protocol: 'tcp', targetPort: 80, publishedPort: 8080, publishMode: PublishMode.INGRESS }];
-const HOST_9090: PortConfig[] = [{ protocol: 'tcp', targetPort: 80, publishedPort: 9090, publishMode: PublishMode.HOST }];
+const INGRESS_8080: PortConfig[] = [
+  { protocol: 'tcp', targetPort: 80, publishedPort: 8080, publishMode: PublishMode.INGRESS },
+];
+const HOST_9090: PortConfig[] = [
+  { protocol: 'tcp', targetPort: 80, publishedPort: 9090, publishMode: PublishMode.HOST },
+];
 
 function describe(hostname: string): NodeDescription {
-  return { hostname, resources: { nanoCpus: 2e9, memoryBytes: 4 * 1024 ** 3 }, labels: {}, engineVersion: '20.10', os: 'linux', arch: 'x86_64', address: '' };
+  return {
+    hostname,
+    resources: { nanoCpus: 2e9, memoryBytes: 4 * 1024 ** 3 },
+    labels: {},
+    engineVersion: '20.10',
+    os: 'linux',
+    arch: 'x86_64',
+    address: '',
+  };
 }
 
 async function until(cond: () => boolean, ms = 3000, what = 'condition'): Promise<void> {
@@ -38,11 +50,15 @@ async function setup() {
   const dispatcher = new Dispatcher(core.state, { joinToken: TOKEN, heartbeatPeriodMs: 1000, endpoints: catalog });
   const server = new Server();
   server.addService(DispatcherService, dispatcher.implementation());
-  const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+  const port = await new Promise<number>((res, rej) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
+  );
   dispatcher.start();
   const client = new DispatcherClient(`127.0.0.1:${port}`, credentials.createInsecure());
   const register = (hostname: string, nodeId = '') =>
-    new Promise<{ nodeId: string; sessionId: string }>((res, rej) => client.register({ joinToken: TOKEN, nodeId, description: describe(hostname) }, (e, r) => (e ? rej(e) : res(r!))));
+    new Promise<{ nodeId: string; sessionId: string }>((res, rej) =>
+      client.register({ joinToken: TOKEN, nodeId, description: describe(hostname) }, (e, r) => (e ? rej(e) : res(r))),
+    );
   const streams: ClientDuplexStream<EndpointsRequest, EndpointsMessage>[] = [];
   const open = (session: { nodeId: string; sessionId: string }, watch: string[] = []) => {
     const call = client.endpoints();
@@ -65,7 +81,8 @@ async function setup() {
   const runAll = (serviceName: string) => {
     core.settle();
     core.live(serviceName).forEach((x, i) => {
-      if (x.status?.state !== TaskState.RUNNING) core.report(x.id, TaskState.RUNNING, { addresses: [{ network: 'shoal', ip: `10.42.${x.slot}.${i + 2}` }] });
+      if (x.status?.state !== TaskState.RUNNING)
+        core.report(x.id, TaskState.RUNNING, { addresses: [{ network: 'shoal', ip: `10.42.${x.slot}.${i + 2}` }] });
     });
   };
   const close = async () => {
@@ -109,7 +126,10 @@ test('first message: every name and each watched service; then pushes for watche
   const last = s.of('web').at(-1)!;
   t.deepEqual(last.networks, ['shoal']);
   t.true(last.endpoints.every((e) => e.addresses[0]!.network === 'shoal'));
-  t.true(s.got.slice(1).every((m) => !m.hasServiceNames), 'names only when they change');
+  t.true(
+    s.got.slice(1).every((m) => !m.hasServiceNames),
+    'names only when they change',
+  );
 
   // api changes: this stream did not ask for it.
   const count = s.got.length;
@@ -166,7 +186,10 @@ test('services with ingress-published ports go to every stream without asking; h
   await settle();
   const a = open(s1);
   await until(() => a.got.length === 1);
-  t.deepEqual(a.got[0]!.services.map((x) => x.name), ['edge']);
+  t.deepEqual(
+    a.got[0]!.services.map((x) => x.name),
+    ['edge'],
+  );
   t.is(a.of('edge')[0]!.ports[0]!.publishedPort, 8080);
 
   runAll('edge');
@@ -178,7 +201,9 @@ test('services with ingress-published ports go to every stream without asking; h
   // A service that publishes later joins every stream then.
   const b = open(s2);
   await until(() => b.got.length === 1);
-  await core.api.createService({ spec: makeSpec('late', { replicas: 1, ports: [{ ...INGRESS_8080[0]!, publishedPort: 8081 }] }) });
+  await core.api.createService({
+    spec: makeSpec('late', { replicas: 1, ports: [{ ...INGRESS_8080[0]!, publishedPort: 8081 }] }),
+  });
   await until(() => a.of('late').length >= 1 && b.of('late').length >= 1, 3000, 'late sent to both');
   // Removed: both hear it is gone (then nothing more).
   await core.api.removeService({ ref: 'late' });
@@ -217,7 +242,11 @@ test('a node that goes down leaves every subscriber within one push', async (t) 
   await until(() => (a.of('web').at(-1)?.endpoints.length ?? 0) === 4, 3000, 'four endpoints');
   const node = core.state.nodes.get(s1.nodeId)!;
   core.state.putNode({ ...node, status: NodeStatus.DOWN });
-  await until(() => (a.of('web').at(-1)?.endpoints ?? []).every((e) => e.nodeId !== s1.nodeId), 3000, "host1's endpoints gone");
+  await until(
+    () => (a.of('web').at(-1)?.endpoints ?? []).every((e) => e.nodeId !== s1.nodeId),
+    3000,
+    "host1's endpoints gone",
+  );
   t.is(a.of('web').at(-1)!.endpoints.length, 2);
   await close();
 });

@@ -39,7 +39,15 @@ function task(id: string, nodeId: string, ip: string): Task {
     spec: makeSpec('web'),
     specVersion: 1,
     desiredState: TaskState.RUNNING,
-    status: { state: TaskState.RUNNING, message: '', err: '', containerId: `c-${id}`, exitCode: 0, timestampMs: 0, addresses: [{ network: 'shoal', ip }] },
+    status: {
+      state: TaskState.RUNNING,
+      message: '',
+      err: '',
+      containerId: `c-${id}`,
+      exitCode: 0,
+      timestampMs: 0,
+      addresses: [{ network: 'shoal', ip }],
+    },
     createdAtMs: 0,
     restartHistoryMs: [],
   };
@@ -60,7 +68,13 @@ test('endpoints on real etcd: leases per node, keepalive, revoke on node down, e
   try {
     state.putNode({ ...makeNode('host1'), description: { ...makeNode('host1').description!, address: '10.213.0.11' } });
     state.putNode({ ...makeNode('host2'), description: { ...makeNode('host2').description!, address: '10.213.0.12' } });
-    state.putService({ id: 's-web', spec: makeSpec('web', { replicas: 3 }), specVersion: 1, createdAtMs: 0, updatedAtMs: 0 });
+    state.putService({
+      id: 's-web',
+      spec: makeSpec('web', { replicas: 3 }),
+      specVersion: 1,
+      createdAtMs: 0,
+      updatedAtMs: 0,
+    });
     await writer.sync();
     catalog.start();
     await catalog.whenLoaded();
@@ -71,7 +85,11 @@ test('endpoints on real etcd: leases per node, keepalive, revoke on node down, e
     state.putTask(task('t1', 'id-host1', '10.42.1.2'));
     state.putTask(task('t2', 'id-host1', '10.42.1.3'));
     state.putTask(task('t3', 'id-host2', '10.42.2.2'));
-    const seen = await until(() => catalog.lookup('web').endpoints.length === 3, 5000, 'three endpoints in the catalog');
+    const seen = await until(
+      () => catalog.lookup('web').endpoints.length === 3,
+      5000,
+      'three endpoints in the catalog',
+    );
     t.log(`measured: registered to seen by the catalog in ${seen} ms`);
 
     // Each key is bound to its node's lease.
@@ -83,7 +101,16 @@ test('endpoints on real etcd: leases per node, keepalive, revoke on node down, e
     const ttl1 = await store.etcd.leaseClient.leaseTimeToLive({ ID: l1, keys: true });
     t.deepEqual(ttl1.keys.map((k) => k.toString()).sort(), [endpointKey('web', 't1'), endpointKey('web', 't2')]);
     const kv = await store.etcd.kv.range({ key: Buffer.from(endpointKey('web', 't3')) });
-    t.is(catalog.lookup('web').index, Math.max(...(await Promise.all(['t1', 't2', 't3'].map(async (id) => Number((await store.etcd.kv.range({ key: Buffer.from(endpointKey('web', id)) })).kvs[0]!.mod_revision))))));
+    t.is(
+      catalog.lookup('web').index,
+      Math.max(
+        ...(await Promise.all(
+          ['t1', 't2', 't3'].map(async (id) =>
+            Number((await store.etcd.kv.range({ key: Buffer.from(endpointKey('web', id)) })).kvs[0]!.mod_revision),
+          ),
+        )),
+      ),
+    );
     t.is(String(kv.kvs[0]!.lease), l2);
 
     // The keepalive stream keeps them past their TTL.
@@ -108,7 +135,11 @@ test('endpoints on real etcd: leases per node, keepalive, revoke on node down, e
     // The leader is deposed: nothing is revoked, but without keepalives its keys expire.
     registry.close();
     registry = undefined;
-    const expired = await until(() => catalog.lookup('web').endpoints.length === 0, (TTL_S + 3) * 1000, 'expired after the leader went');
+    const expired = await until(
+      () => catalog.lookup('web').endpoints.length === 0,
+      (TTL_S + 3) * 1000,
+      'expired after the leader went',
+    );
     t.log(`measured: endpoints expired ${expired} ms after keepalives stopped (TTL ${TTL_S} s)`);
   } finally {
     registry?.close();
@@ -145,7 +176,13 @@ test('a new leader re-puts what should exist on its own leases before the old on
     first.close(); // deposed
 
     // A stale key nobody should serve (its task is gone).
-    await store.commit([{ kind: 'endpoints', id: 'web/ghost', value: (await store.range(endpointKey('web', 't1'), endpointKey('web', 't1') + '\0')).kvs[0]!.value! }]);
+    await store.commit([
+      {
+        kind: 'endpoints',
+        id: 'web/ghost',
+        value: (await store.range(endpointKey('web', 't1'), endpointKey('web', 't1') + '\0')).kvs[0]!.value!,
+      },
+    ]);
     await until(() => catalog.lookup('web').endpoints.length === 2, 3000, 'ghost seen');
 
     const second = new EndpointRegistry(state, writer, store, { ttlSeconds: TTL_S, keepAliveMs: 400 });

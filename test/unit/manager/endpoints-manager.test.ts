@@ -26,7 +26,10 @@ async function until(cond: () => boolean | Promise<boolean>, ms: number, what = 
   return Date.now() - start;
 }
 
-function httpGet(address: string, path: string): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+function httpGet(
+  address: string,
+  path: string,
+): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = http.get(`http://${address}${path}`, (res) => {
       let body = '';
@@ -71,25 +74,67 @@ test('an endpoint flows from the leader to both managers: LookupService, HTTP AP
     // An agent joins the leader; a service is created; its task runs.
     const agent = new DispatcherClient(leader.boundAddress, credentials.createInsecure());
     const reg = await call<{ nodeId: string; sessionId: string }>((cb) =>
-      agent.register({ joinToken: 'T', nodeId: '', description: { hostname: 'host1', resources: { nanoCpus: 2e9, memoryBytes: 4 * 1024 ** 3 }, labels: {}, engineVersion: '', os: 'linux', arch: 'x86_64', address: '' } }, cb),
+      agent.register(
+        {
+          joinToken: 'T',
+          nodeId: '',
+          description: {
+            hostname: 'host1',
+            resources: { nanoCpus: 2e9, memoryBytes: 4 * 1024 ** 3 },
+            labels: {},
+            engineVersion: '',
+            os: 'linux',
+            arch: 'x86_64',
+            address: '',
+          },
+        },
+        cb,
+      ),
     );
     await call((cb) => followerClient.createService({ spec: makeSpec('web', { replicas: 1 }) }, cb));
-    await until(() => (leader.state!.tasksOfService(leader.state!.serviceByName('web')!.id)[0]?.status?.state ?? 0) >= TaskState.ASSIGNED, 5000, 'assigned');
+    await until(
+      () =>
+        (leader.state!.tasksOfService(leader.state!.serviceByName('web')!.id)[0]?.status?.state ?? 0) >=
+        TaskState.ASSIGNED,
+      5000,
+      'assigned',
+    );
     const task = leader.state!.tasksOfService(leader.state!.serviceByName('web')!.id)[0]!;
     await call((cb) =>
       agent.updateTaskStatus(
-        { nodeId: reg.nodeId, sessionId: reg.sessionId, updates: [{ taskId: task.id, status: { state: TaskState.RUNNING, message: '', err: '', containerId: 'c1', exitCode: 0, timestampMs: 0, addresses: [{ network: 'shoal', ip: '10.42.0.2' }] } }] },
+        {
+          nodeId: reg.nodeId,
+          sessionId: reg.sessionId,
+          updates: [
+            {
+              taskId: task.id,
+              status: {
+                state: TaskState.RUNNING,
+                message: '',
+                err: '',
+                containerId: 'c1',
+                exitCode: 0,
+                timestampMs: 0,
+                addresses: [{ network: 'shoal', ip: '10.42.0.2' }],
+              },
+            },
+          ],
+        },
         cb,
       ),
     );
     // (NOT_FOUND until the follower's watch brought the service: tolerated.)
     const ms = await until(
-      async () => (await call<ServiceEndpoints>((cb) => followerClient.lookupService({ name: 'web' }, cb)).catch(() => undefined))?.endpoints.length === 1,
+      async () =>
+        (await call<ServiceEndpoints>((cb) => followerClient.lookupService({ name: 'web' }, cb)).catch(() => undefined))
+          ?.endpoints.length === 1,
       5000,
       'follower lookup',
     );
     t.log(`measured: RUNNING reported to the follower's LookupService answering: ${ms} ms`);
-    const viaLeader = await call<ServiceEndpoints>((cb) => clients[managers.indexOf(leader)]!.lookupService({ name: 'web' }, cb));
+    const viaLeader = await call<ServiceEndpoints>((cb) =>
+      clients[managers.indexOf(leader)]!.lookupService({ name: 'web' }, cb),
+    );
     const viaFollower = await call<ServiceEndpoints>((cb) => followerClient.lookupService({ name: 'web' }, cb));
     t.deepEqual(viaLeader.endpoints, viaFollower.endpoints);
     t.is(viaLeader.index, viaFollower.index, 'the same etcd revision on both');
@@ -111,7 +156,7 @@ test('an endpoint flows from the leader to both managers: LookupService, HTTP AP
     t.is(published[0]!.node, 'host1');
     t.deepEqual(published[0]!.addresses, [{ network: 'shoal', ip: '10.42.0.2' }]);
     t.is(events[0]!.type, 'endpoint');
-    t.is(JSON.parse(events[0]!.payloadJson).type, 'registered');
+    t.is((JSON.parse(events[0]!.payloadJson) as { type: string }).type, 'registered');
 
     // Removing the service deregisters it everywhere.
     await call((cb) => followerClient.removeService({ ref: 'web' }, cb));
@@ -136,8 +181,8 @@ test('a taken --http-listen port fails the start with one line naming the flag',
   const m = new Manager(managerConfig(cp, 'm', { httpListen: taken }));
   try {
     const err = await t.throwsAsync(m.start());
-    t.is(err!.message, `--http-listen ${taken}: address already in use (give another HOST:PORT, or off)`);
-    t.false(err!.message.includes('\n'));
+    t.is(err.message, `--http-listen ${taken}: address already in use (give another HOST:PORT, or off)`);
+    t.false(err.message.includes('\n'));
   } finally {
     await m.stop();
     blocker.close();

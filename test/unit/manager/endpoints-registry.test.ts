@@ -19,16 +19,25 @@ async function until(cond: () => boolean, ms = 3000, what = 'condition'): Promis
 }
 
 async function setup(opts: { keepAliveMs?: number; nodes?: string[] } = {}) {
-  const core = new Core((opts.nodes ?? ['host1', 'host2']).map((h, i) => ({ ...makeNode(h), description: { ...makeNode(h).description!, address: `10.0.0.${11 + i}` } })));
+  const core = new Core(
+    (opts.nodes ?? ['host1', 'host2']).map((h, i) => ({
+      ...makeNode(h),
+      description: { ...makeNode(h).description!, address: `10.0.0.${11 + i}` },
+    })),
+  );
   const logs: string[] = [];
-  const registry = new EndpointRegistry(core.state, core.writer, core.store, { keepAliveMs: opts.keepAliveMs ?? 50, log: (l) => logs.push(l) });
+  const registry = new EndpointRegistry(core.state, core.writer, core.store, {
+    keepAliveMs: opts.keepAliveMs ?? 50,
+    log: (l) => logs.push(l),
+  });
   await registry.start();
   const keyOf = (serviceName: string, taskId: string) => endpointKey(serviceName, taskId);
   const stored = (serviceName: string): Endpoint[] =>
     [...core.store.data.entries()]
       .filter(([k]) => k.startsWith(`/shoal/v1/endpoints/${serviceName}/`))
       .map(([, v]) => Endpoint.fromJSON(JSON.parse(v)));
-  const run = (taskId: string, ip: string) => core.report(taskId, TaskState.RUNNING, { addresses: [{ network: 'shoal', ip }] });
+  const run = (taskId: string, ip: string) =>
+    core.report(taskId, TaskState.RUNNING, { addresses: [{ network: 'shoal', ip }] });
   const close = () => {
     registry.close();
     core.close();
@@ -38,7 +47,12 @@ async function setup(opts: { keepAliveMs?: number; nodes?: string[] } = {}) {
 
 test('a task is registered once RUNNING with an address, and leaves on FAILED', async (t) => {
   const { core, stored, run, keyOf, close } = await setup();
-  await core.api.createService({ spec: makeSpec('web', { replicas: 1, ports: [{ protocol: 'tcp', targetPort: 80, publishedPort: 8080, publishMode: PublishMode.INGRESS }] }) });
+  await core.api.createService({
+    spec: makeSpec('web', {
+      replicas: 1,
+      ports: [{ protocol: 'tcp', targetPort: 80, publishedPort: 8080, publishMode: PublishMode.INGRESS }],
+    }),
+  });
   core.settle();
   const task = core.live('web')[0]!;
   core.report(task.id, TaskState.STARTING);
@@ -58,9 +72,16 @@ test('a task is registered once RUNNING with an address, and leaves on FAILED', 
   t.is(ep.ports[0]!.publishedPort, 8080);
   t.false(ep.healthChecked);
   t.true(ep.registeredAtMs > 0);
-  t.true(core.store.keysOfLease(core.store.leases.keys().next().value!).includes(keyOf('web', task.id)), 'bound to the node lease');
+  t.true(
+    core.store.keysOfLease(core.store.leases.keys().next().value!).includes(keyOf('web', task.id)),
+    'bound to the node lease',
+  );
 
-  core.report(task.id, TaskState.FAILED, { err: 'exit 1', exitCode: 1, addresses: [{ network: 'shoal', ip: '10.42.0.5' }] });
+  core.report(task.id, TaskState.FAILED, {
+    err: 'exit 1',
+    exitCode: 1,
+    addresses: [{ network: 'shoal', ip: '10.42.0.5' }],
+  });
   await until(() => stored('web').length === 0, 3000, 'deregistered');
   t.pass();
   close();
@@ -127,8 +148,16 @@ test('a node going down revokes its lease: its endpoints vanish at once; back up
 
   // Back up (the agent reconnected); tasks still desired to run come back.
   core.state.putNode({ ...node, status: NodeStatus.READY });
-  const stillRunning = core.tasksOf('web').filter((x) => x.nodeId === 'id-host1' && x.desiredState === TaskState.RUNNING && x.status?.state === TaskState.RUNNING);
-  await until(() => stored('web').filter((e) => e.nodeId === 'id-host1').length === stillRunning.length, 3000, 'host1 endpoints back');
+  const stillRunning = core
+    .tasksOf('web')
+    .filter(
+      (x) => x.nodeId === 'id-host1' && x.desiredState === TaskState.RUNNING && x.status?.state === TaskState.RUNNING,
+    );
+  await until(
+    () => stored('web').filter((e) => e.nodeId === 'id-host1').length === stillRunning.length,
+    3000,
+    'host1 endpoints back',
+  );
   if (stillRunning.length > 0) t.not(registry.leaseOf('id-host1'), lease1);
   close();
 });
@@ -154,7 +183,11 @@ test('one keepalive stream renews every node lease; a lease etcd lost is replace
   await until(() => stored('web').length === 2);
   const l1 = registry.leaseOf('id-host1')!;
   const l2 = registry.leaseOf('id-host2')!;
-  await until(() => (core.store.keepalives.get(l1) ?? 0) >= 2 && (core.store.keepalives.get(l2) ?? 0) >= 2, 3000, 'keepalives');
+  await until(
+    () => (core.store.keepalives.get(l1) ?? 0) >= 2 && (core.store.keepalives.get(l2) ?? 0) >= 2,
+    3000,
+    'keepalives',
+  );
   // The lease expires behind our back (e.g. etcd was away longer than the TTL).
   core.store.expireLease(l1);
   t.is(stored('web').length, 1);
@@ -179,7 +212,11 @@ test('a put refused for a lost lease becomes a delete and the node gets a new le
   core.store.expireLease(lease); // no keepalive will notice for a minute
   // The next write of that endpoint names the lost lease.
   run(task.id, '10.42.0.6');
-  await until(() => stored('web').length === 1 && stored('web')[0]!.addresses[0]!.ip === '10.42.0.6', 3000, 'written again on a new lease');
+  await until(
+    () => stored('web').length === 1 && stored('web')[0]!.addresses[0]!.ip === '10.42.0.6',
+    3000,
+    'written again on a new lease',
+  );
   t.not(registry.leaseOf(task.nodeId), lease);
   close();
 });
@@ -194,14 +231,29 @@ test('a new term reconciles: re-puts what should exist on its own leases (keepin
   const oldLeases = [registry.leaseOf('id-host1'), registry.leaseOf('id-host2')];
   registry.close(); // deposed: leases are not revoked
   // A stale key the old leader left behind (its task is gone).
-  core.store.data.set(keyOf('web', 'gone-task'), JSON.stringify(Endpoint.toJSON({ ...stored('web')[0]!, taskId: 'gone-task' })));
+  core.store.data.set(
+    keyOf('web', 'gone-task'),
+    JSON.stringify(Endpoint.toJSON({ ...stored('web')[0]!, taskId: 'gone-task' })),
+  );
   await new Promise((r) => setTimeout(r, 5));
 
-  const next = new EndpointRegistry(core.state, core.writer, core.store, { keepAliveMs: 50, now: () => Date.now() + 60_000 });
+  const next = new EndpointRegistry(core.state, core.writer, core.store, {
+    keepAliveMs: 50,
+    now: () => Date.now() + 60_000,
+  });
   await next.start();
   await core.writer.sync();
-  t.deepEqual(stored('web').map((e) => e.taskId).sort(), core.live('web').map((x) => x.id).sort());
-  for (const e of stored('web')) t.is(e.registeredAtMs, firstAt.get(e.taskId) ?? -1, 'registered_at kept across leaders');
+  t.deepEqual(
+    stored('web')
+      .map((e) => e.taskId)
+      .sort(),
+    core
+      .live('web')
+      .map((x) => x.id)
+      .sort(),
+  );
+  for (const e of stored('web'))
+    t.is(e.registeredAtMs, firstAt.get(e.taskId) ?? -1, 'registered_at kept across leaders');
   const newLeases = [next.leaseOf('id-host1'), next.leaseOf('id-host2')];
   t.true(newLeases.every((l) => l && !oldLeases.includes(l)));
   for (const l of oldLeases) t.is(core.store.keysOfLease(l!).length, 0, 'nothing left on the old leases');
@@ -217,7 +269,9 @@ test('work per task change does not grow with the cluster (no full scans)', asyn
   await core.writer.sync();
   const commitsBefore = core.store.commits;
   const started = process.hrtime.bigint();
-  tasks.forEach((x, i) => core.report(x.id, TaskState.RUNNING, { addresses: [{ network: 'shoal', ip: `10.42.${i >> 8}.${i & 255}` }] }));
+  tasks.forEach((x, i) =>
+    core.report(x.id, TaskState.RUNNING, { addresses: [{ network: 'shoal', ip: `10.42.${i >> 8}.${i & 255}` }] }),
+  );
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   await until(() => stored('big').length === 2000, 10_000);
   t.is(registry.size, 2000);

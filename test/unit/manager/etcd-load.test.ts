@@ -35,7 +35,15 @@ test('load: 6,000 tasks of ~1.5 KB (9 MB, over the 4 MB message limit) load whol
         spec,
         specVersion: 1,
         desiredState: TaskState.RUNNING,
-        status: { state: TaskState.RUNNING, message: '', err: '', containerId: 'c', exitCode: 0, timestampMs: 1, addresses: [] },
+        status: {
+          state: TaskState.RUNNING,
+          message: '',
+          err: '',
+          containerId: 'c',
+          exitCode: 0,
+          timestampMs: 1,
+          addresses: [],
+        },
         createdAtMs: i,
         restartHistoryMs: [],
       });

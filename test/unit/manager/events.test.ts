@@ -44,7 +44,10 @@ test('publishes task, node, service and health events', async (t) => {
       return got.some((g) => g.subject === 'shoal.events.node.host1');
     });
     await core.api.createService({
-      spec: makeSpec('web', { replicas: 1, health: { test: ['CMD-SHELL', 'true'], intervalMs: 1000, timeoutMs: 1000, retries: 1, startPeriodMs: 0 } }),
+      spec: makeSpec('web', {
+        replicas: 1,
+        health: { test: ['CMD-SHELL', 'true'], intervalMs: 1000, timeoutMs: 1000, retries: 1, startPeriodMs: 0 },
+      }),
     });
     core.settle();
     core.agentsReport(); // -> RUNNING: healthy

@@ -54,7 +54,11 @@ test('leader election, forwarded writes, follower reads, hand-over on stop', asy
     await call((cb) => clients[followerIdx]!.scaleService({ ref: 'web', replicas: 5 }, cb));
     const r = await call<ListServicesResponse>((cb) => clients[followerIdx]!.listServices({}, cb));
     t.is(r.services[0]?.service?.spec?.replicas, 5);
-    t.is(managers[followerIdx]!.state!.tasksOfService(r.services[0]!.service!.id).length, 5, 'the new leader orchestrates');
+    t.is(
+      managers[followerIdx]!.state!.tasksOfService(r.services[0]!.service!.id).length,
+      5,
+      'the new leader orchestrates',
+    );
   } finally {
     for (const c of clients) c.close();
     for (const m of managers) await m.stop();

@@ -61,7 +61,10 @@ test('abort resolves undefined at once and starts no further wait', async (t) =>
 
 test('a view wait that fails fails the blocking query', async (t) => {
   const ac = new AbortController();
-  await t.throwsAsync(blockUntilNewer(() => Promise.reject(new Error('view broke')), 1, 1_000, ac.signal), { message: 'view broke' });
+  await t.throwsAsync(
+    blockUntilNewer(() => Promise.reject(new Error('view broke')), 1, 1_000, ac.signal),
+    { message: 'view broke' },
+  );
 });
 
 test('wait and index parameters as Consul reads them', (t) => {

@@ -138,11 +138,15 @@ async function start(view: EndpointView, leader = '10.0.0.1:4242') {
 
 function webView(sliceCapMs?: number): FakeView {
   const v = new FakeView(sliceCapMs);
-  v.set('web', ['backend', 'shoal'], [
-    endpoint('task-3', 'host2', { shoal: '10.42.2.3', backend: '10.50.2.3' }, true),
-    endpoint('task-1', 'host1', { shoal: '10.42.1.1' }),
-    endpoint('task-2', 'host1', { shoal: '10.42.1.2', backend: '10.50.1.2' }),
-  ]);
+  v.set(
+    'web',
+    ['backend', 'shoal'],
+    [
+      endpoint('task-3', 'host2', { shoal: '10.42.2.3', backend: '10.50.2.3' }, true),
+      endpoint('task-1', 'host1', { shoal: '10.42.1.1' }),
+      endpoint('task-2', 'host1', { shoal: '10.42.1.2', backend: '10.50.1.2' }),
+    ],
+  );
   return v;
 }
 
@@ -159,7 +163,10 @@ test('health/service: Consul entries sorted by node then task, with the headers'
   t.is(r.headers['x-consul-knownleader'], 'true');
   t.is(r.headers['x-consul-lastcontact'], '0');
   const entries = json(r) as { Service: { ID: string } }[];
-  t.deepEqual(entries.map((e) => e.Service.ID), ['task-1', 'task-2', 'task-3']);
+  t.deepEqual(
+    entries.map((e) => e.Service.ID),
+    ['task-1', 'task-2', 'task-3'],
+  );
   t.deepEqual(entries[0], {
     Node: { ID: 'id-host1', Node: 'host1', Address: '192.168.0.1', Datacenter: 'shoal', TaggedAddresses: {}, Meta: {} },
     Service: {
@@ -171,7 +178,16 @@ test('health/service: Consul entries sorted by node then task, with the headers'
       Meta: { task: 'task-1', slot: '1', node_id: 'id-host1' },
       TaggedAddresses: { shoal: { Address: '10.42.1.1', Port: 80 } },
     },
-    Checks: [{ Node: 'host1', CheckID: 'serfHealth', Name: 'Serf Health Status', Status: 'passing', ServiceID: '', ServiceName: '' }],
+    Checks: [
+      {
+        Node: 'host1',
+        CheckID: 'serfHealth',
+        Name: 'Serf Health Status',
+        Status: 'passing',
+        ServiceID: '',
+        ServiceName: '',
+      },
+    ],
   });
   t.deepEqual(entries[2], {
     Node: { ID: 'id-host2', Node: 'host2', Address: '192.168.0.2', Datacenter: 'shoal', TaggedAddresses: {}, Meta: {} },
@@ -185,7 +201,14 @@ test('health/service: Consul entries sorted by node then task, with the headers'
       TaggedAddresses: { shoal: { Address: '10.42.2.3', Port: 80 }, backend: { Address: '10.50.2.3', Port: 80 } },
     },
     Checks: [
-      { Node: 'host2', CheckID: 'serfHealth', Name: 'Serf Health Status', Status: 'passing', ServiceID: '', ServiceName: '' },
+      {
+        Node: 'host2',
+        CheckID: 'serfHealth',
+        Name: 'Serf Health Status',
+        Status: 'passing',
+        ServiceID: '',
+        ServiceName: '',
+      },
       {
         Node: 'host2',
         CheckID: 'service:task-3',
@@ -214,7 +237,10 @@ test('health/service?passing keeps entries whose checks all pass', async (t) => 
   // the filter itself: an entry with a failing check goes
   const entries = healthEntries(webView().lookup('web'));
   entries[1]!.Checks[0]!.Status = 'critical';
-  t.deepEqual(onlyPassing(entries).map((e) => e.Service.ID), ['task-1', 'task-3']);
+  t.deepEqual(
+    onlyPassing(entries).map((e) => e.Service.ID),
+    ['task-1', 'task-3'],
+  );
 });
 
 test('catalog/service: the flat shape', async (t) => {
@@ -276,7 +302,10 @@ test('an unknown service is [] with 200, names are URL-decoded, ?pretty indents'
     t.truthy(Number(r.headers['x-consul-index']) >= 1);
   }
   const d = await request(base, '/v1/health/service/web%2Dapi');
-  t.deepEqual((json(d) as { Service: { ID: string } }[]).map((e) => e.Service.ID), ['task-9']);
+  t.deepEqual(
+    (json(d) as { Service: { ID: string } }[]).map((e) => e.Service.ID),
+    ['task-9'],
+  );
   const p = await request(base, '/v1/catalog/services?pretty');
   t.is(p.body, '{\n    "web": [],\n    "web-api": []\n}\n');
 });
@@ -300,7 +329,14 @@ test('405 with Allow: GET, 404 for unknown paths and names with a slash, 400 for
     t.is(r.status, 405, method);
     t.is(r.headers['allow'], 'GET');
   }
-  for (const path of ['/', '/v1/kv/x', '/v1/catalog/services/', '/v1/health/service/a/b', '/v1/health/service/a%2Fb', '/v1/catalog/service/a%2fb']) {
+  for (const path of [
+    '/',
+    '/v1/kv/x',
+    '/v1/catalog/services/',
+    '/v1/health/service/a/b',
+    '/v1/health/service/a%2Fb',
+    '/v1/catalog/service/a%2fb',
+  ]) {
     const r = await request(base, path);
     t.is(r.status, 404, path);
     t.regex(r.body, /^no such endpoint: \S+\n$/, path);
@@ -352,7 +388,10 @@ test('a blocking query returns within a few ms of a change', async (t) => {
   t.log(`answered ${ms.toFixed(1)} ms after the change`);
   t.true(ms < 100);
   t.is(r.headers['x-consul-index'], String(index + 1));
-  t.deepEqual((json(r) as { Service: { ID: string } }[]).map((e) => e.Service.ID), ['task-7']);
+  t.deepEqual(
+    (json(r) as { Service: { ID: string } }[]).map((e) => e.Service.ID),
+    ['task-7'],
+  );
 });
 
 test('a blocking query on catalog/services wakes on a new name, and on removal', async (t) => {
@@ -360,12 +399,12 @@ test('a blocking query on catalog/services wakes on a new name, and on removal',
   const { api, base } = await start(view);
   t.teardown(() => api.close());
   const first = await request(base, '/v1/catalog/services');
-  const pending = request(base, `/v1/catalog/services?index=${first.headers['x-consul-index']}&wait=10s`);
+  const pending = request(base, `/v1/catalog/services?index=${String(first.headers['x-consul-index'])}&wait=10s`);
   await sleep(30);
   view.set('db', ['shoal'], []);
   const r = await pending;
   t.deepEqual(json(r), { db: [], web: [] });
-  const again = request(base, `/v1/catalog/services?index=${r.headers['x-consul-index']}&wait=10s`);
+  const again = request(base, `/v1/catalog/services?index=${String(r.headers['x-consul-index'])}&wait=10s`);
   await sleep(30);
   view.remove('db');
   t.deepEqual(json(await again), { web: [] });

@@ -39,7 +39,11 @@ test('a leader whose event loop is held for longer than the lease TTL still lead
     const after = await client.get(LEADER_KEY).exec();
     t.is(String(after.kvs[0]?.lease), leaseBefore, 'the leader key is still held on the same lease');
     t.true(m.isLeader, 'still leading');
-    t.deepEqual(lines.filter((l) => /stepping down|elected leader/.test(l)).length, 1, `one election, no step-down: ${lines.filter((l) => /stepping|elected/.test(l)).join(' | ')}`);
+    t.deepEqual(
+      lines.filter((l) => /stepping down|elected leader/.test(l)).length,
+      1,
+      `one election, no step-down: ${lines.filter((l) => /stepping|elected/.test(l)).join(' | ')}`,
+    );
   } finally {
     client.close();
     await m.stop();

@@ -28,7 +28,9 @@ test('services join the default network unless they name one; unknown networks a
   core.settle();
   const s = await core.api.createService({ spec: makeSpec('web') });
   t.deepEqual(s.spec?.networks, ['shoal']);
-  await t.throwsAsync(core.api.createService({ spec: makeSpec('x', { networks: ['nosuch'] }) }), { message: 'network "nosuch" not found' });
+  await t.throwsAsync(core.api.createService({ spec: makeSpec('x', { networks: ['nosuch'] }) }), {
+    message: 'network "nosuch" not found',
+  });
   core.close();
 });
 
@@ -40,8 +42,12 @@ test('network create: next free /16, or the subnet asked for; overlaps and bad C
   const b = await core.api.createNetwork(netSpec('b', '10.50.0.0/20'));
   t.is(b.spec?.subnet, '10.50.0.0/20');
   t.not(a.vni, b.vni);
-  await t.throwsAsync(core.api.createNetwork(netSpec('c', '10.43.8.0/24')), { message: 'subnet 10.43.8.0/24 overlaps network a (10.43.0.0/16)' });
-  await t.throwsAsync(core.api.createNetwork(netSpec('d', '10.60.0.0/28')), { message: 'subnet 10.60.0.0/28 is smaller than one host\'s /24' });
+  await t.throwsAsync(core.api.createNetwork(netSpec('c', '10.43.8.0/24')), {
+    message: 'subnet 10.43.8.0/24 overlaps network a (10.43.0.0/16)',
+  });
+  await t.throwsAsync(core.api.createNetwork(netSpec('d', '10.60.0.0/28')), {
+    message: "subnet 10.60.0.0/28 is smaller than one host's /24",
+  });
   await t.throwsAsync(core.api.createNetwork(netSpec('e', '10.60.0.1/16')), { message: /host bits are set/ });
   await t.throwsAsync(core.api.createNetwork(netSpec('a')), { message: 'network "a" already exists' });
   core.settle();
@@ -87,7 +93,9 @@ test('node rm: refused while ready, --force releases its subnets and its tasks m
   await core.api.createService({ spec: makeSpec('web', { replicas: 3 }) });
   core.settle();
   core.agentsReport();
-  await t.throwsAsync(core.api.removeNode({ ref: 'host1', force: false }), { message: 'node host1 is not down: stop its agent first, or use --force' });
+  await t.throwsAsync(core.api.removeNode({ ref: 'host1', force: false }), {
+    message: 'node host1 is not down: stop its agent first, or use --force',
+  });
   await core.api.removeNode({ ref: 'host1', force: true });
   core.settle();
   t.false(core.state.nodes.has('id-host1'));

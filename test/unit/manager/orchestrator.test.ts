@@ -29,7 +29,13 @@ test('scale up and down: 6 -> 9 -> 2', async (t) => {
   t.is(core.live('web').length, 2, 'only 2 tasks stay desired running');
   core.agentsReport();
   t.is(alive(core, 'web'), 2);
-  t.deepEqual(core.live('web').map((x) => x.slot).sort(), [1, 2]);
+  t.deepEqual(
+    core
+      .live('web')
+      .map((x) => x.slot)
+      .sort(),
+    [1, 2],
+  );
   // Slots above the count are forgotten once their tasks ended.
   t.true(core.tasksOf('web').every((x) => x.slot <= 2));
   core.close();
@@ -45,7 +51,10 @@ test('drain moves tasks off the node and keeps the count', async (t) => {
   core.agentsReport();
   t.deepEqual(core.spread('web'), { host2: 3, host3: 3 });
   t.is(running(core, 'web'), 6);
-  t.is(core.tasksOf('web').filter((x) => x.nodeId === 'id-host1' && (x.status?.state ?? 0) < TaskState.COMPLETE).length, 0);
+  t.is(
+    core.tasksOf('web').filter((x) => x.nodeId === 'id-host1' && (x.status?.state ?? 0) < TaskState.COMPLETE).length,
+    0,
+  );
   core.close();
 });
 
@@ -67,8 +76,14 @@ test('global service: one task per eligible node, follows nodes', async (t) => {
 });
 
 test('global service with a constraint', async (t) => {
-  const core = new Core([makeNode('host1', { labels: { gpu: 'yes' } }), makeNode('host2'), makeNode('host3', { labels: { gpu: 'yes' } })]);
-  await core.api.createService({ spec: makeSpec('g', { mode: ServiceMode.GLOBAL, constraints: ['node.labels.gpu==yes'] }) });
+  const core = new Core([
+    makeNode('host1', { labels: { gpu: 'yes' } }),
+    makeNode('host2'),
+    makeNode('host3', { labels: { gpu: 'yes' } }),
+  ]);
+  await core.api.createService({
+    spec: makeSpec('g', { mode: ServiceMode.GLOBAL, constraints: ['node.labels.gpu==yes'] }),
+  });
   core.settle();
   t.deepEqual(core.spread('g'), { host1: 1, host3: 1 });
 });
@@ -90,7 +105,12 @@ test('service removal stops and then forgets every task', async (t) => {
 
 test('a failed task is replaced after the restart delay, history is kept per slot', async (t) => {
   const core = new Core(three());
-  await core.api.createService({ spec: makeSpec('web', { replicas: 1, restart: { condition: RestartCondition.ANY, delayMs: 500, maxAttempts: 0, windowMs: 0 } }) });
+  await core.api.createService({
+    spec: makeSpec('web', {
+      replicas: 1,
+      restart: { condition: RestartCondition.ANY, delayMs: 500, maxAttempts: 0, windowMs: 0 },
+    }),
+  });
   core.settle();
   core.agentsReport();
   for (let i = 0; i < 8; i++) {
@@ -129,7 +149,9 @@ test('restart condition none and on-failure', async (t) => {
 
 test('max attempts bounds restarts, beyond the kept history', async (t) => {
   const core = new Core(three());
-  await core.api.createService({ spec: makeSpec('flaky', { restart: { condition: RestartCondition.ANY, delayMs: 0, maxAttempts: 7, windowMs: 0 } }) });
+  await core.api.createService({
+    spec: makeSpec('flaky', { restart: { condition: RestartCondition.ANY, delayMs: 0, maxAttempts: 7, windowMs: 0 } }),
+  });
   core.settle();
   let started = 0;
   for (let i = 0; i < 12; i++) {
@@ -147,7 +169,9 @@ test('max attempts bounds restarts, beyond the kept history', async (t) => {
 
 test('restart window: only restarts within the window count', async (t) => {
   const core = new Core(three());
-  await core.api.createService({ spec: makeSpec('w', { restart: { condition: RestartCondition.ANY, delayMs: 0, maxAttempts: 2, windowMs: 10_000 } }) });
+  await core.api.createService({
+    spec: makeSpec('w', { restart: { condition: RestartCondition.ANY, delayMs: 0, maxAttempts: 2, windowMs: 10_000 } }),
+  });
   core.settle();
   const failOnce = () => {
     core.agentsReport();
@@ -163,7 +187,9 @@ test('restart window: only restarts within the window count', async (t) => {
   t.is(core.live('w').length, 0);
   // Far apart, failures never exhaust the window.
   const c2 = new Core(three());
-  await c2.api.createService({ spec: makeSpec('w', { restart: { condition: RestartCondition.ANY, delayMs: 0, maxAttempts: 2, windowMs: 10_000 } }) });
+  await c2.api.createService({
+    spec: makeSpec('w', { restart: { condition: RestartCondition.ANY, delayMs: 0, maxAttempts: 2, windowMs: 10_000 } }),
+  });
   c2.settle();
   for (let i = 0; i < 6; i++) {
     c2.agentsReport();
@@ -182,7 +208,9 @@ test('rejected create leaves the cluster unchanged', async (t) => {
   await t.throwsAsync(core.api.createService({ spec: makeSpec('bad', { constraints: ['nonsense'] }) }), {
     message: 'invalid constraint "nonsense": expected KEY==VALUE or KEY!=VALUE',
   });
-  await t.throwsAsync(core.api.createService({ spec: makeSpec('bad', { image: '' }) }), { message: 'service image is required' });
+  await t.throwsAsync(core.api.createService({ spec: makeSpec('bad', { image: '' }) }), {
+    message: 'service image is required',
+  });
   await core.api.createService({ spec: makeSpec('web') });
   await t.throwsAsync(core.api.createService({ spec: makeSpec('web') }), { message: 'service "web" already exists' });
   await t.throwsAsync(core.api.scaleService({ ref: 'nosuch', replicas: 3 }), { message: 'service "nosuch" not found' });
@@ -217,7 +245,12 @@ test('a down node: replicated tasks move, global ones wait; on return the stale 
   t.deepEqual(core.spread('g'), { host1: 1, host2: 1, host3: 1 }, 'global task stays with its node');
   // The agents of host2/host3 start the replacements; host1's two still run (partitioned).
   for (const task of core.state.tasks.values()) {
-    if (task.nodeId !== 'id-host1' && task.desiredState === TaskState.RUNNING && task.status?.state === TaskState.ASSIGNED) core.report(task.id, TaskState.RUNNING);
+    if (
+      task.nodeId !== 'id-host1' &&
+      task.desiredState === TaskState.RUNNING &&
+      task.status?.state === TaskState.ASSIGNED
+    )
+      core.report(task.id, TaskState.RUNNING);
   }
   core.settle();
   t.is(running(core, 'web'), 6);
@@ -226,7 +259,10 @@ test('a down node: replicated tasks move, global ones wait; on return the stale 
   core.settle();
   core.agentsReport();
   t.is(alive(core, 'web'), 6);
-  t.is(core.tasksOf('web').filter((x) => x.nodeId === 'id-host1' && (x.status?.state ?? 0) < TaskState.COMPLETE).length, 0);
+  t.is(
+    core.tasksOf('web').filter((x) => x.nodeId === 'id-host1' && (x.status?.state ?? 0) < TaskState.COMPLETE).length,
+    0,
+  );
   core.close();
 });
 
@@ -242,7 +278,11 @@ test('progress reports (ASSIGNED -> RUNNING) leave the orchestrator idle; an end
   core.report(first!.id, TaskState.FAILED, { exitCode: 1 });
   t.true(core.loop.orchestrator.hasWork, 'a task that ended is reconciled (restart policy)');
   core.settle();
-  t.is(core.state.tasks.get(first!.id)?.desiredState, TaskState.SHUTDOWN, 'retired: its slot waits for the restart delay');
+  t.is(
+    core.state.tasks.get(first!.id)?.desiredState,
+    TaskState.SHUTDOWN,
+    'retired: its slot waits for the restart delay',
+  );
   core.close();
 });
 
@@ -283,12 +323,24 @@ test('a bounded run creates about its limit of tasks; the other slots follow in 
   core.loop.disable();
   await core.api.createService({ spec: makeSpec('web', { replicas: 10 }) });
   core.loop.orchestrator.run(4);
-  t.deepEqual(core.live('web').map((x) => x.slot).sort((a, b) => a - b), [1, 2, 3, 4]);
+  t.deepEqual(
+    core
+      .live('web')
+      .map((x) => x.slot)
+      .sort((a, b) => a - b),
+    [1, 2, 3, 4],
+  );
   t.true(core.loop.orchestrator.hasWork, 'slots 5..10 left for later');
   core.loop.orchestrator.run(4);
   t.is(core.live('web').length, 8);
   core.loop.orchestrator.run(4);
-  t.deepEqual(core.live('web').map((x) => x.slot).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  t.deepEqual(
+    core
+      .live('web')
+      .map((x) => x.slot)
+      .sort((a, b) => a - b),
+    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+  );
   core.loop.orchestrator.run(4);
   t.false(core.loop.orchestrator.hasWork);
   t.is(core.live('web').length, 10, 'no slot got two tasks');

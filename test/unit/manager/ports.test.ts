@@ -38,13 +38,22 @@ const conflict = (message: string) => ({ code: status.INVALID_ARGUMENT, message 
 
 test('ingress vs ingress on the same port and protocol is refused, naming the holder', (t) => {
   const state = stateWith(makeSpec('web', { ports: [ingress(8080)] }));
-  t.deepEqual(refusal(state, makeSpec('api', { ports: [ingress(8080, 81)] })), conflict('port 8080/tcp is already published by service web'));
+  t.deepEqual(
+    refusal(state, makeSpec('api', { ports: [ingress(8080, 81)] })),
+    conflict('port 8080/tcp is already published by service web'),
+  );
 });
 
 test('ingress vs host and host vs ingress are refused; host vs host is allowed', (t) => {
   const state = stateWith(makeSpec('web', { ports: [ingress(8080)] }), makeSpec('agent', { ports: [host(9000)] }));
-  t.deepEqual(refusal(state, makeSpec('a', { ports: [host(8080)] })), conflict('port 8080/tcp is already published by service web'));
-  t.deepEqual(refusal(state, makeSpec('b', { ports: [ingress(9000)] })), conflict('port 9000/tcp is already published by service agent'));
+  t.deepEqual(
+    refusal(state, makeSpec('a', { ports: [host(8080)] })),
+    conflict('port 8080/tcp is already published by service web'),
+  );
+  t.deepEqual(
+    refusal(state, makeSpec('b', { ports: [ingress(9000)] })),
+    conflict('port 9000/tcp is already published by service agent'),
+  );
   t.is(refusal(state, makeSpec('c', { ports: [host(9000)] })), undefined);
 });
 
@@ -58,7 +67,10 @@ test('another protocol, another port, or no ports at all: no conflict', (t) => {
 
 test('an empty protocol is tcp, on either side', (t) => {
   const state = stateWith(makeSpec('web', { ports: [ingress(8080, 80, '')] }));
-  t.deepEqual(refusal(state, makeSpec('api', { ports: [host(8080)] })), conflict('port 8080/tcp is already published by service web'));
+  t.deepEqual(
+    refusal(state, makeSpec('api', { ports: [host(8080)] })),
+    conflict('port 8080/tcp is already published by service web'),
+  );
 });
 
 test('the routing mesh: tcp only, and a published port is needed', (t) => {
@@ -90,6 +102,13 @@ test('a service of the same name is not a conflict (creating it again is refused
 test('the check reads services, not tasks', (t) => {
   const state = stateWith(makeSpec('web', { ports: [ingress(8080)] }));
   // Tasks are not looked at: a map that throws on any read proves it.
-  Object.defineProperty(state, 'tasks', { get: () => { throw new Error('tasks read'); } });
-  t.deepEqual(refusal(state, makeSpec('api', { ports: [ingress(8080)] })), conflict('port 8080/tcp is already published by service web'));
+  Object.defineProperty(state, 'tasks', {
+    get: () => {
+      throw new Error('tasks read');
+    },
+  });
+  t.deepEqual(
+    refusal(state, makeSpec('api', { ports: [ingress(8080)] })),
+    conflict('port 8080/tcp is already published by service web'),
+  );
 });

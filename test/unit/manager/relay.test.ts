@@ -58,7 +58,12 @@ async function until(cond: () => boolean, what: string, timeoutMs = 10_000, tick
 /** Publishes probes until `seen` has one: the relay's subscription is then in place. */
 async function subscribed(nc: NatsConnection, seen: () => Event[]): Promise<void> {
   const probe = subjects.service('probe');
-  await until(() => seen().some((e) => e.subject === probe), 'the relay to subscribe', 10_000, () => nc.publish(probe, '{}'));
+  await until(
+    () => seen().some((e) => e.subject === probe),
+    'the relay to subscribe',
+    10_000,
+    () => nc.publish(probe, '{}'),
+  );
 }
 
 const req = (over: Partial<EventsRequest> = {}): EventsRequest => ({ types: [], name: '', ...over });
@@ -99,7 +104,11 @@ test('filters by types and name; each follower gets its own; events carry type, 
   );
   t.true(all.events.every((e) => e.timeMs >= before && e.timeMs <= after));
   const subjectsOf = (r: { events: Event[] }) => r.events.map((e) => e.subject);
-  t.deepEqual(subjectsOf(tasksAndHealth), ['shoal.events.task.web', 'shoal.events.health.my_app', 'shoal.events.task.my_app_other']);
+  t.deepEqual(subjectsOf(tasksAndHealth), [
+    'shoal.events.task.web',
+    'shoal.events.health.my_app',
+    'shoal.events.task.my_app_other',
+  ]);
   t.deepEqual(subjectsOf(myApp), ['shoal.events.health.my_app', 'shoal.events.service.my_app']);
   t.deepEqual(subjectsOf(host1Nodes), ['shoal.events.node.host1']);
   t.deepEqual([...tasksAndHealth.errors, ...myApp.errors, ...host1Nodes.errors, ...all.errors], []);
@@ -150,7 +159,10 @@ test('a follower whose write throws is ended with that error; the others go on',
   nc.publish(subjects.service('web'), '{}');
   await until(() => ok.events.length >= 2, 'two events');
   t.is(calls, 1);
-  t.deepEqual(errors.map((e) => e.message), ['stream gone']);
+  t.deepEqual(
+    errors.map((e) => e.message),
+    ['stream gone'],
+  );
   t.deepEqual(ok.errors, []);
 });
 
@@ -165,12 +177,21 @@ test('close ends every follower once; following a closed relay ends at once; clo
   await subscribed(nc, () => a.events);
   await relay.close();
   await relay.close();
-  t.deepEqual(a.errors.map((e) => e.message), ['this manager is stopping']);
-  t.deepEqual(b.errors.map((e) => e.message), ['this manager is stopping']);
+  t.deepEqual(
+    a.errors.map((e) => e.message),
+    ['this manager is stopping'],
+  );
+  t.deepEqual(
+    b.errors.map((e) => e.message),
+    ['this manager is stopping'],
+  );
   const late = recorder();
   const stop = relay.follow(req(), late.write, late.onError);
   await new Promise((r) => setImmediate(r));
-  t.deepEqual(late.errors.map((e) => e.message), ['this manager is stopping']);
+  t.deepEqual(
+    late.errors.map((e) => e.message),
+    ['this manager is stopping'],
+  );
   stop();
   const count = a.events.length;
   nc.publish(subjects.service('web'), '{}');
@@ -208,5 +229,8 @@ test('a relay that never reached NATS closes at once', async (t) => {
   const started = Date.now();
   await relay.close();
   t.true(Date.now() - started < 500);
-  t.deepEqual(r.errors.map((e) => e.message), ['this manager is stopping']);
+  t.deepEqual(
+    r.errors.map((e) => e.message),
+    ['this manager is stopping'],
+  );
 });

@@ -30,14 +30,22 @@ test('constraint node.hostname==host2 puts every replica on host2', async (t) =>
 });
 
 test('!= constraint and labels', async (t) => {
-  const core = new Core([makeNode('host1', { labels: { zone: 'a' } }), makeNode('host2', { labels: { zone: 'b' } }), makeNode('host3', { labels: { zone: 'b' } })]);
+  const core = new Core([
+    makeNode('host1', { labels: { zone: 'a' } }),
+    makeNode('host2', { labels: { zone: 'b' } }),
+    makeNode('host3', { labels: { zone: 'b' } }),
+  ]);
   await core.api.createService({ spec: makeSpec('web', { replicas: 4, constraints: ['node.labels.zone!=a'] }) });
   core.settle();
   t.deepEqual(core.spread('web'), { host2: 2, host3: 2 });
 });
 
 test('impossible constraint: pending with the reason per filter', async (t) => {
-  const core = new Core([makeNode('host1'), makeNode('host2', { status: NodeStatus.DOWN }), makeNode('host3', { availability: Availability.DRAIN })]);
+  const core = new Core([
+    makeNode('host1'),
+    makeNode('host2', { status: NodeStatus.DOWN }),
+    makeNode('host3', { availability: Availability.DRAIN }),
+  ]);
   await core.api.createService({ spec: makeSpec('web', { replicas: 2, constraints: ['node.labels.zone==nowhere'] }) });
   core.settle();
   const tasks = core.live('web');
@@ -45,13 +53,18 @@ test('impossible constraint: pending with the reason per filter', async (t) => {
   for (const task of tasks) {
     t.is(task.status?.state, TaskState.PENDING);
     t.is(task.nodeId, '');
-    t.is(task.status?.err, 'no suitable node (1 node: constraint; 1 node: node not active (paused or drained); 1 node: node not ready)');
+    t.is(
+      task.status?.err,
+      'no suitable node (1 node: constraint; 1 node: node not active (paused or drained); 1 node: node not ready)',
+    );
   }
 });
 
 test('memory reservations count what is already reserved', async (t) => {
   const core = new Core([makeNode('host1', { memory: 1 * GiB }), makeNode('host2', { memory: 1 * GiB })]);
-  await core.api.createService({ spec: makeSpec('big', { replicas: 5, reservations: { nanoCpus: 0, memoryBytes: 0.4 * GiB } }) });
+  await core.api.createService({
+    spec: makeSpec('big', { replicas: 5, reservations: { nanoCpus: 0, memoryBytes: 0.4 * GiB } }),
+  });
   core.settle();
   // 2 fit per node (0.8 GiB), the fifth does not.
   t.deepEqual(core.spread('big'), { host1: 2, host2: 2 });
@@ -62,7 +75,9 @@ test('memory reservations count what is already reserved', async (t) => {
 
 test('cpu reservations', async (t) => {
   const core = new Core([makeNode('host1', { cpus: 1 })]);
-  await core.api.createService({ spec: makeSpec('cpu', { replicas: 3, reservations: { nanoCpus: 0.5e9, memoryBytes: 0 } }) });
+  await core.api.createService({
+    spec: makeSpec('cpu', { replicas: 3, reservations: { nanoCpus: 0.5e9, memoryBytes: 0 } }),
+  });
   core.settle();
   t.is(core.live('cpu').filter((x) => x.status?.state === TaskState.ASSIGNED).length, 2);
   t.regex(core.live('cpu').find((x) => x.status?.state === TaskState.PENDING)!.status!.err, /1 node: insufficient cpu/);
@@ -74,12 +89,17 @@ test('host port conflicts keep a second task off the node', async (t) => {
   await core.api.createService({ spec: makeSpec('web', { replicas: 3, ports }) });
   core.settle();
   t.deepEqual(core.spread('web'), { host1: 1, host2: 1 });
-  t.regex(core.live('web').find((x) => x.status?.state === TaskState.PENDING)!.status!.err, /2 nodes: host port in use/);
+  t.regex(
+    core.live('web').find((x) => x.status?.state === TaskState.PENDING)!.status!.err,
+    /2 nodes: host port in use/,
+  );
 });
 
 test('pending tasks are retried when a node joins or resources free up', async (t) => {
   const core = new Core([makeNode('host1', { memory: 1 * GiB })]);
-  await core.api.createService({ spec: makeSpec('big', { replicas: 2, reservations: { nanoCpus: 0, memoryBytes: 0.8 * GiB } }) });
+  await core.api.createService({
+    spec: makeSpec('big', { replicas: 2, reservations: { nanoCpus: 0, memoryBytes: 0.8 * GiB } }),
+  });
   core.settle();
   t.is(core.live('big').filter((x) => x.status?.state === TaskState.PENDING).length, 1);
   core.state.putNode(makeNode('host2', { memory: 1 * GiB }));
@@ -88,10 +108,14 @@ test('pending tasks are retried when a node joins or resources free up', async (
 
   // Freed resources: scale another service down and the pending one gets placed.
   const c2 = new Core([makeNode('solo', { memory: 1 * GiB })]);
-  await c2.api.createService({ spec: makeSpec('hog', { replicas: 1, reservations: { nanoCpus: 0, memoryBytes: 0.8 * GiB } }) });
+  await c2.api.createService({
+    spec: makeSpec('hog', { replicas: 1, reservations: { nanoCpus: 0, memoryBytes: 0.8 * GiB } }),
+  });
   c2.settle();
   c2.agentsReport();
-  await c2.api.createService({ spec: makeSpec('late', { replicas: 1, reservations: { nanoCpus: 0, memoryBytes: 0.8 * GiB } }) });
+  await c2.api.createService({
+    spec: makeSpec('late', { replicas: 1, reservations: { nanoCpus: 0, memoryBytes: 0.8 * GiB } }),
+  });
   c2.settle();
   t.is(c2.live('late')[0]!.status?.state, TaskState.PENDING);
   await c2.api.removeService({ ref: 'hog' });
@@ -118,10 +142,20 @@ test('a run with a limit places at most that many (lowest slots first) and leave
   core.loop.orchestrator.run();
   const r = core.loop.scheduler.run(4);
   t.is(r.assigned, 4);
-  const assigned = core.tasksOf('web').filter((x) => x.status?.state === TaskState.ASSIGNED).map((x) => x.slot).sort((a, b) => a - b);
+  const assigned = core
+    .tasksOf('web')
+    .filter((x) => x.status?.state === TaskState.ASSIGNED)
+    .map((x) => x.slot)
+    .sort((a, b) => a - b);
   t.deepEqual(assigned, [1, 2, 3, 4]);
   t.true(core.loop.scheduler.hasWork, 'the other 6 are still to place');
-  t.true(core.tasksOf('web').filter((x) => x.status?.state === TaskState.PENDING).every((x) => x.status?.err === ''), 'not marked unplaceable');
+  t.true(
+    core
+      .tasksOf('web')
+      .filter((x) => x.status?.state === TaskState.PENDING)
+      .every((x) => x.status?.err === ''),
+    'not marked unplaceable',
+  );
   t.is(core.loop.scheduler.run(100).assigned, 6);
   t.false(core.loop.scheduler.hasWork);
   core.close();

@@ -1,11 +1,30 @@
 import test from 'ava';
-import { TaskState, canTransition, isAlive, isTerminal, stateName, transition, StateTransitionError } from '../../../proto/task-state.js';
+import {
+  TaskState,
+  canTransition,
+  isAlive,
+  isTerminal,
+  stateName,
+  transition,
+  StateTransitionError,
+} from '../../../proto/task-state.js';
 
 test('states are ordered as swarmkit orders them', (t) => {
   const order = [
-    TaskState.NEW, TaskState.PENDING, TaskState.ASSIGNED, TaskState.ACCEPTED, TaskState.PREPARING, TaskState.READY,
-    TaskState.STARTING, TaskState.RUNNING, TaskState.COMPLETE, TaskState.SHUTDOWN, TaskState.FAILED, TaskState.REJECTED,
-    TaskState.REMOVE, TaskState.ORPHANED,
+    TaskState.NEW,
+    TaskState.PENDING,
+    TaskState.ASSIGNED,
+    TaskState.ACCEPTED,
+    TaskState.PREPARING,
+    TaskState.READY,
+    TaskState.STARTING,
+    TaskState.RUNNING,
+    TaskState.COMPLETE,
+    TaskState.SHUTDOWN,
+    TaskState.FAILED,
+    TaskState.REJECTED,
+    TaskState.REMOVE,
+    TaskState.ORPHANED,
   ];
   for (let i = 1; i < order.length; i++) t.true(order[i - 1]! < order[i]!);
 });

@@ -17,7 +17,10 @@ test('batches writes into transactions of at most 128 operations', async (t) => 
   await w.sync();
   t.is(store.data.size, 1000);
   t.true(sizes.every((n) => n <= 128));
-  t.is(sizes.reduce((a, b) => a + b, 0), 1000);
+  t.is(
+    sizes.reduce((a, b) => a + b, 0),
+    1000,
+  );
   t.true(sizes.length <= 8, `1000 writes in ${sizes.length} transactions`);
 });
 

@@ -297,7 +297,8 @@ export class FakeControl {
       }),
       createNetwork: handle<CreateNetworkRequest, Network>('createNetwork', (req) => {
         const spec = req.spec;
-        if (spec === undefined || spec.name === '') return { code: grpcStatus.INVALID_ARGUMENT, details: 'network name is required' };
+        if (spec === undefined || spec.name === '')
+          return { code: grpcStatus.INVALID_ARGUMENT, details: 'network name is required' };
         if (this.networks.some((n) => n.spec?.name === spec.name)) {
           return { code: grpcStatus.ALREADY_EXISTS, details: `network "${spec.name}" already exists` };
         }
@@ -321,12 +322,18 @@ export class FakeControl {
         if (isFailure(found)) return found;
         const name = found.spec?.name ?? '';
         if (found.isDefault) {
-          return { code: grpcStatus.FAILED_PRECONDITION, details: `network "${name}" is the default network and cannot be removed` };
+          return {
+            code: grpcStatus.FAILED_PRECONDITION,
+            details: `network "${name}" is the default network and cannot be removed`,
+          };
         }
         const users = this.networkServices(found);
         if (users.length > 0) {
           const what = users.length > 1 ? 'services' : 'service';
-          return { code: grpcStatus.FAILED_PRECONDITION, details: `network "${name}" is in use by ${what} ${users.join(', ')}` };
+          return {
+            code: grpcStatus.FAILED_PRECONDITION,
+            details: `network "${name}" is in use by ${what} ${users.join(', ')}`,
+          };
         }
         this.networks = this.networks.filter((n) => n !== found);
         this.leases = this.leases.filter((l) => l.networkId !== found.id);
@@ -359,7 +366,9 @@ export class FakeControl {
         return {};
       }),
       listTasks: handle('listTasks', (req: { service: string; node: string }) => ({
-        tasks: this.tasks.filter((t) => req.service === '' || t.serviceId === req.service || t.serviceName === req.service),
+        tasks: this.tasks.filter(
+          (t) => req.service === '' || t.serviceId === req.service || t.serviceName === req.service,
+        ),
       })),
       lookupService: handle<LookupServiceRequest, ServiceEndpoints>('lookupService', (req) => {
         const service = this.services.find((s) => s.spec?.name === req.name);

@@ -60,7 +60,9 @@ export class RunningShoal {
     const end = Date.now() + timeoutMs;
     while (!test(this.stdout, this.stderr)) {
       if (this.#child.exitCode !== null || this.#child.signalCode !== null) {
-        throw new Error(`shoal exited (${this.#child.exitCode ?? this.#child.signalCode}); stdout: ${this.stdout} stderr: ${this.stderr}`);
+        throw new Error(
+          `shoal exited (${this.#child.exitCode ?? this.#child.signalCode}); stdout: ${this.stdout} stderr: ${this.stderr}`,
+        );
       }
       const left = end - Date.now();
       if (left <= 0) throw new Error(`timed out; stdout: ${this.stdout} stderr: ${this.stderr}`);
