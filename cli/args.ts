@@ -22,15 +22,15 @@ import {
   TaskState,
   type UpdateNodeRequest,
 } from '../proto/gen/shoal.js';
+import { CidrError, formatCidr, HOST_PREFIX_LEN, MIN_NETWORK_PREFIX, parseNetworkSubnet } from '../proto/cidr.js';
+import { ConstraintError, formatConstraint, parseConstraint } from '../proto/constraint.js';
+import { DURATION_EXAMPLES, parseDuration } from '../proto/duration.js';
 import { UsageError } from './errors.js';
 
 export const DEFAULT_HOST = '127.0.0.1:4242';
 const DEFAULT_PORT = 4242;
 const DEFAULT_REPLICAS = 1; // as docker
 const DEFAULT_WAIT_TIMEOUT_MS = 120_000; // long enough to pull an image on a slow link
-/** A network's subnet: every host leases a /24 of it, so it must hold at least one. */
-const MIN_SUBNET_PREFIX = 8;
-const MAX_SUBNET_PREFIX = 24;
 const MAX_PORT = 65535;
 
 // ------------------------------------------------------------------ parsed commands
@@ -357,7 +357,7 @@ const COMMANDS: CommandSpec[] = [
         long: 'subnet',
         type: 'string',
         value: 'CIDR',
-        help: `Cluster subnet, /${MIN_SUBNET_PREFIX} to /${MAX_SUBNET_PREFIX} (default: the next free one from the manager's pool)`,
+        help: `Cluster subnet, /${MIN_NETWORK_PREFIX} to /${HOST_PREFIX_LEN} (default: the next free one from the manager's pool)`,
       },
       { long: 'label', short: 'l', type: 'string', value: 'KEY=VALUE', help: 'Set a network label (repeatable)' },
     ],
@@ -527,33 +527,6 @@ export function parseSize(text: string): number | undefined {
   return Number.isSafeInteger(bytes) ? bytes : undefined;
 }
 
-const DURATION_UNITS_MS: Record<string, number> = {
-  ns: 1e-6,
-  us: 1e-3,
-  µs: 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-};
-
-/** Milliseconds from a Go-style duration: "1s", "500ms", "1m30s", "1.5h", or "0". */
-export function parseDuration(text: string): number | undefined {
-  if (text === '0') return 0;
-  const part = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
-  let total = 0;
-  let pos = 0;
-  while (pos < text.length) {
-    part.lastIndex = pos;
-    const m = part.exec(text);
-    if (!m) return undefined;
-    total += Number(m[1]) * (DURATION_UNITS_MS[m[2] ?? ''] ?? Number.NaN);
-    pos = part.lastIndex;
-  }
-  if (pos === 0 || !Number.isFinite(total)) return undefined;
-  return Math.round(total);
-}
-
 /** Nano-CPUs from "0.5", "2", ".25" (1e9 = one CPU, as docker's --cpus). */
 export function parseCpus(text: string): number | undefined {
   if (!/^(\d+(\.\d*)?|\.\d+)$/.test(text)) return undefined;
@@ -568,22 +541,6 @@ export function parseCount(text: string): number | undefined {
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
-/** Shape only, as the manager's parser: which keys exist is the manager's to say. */
-const CONSTRAINT_KEY = /^[^=!\s]+$/;
-
-/**
- * Checks a placement constraint and returns it normalised to `key==value` / `key!=value`
- * (spaces around the operator removed), or undefined when it is not of that shape.
- */
-export function parseConstraint(text: string): string | undefined {
-  const m = /^(.*?)(==|!=)(.*)$/.exec(text);
-  if (!m) return undefined;
-  const key = (m[1] ?? '').trim();
-  const value = (m[3] ?? '').trim();
-  if (!CONSTRAINT_KEY.test(key) || value === '' || /==|!=/.test(value)) return undefined;
-  return `${key}${m[2]}${value}`;
-}
-
 /** Splits "KEY=VALUE" at the first "="; the key must be non-empty, the value may be. */
 export function parseKeyValue(text: string): [string, string] | undefined {
   const eq = text.indexOf('=');
@@ -591,29 +548,14 @@ export function parseKeyValue(text: string): [string, string] | undefined {
   return [text.slice(0, eq), text.slice(eq + 1)];
 }
 
-/**
- * Checks a network subnet, `a.b.c.d/n` with n between 8 and 24 (each host leases a /24 of
- * it) and no host bits set. Returns it normalised (no leading zeros), or throws a
- * UsageError naming the problem (for `--subnet`).
- */
+/** `network create --subnet`: proto/cidr.ts's rule, the manager's too; normalised. */
 export function parseSubnet(text: string): string {
-  const bad = (why: string): UsageError => new UsageError(`invalid --subnet "${text}": ${why}`);
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(text.trim());
-  if (!m) throw bad('expected an IPv4 CIDR like 10.43.0.0/16');
-  const octets = m.slice(1, 5).map(Number);
-  if (octets.some((o) => o > 255)) throw bad('each part of the address must be between 0 and 255');
-  const prefix = Number(m[5]);
-  if (prefix < MIN_SUBNET_PREFIX || prefix > MAX_SUBNET_PREFIX) {
-    throw bad(
-      `the prefix length must be between /${MIN_SUBNET_PREFIX} and /${MAX_SUBNET_PREFIX} (each host gets a /24 of it)`,
-    );
+  try {
+    return formatCidr(parseNetworkSubnet(text, '--subnet'));
+  } catch (err) {
+    if (err instanceof CidrError) throw new UsageError(err.message);
+    throw err;
   }
-  const address = octets.reduce((acc, o) => acc * 256 + o, 0);
-  const size = 2 ** (32 - prefix);
-  const network = Math.floor(address / size) * size;
-  const dotted = (n: number): string => [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
-  if (network !== address) throw bad(`host bits are set (did you mean ${dotted(network)}/${prefix}?)`);
-  return `${dotted(address)}/${prefix}`;
 }
 
 /** Manager addresses from "a:1,b:2"; a bare host gets the default port. */
@@ -797,7 +739,7 @@ function optionalDuration(flags: FlagValues, long: string, positive = false): nu
   if (text === undefined) return undefined;
   const ms = parseDuration(text);
   if (ms === undefined)
-    throw new UsageError(`invalid --${long} "${text}": expected a duration like 10s, 500ms or 1m30s`);
+    throw new UsageError(`invalid --${long} "${text}": expected a duration like ${DURATION_EXAMPLES}`);
   if (positive && ms <= 0) throw new UsageError(`--${long} must be longer than 0, got "${text}"`);
   return ms;
 }
@@ -1022,9 +964,12 @@ const BUILDERS: Record<BuildableCommand, Builder> = {
     }
 
     const constraints = flags.list('constraint').map((text) => {
-      const c = parseConstraint(text);
-      if (c === undefined) throw new UsageError(`invalid constraint "${text}": expected KEY==VALUE or KEY!=VALUE`);
-      return c;
+      try {
+        return formatConstraint(parseConstraint(text));
+      } catch (err) {
+        if (err instanceof ConstraintError) throw new UsageError(err.message);
+        throw err;
+      }
     });
 
     const reserveCpu = cpus(flags, 'reserve-cpu');

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Manager } from './manager.js';
-import { parseDuration } from './duration.js';
+import { DURATION_EXAMPLES, parseDuration } from '../proto/duration.js';
 import { DEFAULT_NETWORK_SUBNET, validateDefaultSubnet } from './allocator/allocator.js';
 import { watchEventLoop } from './loop-stall.js';
 
@@ -74,16 +74,15 @@ if (httpListen !== 'off') {
 
 let defaultNetworkSubnet: string;
 try {
-  defaultNetworkSubnet = validateDefaultSubnet(values['default-network-subnet']);
+  defaultNetworkSubnet = validateDefaultSubnet(values['default-network-subnet'], '--default-network-subnet');
 } catch (err) {
-  fail(`--default-network-subnet: ${(err as Error).message}`);
+  fail((err as Error).message);
 }
 
-let heartbeatPeriodMs: number;
-try {
-  heartbeatPeriodMs = parseDuration(values['heartbeat-period']);
-} catch (err) {
-  fail(`--heartbeat-period: ${(err as Error).message}`);
+const heartbeatText = values['heartbeat-period'];
+const heartbeatPeriodMs = parseDuration(heartbeatText) ?? 0;
+if (heartbeatPeriodMs <= 0) {
+  fail(`invalid --heartbeat-period "${heartbeatText}": expected a positive duration like ${DURATION_EXAMPLES}`);
 }
 
 const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);

@@ -5,7 +5,7 @@
 import type { TaskStatus } from '../../proto/gen/shoal.js';
 import { isTerminal, TaskState } from '../../proto/task-state.js';
 import type { TaskObserver } from '../worker.js';
-import { parseCidr } from '../network/plan.js';
+import { contains, parseIpv4, tryParseCidr } from '../../proto/cidr.js';
 
 export interface TaskDropper {
   dropTask(service: string, taskId: string): void;
@@ -84,25 +84,15 @@ export class HostAskers implements AskerScope {
     const ip = sourceIp.startsWith('::ffff:') ? sourceIp.slice('::ffff:'.length) : sourceIp;
     const own = this.opts.tasks.networksOf(ip);
     if (own !== undefined) return new Set(own);
-    const n = ipv4(ip);
+    const n = parseIpv4(ip);
     if (n !== undefined) {
       for (const l of this.opts.leases()) {
-        const c = parseCidr(l.subnet);
-        if (c !== undefined && inCidr(n, c)) return new Set([l.name]);
+        const c = tryParseCidr(l.subnet);
+        if (c !== undefined && contains(c, n)) return new Set([l.name]);
       }
       if (n >>> 24 === 127) return 'all';
     }
     if (ip === '::1') return 'all';
     return NONE;
   }
-}
-
-function ipv4(ip: string): number | undefined {
-  const c = parseCidr(`${ip}/32`);
-  return c?.[0];
-}
-
-function inCidr(ip: number, [net, len]: [number, number]): boolean {
-  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-  return (ip & mask) >>> 0 === net;
 }

@@ -1,5 +1,6 @@
 // The full set the manager sends (every network, every host's lease) -> what this host must
 // have, per network. Pure: no commands here.
+import { formatCidr, formatIp, tryParseCidr } from '../../proto/cidr.js';
 import type { NetworksMessage } from '../../proto/gen/shoal.js';
 
 /** VXLAN overhead: what the overlay's MTU is below the underlay's. */
@@ -64,22 +65,6 @@ export interface Plan {
   names: Set<string>;
 }
 
-/** "10.42.3.0/24" -> [10.42.3.0 as a number, 24], or undefined when it is not IPv4 CIDR. */
-export function parseCidr(cidr: string): [number, number] | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr.trim());
-  if (!m) return undefined;
-  const parts = m.slice(1, 5).map(Number);
-  const len = Number(m[5]);
-  if (parts.some((p) => p > 255) || len > 32) return undefined;
-  const ip = parts.reduce((a, p) => a * 256 + p, 0);
-  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-  return [(ip & mask) >>> 0, len];
-}
-
-export function ipString(n: number): string {
-  return [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
-}
-
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
 export function plan(msg: NetworksMessage, nodeId: string, log: (line: string) => void = () => {}): Plan {
@@ -91,7 +76,7 @@ export function plan(msg: NetworksMessage, nodeId: string, log: (line: string) =
     const name = n.spec?.name ?? '';
     if (name === '') continue;
     names.add(name);
-    const cluster = parseCidr(n.spec?.subnet ?? '');
+    const cluster = tryParseCidr(n.spec?.subnet ?? '');
     if (cluster === undefined || n.vni <= 0 || n.vni > 0xffffff || seenVni.has(n.vni)) {
       log(`network ${name}: ignored (subnet "${n.spec?.subnet ?? ''}", vni ${n.vni})`);
       unleased.push(name);
@@ -100,7 +85,7 @@ export function plan(msg: NetworksMessage, nodeId: string, log: (line: string) =
     seenVni.add(n.vni);
     const leases = msg.leases.filter((l) => l.networkId === n.id);
     const own = leases.find((l) => l.nodeId === nodeId);
-    const ownNet = own && parseCidr(own.subnet);
+    const ownNet = own && tryParseCidr(own.subnet);
     if (own === undefined || ownNet === undefined || !MAC.test(own.vtepMac.toLowerCase()) || own.nodeAddress === '') {
       unleased.push(name);
       continue;
@@ -108,7 +93,7 @@ export function plan(msg: NetworksMessage, nodeId: string, log: (line: string) =
     const peers: Peer[] = [];
     for (const l of leases) {
       if (l.nodeId === nodeId) continue;
-      const p = parseCidr(l.subnet);
+      const p = tryParseCidr(l.subnet);
       if (p === undefined || !MAC.test(l.vtepMac.toLowerCase()) || l.nodeAddress === '') {
         log(
           `network ${name}: lease of node ${l.nodeId} ignored (subnet "${l.subnet}", mac "${l.vtepMac}", address "${l.nodeAddress}")`,
@@ -117,8 +102,8 @@ export function plan(msg: NetworksMessage, nodeId: string, log: (line: string) =
       }
       peers.push({
         nodeId: l.nodeId,
-        subnet: `${ipString(p[0])}/${p[1]}`,
-        vtepIp: ipString(p[0]),
+        subnet: formatCidr(p),
+        vtepIp: formatIp(p.base),
         vtepMac: l.vtepMac.toLowerCase(),
         nodeAddress: l.nodeAddress,
       });
@@ -128,10 +113,10 @@ export function plan(msg: NetworksMessage, nodeId: string, log: (line: string) =
       id: n.id,
       name,
       vni: n.vni,
-      clusterSubnet: `${ipString(cluster[0])}/${cluster[1]}`,
-      subnet: `${ipString(ownNet[0])}/${ownNet[1]}`,
-      gateway: ipString(ownNet[0] + 1),
-      vtepIp: ipString(ownNet[0]),
+      clusterSubnet: formatCidr(cluster),
+      subnet: formatCidr(ownNet),
+      gateway: formatIp(ownNet.base + 1),
+      vtepIp: formatIp(ownNet.base),
       vtepMac: own.vtepMac.toLowerCase(),
       localAddress: own.nodeAddress,
       dockerName: dockerNetworkName(name),

@@ -7,7 +7,15 @@ import type { Network, Node, SubnetLease } from '../../proto/gen/shoal.js';
 import { newId } from '../../proto/naming.js';
 import type { Change, ClusterState } from '../store/cluster-state.js';
 import { leaseId } from '../store/cluster-state.js';
-import { formatCidr, nthSubnet, overlaps, parseCidr, size } from './cidr.js';
+import {
+  formatCidr,
+  HOST_PREFIX_LEN,
+  nthSubnet,
+  overlaps,
+  parseCidr,
+  parseNetworkSubnet,
+  size,
+} from '../../proto/cidr.js';
 
 export const DEFAULT_NETWORK_NAME = 'shoal';
 export const DEFAULT_NETWORK_SUBNET = '10.42.0.0/16';
@@ -16,7 +24,6 @@ export const AUTO_POOL = '10.43.0.0/16 .. 10.99.0.0/16';
 /** Networks created without --subnet get the next free /16 from here on. */
 const AUTO_SUBNET_FIRST = '10.43.0.0/16';
 const AUTO_SUBNET_COUNT = 57; // 10.43 .. 10.99
-export const HOST_PREFIX_LEN = 24;
 const DEFAULT_VNI = 4096;
 
 export class AllocationError extends Error {
@@ -32,20 +39,17 @@ export function vtepMac(nodeId: string, vni: number): string {
 
 /**
  * Checks a subnet for the default network (`--default-network-subnet`, Swarm's
- * `--default-addr-pool`): a valid CIDR that holds at least one host /24, at most a /8, and
- * clear of the pool networks without --subnet take theirs from. Returns it normalised.
+ * `--default-addr-pool`): a network subnet (proto/cidr.ts: /8 to /24) clear of the pool
+ * networks without --subnet take theirs from. Returns it normalised; errors name `label`.
  */
-export function validateDefaultSubnet(text: string): string {
-  const c = parseCidr(text);
-  if (c.prefix > HOST_PREFIX_LEN)
-    throw new AllocationError(`subnet ${text} is smaller than one host's /${HOST_PREFIX_LEN}`);
-  if (c.prefix < 8) throw new AllocationError(`subnet ${text} is too large (at most /8)`);
+export function validateDefaultSubnet(text: string, label = 'subnet'): string {
+  const c = parseNetworkSubnet(text, label);
   const first = parseCidr(AUTO_SUBNET_FIRST);
   const pool = { base: first.base, prefix: 16 };
   for (let i = 0; i < AUTO_SUBNET_COUNT; i++) {
     if (overlaps(c, nthSubnet(pool, 16, i)))
       throw new AllocationError(
-        `subnet ${text} overlaps the pool for networks created without --subnet (10.43.0.0-10.99.255.255)`,
+        `invalid ${label} "${text}": it overlaps the pool for networks created without --subnet (10.43.0.0-10.99.255.255)`,
       );
   }
   return formatCidr(c);
@@ -86,10 +90,7 @@ export class Allocator {
   chooseSubnet(asked: string): string {
     const taken = [...this.state.networks.values()].map((n) => parseCidr(n.spec!.subnet));
     if (asked) {
-      const c = parseCidr(asked);
-      if (c.prefix > HOST_PREFIX_LEN)
-        throw new AllocationError(`subnet ${asked} is smaller than one host's /${HOST_PREFIX_LEN}`);
-      if (c.prefix < 8) throw new AllocationError(`subnet ${asked} is too large (at most /8)`);
+      const c = parseNetworkSubnet(asked, '--subnet');
       const clash = [...this.state.networks.values()].find((n) => overlaps(parseCidr(n.spec!.subnet), c));
       if (clash)
         throw new AllocationError(`subnet ${asked} overlaps network ${clash.spec!.name} (${clash.spec!.subnet})`);

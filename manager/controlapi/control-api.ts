@@ -30,8 +30,8 @@ import type {
   UpdateNodeRequest,
 } from '../../proto/gen/shoal.js';
 import { Availability, NodeStatus, ServiceMode } from '../../proto/gen/shoal.js';
-import { AllocationError, Allocator, HOST_PREFIX_LEN } from '../allocator/allocator.js';
-import { CidrError } from '../allocator/cidr.js';
+import { AllocationError, Allocator } from '../allocator/allocator.js';
+import { CidrError, HOST_PREFIX_LEN } from '../../proto/cidr.js';
 import { TaskState } from '../../proto/task-state.js';
 import { newId } from '../../proto/naming.js';
 import type { ClusterState } from '../store/cluster-state.js';

@@ -1,7 +1,7 @@
 // Validation of what users send: every refusal names the input that was wrong.
 import type { ServiceSpec } from '../../proto/gen/shoal.js';
 import { RestartCondition, ServiceMode } from '../../proto/gen/shoal.js';
-import { ConstraintError, parseConstraint } from '../scheduler/constraint.js';
+import { ConstraintError, formatConstraint, parseConstraint } from '../../proto/constraint.js';
 import { DEFAULT_RESTART_DELAY_MS } from '../orchestrator/restart.js';
 import { invalidArgument } from '../errors.js';
 
@@ -34,14 +34,14 @@ export function validateSpec(spec: ServiceSpec | undefined): ServiceSpec {
   if (spec.mode !== ServiceMode.REPLICATED && spec.mode !== ServiceMode.GLOBAL)
     throw invalidArgument(`invalid service mode ${spec.mode}`);
   if (spec.mode === ServiceMode.REPLICATED) validateReplicas(spec.replicas);
-  for (const c of spec.constraints) {
+  const constraints = spec.constraints.map((c) => {
     try {
-      parseConstraint(c);
+      return formatConstraint(parseConstraint(c));
     } catch (err) {
       if (err instanceof ConstraintError) throw invalidArgument(err.message);
       throw err;
     }
-  }
+  });
   for (const e of spec.env) {
     if (!/^[^=\s]+=/.test(e)) throw invalidArgument(`invalid environment variable "${e}": expected KEY=VALUE`);
   }
@@ -71,6 +71,7 @@ export function validateSpec(spec: ServiceSpec | undefined): ServiceSpec {
   return {
     ...spec,
     image: spec.image.trim(),
+    constraints,
     replicas: spec.mode === ServiceMode.GLOBAL ? 0 : spec.replicas,
     restart: { ...restart, delayMs: restart.delayMs ?? DEFAULT_RESTART_DELAY_MS },
     stopGracePeriodMs: spec.stopGracePeriodMs ?? DEFAULT_STOP_GRACE_MS,

@@ -1,5 +1,5 @@
 // Query parameters of Consul's HTTP API, each refusal naming the parameter.
-import { parseDuration } from '../duration.js';
+import { DURATION_EXAMPLES, parseDuration } from '../../proto/duration.js';
 
 /** Consul's defaults: a blocking query waits 5 minutes unless told, never more than 10. */
 export const DEFAULT_WAIT_MS = 5 * 60_000;
@@ -24,11 +24,10 @@ export function blockingParams(q: URLSearchParams): BlockingParams {
   let waitMs = DEFAULT_WAIT_MS;
   const wait = q.get('wait');
   if (wait !== null && wait !== '') {
-    try {
-      waitMs = wait === '0' ? 0 : parseDuration(wait);
-    } catch {
-      throw new QueryError(`invalid wait "${wait}": expected a duration such as 10s, 5m or 500ms`);
-    }
+    const parsed = parseDuration(wait);
+    if (parsed === undefined)
+      throw new QueryError(`invalid wait "${wait}": expected a duration like ${DURATION_EXAMPLES}`);
+    waitMs = parsed;
     // Consul: 0 means "the default", more than the maximum means the maximum.
     waitMs = waitMs <= 0 ? DEFAULT_WAIT_MS : Math.min(waitMs, MAX_WAIT_MS);
   }

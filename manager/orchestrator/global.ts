@@ -3,7 +3,8 @@
 import type { Node, Service, Task } from '../../proto/gen/shoal.js';
 import { Availability, NodeStatus } from '../../proto/gen/shoal.js';
 import { TaskState } from '../../proto/task-state.js';
-import { matches, parseConstraint } from '../scheduler/constraint.js';
+import { parseConstraint } from '../../proto/constraint.js';
+import { matches } from '../scheduler/constraint.js';
 import type { OrchestratorContext } from './slots.js';
 import { reconcileSlot } from './slots.js';
 

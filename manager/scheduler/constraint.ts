@@ -1,32 +1,7 @@
-// Placement constraints, docker's syntax: `node.hostname==host2`, `node.labels.zone!=a`.
+// Whether a node satisfies a placement constraint (parsed by proto/constraint.ts, the one
+// parser the CLI and the manager share).
 import type { Node } from '../../proto/gen/shoal.js';
-
-export interface Constraint {
-  key: string;
-  op: '==' | '!=';
-  value: string;
-}
-
-export class ConstraintError extends Error {
-  override name = 'ConstraintError';
-}
-
-const FIXED_KEYS = ['node.id', 'node.hostname', 'node.role', 'node.platform.os', 'node.platform.arch'];
-const LABEL_PREFIXES = ['node.labels.', 'engine.labels.'];
-
-export function parseConstraint(expr: string): Constraint {
-  const m = /^\s*([^=!\s]+)\s*(==|!=)\s*(.*?)\s*$/.exec(expr);
-  if (!m) throw new ConstraintError(`invalid constraint "${expr}": expected KEY==VALUE or KEY!=VALUE`);
-  const [, key, op, value] = m as unknown as [string, string, '==' | '!=', string];
-  const known = FIXED_KEYS.includes(key) || LABEL_PREFIXES.some((p) => key.startsWith(p) && key.length > p.length);
-  if (!known) {
-    throw new ConstraintError(
-      `invalid constraint "${expr}": unknown key "${key}" (use node.id, node.hostname, node.role, node.platform.os, node.platform.arch, node.labels.KEY or engine.labels.KEY)`,
-    );
-  }
-  if (value === '') throw new ConstraintError(`invalid constraint "${expr}": missing value after ${op}`);
-  return { key, op, value };
-}
+import type { Constraint } from '../../proto/constraint.js';
 
 /** The labels a constraint `node.labels.K` sees: engine labels, overridden by user labels. */
 export function effectiveLabels(node: Node): Record<string, string> {

@@ -3,8 +3,9 @@ import type { Task } from '../../../proto/gen/shoal.js';
 import { Availability, NodeStatus } from '../../../proto/gen/shoal.js';
 import type { NodeInfo } from '../node-info.js';
 import { hostPortKeys } from '../node-info.js';
-import type { Constraint } from '../constraint.js';
-import { matches, parseConstraint } from '../constraint.js';
+import type { Constraint } from '../../../proto/constraint.js';
+import { parseConstraint } from '../../../proto/constraint.js';
+import { matches } from '../constraint.js';
 import type { Filter } from './filter.js';
 
 export class ReadyFilter implements Filter {

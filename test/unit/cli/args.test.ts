@@ -372,9 +372,12 @@ test('service create: bad replicas', (t) => {
 test('service create: bad constraints', (t) => {
   const msg = (c: string): string => usageError(['service', 'create', '--name', 'w', '--constraint', c, 'img']);
   t.is(msg('nonsense'), 'invalid constraint "nonsense": expected KEY==VALUE or KEY!=VALUE');
-  for (const bad of ['node.hostname=host1', '==a', 'node.hostname==', 'a b==c', 'k==v==w', '!=x', 'node.labels.a>=1']) {
+  for (const bad of ['node.hostname=host1', '==a', 'a b==c', 'k==v==w', '!=x', 'node.labels.a>=1']) {
     t.regex(msg(bad), /^invalid constraint ".*": expected KEY==VALUE or KEY!=VALUE$/, bad);
   }
+  // the manager's own rules, checked before anything is sent (proto/constraint.ts)
+  t.is(msg('node.hostname=='), 'invalid constraint "node.hostname==": missing value after ==');
+  t.regex(msg('node.color==red'), /^invalid constraint "node.color==red": unknown key "node.color"/);
 });
 
 test('service create: bad sizes, cpus and durations name the flag', (t) => {

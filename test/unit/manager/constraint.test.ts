@@ -1,20 +1,7 @@
 import test from 'ava';
-import { ConstraintError, matches, parseConstraint } from '../../../manager/scheduler/constraint.js';
+import { parseConstraint } from '../../../proto/constraint.js';
+import { matches } from '../../../manager/scheduler/constraint.js';
 import { makeNode } from '../../helpers/fixtures.js';
-
-test('parses == and != with docker keys', (t) => {
-  t.deepEqual(parseConstraint('node.hostname==host2'), { key: 'node.hostname', op: '==', value: 'host2' });
-  t.deepEqual(parseConstraint(' node.labels.zone != a '), { key: 'node.labels.zone', op: '!=', value: 'a' });
-});
-
-test('malformed constraints name the problem', (t) => {
-  t.is(
-    t.throws(() => parseConstraint('nonsense'), { instanceOf: ConstraintError })?.message,
-    'invalid constraint "nonsense": expected KEY==VALUE or KEY!=VALUE',
-  );
-  t.regex(t.throws(() => parseConstraint('node.color==red')).message, /unknown key "node.color"/);
-  t.regex(t.throws(() => parseConstraint('node.hostname==')).message, /missing value/);
-});
 
 test('matches hostname, id, user and engine labels', (t) => {
   const n = makeNode('host2', { labels: { zone: 'b' }, engineLabels: { disk: 'ssd', zone: 'x' } });

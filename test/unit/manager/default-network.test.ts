@@ -35,7 +35,7 @@ test('--default-network-subnet: checked (valid CIDR, /8../24, clear of the 10.43
   t.is(validateDefaultSubnet('10.128.0.0/14'), '10.128.0.0/14');
   t.is(validateDefaultSubnet('10.42.0.0/16'), '10.42.0.0/16');
   t.throws(() => validateDefaultSubnet('10.40.0.0/13'), { message: /overlaps the pool/ });
-  t.throws(() => validateDefaultSubnet('10.128.0.0/25'), { message: /smaller than one host's \/24/ });
-  t.throws(() => validateDefaultSubnet('10.0.0.0/7'), { message: /too large/ });
+  t.throws(() => validateDefaultSubnet('10.128.0.0/25'), { message: /must be between \/8 and \/24/ });
+  t.throws(() => validateDefaultSubnet('10.0.0.0/7'), { message: /must be between \/8 and \/24/ });
   t.throws(() => validateDefaultSubnet('10.128.0.1/14'), { message: /host bits are set/ });
 });

@@ -77,7 +77,7 @@ test('wait and index parameters as Consul reads them', (t) => {
   t.deepEqual(p('index=7&wait=1h'), { index: 7, waitMs: MAX_WAIT_MS });
   t.deepEqual(p('index=7&wait=0'), { index: 7, waitMs: DEFAULT_WAIT_MS });
   t.deepEqual(p('index=&wait='), { index: undefined, waitMs: DEFAULT_WAIT_MS });
-  t.throws(() => p('index=7&wait=10'), { message: 'invalid wait "10": expected a duration such as 10s, 5m or 500ms' });
+  t.throws(() => p('index=7&wait=10'), { message: 'invalid wait "10": expected a duration like 10s, 500ms or 1m30s' });
   t.throws(() => p('index=x'), { message: 'invalid index "x": expected a non-negative integer' });
   t.throws(() => p('index=1.5'), { message: /^invalid index/ });
 });

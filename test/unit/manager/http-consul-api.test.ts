@@ -352,7 +352,7 @@ test('bad wait or index is 400 naming the parameter', async (t) => {
   for (const q of ['?index=11&wait=soon', '?index=11&wait=10', '?wait=5x', '?index=11&wait=-1s']) {
     const r = await request(base, `/v1/health/service/web${q}`);
     t.is(r.status, 400, q);
-    t.regex(r.body, /^invalid wait ".*": expected a duration such as 10s, 5m or 500ms\n$/, q);
+    t.regex(r.body, /^invalid wait ".*": expected a duration like 10s, 500ms or 1m30s\n$/, q);
   }
   const i = await request(base, '/v1/catalog/services?index=-1');
   t.is(i.status, 400);

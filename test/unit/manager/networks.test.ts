@@ -46,7 +46,8 @@ test('network create: next free /16, or the subnet asked for; overlaps and bad C
     message: 'subnet 10.43.8.0/24 overlaps network a (10.43.0.0/16)',
   });
   await t.throwsAsync(core.api.createNetwork(netSpec('d', '10.60.0.0/28')), {
-    message: "subnet 10.60.0.0/28 is smaller than one host's /24",
+    message:
+      'invalid --subnet "10.60.0.0/28": the prefix length must be between /8 and /24 (each host gets a /24 of it)',
   });
   await t.throwsAsync(core.api.createNetwork(netSpec('e', '10.60.0.1/16')), { message: /host bits are set/ });
   await t.throwsAsync(core.api.createNetwork(netSpec('a')), { message: 'network "a" already exists' });
