@@ -16,11 +16,11 @@
 //     ran there runs elsewhere.
 // Prints a markdown table; exits 1 when something did not converge. Every process it
 // starts is stopped by PID and its temp dir removed, also on Ctrl-C and on errors.
-import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { fork, type ChildProcess } from 'node:child_process';
+import { copyFileSync, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
@@ -36,6 +36,9 @@ import {
   type ListTasksResponse,
   type Service,
 } from '../proto/gen/shoal.js';
+import { ChildGroup, cpuSeconds, freePort, vmHwmBytes, waitForLine } from './lib/processes.js';
+import { fmtMiB, fmtS, percentile } from './lib/stats.js';
+import { TaskTracker, type TaskEvent } from './lib/task-tracker.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -76,11 +79,9 @@ const log = (line: string) => {
 
 // ------------------------------------------------------------------ processes and cleanup
 
-const children: { name: string; proc: ChildProcess }[] = [];
+const children = new ChildGroup(log);
 const tmp = mkdtempSync(join(tmpdir(), 'shoal-placement-'));
 let cleaned = false;
-/** Processes stopped with SIGSTOP (lost nodes): killed at cleanup, a SIGTERM would wait. */
-const frozen = new Set<ChildProcess>();
 /** Where the manager's log is kept when the run fails (the temp dir goes). */
 const MANAGER_LOG_KEPT = join(tmpdir(), 'shoal-placement-manager.log');
 
@@ -88,25 +89,7 @@ async function cleanup(): Promise<void> {
   if (cleaned) return;
   cleaned = true;
   // Reverse start order: agents, manager (writes its profile on exit), NATS, etcd.
-  for (const { name, proc } of [...children].reverse()) {
-    if (proc.exitCode !== null || proc.signalCode !== null || proc.pid === undefined) continue;
-    const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-    try {
-      process.kill(proc.pid, frozen.has(proc) ? 'SIGKILL' : 'SIGTERM');
-    } catch {
-      continue;
-    }
-    const grace = name === 'manager' ? 15_000 : 5_000;
-    const timer = setTimeout(() => {
-      try {
-        if (proc.pid !== undefined) process.kill(proc.pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }, grace);
-    await exited;
-    clearTimeout(timer);
-  }
+  await children.close();
   if (exitCode !== 0 || values['keep-log']) {
     try {
       copyFileSync(join(tmp, 'manager.log'), MANAGER_LOG_KEPT);
@@ -124,74 +107,8 @@ process.on('SIGINT', () => {
 });
 process.on('SIGTERM', () => void cleanup().then(() => process.exit(143)));
 
-function start(name: string, command: string, args: string[], env?: NodeJS.ProcessEnv): ChildProcess {
-  const proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
-  children.push({ name, proc });
-  proc.once('exit', (code, signal) => {
-    if (!cleaned && !expectedExit.has(proc)) log(`${name} exited unexpectedly (${code ?? signal})`);
-  });
-  return proc;
-}
-const expectedExit = new Set<ChildProcess>();
 /** The manager's last output, shown when something fails. */
 let managerLog = '';
-
-function waitForLine(proc: ChildProcess, pattern: RegExp, what: string, ms: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(
-      () => reject(new Error(`${what}: not seen within ${ms} ms; output:\n${buf.slice(-2000)}`)),
-      ms,
-    );
-    const onData = (d: Buffer) => {
-      buf += d.toString();
-      const m = pattern.exec(buf);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[0]);
-      }
-      if (buf.length > 100_000) buf = buf.slice(-20_000);
-    };
-    proc.stdout?.on('data', onData);
-    proc.stderr?.on('data', onData);
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${what}: process exited (${code}); output:\n${buf.slice(-2000)}`));
-    });
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-function vmHwmBytes(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : 0;
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
-  } catch {
-    return 0;
-  }
-}
 
 function call<Req, Res>(client: ControlClient, method: string, req: Req, timeoutMs = 30_000): Promise<Res> {
   return new Promise((resolve, reject) => {
@@ -205,51 +122,6 @@ function call<Req, Res>(client: ControlClient, method: string, req: Req, timeout
       err ? reject(new Error(`${method}: ${err.details || err.message}`)) : resolve(res),
     );
   });
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
-}
-
-const fmtS = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-const fmtMiB = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
-
-// ------------------------------------------------------------------ task events
-
-interface TaskEvent {
-  type: string;
-  task: string;
-  service: string;
-  nodeId: string;
-  state: string;
-  desiredState: string;
-}
-
-/** What the events say about the tasks (O(1) per event). */
-class TaskTracker {
-  /** task id -> node id, for tasks seen RUNNING and desired RUNNING */
-  readonly running = new Map<string, string>();
-  readonly runningByService = new Map<string, number>();
-  readonly created = new Map<string, number>(); // task id -> when its 'created' event arrived
-  events = 0;
-  /** Called when a task starts running (task id, service, node, now). */
-  onRunning: (task: string, service: string, nodeId: string, at: number) => void = () => {};
-
-  handle(e: TaskEvent, at: number): void {
-    this.events++;
-    if (e.type === 'created') this.created.set(e.task, at);
-    const isRunning = e.type !== 'deleted' && e.state === 'running' && e.desiredState === 'running';
-    const was = this.running.has(e.task);
-    if (isRunning && !was) {
-      this.running.set(e.task, e.nodeId);
-      this.runningByService.set(e.service, (this.runningByService.get(e.service) ?? 0) + 1);
-      this.onRunning(e.task, e.service, e.nodeId, at);
-    } else if (!isRunning && was) {
-      this.running.delete(e.task);
-      this.runningByService.set(e.service, (this.runningByService.get(e.service) ?? 0) - 1);
-    }
-  }
 }
 
 // ------------------------------------------------------------------ the run
@@ -271,7 +143,7 @@ async function run(): Promise<Results> {
     await freePort(),
   ];
   const etcdUrl = `http://127.0.0.1:${etcdClient}`;
-  const etcd = start('etcd', 'etcd', [
+  const etcd = children.start('etcd', 'etcd', [
     '--name',
     'bench',
     '--data-dir',
@@ -288,7 +160,7 @@ async function run(): Promise<Results> {
     `bench=http://127.0.0.1:${etcdPeer}`,
   ]);
   await waitForLine(etcd, /ready to serve client requests/, 'etcd', 20_000);
-  const nats = start('nats', 'nats-server', ['-a', '127.0.0.1', '-p', String(natsPort)]);
+  const nats = children.start('nats', 'nats-server', ['-a', '127.0.0.1', '-p', String(natsPort)]);
   await waitForLine(nats, /Server is ready/, 'nats-server', 10_000);
   log(`etcd ${etcdUrl}, nats :${natsPort}`);
 
@@ -312,7 +184,7 @@ async function run(): Promise<Results> {
     'off',
   ];
   if (values['default-network-subnet']) managerArgs.push('--default-network-subnet', values['default-network-subnet']);
-  const manager = start('manager', process.execPath, managerArgs);
+  const manager = children.start('manager', process.execPath, managerArgs, undefined, 15_000);
   const managerLogFile = createWriteStream(join(tmp, 'manager.log'));
   manager.stdout?.on('data', (d: Buffer) => {
     managerLogFile.write(d);
@@ -378,7 +250,7 @@ async function run(): Promise<Results> {
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       },
     );
-    children.push({ name: `agents ${p.prefix}@${p.first}`, proc });
+    children.add(`agents ${p.prefix}@${p.first}`, proc);
     proc.on('message', (m: { type: string; count?: number }) => {
       if (m.type === 'registered') registeredBy.set(proc, m.count ?? 0);
     });
@@ -541,8 +413,8 @@ async function run(): Promise<Results> {
         if (replaced >= onLost && !replacedAt) replacedAt = at;
       }
     };
-    expectedExit.add(victims.proc);
-    frozen.add(victims.proc);
+    children.expectedExit.add(victims.proc);
+    children.frozen.add(victims.proc);
     process.kill(victims.proc.pid!, 'SIGSTOP');
     log(`froze ${LOST} agents (pid ${victims.proc.pid}) holding ${onLost} running tasks`);
     let recovered = false;

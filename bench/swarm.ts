@@ -22,7 +22,6 @@
 // Afterwards (also on failure, SIGINT, SIGTERM): services removed, lower-bound containers
 // removed, host3 healed, every engine leaves the swarm, and the bed is brought down (unless
 // --keep-bed; with --reuse-bed the running bed is used as it is and left up).
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,6 +29,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Docker from 'dockerode';
+import { ok, run, Started, type Run } from './lib/processes.js';
+import { median } from './lib/stats.js';
+import { emptyResults, resultsTable, sec } from './swarm/results.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SHOAL = path.join(REPO, 'cli/bin/shoal');
@@ -69,47 +71,6 @@ function sock(h: Host): string {
 const engines = new Map<Host, Docker>(HOSTS.map((h) => [h, new Docker({ socketPath: sock(h) })]));
 function engine(h: Host): Docker {
   return engines.get(h)!;
-}
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(
-  file: string,
-  args: readonly string[],
-  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
-): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      file,
-      [...args],
-      { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 16 << 20 },
-      (err, stdout, stderr) => {
-        const code = err
-          ? typeof (err as { code?: unknown }).code === 'number'
-            ? (err as { code: number }).code
-            : 124
-          : 0;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-      },
-    );
-  });
-}
-
-async function ok(
-  file: string,
-  args: readonly string[],
-  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
-): Promise<Run> {
-  const r = await run(file, args, opts);
-  if (r.code !== 0)
-    throw new Error(
-      `${path.basename(file)} ${args.join(' ')} -> exit ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`,
-    );
-  return r;
 }
 
 const dockerOn = (h: Host, args: readonly string[], timeoutMs?: number) =>
@@ -165,28 +126,6 @@ async function until(
       );
     const wait = POLL_MS - (performance.now() - tick);
     if (wait > 0) await sleep(wait);
-  }
-}
-
-/** A command spawned while the clock runs: its failure ends the wait at once. */
-class Started {
-  failure: Error | undefined;
-  returnedMs: number | undefined;
-  readonly done: Promise<void>;
-  constructor(file: string, args: readonly string[], since: number, env?: NodeJS.ProcessEnv) {
-    this.done = ok(file, args, env === undefined ? {} : { env }).then(
-      () => {
-        this.returnedMs = performance.now() - since;
-      },
-      (err: unknown) => {
-        this.failure = err instanceof Error ? err : new Error(String(err));
-      },
-    );
-  }
-  /** Throws the command's error, if it failed. */
-  async check(): Promise<void> {
-    await this.done;
-    if (this.failure) throw this.failure;
   }
 }
 
@@ -262,53 +201,10 @@ const SWARM_SYSTEM: System = {
 
 // ---------------------------------------------------------------- results
 
-type CaseName = 'deploy' | 'scale' | 'recovery' | 'heal';
-type Column = 'lower' | 'lowerNet' | 'shoal' | 'swarm';
-const results: Record<Column, Record<CaseName, number[]>> = {
-  lower: { deploy: [], scale: [], recovery: [], heal: [] },
-  lowerNet: { deploy: [], scale: [], recovery: [], heal: [] },
-  shoal: { deploy: [], scale: [], recovery: [], heal: [] },
-  swarm: { deploy: [], scale: [], recovery: [], heal: [] },
-};
+const results = emptyResults();
 /** When each CLI returned, ms after its start (not measured, shown for reference). */
 const cliReturns: Record<'shoal' | 'swarm', number[]> = { shoal: [], swarm: [] };
-
-function median(xs: number[]): number | undefined {
-  if (xs.length === 0) return undefined;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-const sec = (ms: number | undefined) => (ms === undefined ? '—' : `${(ms / 1000).toFixed(2)} s`);
-const cell = (xs: number[]) =>
-  xs.length === 0 ? '—' : `${sec(median(xs))} (${xs.map((x) => (x / 1000).toFixed(2)).join(', ')})`;
-const ratio = (a: number | undefined, b: number | undefined) =>
-  a === undefined || b === undefined ? '—' : (a / b).toFixed(2);
-
-function table(replicas: number): string {
-  const rows: Array<[string, CaseName]> = [
-    [`deploy: create --replicas ${replicas} -> ${replicas} running`, 'deploy'],
-    [`scale ${replicas} -> ${2 * replicas}`, 'scale'],
-    [`recovery: partition ${VICTIM} -> ${2 * replicas} running on the others`, 'recovery'],
-    [`after heal: back to exactly ${2 * replicas} (stale copies gone)`, 'heal'],
-  ];
-  const out = [
-    "| case | lower bound | shoal | Swarm | shoal/Swarm | shoal/lower bound | lower bound on shoal's network | shoal/that |",
-    '|---|---|---|---|---|---|---|---|',
-  ];
-  for (const [title, c] of rows) {
-    const lo = median(results.lower[c]);
-    const ln = median(results.lowerNet[c]);
-    const sh = median(results.shoal[c]);
-    const sw = median(results.swarm[c]);
-    out.push(
-      `| ${title} | ${cell(results.lower[c])} | ${cell(results.shoal[c])} | ${cell(results.swarm[c])} | ${ratio(sh, sw)} | ${ratio(sh, lo)} ` +
-        `| ${cell(results.lowerNet[c])} | ${ratio(sh, ln)} |`,
-    );
-  }
-  return out.join('\n');
-}
+const table = (replicas: number) => resultsTable(results, replicas, VICTIM);
 
 // ---------------------------------------------------------------- cases
 

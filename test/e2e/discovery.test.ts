@@ -3,29 +3,22 @@
 // whose page names its container. What DNS answers is compared with `service ps` and with
 // each host's dockerd; freshness is measured by a query loop running inside the clients
 // (timestamps taken in the container, right after each answer); the Consul-shaped HTTP API
-// and `shoal service lookup` must list the same endpoints; names outside the cluster go to
-// a responder this test binds on the bed's DNS upstream (10.213.0.1:10053).
-import { spawn, type ChildProcess } from 'node:child_process';
+// (discovery-http.test.ts checks `shoal service lookup` and the HTTP API); names outside the
+// cluster go to a responder this test binds on the bed's DNS upstream (10.213.0.1:10053).
 import dgram from 'node:dgram';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import test, { type ExecutionContext } from 'ava';
 import dnsPacket from 'dns-packet';
 import {
-  BED,
   HOSTS,
   IMAGE,
   SLEEP,
-  containerIp,
   containersOf,
   docker,
   execIn,
   hostAddress,
-  httpGet,
-  managerHttp,
   measured,
   removeService,
-  services,
   shoal,
   shoalJson,
   shoalOk,
@@ -35,8 +28,19 @@ import {
   waitNodesReady,
   type Container,
 } from '../helpers/bed.js';
+import { DnsWatch, nslookup, type Answer } from '../helpers/dns-watch.js';
+import {
+  consul,
+  consulUrl,
+  dockerIps,
+  psIps,
+  replicasOf,
+  sameSet,
+  settled,
+  startedAtMs,
+  type LookupRow,
+} from '../helpers/service-views.js';
 
-const BED_RUN = '/run/shoal-bed';
 const NEW_TASK_BUDGET_MS = 200; // issue 5: the answer has the new tasks within 0.2 s of their running
 const KILLED_BUDGET_MS = 500; // issue 5: a killed task's IP leaves the answer within 0.5 s
 // An unhealthy task leaves the answer as fast as a killed one (0.5 s), after the probe that
@@ -58,113 +62,6 @@ const hc = uniqueName('hc');
 const hidden = uniqueName('hidden');
 const otherNet = uniqueName('othernet');
 
-// ---- DNS as a container sees it -------------------------------------------------------------
-
-interface Answer {
-  at: number; // ms since the epoch, taken inside the container right after nslookup returned
-  ips: string[]; // A records, in the order given
-  nxdomain: boolean;
-  raw: string;
-}
-
-/** busybox nslookup's output -> the A records (the server's own "Address:\t..:53" line has a
- * port and a tab, the answers "Address: IP"). */
-function parseNslookup(out: string): { ips: string[]; nxdomain: boolean } {
-  const ips: string[] = [];
-  for (const line of out.split(/[\n|]/)) {
-    const m = /^Address: (\d+\.\d+\.\d+\.\d+)$/.exec(line.trim());
-    if (m) ips.push(m[1]!);
-  }
-  return { ips, nxdomain: /NXDOMAIN/.test(out) };
-}
-
-/** One `nslookup [-type=a] NAME` inside a container. */
-async function nslookup(c: Container, name: string, type = 'a') {
-  const r = await execIn(c.host, c.id, ['nslookup', `-type=${type}`, '-timeout=2', '-retry=1', name], 15_000);
-  const out = r.stdout + r.stderr;
-  return { code: r.code, out, ...parseNslookup(out) };
-}
-
-const sameSet = (a: readonly string[], b: readonly string[]): boolean =>
-  a.length === b.length && [...a].sort().join() === [...b].sort().join();
-
-/**
- * A query loop inside a container: `nslookup -type=a NAME` about every 20 ms, one line per
- * answer with the container's clock (busybox `date` has no %N; `adjtimex` gives µs). Stopped
- * through a file (killing the docker CLI would leave the loop running in the container) and
- * by a 180 s `timeout` in any case.
- */
-class DnsWatch {
-  readonly answers: Answer[] = [];
-  readonly #stopFile = `/tmp/dnswatch-${Math.random().toString(36).slice(2)}`;
-  #child: ChildProcess | undefined;
-  #listeners = new Set<() => void>();
-
-  constructor(
-    readonly c: Container,
-    readonly name: string,
-  ) {}
-
-  start(): this {
-    const loop =
-      `while [ ! -e ${this.#stopFile} ]; do ` +
-      `o=$(nslookup -type=a -timeout=1 -retry=1 ${this.name} 2>&1 | tr '\\n' '|'); ` +
-      `t=$(adjtimex | sed -n 's/^ *time.tv_sec: *//p;s/^ *time.tv_usec: *//p' | tr '\\n' ' '); ` +
-      `echo "$t$o"; usleep 20000; done`;
-    const child = spawn(
-      'docker',
-      ['-H', `unix://${BED_RUN}/${this.c.host}/docker.sock`, 'exec', this.c.id, 'timeout', '180', 'sh', '-c', loop],
-      {
-        stdio: ['ignore', 'pipe', 'ignore'],
-      },
-    );
-    this.#child = child;
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      const m = /^(\d+) (\d+) (.*)$/.exec(line);
-      if (!m) return;
-      const at = Number(m[1]) * 1000 + Number(m[2]) / 1000;
-      this.answers.push({ at, raw: m[3]!, ...parseNslookup(m[3]!) });
-      for (const l of this.#listeners) l();
-    });
-    return this;
-  }
-
-  /** The first answer taken after `since` that satisfies `pred` (waits for it). */
-  async first(pred: (a: Answer) => boolean, since: number, timeoutMs: number, what: string): Promise<Answer> {
-    const find = () => this.answers.find((a) => a.at >= since && pred(a));
-    const hit = find();
-    if (hit) return hit;
-    return new Promise((resolve, reject) => {
-      const done = () => {
-        const a = find();
-        if (!a) return;
-        clearTimeout(timer);
-        this.#listeners.delete(done);
-        resolve(a);
-      };
-      const timer = setTimeout(() => {
-        this.#listeners.delete(done);
-        const last = this.answers.at(-1);
-        reject(
-          new Error(
-            `${this.c.host}: no answer for ${this.name} with ${what} within ${timeoutMs} ms (${this.answers.length} answers; last: ${last ? JSON.stringify(last.ips) : 'none'} ${last?.raw.slice(0, 200) ?? ''})`,
-          ),
-        );
-      }, timeoutMs);
-      this.#listeners.add(done);
-    });
-  }
-
-  async stop(): Promise<void> {
-    await execIn(this.c.host, this.c.id, ['touch', this.#stopFile], 10_000);
-    const child = this.#child;
-    if (child && child.exitCode === null) {
-      await Promise.race([new Promise((r) => child.once('exit', r)), sleep(3_000)]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    }
-  }
-}
-
 /** One watch per client container (one per host). */
 async function watchAll(name: string): Promise<DnsWatch[]> {
   const clients = await clientsPerHost();
@@ -183,49 +80,6 @@ async function clientsPerHost(): Promise<Container[]> {
     },
     60_000,
     `one running ${client} container per host`,
-  );
-}
-
-// ---- what shoal and the engines say ---------------------------------------------------------
-
-/** IPs of a service's running tasks on `network` per `service ps`. */
-async function psIps(service: string, network = 'shoal'): Promise<string[]> {
-  return (await tasks(service))
-    .filter((r) => r.state === 'running' && r.desiredState === 'running')
-    .map((r) => r.addresses?.find((a) => a.network === network)?.ip ?? '')
-    .filter((ip) => ip !== '')
-    .sort();
-}
-
-/** IPs of a service's running containers on `network`, from each host's dockerd. */
-async function dockerIps(service: string, network = 'shoal'): Promise<Array<Container & { ip: string }>> {
-  const out = [];
-  for (const c of await containersOf(service)) out.push({ ...c, ip: await containerIp(c.host, c.id, network) });
-  return out.sort((a, b) => a.ip.localeCompare(b.ip));
-}
-
-async function startedAtMs(c: Container): Promise<number> {
-  const info = await docker(c.host).getContainer(c.id).inspect();
-  return Date.parse(info.State.StartedAt); // ms resolution is enough against 200 ms budgets
-}
-
-/** Waits until `service ps` and every host's dockerd agree on `n` running tasks; their IPs. */
-async function settled(service: string, n: number, timeoutMs = 60_000): Promise<Array<Container & { ip: string }>> {
-  return waitFor(
-    async () => {
-      const d = await dockerIps(service);
-      const p = await psIps(service);
-      return d.length === n &&
-        d.every((c) => c.ip !== '') &&
-        sameSet(
-          p,
-          d.map((c) => c.ip),
-        )
-        ? d
-        : undefined;
-    },
-    timeoutMs,
-    `${n} running task(s) of ${service}, service ps and dockerd agreeing on their IPs`,
   );
 }
 
@@ -411,136 +265,6 @@ test.serial(
     } finally {
       await Promise.all(watches.map((w) => w.stop()));
     }
-  },
-);
-
-// ---- lookup and the HTTP API ----------------------------------------------------------------
-
-/** A row of `shoal service lookup --format json` (the fields compared). */
-interface LookupRow {
-  task: string; // web.1
-  taskId: string;
-  node: string;
-  addresses: Array<{ network: string; ip: string }>;
-  healthChecked: boolean;
-}
-
-interface ConsulEntry {
-  Node: { Node: string; Address: string };
-  Service: { ID: string; Service: string; Address: string; Port: number };
-  Checks?: Array<{ Status: string }>;
-}
-
-const consulUrl = (n: number, service: string, query = 'passing') =>
-  `http://${managerHttp(n)}/v1/health/service/${service}?${query}`;
-
-async function consul(n: number, service: string, query = 'passing') {
-  const r = await httpGet(consulUrl(n, service, query), 30_000);
-  if (r.status !== 200) throw new Error(`GET ${consulUrl(n, service, query)} -> ${r.status}: ${r.body}`);
-  return { index: Number(r.headers['x-consul-index']), entries: JSON.parse(r.body) as ConsulEntry[], at: Date.now() };
-}
-
-/** "task-id node ip" per endpoint, sorted: what the three views must agree on. */
-const lookupPairs = (rows: LookupRow[]) =>
-  rows.map((r) => `${r.taskId} ${r.node} ${r.addresses.find((a) => a.network === 'shoal')?.ip ?? ''}`).sort();
-const consulPairs = (entries: ConsulEntry[]) =>
-  entries.map((e) => `${e.Service.ID} ${e.Node.Node} ${e.Service.Address}`).sort();
-
-/** The replica count `service ls` has for a service. */
-async function replicasOf(service: string): Promise<number> {
-  const row = (await services()).find((s) => s.name === service);
-  if (row?.replicas === undefined) throw new Error(`no replicated service ${service} in service ls`);
-  return row.replicas;
-}
-
-test.serial(
-  'shoal service lookup web and GET /v1/health/service/web?passing (every manager) list the same endpoints as the running tasks',
-  async (t) => {
-    const running = await settled(web, await replicasOf(web));
-    const want = (await tasks(web))
-      .filter((r) => r.state === 'running' && r.desiredState === 'running')
-      .map((r) => `${r.id} ${r.node} ${r.addresses?.find((a) => a.network === 'shoal')?.ip ?? ''}`)
-      .sort();
-    t.deepEqual(
-      want.map((p) => p.split(' ')[2]).sort(),
-      running.map((c) => c.ip),
-      'service ps = dockerd',
-    );
-    const rows = await waitFor(
-      async () => {
-        const r = await shoalJson<LookupRow>('service', 'lookup', web);
-        return sameSet(lookupPairs(r), want) ? r : undefined;
-      },
-      5_000,
-      'lookup = running tasks',
-    ).catch(() => shoalJson<LookupRow>('service', 'lookup', web));
-    t.deepEqual(
-      lookupPairs(rows),
-      want,
-      `shoal service lookup ${web} --format json:\n${JSON.stringify(rows, null, 1)}`,
-    );
-    for (const r of rows) t.false(r.healthChecked, `lookup row ${r.task}: web has no health check`);
-    const plain = await shoalOk('service', 'lookup', web);
-    for (const p of want) t.true(plain.stdout.includes(p.split(' ')[2]!), `plain lookup output names ${p}`);
-    for (let n = 1; n <= BED.managers; n++) {
-      const c = await consul(n, web);
-      t.deepEqual(
-        consulPairs(c.entries),
-        want,
-        `manager ${n} (${managerHttp(n)}): ${JSON.stringify(c.entries).slice(0, 400)}`,
-      );
-      t.true(Number.isInteger(c.index) && c.index > 0, `manager ${n}: X-Consul-Index ${c.index}`);
-      for (const e of c.entries) t.is(e.Service.Service, web);
-    }
-    // an unknown service: an empty list, not an error (Consul's behaviour)
-    const none = await consul(1, uniqueName('nosuch'));
-    t.deepEqual(none.entries, []);
-  },
-);
-
-test.serial(
-  'a blocking query (?index=X-Consul-Index&wait=10s) holds while nothing changes and returns promptly after a scale',
-  async (t) => {
-    t.timeout(120_000);
-    const n = await replicasOf(web);
-    const before = await settled(web, n);
-    const first = await consul(1, web);
-    t.is(first.entries.length, n);
-    let index = first.index;
-    // nothing changes: the query must still be waiting after 1.5 s
-    let settledAt = 0;
-    const pending = consul(1, web, `passing&index=${index}&wait=10s`).then((r) => ((settledAt = Date.now()), r));
-    const askedAt = Date.now();
-    await sleep(1_500);
-    t.is(settledAt, 0, `the blocking query answered after ${settledAt - askedAt} ms with nothing changed`);
-    const scaleAt = Date.now();
-    await shoalOk('service', 'scale', `${web}=${n + 1}`, '--detach');
-    // Consul semantics: each change of the index ends a query; a client loops until it sees n+1
-    let r = await pending;
-    const returns = [r.at - scaleAt];
-    while (r.entries.length !== n + 1 && Date.now() - scaleAt < 30_000) {
-      t.true(r.index >= index, `index never goes back (${index} -> ${r.index})`);
-      index = r.index;
-      r = await consul(1, web, `passing&index=${index}&wait=10s`);
-      returns.push(r.at - scaleAt);
-    }
-    t.is(
-      r.entries.length,
-      n + 1,
-      `${n + 1} passing entries after the scale: ${JSON.stringify(r.entries).slice(0, 300)}`,
-    );
-    t.true(r.index > first.index, `X-Consul-Index grew: ${first.index} -> ${r.index}`);
-    const after = await settled(web, n + 1);
-    const fresh = after.filter((c) => !before.some((b) => b.id === c.id));
-    t.is(fresh.length, 1);
-    const ranAt = await startedAtMs(fresh[0]!);
-    t.log(`blocking queries returned ${returns.map((ms) => `${ms} ms`).join(', ')} after the scale`);
-    measured(t, 'new task running -> blocking HTTP query returns with it', r.at - ranAt);
-    t.true(r.at - ranAt <= 1_000, `the blocking query returned ${r.at - ranAt} ms after the new task ran`);
-    t.true(
-      returns.every((ms) => ms < 9_000),
-      'no query waited out its 10 s while things changed',
-    );
   },
 );
 
