@@ -4,8 +4,8 @@ import { status as grpcStatus } from '@grpc/grpc-js';
 import test from 'ava';
 import { GrpcControlApi } from '../../../cli/client.js';
 import { ManagerError, UnreachableError } from '../../../cli/errors.js';
-import { FakeControl } from './helpers/fake-control.js';
-import { deadAddress, silentServer, slowProxy } from './helpers/net.js';
+import { FakeControl } from '../../helpers/fake-control.js';
+import { deadAddress, silentServer, slowProxy } from '../../helpers/ports.js';
 
 type Teardown = { teardown(fn: () => Promise<void> | void): void };
 

@@ -2,9 +2,9 @@
 import { status as grpcStatus } from '@grpc/grpc-js';
 import test from 'ava';
 import { type Endpoint, PublishMode, type EventsRequest, type CreateServiceRequest } from '../../../proto/gen/shoal.js';
-import { FakeControl } from './helpers/fake-control.js';
-import { deadAddress } from './helpers/net.js';
-import { lines, RunningShoal, shoal } from './helpers/run-shoal.js';
+import { FakeControl } from '../../helpers/fake-control.js';
+import { deadAddress } from '../../helpers/ports.js';
+import { lines, RunningShoal, shoal } from '../../helpers/run-shoal.js';
 
 async function withFake(t: { teardown(fn: () => Promise<void>): void }): Promise<{ fake: FakeControl; host: string }> {
   const fake = new FakeControl();

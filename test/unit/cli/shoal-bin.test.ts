@@ -12,8 +12,8 @@ import {
   TaskState,
   type Task,
 } from '../../../proto/gen/shoal.js';
-import { FakeControl, fullSpec } from './helpers/fake-control.js';
-import { deadAddress, silentServer } from './helpers/net.js';
+import { FakeControl, fullSpec } from '../../helpers/fake-control.js';
+import { deadAddress, silentServer } from '../../helpers/ports.js';
 
 const BIN = fileURLToPath(new URL('../../../cli/bin/shoal', import.meta.url));
 

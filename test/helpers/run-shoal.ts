@@ -3,7 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const BIN = fileURLToPath(new URL('../../../../cli/bin/shoal', import.meta.url));
+const BIN = fileURLToPath(new URL('../../cli/bin/shoal', import.meta.url));
 
 export interface Result {
   code: number | null;

@@ -39,7 +39,7 @@ import {
   type ServiceSpec,
   type ServiceStatus,
   type Task,
-} from '../../../../proto/gen/shoal.js';
+} from '../../proto/gen/shoal.js';
 
 export interface Call {
   method: string;
