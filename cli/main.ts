@@ -96,7 +96,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (e) {
     return fail(e);
   } finally {
-    api.close();
+    await api.close();
   }
 }
 

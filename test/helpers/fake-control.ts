@@ -1,6 +1,7 @@
-// A fake Control service on a real grpc-js server (127.0.0.1:0), for running the real
-// `shoal` binary against. Keeps services/nodes/tasks/networks in memory, resolves refs like the
-// manager (id, name or hostname, unique id prefix) and records every call.
+// A fake Control service on a real grpc-js server (127.0.0.1:0), for running `shoal` (the real
+// binary, or cli/run.ts in process) and the CLI's client against. Keeps services/nodes/tasks/
+// networks in memory, resolves refs like the manager (id, name or hostname, unique id prefix)
+// and records every call.
 import {
   type sendUnaryData,
   Server,
@@ -34,6 +35,7 @@ import {
   ControlService,
   type ControlServer,
   type ManagerInfo,
+  Availability,
   type Node,
   type Service,
   type ServiceSpec,
@@ -71,7 +73,8 @@ export class FakeControl {
   endpoints: Endpoint[] = [];
   /** The Events streams open now. */
   readonly eventStreams = new Set<EventStream>();
-  readonly #streamWaiters: Array<{ n: number; resolve: () => void }> = [];
+  /** Waiting for the number of open Events streams to satisfy `ok`. */
+  readonly #streamWaiters: Array<{ ok: (open: number) => boolean; resolve: () => void }> = [];
   /** Per service name: the statuses ListServices reports, one per call; the last repeats. */
   readonly statusScript = new Map<string, Array<Partial<ServiceStatus>>>();
   /** Per method name: fail every call with this status. */
@@ -192,12 +195,30 @@ export class FakeControl {
       else s.call.end();
     }
     this.eventStreams.clear();
+    this.#streamsChanged();
   }
 
   /** Resolves once at least `n` Events streams are open. */
   waitForEventStreams(n = 1): Promise<void> {
-    if (this.eventStreams.size >= n) return Promise.resolve();
-    return new Promise((resolve) => this.#streamWaiters.push({ n, resolve }));
+    return this.#streamsUntil((open) => open >= n);
+  }
+
+  /** Resolves once no Events stream is open (each was cancelled or ended). */
+  waitForNoEventStreams(): Promise<void> {
+    return this.#streamsUntil((open) => open === 0);
+  }
+
+  #streamsUntil(ok: (open: number) => boolean): Promise<void> {
+    if (ok(this.eventStreams.size)) return Promise.resolve();
+    return new Promise((resolve) => this.#streamWaiters.push({ ok, resolve }));
+  }
+
+  #streamsChanged(): void {
+    for (const w of [...this.#streamWaiters]) {
+      if (!w.ok(this.eventStreams.size)) continue;
+      this.#streamWaiters.splice(this.#streamWaiters.indexOf(w), 1);
+      w.resolve();
+    }
   }
 
   /** Fails the next `times` calls of `method` with `failure`, then answers normally. */
@@ -390,12 +411,11 @@ export class FakeControl {
         if (failure) return void call.emit('error', failure);
         const stream: EventStream = { request: call.request, call };
         this.eventStreams.add(stream);
-        call.on('cancelled', () => this.eventStreams.delete(stream));
-        for (const w of [...this.#streamWaiters]) {
-          if (this.eventStreams.size < w.n) continue;
-          this.#streamWaiters.splice(this.#streamWaiters.indexOf(w), 1);
-          w.resolve();
-        }
+        call.on('cancelled', () => {
+          this.eventStreams.delete(stream);
+          this.#streamsChanged();
+        });
+        this.#streamsChanged();
       },
     };
   }
@@ -423,4 +443,43 @@ export function fullSpec(spec: Partial<ServiceSpec> & { name: string }): Service
     stopGracePeriodMs: 10_000,
     ...spec,
   };
+}
+
+/** Two nodes for a fake cluster: host1 ready and active, host2 down and drained. */
+export const NODE1: Node = {
+  id: 'node1aaaaaaaaaaaaaaaaaaaa',
+  description: {
+    hostname: 'host1',
+    resources: { nanoCpus: 2e9, memoryBytes: 2 ** 31 },
+    labels: { zone: 'a' },
+    engineVersion: '27.3.1',
+    os: 'linux',
+    arch: 'x86_64',
+    address: '10.213.0.11',
+  },
+  labels: { ssd: 'true' },
+  availability: Availability.ACTIVE,
+  status: NodeStatus.READY,
+  statusMessage: '',
+  createdAtMs: 1,
+  updatedAtMs: 2,
+};
+export const NODE2: Node = {
+  ...NODE1,
+  id: 'node2bbbbbbbbbbbbbbbbbbbb',
+  description: { ...NODE1.description!, hostname: 'host2', address: '10.213.0.12' },
+  availability: Availability.DRAIN,
+  status: NodeStatus.DOWN,
+};
+
+/** A started fake, stopped when the test ends; `nodes` as given (none by default). */
+export async function startFake(
+  t: { teardown(fn: () => Promise<void>): void },
+  nodes: Node[] = [],
+): Promise<{ fake: FakeControl; host: string }> {
+  const fake = new FakeControl();
+  const host = await fake.start();
+  t.teardown(() => fake.stop());
+  fake.nodes = nodes;
+  return { fake, host };
 }

@@ -1,7 +1,7 @@
 // Loopback ports for tests: one that was free a moment ago (for processes a test starts), and
 // stand-ins for managers that are not there: a port nobody listens on, a server that accepts
 // connections and never says a word (a host that does not answer, a stopped process), and a
-// proxy that is slow to connect through.
+// proxy that holds connections until told to let them through (a manager slow to connect).
 import net, { connect, createServer, type Server, type Socket } from 'node:net';
 
 export async function freePort(): Promise<number> {
@@ -44,29 +44,40 @@ export async function silentServer(): Promise<{ address: string; close(): Promis
   return { address: await listen(server), close: closer(server, sockets) };
 }
 
-/** Forwards each connection to `target`, but only after `delayMs` (a slow manager's handshake). */
-export async function slowProxy(target: string, delayMs: number): Promise<{ address: string; close(): Promise<void> }> {
+/**
+ * Forwards connections to `target`, but holds each one (no byte through, so no HTTP/2
+ * handshake) until release(): a manager slow to connect, for as long as the test wants.
+ */
+export async function heldProxy(target: string): Promise<{ address: string; release(): void; close(): Promise<void> }> {
   const [host, port] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
   const sockets = new Set<Socket>();
+  let held: Array<() => void> | undefined = [];
+  const forward = (client: Socket): void => {
+    if (client.destroyed) return;
+    const upstream = connect(port, host, () => {
+      client.pipe(upstream).pipe(client);
+      client.resume();
+    });
+    sockets.add(upstream);
+    upstream.on('error', () => client.destroy());
+    upstream.on('close', () => {
+      sockets.delete(upstream);
+      client.destroy();
+    });
+    client.on('close', () => upstream.destroy());
+  };
   const server = createServer((client) => {
     sockets.add(client);
     client.pause();
     client.on('error', () => {});
     client.on('close', () => sockets.delete(client));
-    setTimeout(() => {
-      if (client.destroyed) return;
-      const upstream = connect(port, host, () => {
-        client.pipe(upstream).pipe(client);
-        client.resume();
-      });
-      sockets.add(upstream);
-      upstream.on('error', () => client.destroy());
-      upstream.on('close', () => {
-        sockets.delete(upstream);
-        client.destroy();
-      });
-      client.on('close', () => upstream.destroy());
-    }, delayMs);
+    if (held === undefined) forward(client);
+    else held.push(() => forward(client));
   });
-  return { address: await listen(server), close: closer(server, sockets) };
+  const release = (): void => {
+    const waiting = held ?? [];
+    held = undefined;
+    for (const go of waiting) go();
+  };
+  return { address: await listen(server), release, close: closer(server, sockets) };
 }
