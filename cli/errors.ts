@@ -1,5 +1,5 @@
-// The CLI's error types. main.ts prints any CliError as one line, `shoal: <message>`,
-// and exits with its exitCode; everything else is a bug and gets a stack trace.
+// The CLI's error types. run.ts prints any CliError as one line, `shoal: <message>`,
+// and the exit status is its exitCode; anything else is a bug and gets a stack trace (exit 70).
 import { status } from '@grpc/grpc-js';
 
 export class CliError extends Error {

@@ -2,13 +2,15 @@
 // tried when, and which timeout it gets. The connect timeouts run on a ManualClock: time
 // passes only where a test says so (never on its own, however loaded the machine), and tests
 // assert the timeouts used, never how long a call took.
+// The last tests run the real cli/bin/shoal the same way a user would.
 import { status as grpcStatus } from '@grpc/grpc-js';
 import test from 'ava';
 import { GrpcControlApi } from '../../../cli/client.js';
 import { ManagerError, UnreachableError } from '../../../cli/errors.js';
-import { startFake } from '../../helpers/fake-control.js';
+import { NODE1, NODE2, startFake } from '../../helpers/fake-control.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
 import { deadAddress, heldProxy, silentServer } from '../../helpers/ports.js';
+import { runInProcess, shoal } from '../../helpers/run-shoal.js';
 
 type Teardown = { teardown(fn: () => Promise<void> | void): void };
 
@@ -159,4 +161,70 @@ test('close: idempotent; a call after it is refused', async (t) => {
   await Promise.all([client.close(), client.close()]);
   await client.close();
   await t.throwsAsync(client.listServices(), { message: 'the manager channels are closed' });
+});
+
+// ------------------------------------------------------------------ through shoal
+
+test('unreachable manager: one line naming the address, exit 1', async (t) => {
+  const dead = await deadAddress();
+  const r = await shoal(['node', 'ls'], dead);
+  t.is(r.code, 1);
+  t.is(r.stdout, '');
+  t.is(r.stderr, `shoal: cannot reach the manager at ${dead} (is it running? set --host or SHOAL_HOST)\n`);
+});
+
+test('unreachable manager, in process: no timeout is waited out', async (t) => {
+  const dead = await deadAddress();
+  const apiClock = new ManualClock();
+  const r = await runInProcess(['node', 'ls'], dead, { apiClock });
+  t.is(r.code, 1);
+  t.is(r.stderr, `shoal: cannot reach the manager at ${dead} (is it running? set --host or SHOAL_HOST)\n`);
+  t.is(apiClock.now(), 0, 'the 10 s call deadline did not pass');
+});
+
+test('several addresses: the next one is tried on UNAVAILABLE', async (t) => {
+  const { host } = await startFake(t, [NODE2, NODE1]);
+  const dead = await deadAddress();
+  const r = await shoal(['--host', `${dead},${host}`, 'node', 'ls', '-q'], 'ignored:1');
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout, `${NODE1.id}\n${NODE2.id}\n`);
+});
+
+test('a manager answering UNAVAILABLE: failover, and its details when none answers', async (t) => {
+  const { fake: sick, host: sickHost } = await startFake(t, [NODE2, NODE1]);
+  sick.failures.set('listServices', { code: grpcStatus.UNAVAILABLE, details: 'not the leader' });
+  const { fake: good, host: goodHost } = await startFake(t, [NODE2, NODE1]);
+  good.addService({ name: 'web' });
+  const [failover, alone] = await Promise.all([
+    shoal(['service', 'ls', '-q'], `${sickHost},${goodHost}`),
+    shoal(['service', 'ls'], sickHost),
+  ]);
+  t.is(failover.code, 0, failover.stderr);
+  t.is(failover.stdout, `${good.services[0]?.id}\n`);
+  t.is(alone.code, 1);
+  t.is(alone.stderr, 'shoal: not the leader\n');
+});
+
+test('a first address that does not answer: the answer comes from the next one', async (t) => {
+  const { host } = await startFake(t, [NODE2, NODE1]);
+  const address = await silent(t);
+  const [r, baseline] = await Promise.all([
+    shoal(['node', 'ls', '-q'], `${address},${host}`),
+    shoal(['node', 'ls', '-q'], host),
+  ]);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout, baseline.stdout);
+});
+
+test('a first address that does not answer, in process: 1 s (its connect timeout), not the 10 s deadline', async (t) => {
+  const { host } = await startFake(t, [NODE2, NODE1]);
+  const apiClock = new ManualClock();
+  const run = runInProcess(['node', 'ls', '-q'], `${await silent(t)},${host}`, { apiClock });
+  await apiClock.waitForTimers();
+  t.deepEqual(apiClock.pending(), [1000]);
+  apiClock.advance();
+  const r = await run;
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout, `${NODE1.id}\n${NODE2.id}\n`);
+  t.is(apiClock.now(), 1000);
 });
