@@ -1,5 +1,6 @@
-// The CLI's error types. main.ts prints any CliError as one line, `shoal: <message>`,
-// and exits with its exitCode; everything else is a bug and gets a stack trace.
+// The CLI's error types. run.ts prints any CliError as one line, `shoal: <message>`,
+// and the exit status is its exitCode; anything else is a bug and gets a stack trace (exit 70).
+import { status } from '@grpc/grpc-js';
 
 export class CliError extends Error {
   override name = 'CliError';
@@ -41,4 +42,10 @@ export class UnreachableError extends CliError {
 /** An error worth asking again about later: no manager reachable, or one answered UNAVAILABLE. */
 export function isRetryable(err: unknown): err is ManagerError | UnreachableError {
   return (err instanceof ManagerError || err instanceof UnreachableError) && err.retryable;
+}
+
+/** A gRPC status as one line: its details, else the code's name. */
+export function statusText(code: number, details: string | undefined): string {
+  const text = details || status[code] || `gRPC status ${code}`;
+  return text.replace(/\s*\n\s*/g, ' ').trim();
 }

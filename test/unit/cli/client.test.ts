@@ -1,82 +1,97 @@
-// GrpcControlApi in this process against fake Control servers on loopback: which address
-// is tried when, and what it costs (measured here, without a CLI's start-up time).
+// cli/client.ts (GrpcControlApi) against fake Control servers on loopback: which address is
+// tried when, and which timeout it gets. The connect timeouts run on a ManualClock: time
+// passes only where a test says so (never on its own, however loaded the machine), and tests
+// assert the timeouts used, never how long a call took.
+// The last tests run the real cli/bin/shoal the same way a user would.
 import { status as grpcStatus } from '@grpc/grpc-js';
 import test from 'ava';
 import { GrpcControlApi } from '../../../cli/client.js';
 import { ManagerError, UnreachableError } from '../../../cli/errors.js';
-import { FakeControl } from './helpers/fake-control.js';
-import { deadAddress, silentServer, slowProxy } from './helpers/net.js';
+import { NODE1, NODE2, startFake } from '../../helpers/fake-control.js';
+import { ManualClock } from '../../helpers/manual-clock.js';
+import { deadAddress, heldProxy, silentServer } from '../../helpers/ports.js';
+import { runInProcess, shoal } from '../../helpers/run-shoal.js';
 
 type Teardown = { teardown(fn: () => Promise<void> | void): void };
 
-async function fake(t: Teardown, name: string): Promise<{ fake: FakeControl; host: string }> {
-  const f = new FakeControl();
-  const host = await f.start();
-  t.teardown(() => f.stop());
-  f.addService({ name });
-  return { fake: f, host };
+async function fake(t: Teardown, name: string) {
+  const started = await startFake(t);
+  started.fake.addService({ name });
+  return started;
 }
 
+/** A client on `options.clock`, by default a ManualClock nobody moves: no connect timeout fires. */
 function api(
   t: Teardown,
   addresses: string[],
   options: ConstructorParameters<typeof GrpcControlApi>[1] = {},
 ): GrpcControlApi {
-  const a = new GrpcControlApi(addresses, options);
+  const a = new GrpcControlApi(addresses, { clock: new ManualClock(), ...options });
   t.teardown(() => a.close());
   return a;
 }
 
-async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
-  const started = Date.now();
-  const value = await fn();
-  return { value, ms: Date.now() - started };
+async function silent(t: Teardown): Promise<string> {
+  const server = await silentServer();
+  t.teardown(() => server.close());
+  return server.address;
 }
 
 const names = (services: Array<{ service?: { spec?: { name: string } } }>): string[] =>
   services.map((s) => s.service?.spec?.name ?? '');
 
-test('a refused first address costs nothing noticeable', async (t) => {
+test('a refused first address is skipped without waiting for its connect timeout', async (t) => {
   const { host } = await fake(t, 'web');
-  const client = api(t, [await deadAddress(), host]);
-  const { value, ms } = await timed(() => client.listServices());
-  t.deepEqual(names(value), ['web']);
-  t.true(ms < 1000, `took ${ms} ms`);
+  const clock = new ManualClock();
+  const client = api(t, [await deadAddress(), host], { clock });
+  t.deepEqual(names(await client.listServices()), ['web']);
+  t.is(clock.now(), 0, 'no time passed: the refusal alone moved on');
 });
 
-test('a first address that does not answer costs about 1 s, not the call deadline', async (t) => {
-  const silent = await silentServer();
-  t.teardown(() => silent.close());
+test('a first address that does not answer costs its 1 s connect timeout, not the call deadline', async (t) => {
   const { host } = await fake(t, 'web');
-  const client = api(t, [silent.address, host]);
-  const { value, ms } = await timed(() => client.listServices());
-  t.deepEqual(names(value), ['web']);
-  t.true(ms >= 900 && ms < 2500, `took ${ms} ms (connect deadline 1 s, call deadline 10 s)`);
+  const clock = new ManualClock();
+  const client = api(t, [await silent(t), host], { clock });
+  const call = client.listServices();
+  await clock.waitForTimers();
+  t.deepEqual(clock.pending(), [1000], 'the silent address gets the connect timeout');
+  clock.advance();
+  t.deepEqual(names(await call), ['web']);
+  t.is(clock.now(), 1000, 'connect timeout 1 s, call deadline 10 s');
   // The address that answered is asked first from then on.
-  const again = await timed(() => client.listServices());
-  t.true(again.ms < 500, `second call took ${again.ms} ms`);
+  t.deepEqual(names(await client.listServices()), ['web']);
+  t.is(clock.now(), 1000, 'the second call waited for nothing');
 });
 
 test('no address answers: unreachable once the call deadline has passed', async (t) => {
-  const [a, b] = [await silentServer(), await silentServer()];
-  t.teardown(() => a.close());
-  t.teardown(() => b.close());
-  const client = api(t, [a.address, b.address], { label: 'a,b', deadlineMs: 2000 });
-  const started = Date.now();
-  const err = await t.throwsAsync(client.listNodes(), { instanceOf: UnreachableError });
-  const ms = Date.now() - started;
+  const clock = new ManualClock();
+  const client = api(t, [await silent(t), await silent(t)], { label: 'a,b', deadlineMs: 2000, clock });
+  const call = client.listNodes();
+  for (const address of ['a', 'b']) {
+    await clock.waitForTimers();
+    t.deepEqual(clock.pending(), [1000], `${address}: the connect timeout`);
+    clock.advance();
+  }
+  const err = await t.throwsAsync(call, { instanceOf: UnreachableError });
   t.is(err?.message, 'cannot reach the manager at a,b (is it running? set --host or SHOAL_HOST)');
-  t.true(ms >= 1900 && ms < 3500, `took ${ms} ms`);
+  t.is(clock.now(), 2000, 'given up at the call deadline');
 });
 
 test('a manager slow to connect is not given up after 1 s when it is the only one', async (t) => {
   const { host } = await fake(t, 'web');
-  const proxy = await slowProxy(host, 1500);
+  const proxy = await heldProxy(host);
   t.teardown(() => proxy.close());
-  const client = api(t, [proxy.address]);
-  const { value, ms } = await timed(() => client.listServices());
-  t.deepEqual(names(value), ['web']);
-  t.true(ms >= 1400, `took ${ms} ms`);
+  const clock = new ManualClock();
+  const client = api(t, [proxy.address], { clock });
+  const call = client.listServices();
+  await clock.waitForTimers();
+  t.deepEqual(clock.pending(), [1000]);
+  clock.advance(); // 1 s and still connecting
+  await clock.waitForTimers();
+  t.deepEqual(clock.pending(), [9000], 'it gets the rest of the 10 s deadline');
+  proxy.release();
+  t.deepEqual(names(await call), ['web']);
+  t.is(clock.now(), 1000);
 });
 
 test('UNAVAILABLE "not the leader" / "no leader": the next address; the one that answered is kept', async (t) => {
@@ -111,15 +126,15 @@ test('other errors are final: not retried elsewhere', async (t) => {
   t.is(b.count('getService'), 0);
 });
 
-test('the manager that answered dies: the next call goes to another one', async (t) => {
+test('the manager that answered dies: the next call goes to another one, without a timeout', async (t) => {
   const { fake: a, host: hostA } = await fake(t, 'a');
   const { host: hostB } = await fake(t, 'b');
-  const client = api(t, [hostA, hostB]);
+  const clock = new ManualClock();
+  const client = api(t, [hostA, hostB], { clock });
   t.deepEqual(names(await client.listServices()), ['a']);
   a.kill();
-  const { value, ms } = await timed(() => client.listServices());
-  t.deepEqual(names(value), ['b']);
-  t.true(ms < 1000, `took ${ms} ms`);
+  t.deepEqual(names(await client.listServices()), ['b']);
+  t.is(clock.now(), 0, 'no connect timeout was waited out');
 });
 
 test('a manager that connects but never answers: deadline error, and the next call starts elsewhere', async (t) => {
@@ -139,70 +154,77 @@ test('listManagers returns the managers as given', async (t) => {
   t.deepEqual(await api(t, [host]).listManagers(), f.managers);
 });
 
-// ------------------------------------------------------------------ events
-
-const sink = (got: string[], notes: string[] = []) => ({
-  event: (e: { subject: string }) => void got.push(e.subject),
-  failover: (from: string, to: string, why: string) => void notes.push(`${from} -> ${to}: ${why}`),
+test('close: idempotent; a call after it is refused', async (t) => {
+  const { host } = await fake(t, 'web');
+  const client = new GrpcControlApi([host], { clock: new ManualClock() });
+  t.deepEqual(names(await client.listServices()), ['web']);
+  await Promise.all([client.close(), client.close()]);
+  await client.close();
+  await t.throwsAsync(client.listServices(), { message: 'the manager channels are closed' });
 });
 
-test('events: an abort ends the stream, resolving; the manager sees it cancelled', async (t) => {
-  const { fake: f, host } = await fake(t, 'web');
-  const client = api(t, [host]);
-  const got: string[] = [];
-  const stop = new AbortController();
-  const following = client.events({ types: ['service'], name: '' }, sink(got), stop.signal);
-  await f.waitForEventStreams();
-  f.emitEvent('shoal.events.service.web', {});
-  f.emitEvent('shoal.events.task.web', {}); // filtered out by the fake, as by the relay
-  await new Promise<void>((resolve) => {
-    const check = (): void => void (got.length > 0 ? resolve() : setTimeout(check, 10));
-    check();
-  });
-  stop.abort();
-  await following;
-  t.deepEqual(got, ['shoal.events.service.web']);
-  await new Promise((r) => setTimeout(r, 100));
-  t.is(f.eventStreams.size, 0);
+// ------------------------------------------------------------------ through shoal
+
+test('unreachable manager: one line naming the address, exit 1', async (t) => {
+  const dead = await deadAddress();
+  const r = await shoal(['node', 'ls'], dead);
+  t.is(r.code, 1);
+  t.is(r.stdout, '');
+  t.is(r.stderr, `shoal: cannot reach the manager at ${dead} (is it running? set --host or SHOAL_HOST)\n`);
 });
 
-test('events: an abort while the only address is still connecting ends it at once', async (t) => {
-  const silent = await silentServer();
-  t.teardown(() => silent.close());
-  const client = api(t, [silent.address]);
-  const stop = new AbortController();
-  const following = client.events({ types: [], name: '' }, sink([]), stop.signal);
-  setTimeout(() => stop.abort(), 200);
-  const { ms } = await timed(() => following);
-  t.true(ms < 600, `took ${ms} ms`);
+test('unreachable manager, in process: no timeout is waited out', async (t) => {
+  const dead = await deadAddress();
+  const apiClock = new ManualClock();
+  const r = await runInProcess(['node', 'ls'], dead, { apiClock });
+  t.is(r.code, 1);
+  t.is(r.stderr, `shoal: cannot reach the manager at ${dead} (is it running? set --host or SHOAL_HOST)\n`);
+  t.is(apiClock.now(), 0, 'the 10 s call deadline did not pass');
 });
 
-test('events: a stream failing at once on one address is not a failover; the next address serves', async (t) => {
-  const { fake: sick, host: sickHost } = await fake(t, 'web');
-  sick.failures.set('events', { code: grpcStatus.UNAVAILABLE, details: 'events relay not ready' });
-  const { fake: good, host: goodHost } = await fake(t, 'web');
-  const client = api(t, [sickHost, goodHost]);
-  const got: string[] = [];
-  const notes: string[] = [];
-  const stop = new AbortController();
-  const following = client.events({ types: [], name: '' }, sink(got, notes), stop.signal);
-  await good.waitForEventStreams();
-  good.emitEvent('shoal.events.node.host1', {});
-  await new Promise((r) => setTimeout(r, 100));
-  stop.abort();
-  await following;
-  t.deepEqual(got, ['shoal.events.node.host1']);
-  t.deepEqual(notes, []);
-  t.is(sick.count('events'), 1);
+test('several addresses: the next one is tried on UNAVAILABLE', async (t) => {
+  const { host } = await startFake(t, [NODE2, NODE1]);
+  const dead = await deadAddress();
+  const r = await shoal(['--host', `${dead},${host}`, 'node', 'ls', '-q'], 'ignored:1');
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout, `${NODE1.id}\n${NODE2.id}\n`);
 });
 
-test('events: a final code from a manager is not retried elsewhere', async (t) => {
-  const { fake: a, host: hostA } = await fake(t, 'web');
-  a.failures.set('events', { code: grpcStatus.INVALID_ARGUMENT, details: 'unknown event type "x"' });
-  const { fake: b, host: hostB } = await fake(t, 'web');
-  const client = api(t, [hostA, hostB]);
-  const err = await t.throwsAsync(client.events({ types: ['x'], name: '' }, sink([]), new AbortController().signal));
-  t.true(err instanceof ManagerError);
-  t.is(err?.message, 'unknown event type "x"');
-  t.is(b.count('events'), 0);
+test('a manager answering UNAVAILABLE: failover, and its details when none answers', async (t) => {
+  const { fake: sick, host: sickHost } = await startFake(t, [NODE2, NODE1]);
+  sick.failures.set('listServices', { code: grpcStatus.UNAVAILABLE, details: 'not the leader' });
+  const { fake: good, host: goodHost } = await startFake(t, [NODE2, NODE1]);
+  good.addService({ name: 'web' });
+  const [failover, alone] = await Promise.all([
+    shoal(['service', 'ls', '-q'], `${sickHost},${goodHost}`),
+    shoal(['service', 'ls'], sickHost),
+  ]);
+  t.is(failover.code, 0, failover.stderr);
+  t.is(failover.stdout, `${good.services[0]?.id}\n`);
+  t.is(alone.code, 1);
+  t.is(alone.stderr, 'shoal: not the leader\n');
+});
+
+test('a first address that does not answer: the answer comes from the next one', async (t) => {
+  const { host } = await startFake(t, [NODE2, NODE1]);
+  const address = await silent(t);
+  const [r, baseline] = await Promise.all([
+    shoal(['node', 'ls', '-q'], `${address},${host}`),
+    shoal(['node', 'ls', '-q'], host),
+  ]);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout, baseline.stdout);
+});
+
+test('a first address that does not answer, in process: 1 s (its connect timeout), not the 10 s deadline', async (t) => {
+  const { host } = await startFake(t, [NODE2, NODE1]);
+  const apiClock = new ManualClock();
+  const run = runInProcess(['node', 'ls', '-q'], `${await silent(t)},${host}`, { apiClock });
+  await apiClock.waitForTimers();
+  t.deepEqual(apiClock.pending(), [1000]);
+  apiClock.advance();
+  const r = await run;
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout, `${NODE1.id}\n${NODE2.id}\n`);
+  t.is(apiClock.now(), 1000);
 });

@@ -1,0 +1,14 @@
+// Every command `shoal` knows, assembled from the resource folders: parsing and --help read
+// it. A new command goes in its resource's folder (and that folder's index.ts); a new
+// resource adds one line here.
+import type { Registry } from './command.js';
+import { events } from './events/events.js';
+import { managerCommands } from './manager/index.js';
+import { networkCommands } from './network/index.js';
+import { nodeCommands } from './node/index.js';
+import { serviceCommands } from './service/index.js';
+
+export const REGISTRY: Registry = {
+  groups: [managerCommands, networkCommands, nodeCommands, serviceCommands],
+  commands: [events],
+};

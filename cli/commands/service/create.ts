@@ -1,0 +1,129 @@
+// shoal service create: flags -> a ServiceSpec (checked before anything is sent), create it,
+// wait for it to converge unless --detach, print its id.
+import { ServiceMode, type ServiceSpec } from '../../../proto/gen/shoal.js';
+import { UsageError } from '../../errors.js';
+import type { FlagSpec, Parsed } from '../../parse/flags.js';
+import { labelFlags, parseCount } from '../../parse/values.js';
+import type { CommandSpec } from '../command.js';
+import { PUBLISH, publishedPorts } from './ports.js';
+import {
+  CONSTRAINT,
+  constraint,
+  ENV,
+  envVars,
+  HEALTH_FLAGS,
+  healthConfig,
+  LABEL,
+  NETWORK,
+  networkNames,
+  RESOURCE_FLAGS,
+  resources,
+  RESTART_FLAGS,
+  restartPolicy,
+  STOP_GRACE_PERIOD,
+  stopGracePeriod,
+} from './spec-flags.js';
+import { DETACH, TIMEOUT, waitFor, type WaitOptions, waitOptions, type WaitTarget } from './wait.js';
+
+const DEFAULT_REPLICAS = 1; // as docker
+
+const NAME: FlagSpec = { long: 'name', type: 'string', value: 'NAME', help: 'Service name (required)' };
+const REPLICAS: FlagSpec = {
+  long: 'replicas',
+  type: 'string',
+  value: 'N',
+  help: `Number of tasks (default ${DEFAULT_REPLICAS})`,
+};
+const MODE: FlagSpec = { long: 'mode', type: 'string', value: 'MODE', help: 'replicated (default) or global' };
+
+export interface CreateOptions {
+  spec: ServiceSpec;
+  /** undefined: --detach. */
+  wait: WaitOptions | undefined;
+}
+
+function build({ flags, positionals }: Parsed): CreateOptions {
+  const name = flags.string('name') ?? '';
+  if (name === '') throw new UsageError('service create requires --name');
+  const [image, ...command] = positionals;
+  if (image === undefined || image === '') throw new UsageError('service create requires an IMAGE');
+
+  const modeText = flags.string('mode') ?? 'replicated';
+  if (modeText !== 'replicated' && modeText !== 'global') {
+    throw new UsageError(`invalid --mode "${modeText}": expected replicated or global`);
+  }
+  const replicasText = flags.string('replicas');
+  if (modeText === 'global' && replicasText !== undefined) {
+    throw new UsageError('--replicas can only be used with --mode replicated');
+  }
+  let replicas = modeText === 'global' ? 0 : DEFAULT_REPLICAS;
+  if (replicasText !== undefined) {
+    const n = parseCount(replicasText);
+    if (n === undefined) throw new UsageError(`--replicas must be a non-negative integer, got "${replicasText}"`);
+    replicas = n;
+  }
+
+  const constraints = flags.list(CONSTRAINT.long).map(constraint);
+  const { reservations, limits } = resources(flags);
+  const env = envVars(flags, ENV.long);
+  const labels = labelFlags(flags, LABEL.long);
+  const networks = networkNames(flags, NETWORK.long);
+  const ports = publishedPorts(flags);
+  const stopGracePeriodMs = stopGracePeriod(flags);
+  const health = healthConfig(flags);
+  const restart = restartPolicy(flags);
+  const wait = waitOptions(flags);
+
+  const spec: ServiceSpec = {
+    name,
+    image,
+    command,
+    env,
+    labels,
+    mode: modeText === 'global' ? ServiceMode.GLOBAL : ServiceMode.REPLICATED,
+    replicas,
+    constraints,
+    reservations,
+    limits,
+    ports,
+    restart,
+    health,
+    networks,
+  };
+  if (stopGracePeriodMs !== undefined) spec.stopGracePeriodMs = stopGracePeriodMs;
+  return { spec, wait };
+}
+
+export const serviceCreate: CommandSpec<CreateOptions> = {
+  name: 'service create',
+  usage: 'shoal service create [OPTIONS] IMAGE [COMMAND [ARG...]]',
+  summary: 'Create a new service',
+  stopAtPositional: true,
+  flags: [
+    NAME,
+    REPLICAS,
+    MODE,
+    CONSTRAINT,
+    ...RESOURCE_FLAGS,
+    ENV,
+    LABEL,
+    PUBLISH,
+    NETWORK,
+    STOP_GRACE_PERIOD,
+    ...HEALTH_FLAGS,
+    ...RESTART_FLAGS,
+    DETACH,
+    TIMEOUT,
+  ],
+  build,
+  async run({ spec, wait }, ctx) {
+    const service = await ctx.api.createService(spec);
+    if (wait !== undefined) {
+      const target: WaitTarget = { id: service.id, name: service.spec?.name || spec.name };
+      if (spec.mode === ServiceMode.REPLICATED) target.desired = spec.replicas;
+      await waitFor([target], wait, ctx);
+    }
+    ctx.out(service.id);
+    return 0;
+  },
+};
