@@ -9,10 +9,14 @@ export const LABEL = {
   nodeId: 'com.shoal.node.id',
 } as const;
 
+/** A task's name wherever it is shown, like swarm's `<service>.<slot>` (a global task: `<service>.<node id prefix>`). */
+export function taskName(serviceName: string, slot: number, nodeId: string): string {
+  return `${serviceName}.${slot > 0 ? String(slot) : nodeId.slice(0, 12)}`;
+}
+
 /** Container name for a task, like swarm's `<service>.<slot>.<task id>`. */
 export function containerName(serviceName: string, slot: number, taskId: string, nodeId: string): string {
-  const slotPart = slot > 0 ? String(slot) : nodeId.slice(0, 12);
-  return `${serviceName}.${slotPart}.${taskId}`;
+  return `${taskName(serviceName, slot, nodeId)}.${taskId}`;
 }
 
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
