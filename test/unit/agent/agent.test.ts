@@ -5,8 +5,8 @@ import test, { type ExecutionContext } from 'ava';
 import { AssignmentsMessage_Kind, TaskState } from '../../../proto/gen/shoal.js';
 import { Agent, backoffMs, BACKOFF_MAX_MS } from '../../../agent/agent.js';
 import { FakeExecutor } from '../../helpers/fake-executor.js';
-import { FakeDispatcher } from './_fake-dispatcher.js';
-import { makeTask, measured, until, withDesired } from './_support.js';
+import { FakeDispatcher } from '../../helpers/fake-dispatcher.js';
+import { makeTask, measured, until, withDesired } from '../../helpers/agent-support.js';
 
 function newAgent(
   t: ExecutionContext,

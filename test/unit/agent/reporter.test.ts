@@ -1,7 +1,7 @@
 import test from 'ava';
 import { TaskState, type TaskStatus, type TaskStatusUpdate } from '../../../proto/gen/shoal.js';
 import { StatusReporter, type StatusSender } from '../../../agent/reporter.js';
-import { until } from './_support.js';
+import { until } from '../../helpers/agent-support.js';
 
 function status(state: TaskState, message = ''): TaskStatus {
   return { state, message, err: '', containerId: 'c1', exitCode: 0, timestampMs: 0, addresses: [] };

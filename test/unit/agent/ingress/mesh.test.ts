@@ -2,11 +2,11 @@
 // with one target port), the mesh on 127.0.0.1:<published>, fed by the real EndpointCache.
 import net from 'node:net';
 import test, { type ExecutionContext } from 'ava';
-import { PortConfig, PublishMode, ServiceEndpoints, type Endpoint } from '../../../proto/gen/shoal.js';
-import { EndpointCache, type WatchSender } from '../../../agent/discovery/cache.js';
-import { endpointAddress, IngressMesh, ingressPorts } from '../../../agent/ingress/mesh.js';
-import { freePort } from '../../helpers/ports.js';
-import { until } from './_support.js';
+import { PortConfig, PublishMode, ServiceEndpoints, type Endpoint } from '../../../../proto/gen/shoal.js';
+import { EndpointCache, type WatchSender } from '../../../../agent/discovery/cache.js';
+import { endpointAddress, IngressMesh, ingressPorts } from '../../../../agent/ingress/mesh.js';
+import { freePort } from '../../../helpers/ports.js';
+import { until } from '../../../helpers/agent-support.js';
 
 /** A cache fed by hand, as the Endpoints stream would. */
 function feed(t: ExecutionContext) {

@@ -4,9 +4,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
-import { ServiceSpec, Task, TaskState, type TaskStatus } from '../../../proto/gen/shoal.js';
-import { stateName } from '../../../proto/task-state.js';
-import type { StatusSink } from '../../../agent/worker.js';
+import { ServiceSpec, Task, TaskState, type TaskStatus } from '../../proto/gen/shoal.js';
+import { stateName } from '../../proto/task-state.js';
+import type { StatusSink } from '../../agent/worker.js';
 
 export const NODE_ID = 'node00000000000000000000a';
 
@@ -83,7 +83,7 @@ export function measured(t: ExecutionContext, what: string, ms: number): void {
   console.log(line);
 }
 
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../agent/bin/shoal-agent');
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../agent/bin/shoal-agent');
 
 export interface AgentProcess {
   child: ChildProcess;

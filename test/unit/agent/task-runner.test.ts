@@ -10,7 +10,7 @@ import { containerConfig } from '../../../agent/exec/docker/spec.js';
 import type { NetworkAttachments } from '../../../agent/network/controller.js';
 import { TaskRunner } from '../../../agent/task-runner.js';
 import { FakeExecutor } from '../../helpers/fake-executor.js';
-import { makeTask, RecordingReporter, until } from './_support.js';
+import { makeTask, RecordingReporter, until } from '../../helpers/agent-support.js';
 
 class Attachments implements NetworkAttachments {
   unsupported = false;

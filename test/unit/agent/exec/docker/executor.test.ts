@@ -1,7 +1,7 @@
 // The worker and the agent process with the real Docker executor. Every test that touches the
 // engine lives in this one file and runs serially: an agent removes containers it does not
 // know, so two test files sharing an engine would fight. Needs an engine of its own:
-//   SHOAL_TEST_DOCKER_HOST=unix:///tmp/agentdev/docker.sock npx ava test/unit/agent/docker-executor.test.ts
+//   SHOAL_TEST_DOCKER_HOST=unix:///tmp/agentdev/docker.sock npx ava test/unit/agent/exec/docker/executor.test.ts
 // The test image (SHOAL_TEST_IMAGE, default shoal-test/busybox:latest) is made from
 // /bin/busybox with `docker import` when the engine does not have it.
 import { execFileSync } from 'node:child_process';
@@ -11,16 +11,23 @@ import { finished } from 'node:stream/promises';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import Docker from 'dockerode';
-import { AssignmentsMessage_Kind, TaskState, type Task } from '../../../proto/gen/shoal.js';
-import { LABEL, newId } from '../../../proto/naming.js';
-import { dockerSocketPath } from '../../../agent/config.js';
-import { Agent } from '../../../agent/agent.js';
-import { HEALTH_SAFETY_NET_MS } from '../../../agent/exec/docker/controller.js';
-import { DockerExecutor } from '../../../agent/exec/docker/executor.js';
-import { containerConfig } from '../../../agent/exec/docker/spec.js';
-import { Worker } from '../../../agent/worker.js';
-import { FakeDispatcher } from './_fake-dispatcher.js';
-import { makeTask, measured, RecordingReporter, spawnAgent, until, withDesired } from './_support.js';
+import { AssignmentsMessage_Kind, TaskState, type Task } from '../../../../../proto/gen/shoal.js';
+import { LABEL, newId } from '../../../../../proto/naming.js';
+import { dockerSocketPath } from '../../../../../agent/config.js';
+import { Agent } from '../../../../../agent/agent.js';
+import { HEALTH_SAFETY_NET_MS } from '../../../../../agent/exec/docker/controller.js';
+import { DockerExecutor } from '../../../../../agent/exec/docker/executor.js';
+import { containerConfig } from '../../../../../agent/exec/docker/spec.js';
+import { Worker } from '../../../../../agent/worker.js';
+import { FakeDispatcher } from '../../../../helpers/fake-dispatcher.js';
+import {
+  makeTask,
+  measured,
+  RecordingReporter,
+  spawnAgent,
+  until,
+  withDesired,
+} from '../../../../helpers/agent-support.js';
 
 const host = process.env.SHOAL_TEST_DOCKER_HOST;
 const IMAGE = process.env.SHOAL_TEST_IMAGE ?? 'shoal-test/busybox:latest';

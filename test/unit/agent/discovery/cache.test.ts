@@ -13,17 +13,17 @@ import {
   TaskState,
   type Endpoint,
   type RegisterResponse,
-} from '../../../proto/gen/shoal.js';
-import { Agent } from '../../../agent/agent.js';
-import { EndpointCache } from '../../../agent/discovery/cache.js';
-import { DnsServer } from '../../../agent/discovery/dns-server.js';
-import { HostAskers, LocalTasks } from '../../../agent/discovery/local-tasks.js';
-import { EndpointsSubscription } from '../../../agent/discovery/subscription.js';
-import type { Controller, Executor, ManagedContainer } from '../../../agent/exec/executor.js';
-import type { Task } from '../../../proto/gen/shoal.js';
-import { FakeExecutor } from '../../helpers/fake-executor.js';
-import { FakeDispatcher } from './_fake-dispatcher.js';
-import { makeTask, measured, until, withDesired } from './_support.js';
+} from '../../../../proto/gen/shoal.js';
+import { Agent } from '../../../../agent/agent.js';
+import { EndpointCache } from '../../../../agent/discovery/cache.js';
+import { DnsServer } from '../../../../agent/discovery/dns-server.js';
+import { HostAskers, LocalTasks } from '../../../../agent/discovery/local-tasks.js';
+import { EndpointsSubscription } from '../../../../agent/discovery/subscription.js';
+import type { Controller, Executor, ManagedContainer } from '../../../../agent/exec/executor.js';
+import type { Task } from '../../../../proto/gen/shoal.js';
+import { FakeExecutor } from '../../../helpers/fake-executor.js';
+import { FakeDispatcher } from '../../../helpers/fake-dispatcher.js';
+import { makeTask, measured, until, withDesired } from '../../../helpers/agent-support.js';
 
 function ep(taskId: string, ip: string, network = 'shoal'): Partial<Endpoint> {
   return { taskId, serviceName: 'web', nodeId: 'nodeX', addresses: [{ network, ip }] };

@@ -5,12 +5,12 @@ import dgram from 'node:dgram';
 import net, { type AddressInfo } from 'node:net';
 import test, { type ExecutionContext } from 'ava';
 import dnsPacket, { type Answer, type DecodedPacket, type RecordType } from 'dns-packet';
-import { PortConfig, ServiceEndpoints, type Endpoint } from '../../../proto/gen/shoal.js';
-import type { EndpointSource } from '../../../agent/discovery/cache.js';
-import { meaning } from '../../../agent/discovery/dns-answer.js';
-import { DnsServer } from '../../../agent/discovery/dns-server.js';
-import type { AskerNetworks, AskerScope } from '../../../agent/discovery/local-tasks.js';
-import { parseResolvConf, parseUpstream, type Upstream } from '../../../agent/discovery/upstream.js';
+import { PortConfig, ServiceEndpoints, type Endpoint } from '../../../../proto/gen/shoal.js';
+import type { EndpointSource } from '../../../../agent/discovery/cache.js';
+import { meaning } from '../../../../agent/discovery/dns-answer.js';
+import { DnsServer } from '../../../../agent/discovery/dns-server.js';
+import type { AskerNetworks, AskerScope } from '../../../../agent/discovery/local-tasks.js';
+import { parseResolvConf, parseUpstream, type Upstream } from '../../../../agent/discovery/upstream.js';
 
 function ep(taskId: string, addresses: Array<[string, string]>): Partial<Endpoint> {
   return { taskId, serviceName: 'x', addresses: addresses.map(([network, ip]) => ({ network, ip })) };

@@ -2,10 +2,10 @@
 // the exact commands for a 3-host set, idempotence, stale peers deleted by the reconcile,
 // isolation rules, removed networks, readiness.
 import test from 'ava';
-import { NetworksMessage, type SubnetLease } from '../../../proto/gen/shoal.js';
-import { NetworkController } from '../../../agent/network/controller.js';
-import { plan } from '../../../agent/network/plan.js';
-import { FakeDockerNetworks, FakeHost } from './_fake-host.js';
+import { NetworksMessage, type SubnetLease } from '../../../../proto/gen/shoal.js';
+import { NetworkController } from '../../../../agent/network/controller.js';
+import { plan } from '../../../../agent/network/plan.js';
+import { FakeDockerNetworks, FakeHost } from '../../../helpers/fake-host.js';
 
 const H = (k: number) => ({ nodeId: `node${k}`, address: `10.213.0.${10 + k}`, mac: `02:5a:00:00:00:0${k}` });
 
@@ -251,11 +251,11 @@ test('Docker >= 28: the bridge gets gateway_mode_ipv4=nat-unprotected; a Docker 
 // ---------------------------------------------------------------- through a session
 
 test('agent: follows the Networks stream; a manager without it (UNIMPLEMENTED) leaves tasks running as before', async (t) => {
-  const { FakeDispatcher } = await import('./_fake-dispatcher.js');
-  const { Agent } = await import('../../../agent/agent.js');
-  const { FakeExecutor } = await import('../../helpers/fake-executor.js');
-  const { makeTask, until } = await import('./_support.js');
-  const { TaskState } = await import('../../../proto/gen/shoal.js');
+  const { FakeDispatcher } = await import('../../../helpers/fake-dispatcher.js');
+  const { Agent } = await import('../../../../agent/agent.js');
+  const { FakeExecutor } = await import('../../../helpers/fake-executor.js');
+  const { makeTask, until } = await import('../../../helpers/agent-support.js');
+  const { TaskState } = await import('../../../../proto/gen/shoal.js');
   for (const mode of ['set', 'unimplemented'] as const) {
     const d = new FakeDispatcher(() => 'node1');
     await d.start();

@@ -1,10 +1,10 @@
 import test from 'ava';
-import { PublishMode } from '../../../proto/gen/shoal.js';
-import { LABEL } from '../../../proto/naming.js';
-import { dockerMessage, fromDocker, fromPull } from '../../../agent/exec/docker/errors.js';
-import { containerConfig } from '../../../agent/exec/docker/spec.js';
-import { ConflictError, ImageError, NotFoundError, UnavailableError } from '../../../agent/exec/errors.js';
-import { makeTask, NODE_ID } from './_support.js';
+import { PublishMode } from '../../../../../proto/gen/shoal.js';
+import { LABEL } from '../../../../../proto/naming.js';
+import { dockerMessage, fromDocker, fromPull } from '../../../../../agent/exec/docker/errors.js';
+import { containerConfig } from '../../../../../agent/exec/docker/spec.js';
+import { ConflictError, ImageError, NotFoundError, UnavailableError } from '../../../../../agent/exec/errors.js';
+import { makeTask, NODE_ID } from '../../../../helpers/agent-support.js';
 
 test('container config: name, labels, command, env, limits, host ports, no engine restarts', (t) => {
   const task = makeTask('task1', {

@@ -2,9 +2,9 @@
 import { PassThrough } from 'node:stream';
 import test from 'ava';
 import type Docker from 'dockerode';
-import { LABEL } from '../../../proto/naming.js';
-import { HealthEvents } from '../../../agent/exec/docker/health-events.js';
-import { until } from './_support.js';
+import { LABEL } from '../../../../../proto/naming.js';
+import { HealthEvents } from '../../../../../agent/exec/docker/health-events.js';
+import { until } from '../../../../helpers/agent-support.js';
 
 interface Opened {
   opts: { since?: number; filters?: unknown; abortSignal?: AbortSignal };
