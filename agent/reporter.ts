@@ -5,7 +5,9 @@
 //                                                  failure: back into pending, unless newer
 //   attach(sender) after a (re-)registration: re-sends every task's latest status, because a
 //   manager that acknowledged a batch may have failed before it stored it.
+//   A report below the status held for its task is dropped (canTransition, the one rule).
 import type { TaskStatus, TaskStatusUpdate } from '../proto/gen/shoal.js';
+import { canTransition } from '../proto/task-state.js';
 import { errorMessage } from './exec/errors.js';
 import { silentLog, type Log } from './log.js';
 import type { StatusSink } from './worker.js';
@@ -50,6 +52,8 @@ export class StatusReporter implements StatusSink {
   }
 
   report(taskId: string, status: TaskStatus): void {
+    const held = this.latest.get(taskId);
+    if (held !== undefined && !canTransition(held.state, status.state)) return; // never backwards
     this.latest.set(taskId, status);
     this.pending.set(taskId, status);
     this.schedule();

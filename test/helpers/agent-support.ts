@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
 import { ServiceSpec, Task, TaskState, type TaskStatus } from '../../proto/gen/shoal.js';
-import { stateName } from '../../proto/task-state.js';
+import { canTransition, stateName } from '../../proto/task-state.js';
 import type { StatusSink } from '../../agent/worker.js';
 
 export const NODE_ID = 'node00000000000000000000a';
@@ -43,7 +43,7 @@ export class RecordingReporter implements StatusSink {
 
   report(taskId: string, status: TaskStatus): void {
     const prev = this.highest.get(taskId);
-    if (prev !== undefined && status.state < prev) {
+    if (prev !== undefined && !canTransition(prev, status.state)) {
       this.backwards.push(`${taskId}: ${stateName(prev)} -> ${stateName(status.state)}`);
     }
     this.highest.set(taskId, Math.max(prev ?? 0, status.state));

@@ -127,3 +127,22 @@ test('drain() waits for pending reports, bounded by its timeout', async (t) => {
   t.is(r.backlog, 1);
   r.close();
 });
+
+test('never backwards: a report below the status held for its task is dropped (canTransition)', async (t) => {
+  const r = new StatusReporter({ flushIntervalMs: 10_000 });
+  const s = recorder();
+  r.report('t1', status(TaskState.RUNNING));
+  r.report('t1', status(TaskState.STARTING, 'late'));
+  r.report('t1', status(TaskState.RUNNING, 'again'));
+  r.attach(s.send);
+  await r.drain(1_000);
+  t.deepEqual(
+    s.batches.flat().map((u) => [u.status?.state, u.status?.message]),
+    [[TaskState.RUNNING, 'again']],
+  );
+  r.forget('t1'); // left the set: a new runner of the task starts from the manager's view
+  r.report('t1', status(TaskState.ACCEPTED));
+  await r.drain(1_000);
+  t.is(s.batches.flat().at(-1)?.status?.state, TaskState.ACCEPTED);
+  r.close();
+});
