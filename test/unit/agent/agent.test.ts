@@ -91,7 +91,7 @@ test('registers with the engine description, heartbeats at the given period, run
   const running = d.updates.find((u) => u.taskId === 't1' && u.status?.state === TaskState.RUNNING);
   t.is(running?.status?.containerId, fx.byTask('t1')?.id);
 
-  await until(() => d.heartbeats.length >= 5, 3_000, 'five heartbeats');
+  await until(() => d.heartbeats.length >= 5, 'five heartbeats');
   const gaps = d.heartbeats.slice(1).map((h, i) => h.at - (d.heartbeats[i]?.at ?? 0));
   // Timers never fire early (90 ms is the jitter's low end); a loaded machine makes them late,
   // so the upper bound only tells the manager's 100 ms from the 1 s default.
@@ -107,7 +107,7 @@ test('heartbeats carry +-10 % jitter: the random source at its top gives 110 ms 
   const d = await dispatcher(t);
   const agent = newAgent(t, [d.address], new FakeExecutor(), { random: () => 1 });
   agent.start();
-  await until(() => d.heartbeats.length >= 4, 3_000, 'four heartbeats');
+  await until(() => d.heartbeats.length >= 4, 'four heartbeats');
   const gaps = d.heartbeats.slice(1).map((h, i) => h.at - (d.heartbeats[i]?.at ?? 0));
   for (const g of gaps) t.true(g >= 105, `heartbeat gap ${g} ms, expected >= 110 ms`);
 });
@@ -120,7 +120,7 @@ test('incremental assignments reach the worker: desired SHUTDOWN stops and remov
     removedTaskIds: [],
   });
   await until(() => statesSent(d, 't1').includes(TaskState.SHUTDOWN));
-  await until(() => fx.byTask('t1') === undefined, 2_000, 'container removed');
+  await until(() => fx.byTask('t1') === undefined, 'container removed');
   t.deepEqual(fx.opsOf('t1'), ['create', 'start', 'stop', 'remove']);
   await agent.close();
 });
@@ -139,7 +139,7 @@ for (const how of ['heartbeat NOT_FOUND', 'stream error'] as const) {
     t.is(info.nodeId, 'node1');
     t.is(d.registrations.length, 2);
     t.is(d.registrations[1]?.nodeId, 'node1', 'the node id is sent back');
-    await until(() => d.updates.length > before, 2_000, 'statuses re-sent');
+    await until(() => d.updates.length > before, 'statuses re-sent');
     const resent = d.updates.slice(before);
     t.true(resent.some((u) => u.taskId === 't1' && u.status?.state === TaskState.RUNNING));
     t.is(fx.byTask('t1')?.starts, 1, 'the container was not restarted');
@@ -167,7 +167,7 @@ test('fails over: an unreachable first manager is skipped, a manager that dies i
   const info = await next;
   t.is(info.nodeId, 'node1');
   t.is(b.registrations[0]?.nodeId, 'node1');
-  await until(() => statesSent(b, 't1').includes(TaskState.RUNNING), 2_000, 'status re-sent to the new manager');
+  await until(() => statesSent(b, 't1').includes(TaskState.RUNNING), 'status re-sent to the new manager');
   t.is(fx.byTask('t1')?.starts, 1);
   await agent.close();
 });
@@ -284,7 +284,7 @@ test('every manager refuses: whole rounds back off, 100 ms doubling, capped at 1
   const [a, b, c] = await cluster(t);
   a.leader = false;
   realTimedAgent(t, [a.address, b.address, c.address], new FakeExecutor(), { random: () => 1 }).start();
-  await until(() => c.refused.length >= 7, 15_000, 'seven rounds');
+  await until(() => c.refused.length >= 7, 'seven rounds');
   // The pause between the end of a round (its last address) and the next: random() = 1 is the
   // top of the jitter, so 100, 200, 400, 800, then 1000 ms. Timers never fire early; a loaded
   // machine makes them late, hence the slack above.
@@ -318,7 +318,7 @@ test('leader dies, a follower is elected 1.5 s later: the agent is with it withi
   t.is(info.nodeId, 'node1');
   t.is(c.registrations[0]?.nodeId, 'node1');
   t.true(b.refused.length >= 2, 'the follower was asked in every round');
-  await until(() => statesSent(c, 't1').includes(TaskState.RUNNING), 2_000, 'status re-sent to the new leader');
+  await until(() => statesSent(c, 't1').includes(TaskState.RUNNING), 'status re-sent to the new leader');
   t.is(fx.byTask('t1')?.starts, 1, 'not restarted');
   t.deepEqual(fx.opsOf('t1'), ['create', 'start']);
 });
@@ -407,10 +407,10 @@ test('partition: containers keep running; an exit meanwhile is reported after it
   ]);
   b.leader = true;
   await next;
-  await until(() => statesSent(b, 't1').includes(TaskState.FAILED), 2_000, 't1 FAILED reported');
+  await until(() => statesSent(b, 't1').includes(TaskState.FAILED), 't1 FAILED reported');
   const failed = b.updates.find((u) => u.taskId === 't1' && u.status?.state === TaskState.FAILED);
   t.is(failed?.status?.exitCode, 3);
-  await until(() => fx.byTask('t2') === undefined && fx.byTask('t3') === undefined, 2_000, 'replaced tasks removed');
+  await until(() => fx.byTask('t2') === undefined && fx.byTask('t3') === undefined, 'replaced tasks removed');
   t.deepEqual(fx.opsOf('t2'), ['create', 'start', 'stop', 'remove']);
   await until(
     () => statesSent(b, 't2').includes(TaskState.SHUTDOWN) && statesSent(b, 't3').includes(TaskState.SHUTDOWN),
@@ -429,7 +429,7 @@ test("a container killed behind the agent's back: FAILED with exit 137 reaches t
   await new Promise((r) => setTimeout(r, 100)); // the RUNNING batch is out
   const killed = Date.now();
   fx.exit('t1', 137);
-  await until(() => statesSent(d, 't1').includes(TaskState.FAILED), 2_000);
+  await until(() => statesSent(d, 't1').includes(TaskState.FAILED));
   const took = Date.now() - killed;
   measured(t, 'container exit 137 -> FAILED at the dispatcher (fake engine)', took);
   t.true(took < 500, `took ${took} ms`);
@@ -457,5 +457,5 @@ test('while status reports flow no Heartbeat call is made (the manager counts a 
   );
   t.true(batches >= 10, `${batches} report calls`);
   t.true(beats <= 2, `${beats} heartbeats while reports flowed`);
-  await until(() => d.heartbeats.length >= beatsBefore + beats + 3, 3_000, 'heartbeats again once reports stop');
+  await until(() => d.heartbeats.length >= beatsBefore + beats + 3, 'heartbeats again once reports stop');
 });

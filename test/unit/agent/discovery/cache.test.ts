@@ -64,7 +64,7 @@ test('a name not yet watched is watched on demand and answered within the wait; 
   const d = await dispatcher(t);
   d.setService({ name: 'web', endpoints: [ep('t1', '10.42.1.2'), ep('t2', '10.42.2.2')] as Endpoint[] });
   const { cache } = await follow(t, d);
-  await until(() => cache.serviceName('web') === 'web', 2_000, 'service names');
+  await until(() => cache.serviceName('web') === 'web', 'service names');
   t.is(cache.serviceName('WEB'), 'web');
   t.is(cache.serviceName('nosuch'), null);
   t.deepEqual(d.endpointRequests[0]?.watch, [], 'nothing watched yet');
@@ -79,13 +79,12 @@ test('a name not yet watched is watched on demand and answered within the wait; 
   t.is(d.endpointRequests.length, 2, 'no second watch');
 
   d.setService({ name: 'web', endpoints: [ep('t2', '10.42.2.2'), ep('t3', '10.42.3.2')] as Endpoint[] });
-  await until(() => ids(cache.get('web')).join() === 't2,t3', 2_000, 'change pushed');
+  await until(() => ids(cache.get('web')).join() === 't2,t3', 'change pushed');
   d.removeService('web');
   await until(
     () => cache.get('web')?.exists === false && cache.serviceName('web') === null,
-    2_000,
     'removal: exists=false',
-  );
+);
 });
 
 test('no answer within the wait (manager partitioned): undefined, i.e. SERVFAIL; UNIMPLEMENTED: at once', async (t) => {
@@ -93,7 +92,7 @@ test('no answer within the wait (manager partitioned): undefined, i.e. SERVFAIL;
   d.setService({ name: 'web' });
   d.holdWatches = true;
   const { cache } = await follow(t, d, { watchWaitMs: 200 });
-  await until(() => cache.serviceName('web') === 'web', 2_000);
+  await until(() => cache.serviceName('web') === 'web');
   const start = Date.now();
   t.is(await cache.lookup('web'), undefined);
   t.true(Date.now() - start >= 190);
@@ -101,7 +100,7 @@ test('no answer within the wait (manager partitioned): undefined, i.e. SERVFAIL;
   const old = await dispatcher(t);
   old.endpointsMode = 'unimplemented';
   const o = await follow(t, old);
-  await until(() => o.lines.some((l) => l.includes('no Endpoints stream')), 2_000);
+  await until(() => o.lines.some((l) => l.includes('no Endpoints stream')));
   const t0 = Date.now();
   t.is(await o.cache.lookup('web'), undefined);
   t.true(Date.now() - t0 < 50, 'no wait when nothing will come');
@@ -115,7 +114,7 @@ test('a reopened stream re-watches every name and its answers replace the old on
   d.setService({ name: 'edge', ports: ingress, endpoints: [ep('e1', '10.42.1.5')] as Endpoint[] });
   d.setService({ name: 'quiet', endpoints: [ep('q1', '10.42.1.6')] as Endpoint[] });
   const { cache, sub } = await follow(t, d, { staleGraceMs: 200 });
-  await until(() => cache.get('edge') !== undefined, 2_000, 'ingress service sent unasked');
+  await until(() => cache.get('edge') !== undefined, 'ingress service sent unasked');
   t.deepEqual(ids(await cache.lookup('web')), ['t1']);
   t.deepEqual(ids(await cache.lookup('old')), ['o1']);
   t.deepEqual(ids(await cache.lookup('quiet')), ['q1']);
@@ -130,23 +129,22 @@ test('a reopened stream re-watches every name and its answers replace the old on
   d.catalog.set('edge', { ...d.lookupService('edge'), ports: [] });
   d.unanswered.add('quiet'); // still a service, but the new manager does not answer it (yet)
 
-  await until(() => sub.opened === 2, 2_000, 'stream reopened');
-  await until(() => d.endpointRequests.length >= 5, 2_000);
+  await until(() => sub.opened === 2, 'stream reopened');
+  await until(() => d.endpointRequests.length >= 5);
   t.deepEqual(
     [...(d.endpointRequests.at(-1)?.watch ?? [])].sort(),
     ['old', 'quiet', 'web'],
     'the first request re-watches everything',
   );
-  await until(() => ids(cache.get('web')).join() === 't9', 2_000, 'replaced');
+  await until(() => ids(cache.get('web')).join() === 't9', 'replaced');
   t.is(cache.get('old')?.exists ?? false, false, 'a service gone from the name list goes at once');
   t.deepEqual(ids(cache.get('old')), []);
   t.is(cache.serviceName('old'), null);
   t.truthy(cache.get('edge'), 'not yet: unconfirmed entries live until the grace ends');
   await until(
     () => cache.get('edge') === undefined && cache.get('quiet') === undefined,
-    2_000,
     'unconfirmed entries dropped',
-  );
+);
   t.deepEqual(ids(cache.get('web')), ['t9']);
 });
 
@@ -171,13 +169,13 @@ test("failover through the session: a new manager's stream replaces what the old
   });
   t.teardown(() => agent.close());
   agent.start();
-  await until(() => cache.serviceName('web') === 'web', 5_000, 'first stream');
+  await until(() => cache.serviceName('web') === 'web', 'first stream');
   t.deepEqual(ids(await cache.lookup('web')), ['t1', 't2']);
   d2.leader = true;
   d1.stepDown();
-  await until(() => d2.endpointStreamCount() === 1, 5_000, 'stream on the new leader');
+  await until(() => d2.endpointStreamCount() === 1, 'stream on the new leader');
   t.deepEqual(d2.watchedNames(), [['web']], 'watched names carried over');
-  await until(() => ids(cache.get('web')).join() === 't2', 2_000, "the new leader's answer");
+  await until(() => ids(cache.get('web')).join() === 't2', "the new leader's answer");
 });
 
 /** The fake executor, with container stops held at a gate (to see what happens before one). */
@@ -229,10 +227,9 @@ async function agentWithDiscovery(t: ExecutionContext) {
   agent.start();
   await until(
     () => ['t1', 't2'].every((id) => d.updates.some((u) => u.taskId === id && u.status?.state === TaskState.RUNNING)),
-    5_000,
     'running',
-  );
-  await until(() => cache.serviceName('web') === 'web', 5_000);
+);
+  await until(() => cache.serviceName('web') === 'web');
   t.deepEqual(ids(await cache.lookup('web')), ['r1', 't1', 't2']);
   return { d, fx, exec, cache };
 }
@@ -241,7 +238,7 @@ test('local fast path: a killed container of this host leaves the answers at onc
   const { d, fx, cache } = await agentWithDiscovery(t);
   const start = Date.now();
   fx.exit('t1', 137);
-  await until(() => !ids(cache.get('web')).includes('t1'), 1_000, 't1 dropped');
+  await until(() => !ids(cache.get('web')).includes('t1'), 't1 dropped');
   measured(t, 'discovery local fast path (container exit -> endpoint dropped)', Date.now() - start);
   t.deepEqual(ids(cache.get('web')), ['r1', 't2'], 'before the manager said anything');
   // A manager answer from before it saw the exit still lists t1: it stays out.
@@ -254,7 +251,7 @@ test('local fast path: a killed container of this host leaves the answers at onc
       ep('r2', '10.42.2.3'),
     ] as Endpoint[],
   });
-  await until(() => ids(cache.get('web')).includes('r2'), 2_000);
+  await until(() => ids(cache.get('web')).includes('r2'));
   t.deepEqual(ids(cache.get('web')), ['r1', 'r2', 't2']);
 });
 
@@ -267,13 +264,13 @@ test('local fast path: a task told to stop leaves the answers before its contain
     tasks: [withDesired(makeTask('t2', { slot: 2 }), TaskState.SHUTDOWN, TaskState.RUNNING)],
     removedTaskIds: [],
   });
-  await until(() => !ids(cache.get('web')).includes('t2'), 2_000, 't2 dropped');
+  await until(() => !ids(cache.get('web')).includes('t2'), 't2 dropped');
   t.false(
     d.updates.some((u) => u.taskId === 't2' && u.status?.state === TaskState.SHUTDOWN),
     'its container is still being stopped',
   );
   open();
-  await until(() => d.updates.some((u) => u.taskId === 't2' && u.status?.state === TaskState.SHUTDOWN), 2_000);
+  await until(() => d.updates.some((u) => u.taskId === 't2' && u.status?.state === TaskState.SHUTDOWN));
   t.deepEqual(ids(cache.get('web')), ['r1', 't1']);
 });
 
@@ -342,7 +339,7 @@ test('DNS on the real cache: the first query of a service waits for its watch; n
   t.teardown(() => dns.close());
   await dns.setListen([{ host: '127.0.0.1', port: 0 }]);
   const port = dns.addresses()[0]?.port ?? 0;
-  await until(() => cache.serviceName('web') === 'web', 2_000);
+  await until(() => cache.serviceName('web') === 'web');
   const start = Date.now();
   const r = await dig(port, 'tasks.web');
   measured(t, 'dns first query of a service (watch + answer)', Date.now() - start);

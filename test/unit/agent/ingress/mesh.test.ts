@@ -107,7 +107,7 @@ test('round robin: each connection goes to the next endpoint, over all of them',
   const f = feed(t);
   f.set(service('web', published, target, hosts));
   const m = await mesh(t, f.cache);
-  await until(() => m.listening().get(published) === 'web', 2_000, 'listening');
+  await until(() => m.listening().get(published) === 'web', 'listening');
   const answers: string[] = [];
   for (let i = 0; i < 6; i++) answers.push((await request(published)).body.trim());
   t.deepEqual(answers, [...hosts, ...hosts]);
@@ -125,7 +125,7 @@ test('a failed connect moves on to the next endpoint; none left -> the client is
   // 127.0.0.2 and 127.0.0.4 have nothing listening: refused.
   f.set(service('web', published, target, ['127.0.0.2', '127.0.0.3', '127.0.0.4']));
   const m = await mesh(t, f.cache);
-  await until(() => m.listening().has(published), 2_000);
+  await until(() => m.listening().has(published));
   for (let i = 0; i < 4; i++) t.is((await request(published)).body.trim(), '127.0.0.3', `connection ${i}`);
   f.set(service('web', published, target, ['127.0.0.2', '127.0.0.4']));
   const dead = await request(published);
@@ -148,7 +148,7 @@ test('half-close both ways: the client ends its side, the backend still answers,
   const f = feed(t);
   f.set(service('web', published, target, ['127.0.0.2']));
   const m = await mesh(t, f.cache);
-  await until(() => m.listening().has(published), 2_000);
+  await until(() => m.listening().has(published));
   const big = 'x'.repeat(1_000_000);
   const r = await request(published, `hello ${big}`);
   t.is(r.error, undefined);
@@ -164,7 +164,7 @@ test('a backend that resets ends the client too', async (t) => {
   const f = feed(t);
   f.set(service('web', published, target, ['127.0.0.2']));
   const m = await mesh(t, f.cache);
-  await until(() => m.listening().has(published), 2_000);
+  await until(() => m.listening().has(published));
   const r = await new Promise<string>((resolve) => {
     const s = net.connect({ host: '127.0.0.1', port: published });
     s.on('connect', () => s.write('hi'));
@@ -182,7 +182,7 @@ test('listeners follow the services: closed when the service is gone or stops pu
   const m = await mesh(t, f.cache, lines);
   f.set(service('web', p1, target, ['127.0.0.2']));
   f.set(service('api', p2, target, ['127.0.0.2']));
-  await until(() => m.listening().size === 2, 2_000, 'two listeners');
+  await until(() => m.listening().size === 2, 'two listeners');
   t.is((await request(p2)).body.trim(), '127.0.0.2');
 
   f.set(
@@ -197,11 +197,11 @@ test('listeners follow the services: closed when the service is gone or stops pu
       ],
     }),
   );
-  await until(() => !m.listening().has(p2), 2_000, 'host mode now: ingress listener closed');
+  await until(() => !m.listening().has(p2), 'host mode now: ingress listener closed');
   t.is((await request(p2)).error, 'ECONNREFUSED');
 
   f.remove('web');
-  await until(() => m.listening().size === 0, 2_000, 'service gone');
+  await until(() => m.listening().size === 0, 'service gone');
   t.is((await request(p1)).error, 'ECONNREFUSED');
   t.true(
     lines.some((l) => l.includes(`port ${p1} closed`)),
@@ -224,7 +224,7 @@ test('a published port in use: one clear log line, retried until it is free', as
   t.is(failures.length, 1, lines.join('\n'));
   t.regex(failures[0] ?? '', new RegExp(`127\\.0\\.0\\.1:${published} for service web: EADDRINUSE`));
   await new Promise<void>((resolve) => blocker.close(() => resolve()));
-  await until(() => m.listening().has(published), 2_000, 'bound once free');
+  await until(() => m.listening().has(published), 'bound once free');
   t.is((await request(published)).body.trim(), '127.0.0.2');
 });
 

@@ -276,15 +276,14 @@ test('agent: follows the Networks stream; a manager without it (UNIMPLEMENTED) l
     agent.start();
     await until(
       () => d.updates.some((u) => u.taskId === 't1' && u.status?.state === TaskState.RUNNING),
-      5_000,
       `${mode}: t1 running`,
-    );
+);
     if (mode === 'set') {
-      await until(() => ctl.readyNetworks().includes('a'), 5_000, 'network a ready');
+      await until(() => ctl.readyNetworks().includes('a'), 'network a ready');
       t.true(host.links.has('vx4097'));
       t.is(ctl.mode, 'supported');
     } else {
-      await until(() => ctl.unsupported, 5_000, 'unsupported');
+      await until(() => ctl.unsupported, 'unsupported');
       t.deepEqual(host.take(), [], 'nothing changed on the host');
     }
     t.deepEqual(d.networkStreams, ['node1']);

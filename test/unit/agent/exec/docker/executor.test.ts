@@ -141,8 +141,7 @@ run('exit 0 -> COMPLETE, exit 3 -> FAILED with the exit code', async (t) => {
   ]);
   await until(
     () => reporter.last('ok')?.state === TaskState.COMPLETE && reporter.last('bad')?.state === TaskState.FAILED,
-    20_000,
-  );
+);
   t.is(reporter.last('bad')?.exitCode, 3);
   t.is(reporter.last('bad')?.err, 'task: non-zero exit (3)');
   t.is((await containersOf('bad'))[0]?.State, 'exited', 'kept while desired RUNNING');
@@ -196,7 +195,7 @@ run('agent restart: adopts running and exited containers, removes unassigned one
   const second = await setup();
   second.worker.assign([keep, ends].map((x) => withDesired(x, TaskState.RUNNING, TaskState.RUNNING)));
   await second.worker.settled();
-  await until(() => second.reporter.last('ends') !== undefined, 10_000);
+  await until(() => second.reporter.last('ends') !== undefined);
   t.deepEqual(second.reporter.states('keep'), ['running']);
   t.is(second.reporter.last('keep')?.containerId, before.Id);
   const after = await docker.getContainer(before.Id).inspect();
@@ -210,7 +209,7 @@ run('agent restart: adopts running and exited containers, removes unassigned one
 
   // The adopted container is still followed: stopping it by hand makes the task FAILED.
   await docker.getContainer(before.Id).kill();
-  await until(() => second.reporter.last('keep')?.state === TaskState.FAILED, 10_000);
+  await until(() => second.reporter.last('keep')?.state === TaskState.FAILED);
   t.is(second.reporter.last('keep')?.exitCode, 137);
   await second.worker.close();
 });
@@ -243,7 +242,7 @@ run(
     worker.assign([
       task('slow', 1, { command: ['sleep', '300'], health: check('test -f /tmp/ok', 60_000), stopGracePeriodMs: 0 }),
     ]);
-    await until(() => reporter.last('slow')?.message === 'waiting for the health check', 10_000);
+    await until(() => reporter.last('slow')?.message === 'waiting for the health check');
     t.is(reporter.last('slow')?.state, TaskState.STARTING);
     await new Promise((r) => setTimeout(r, 1_000));
     t.is(reporter.last('slow')?.state, TaskState.STARTING, 'not RUNNING while the check fails');
@@ -253,7 +252,7 @@ run(
 
     const touched = Date.now();
     await execIn('slow', ['touch', '/tmp/ok']);
-    await until(() => reporter.last('slow')?.state === TaskState.RUNNING, 10_000);
+    await until(() => reporter.last('slow')?.state === TaskState.RUNNING);
     const took = Date.now() - touched;
     measured(t, 'health check can pass -> RUNNING (probe interval 200 ms)', took);
     t.true(
@@ -264,7 +263,7 @@ run(
     t.is(reporter.last('slow')?.containerId, c?.Id);
     t.deepEqual(reporter.backwards, []);
     await worker.close();
-    await until(() => !executor.healthEvents.isOpen, 2_000, 'the events stream closed with the last watch');
+    await until(() => !executor.healthEvents.isOpen, 'the events stream closed with the last watch');
     t.pass();
   },
 );
@@ -273,7 +272,7 @@ run('health check that always fails (exit 1): stopped, then FAILED err "unhealth
   const { reporter, worker } = await setup();
   // sleep as PID 1 ignores SIGTERM: killed after the 1 s grace period, exit code 137.
   worker.assign([task('sick', 1, { command: ['sleep', '300'], health: check('exit 1'), stopGracePeriodMs: 1_000 })]);
-  await until(() => reporter.last('sick')?.state === TaskState.FAILED, 15_000);
+  await until(() => reporter.last('sick')?.state === TaskState.FAILED);
   const failed = reporter.last('sick');
   t.is(failed?.err, 'unhealthy');
   t.is(failed?.exitCode, 137);
@@ -288,10 +287,10 @@ run('healthy, then unhealthy while running: FAILED "unhealthy" within a probe in
   worker.assign([
     task('turns', 1, { command: ['sleep', '300'], health: check('test ! -f /tmp/sick'), stopGracePeriodMs: 0 }),
   ]);
-  await until(() => reporter.last('turns')?.state === TaskState.RUNNING, 10_000);
+  await until(() => reporter.last('turns')?.state === TaskState.RUNNING);
   const sickened = Date.now();
   await execIn('turns', ['touch', '/tmp/sick']);
-  await until(() => reporter.last('turns')?.state === TaskState.FAILED, 10_000);
+  await until(() => reporter.last('turns')?.state === TaskState.FAILED);
   const took = Date.now() - sickened;
   measured(t, 'health check fails -> FAILED unhealthy (interval 200 ms, 1 retry, grace 0)', took);
   t.true(took < 2_500, `took ${took} ms`);
@@ -324,7 +323,7 @@ run('the image\'s own health check applies; ["NONE"] in the spec disables it', a
     task('inherits', 1, { command: ['sleep', '300'], stopGracePeriodMs: 0 }, { image: sickImage }),
     task('disabled', 2, { command: ['sleep', '300'], stopGracePeriodMs: 0, health: none }, { image: sickImage }),
   ]);
-  await until(() => reporter.last('inherits')?.state === TaskState.FAILED, 10_000);
+  await until(() => reporter.last('inherits')?.state === TaskState.FAILED);
   t.is(reporter.last('inherits')?.err, 'unhealthy');
   t.is(reporter.last('disabled')?.state, TaskState.RUNNING);
   const [c] = await containersOf('disabled');
@@ -353,8 +352,7 @@ run(
       () =>
         first.reporter.last('hok')?.state === TaskState.RUNNING &&
         first.reporter.last('hslow')?.message === 'waiting for the health check',
-      10_000,
-    );
+);
     const startedAt = async (id: string) =>
       (await docker.getContainer((await containersOf(id))[0]?.Id ?? '').inspect()).State.StartedAt;
     const before = [await startedAt('hok'), await startedAt('hslow')];
@@ -370,7 +368,7 @@ run(
     t.deepEqual(second.reporter.states('hslow'), ['starting']);
     t.is(second.reporter.last('hslow')?.message, 'waiting for the health check');
     await execIn('hslow', ['touch', '/tmp/ok']);
-    await until(() => second.reporter.last('hslow')?.state === TaskState.RUNNING, 10_000);
+    await until(() => second.reporter.last('hslow')?.state === TaskState.RUNNING);
     t.deepEqual(second.reporter.states('hslow'), ['starting', 'running']);
     t.deepEqual([await startedAt('hok'), await startedAt('hslow')], before, 'neither restarted');
     t.is((await containersOf('hslow')).length, 1);
@@ -398,14 +396,14 @@ run("docker kill behind the agent's back: FAILED with exit code 137 at the manag
   agent.start();
   const reported = (id: string, state: TaskState) =>
     d.updates.find((u) => u.taskId === id && u.status?.state === state);
-  await until(() => ids.every((id) => reported(id, TaskState.RUNNING) !== undefined), 15_000);
+  await until(() => ids.every((id) => reported(id, TaskState.RUNNING) !== undefined));
   for (const id of ids) {
     await new Promise((r) => setTimeout(r, 200));
     const [c] = await containersOf(id);
     const killAt = Date.now();
     await docker.getContainer(c?.Id ?? '').kill(); // returns once the engine has it dead
     const deadAt = Date.now();
-    await until(() => reported(id, TaskState.FAILED) !== undefined, 5_000);
+    await until(() => reported(id, TaskState.FAILED) !== undefined);
     const total = Date.now() - killAt;
     const ours = Date.now() - deadAt;
     measured(
@@ -459,7 +457,7 @@ run('the agent process: runs tasks on Docker, keeps its node id, and a restart a
   const running = () => d.updates.some((u) => u.taskId === task.id && u.status?.state === TaskState.RUNNING);
 
   const first = spawnAgent(t, args);
-  await until(running, 20_000, 'task RUNNING');
+  await until(running, 'task RUNNING');
   t.is(readFileSync(path.join(stateDir, 'node-id'), 'utf8').trim(), 'node1');
   t.like(d.registrations[0]?.description, { hostname: 'bedhost', labels: { zone: 'a' } });
   t.true((d.registrations[0]?.description?.resources?.nanoCpus ?? 0) >= 1e9);
@@ -474,9 +472,9 @@ run('the agent process: runs tasks on Docker, keeps its node id, and a restart a
   d.tasks.set('node1', [withDesired(task, TaskState.RUNNING, TaskState.RUNNING)]);
   const before = d.updates.length;
   const second = spawnAgent(t, args);
-  await until(() => d.registrations.length === 2, 20_000, 'second registration');
+  await until(() => d.registrations.length === 2, 'second registration');
   t.is(d.registrations[1]?.nodeId, 'node1', 'node id read back from --state-dir');
-  await until(() => d.updates.length > before, 20_000, 'adopted status');
+  await until(() => d.updates.length > before, 'adopted status');
   const adopted = d.updates.slice(before).find((u) => u.taskId === task.id);
   t.is(adopted?.status?.state, TaskState.RUNNING);
   t.is(adopted?.status?.containerId, c?.Id);
@@ -491,9 +489,8 @@ run('the agent process: runs tasks on Docker, keeps its node id, and a restart a
   });
   await until(
     () => d.updates.some((u) => u.taskId === task.id && u.status?.state === TaskState.SHUTDOWN),
-    20_000,
     'SHUTDOWN',
-  );
+);
   const deadline = Date.now() + 10_000;
   while ((await docker.listContainers({ all: true, filters: { label: [`${LABEL.taskId}=${task.id}`] } })).length > 0) {
     if (Date.now() > deadline) t.fail('container not removed within 10 s');
@@ -507,7 +504,7 @@ run('a wait asked with an already aborted signal returns at once (the abort is n
   const { reporter, worker, executor } = await setup();
   const tk = task('abortedwait', 1, { command: ['sleep', '300'] });
   worker.assign([tk]);
-  await until(() => reporter.last('abortedwait')?.state === TaskState.RUNNING, 10_000);
+  await until(() => reporter.last('abortedwait')?.state === TaskState.RUNNING);
   const [c] = await containersOf('abortedwait');
   const ctl = executor.controller(
     tk,

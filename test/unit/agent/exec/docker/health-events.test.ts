@@ -68,9 +68,9 @@ test('a broken stream is reopened from the last event seen, and every watcher lo
   opened[0]?.stream.write(event('aaa', 'healthy', 1_700_000_123_400_000_000));
   await until(() => woken === 1);
   opened[0]?.stream.end(); // the engine restarted
-  await until(() => opened.length === 2, 2_000, 'reopened');
+  await until(() => opened.length === 2, 'reopened');
   t.is(opened[1]?.opts.since, 1_700_000_123, 'from the last event seen (whole seconds)');
-  await until(() => woken === 2, 1_000, 'watchers told to look again');
+  await until(() => woken === 2, 'watchers told to look again');
   t.regex(lines.join('\n'), /health events stream: ended by the engine \(reopening in 250 ms\)/);
   stop();
 });
@@ -81,10 +81,10 @@ test('an engine that is away: the stream is retried with backoff until it opens'
   let woken = 0;
   const started = Date.now();
   const stop = ev.watch('aaa', () => woken++);
-  await until(() => opened.length === 1, 3_000, 'opened after two failures');
+  await until(() => opened.length === 1, 'opened after two failures');
   const took = Date.now() - started;
   t.true(took >= 700, `opened after ${took} ms (250 + 500 ms of backoff)`);
-  await until(() => woken === 1, 1_000, 'watchers told to look again');
+  await until(() => woken === 1, 'watchers told to look again');
   stop();
   t.false(ev.isOpen);
 });
