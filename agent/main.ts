@@ -111,7 +111,8 @@ const stop = (signal: NodeJS.Signals) => {
     .close()
     .then(async () => {
       await Promise.all([dns.close(), ingress.close()]);
-      cache.close();
+      await cache.close();
+      await network.close();
     })
     .then(
       () => process.exit(0),

@@ -15,6 +15,7 @@
 // failing the task. Observed state never goes backwards (proto/task-state.ts' canTransition,
 // the one rule): the runner starts from the state the manager already holds and drops any
 // report below the highest one it knows.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Task, TaskStatus } from '../proto/gen/shoal.js';
 import { canTransition, isTerminal, TaskState } from '../proto/task-state.js';
 import {
@@ -134,7 +135,7 @@ export class TaskRunner {
     return this.done;
   }
 
-  /** The agent stops: end the loop, leave the container as it is. */
+  /** The agent stops (idempotent): end the loop, leave the container as it is. */
   close(): Promise<void> {
     this.mode = 'close';
     this.wake(true);
@@ -393,18 +394,19 @@ export class TaskRunner {
     }).finally(() => this.setQuiet(false));
   }
 
-  private sleep(ms: number): Promise<void> {
-    if (this.changed) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wakeUp = undefined;
-        resolve();
-      }, ms);
-      this.wakeUp = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+  /** Wait `ms`, or less when a change wakes the runner. */
+  private async sleep(ms: number): Promise<void> {
+    if (this.changed) return;
+    const woken = new AbortController();
+    const wake = () => woken.abort();
+    this.wakeUp = wake;
+    try {
+      await sleep(ms, undefined, { signal: woken.signal });
+    } catch {
+      // woken by a change
+    } finally {
+      if (this.wakeUp === wake) this.wakeUp = undefined;
+    }
   }
 
   private setQuiet(quiet: boolean): void {

@@ -78,6 +78,11 @@ export class DockerExecutor implements Executor {
     return new DockerController(this.docker, this.healthEvents, task, existing, this.networks);
   }
 
+  /** Stop following the engine (idempotent): its health events stream closes. Containers stay. */
+  async close(): Promise<void> {
+    await this.healthEvents.close();
+  }
+
   /** "Exited (3) 2 minutes ago" gives it without a call; inspect when the text says nothing. */
   private async exitCode(c: Docker.ContainerInfo): Promise<number> {
     const m = /^Exited \((-?\d+)\)/.exec(c.Status);

@@ -6,11 +6,13 @@
 //   event for id -----------------> that container's watchers (they inspect, then decide)
 //   stream breaks ----------------> reopened after 250 ms..5 s, from the last event seen
 //                                   (since=), and every watcher is told to look again
-//   last unwatch -----------------> stream closed
+//   last unwatch -----------------> stream closed (opened again by the next watch)
+//   close() ----------------------> stream closed for good (the executor stops)
 //
 // The engine sends health_status only when the status changes; watchers still inspect every
 // few seconds (HEALTH_SAFETY_NET_MS in controller.ts) in case an event is lost.
 import type Docker from 'dockerode';
+import type { LifecycleState } from '../../../proto/lifecycle.js';
 import { LABEL } from '../../../proto/naming.js';
 import { errorMessage } from '../errors.js';
 import { fromDocker } from './errors.js';
@@ -43,6 +45,8 @@ export class HealthEvents {
   private reopenMs = REOPEN_MIN_MS;
   /** Engine time (s) of the last event seen: a reopened stream replays from there. */
   private lastEventS: number | undefined;
+  /** Running from construction (a stream opens with the first watch); close() ends it for good. */
+  private state: LifecycleState = 'running';
   /** Streams opened so far (tests). */
   opened = 0;
 
@@ -55,6 +59,7 @@ export class HealthEvents {
 
   /** Call `fn` on every health event of container `id` (and after a reconnect) until unwatched. */
   watch(id: string, fn: () => void): () => void {
+    if (this.state !== 'running') return () => {}; // closed: watchers keep their own inspect
     let set = this.watchers.get(id);
     if (set === undefined) this.watchers.set(id, (set = new Set()));
     set.add(fn);
@@ -62,7 +67,7 @@ export class HealthEvents {
     return () => {
       set.delete(fn);
       if (set.size === 0 && this.watchers.get(id) === set) this.watchers.delete(id);
-      if (this.watchers.size === 0) this.close();
+      if (this.watchers.size === 0) this.stopStream();
     };
   }
 
@@ -149,7 +154,15 @@ export class HealthEvents {
     for (const set of [...this.watchers.values()]) for (const fn of [...set]) fn();
   }
 
-  private close(): void {
+  /** Close the stream for good (idempotent); later watches are not followed. */
+  async close(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.state = 'stopped';
+    this.watchers.clear();
+    this.stopStream();
+  }
+
+  private stopStream(): void {
     clearTimeout(this.reopenTimer);
     this.reopenTimer = undefined;
     const abort = this.abort;

@@ -3,7 +3,8 @@
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import test, { type ExecutionContext } from 'ava';
 import { AssignmentsMessage_Kind, TaskState } from '../../../proto/gen/shoal.js';
-import { Agent, backoffMs, BACKOFF_MAX_MS } from '../../../agent/agent.js';
+import { Agent } from '../../../agent/agent.js';
+import { backoffMs, BACKOFF_MAX_MS } from '../../../agent/backoff.js';
 import { FakeExecutor } from '../../helpers/fake-executor.js';
 import { FakeDispatcher } from '../../helpers/fake-dispatcher.js';
 import { makeTask, measured, until, withDesired } from '../../helpers/agent-support.js';
@@ -58,7 +59,7 @@ test('registers with the engine description, heartbeats at the given period, run
   const fx = new FakeExecutor();
   const ids: string[] = [];
   const agent = newAgent(t, [d.address], fx, { onNodeId: (id) => void ids.push(id) });
-  t.is(agent.state, 'starting');
+  t.is(agent.state, 'new');
   agent.start();
   t.is(agent.state, 'running');
   t.throws(() => agent.start(), { message: /cannot start: it is running/ });

@@ -81,10 +81,7 @@ test('a name not yet watched is watched on demand and answered within the wait; 
   d.setService({ name: 'web', endpoints: [ep('t2', '10.42.2.2'), ep('t3', '10.42.3.2')] as Endpoint[] });
   await until(() => ids(cache.get('web')).join() === 't2,t3', 'change pushed');
   d.removeService('web');
-  await until(
-    () => cache.get('web')?.exists === false && cache.serviceName('web') === null,
-    'removal: exists=false',
-);
+  await until(() => cache.get('web')?.exists === false && cache.serviceName('web') === null, 'removal: exists=false');
 });
 
 test('no answer within the wait (manager partitioned): undefined, i.e. SERVFAIL; UNIMPLEMENTED: at once', async (t) => {
@@ -141,10 +138,7 @@ test('a reopened stream re-watches every name and its answers replace the old on
   t.deepEqual(ids(cache.get('old')), []);
   t.is(cache.serviceName('old'), null);
   t.truthy(cache.get('edge'), 'not yet: unconfirmed entries live until the grace ends');
-  await until(
-    () => cache.get('edge') === undefined && cache.get('quiet') === undefined,
-    'unconfirmed entries dropped',
-);
+  await until(() => cache.get('edge') === undefined && cache.get('quiet') === undefined, 'unconfirmed entries dropped');
   t.deepEqual(ids(cache.get('web')), ['t9']);
 });
 
@@ -228,7 +222,7 @@ async function agentWithDiscovery(t: ExecutionContext) {
   await until(
     () => ['t1', 't2'].every((id) => d.updates.some((u) => u.taskId === id && u.status?.state === TaskState.RUNNING)),
     'running',
-);
+  );
   await until(() => cache.serviceName('web') === 'web');
   t.deepEqual(ids(await cache.lookup('web')), ['r1', 't1', 't2']);
   return { d, fx, exec, cache };

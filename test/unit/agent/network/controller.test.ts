@@ -2,9 +2,13 @@
 // the exact commands for a 3-host set, idempotence, stale peers deleted by the reconcile,
 // isolation rules, removed networks, readiness.
 import test from 'ava';
-import { NetworksMessage, type SubnetLease } from '../../../../proto/gen/shoal.js';
+import { NetworksMessage, TaskState, type SubnetLease } from '../../../../proto/gen/shoal.js';
+import { Agent } from '../../../../agent/agent.js';
 import { NetworkController } from '../../../../agent/network/controller.js';
 import { plan } from '../../../../agent/network/plan.js';
+import { makeTask, until } from '../../../helpers/agent-support.js';
+import { FakeDispatcher } from '../../../helpers/fake-dispatcher.js';
+import { FakeExecutor } from '../../../helpers/fake-executor.js';
 import { FakeDockerNetworks, FakeHost } from '../../../helpers/fake-host.js';
 
 const H = (k: number) => ({ nodeId: `node${k}`, address: `10.213.0.${10 + k}`, mac: `02:5a:00:00:00:0${k}` });
@@ -97,7 +101,7 @@ test('3 hosts: the exact Docker network and commands on a fresh host, MTU from t
   ]);
   t.is(ctl.dockerNetwork('a'), 'shoal-a');
   t.is(ctl.dockerNetwork('b'), undefined);
-  ctl.close();
+  await ctl.close();
 });
 
 test('idempotent: the same set again (and a reconcile) changes nothing', async (t) => {
@@ -115,8 +119,8 @@ test('idempotent: the same set again (and a reconcile) changes nothing', async (
   t.deepEqual(host.take(), []);
   t.deepEqual(docker.take(), []);
   t.deepEqual(again.readyNetworks(), ['a', 'b']);
-  ctl.close();
-  again.close();
+  await ctl.close();
+  await again.close();
 });
 
 test("reconcile deletes a removed host's route, FDB and neighbour entries, and nothing else", async (t) => {
@@ -132,7 +136,7 @@ test("reconcile deletes a removed host's route, FDB and neighbour entries, and n
   t.deepEqual([...host.routes.get('vx4097')!.keys()], ['10.42.2.0/24']);
   t.deepEqual(host.fdb.get('vx4097'), [{ mac: '02:5a:00:00:00:02', dst: '10.213.0.12' }]);
   t.deepEqual([...host.neigh.get('vx4097')!.keys()], ['10.42.2.0']);
-  ctl.close();
+  await ctl.close();
 });
 
 test('reconcile repairs entries changed behind its back (stale FDB of a moved host, lost route)', async (t) => {
@@ -148,7 +152,7 @@ test('reconcile repairs entries changed behind its back (stale FDB of a moved ho
     'ip neigh replace 10.42.3.0 lladdr 02:5a:00:00:00:03 dev vx4097 nud permanent',
     'ip route replace 10.42.2.0/24 via 10.42.2.0 dev vx4097 onlink',
   ]);
-  ctl.close();
+  await ctl.close();
 });
 
 test('isolation: per network, vx<->its bridge accepted, anything else in or out of vx dropped; NAT RETURN stays first', async (t) => {
@@ -179,7 +183,7 @@ test('isolation: per network, vx<->its bridge accepted, anything else in or out 
   t.true(ours(nat[0]!) && ours(nat[1]!), nat.join('\n'));
   t.is(nat.filter(ours).length, 2, 'no duplicates');
   t.is(nat.length, 4);
-  ctl.close();
+  await ctl.close();
 });
 
 test('a removed network: its Docker network, device and rules go; one still in use is retried', async (t) => {
@@ -201,7 +205,7 @@ test('a removed network: its Docker network, device and rules go; one still in u
   await ctl.reconcile();
   t.deepEqual(docker.take(), ['remove shoal-b']);
   t.deepEqual(ctl.readyNetworks(), ['a']);
-  ctl.close();
+  await ctl.close();
 });
 
 test('readiness: waiters are woken; a failure keeps only that network not ready; unsupported', async (t) => {
@@ -224,8 +228,8 @@ test('readiness: waiters are woken; a failure keeps only that network not ready;
   const other = new NetworkController({ runner: host, docker: new FakeDockerNetworks() });
   other.setUnsupported();
   t.true(other.unsupported);
-  ctl.close();
-  other.close();
+  await ctl.close();
+  await other.close();
 });
 
 test('Docker >= 28: the bridge gets gateway_mode_ipv4=nat-unprotected; a Docker network of another subnet is recreated', async (t) => {
@@ -245,17 +249,12 @@ test('Docker >= 28: the bridge gets gateway_mode_ipv4=nat-unprotected; a Docker 
     'remove shoal-a',
     'create shoal-a 10.42.1.0/24 gw 10.42.1.1 {"com.docker.network.bridge.name":"shbr4097","com.docker.network.driver.mtu":"1450","com.docker.network.bridge.gateway_mode_ipv4":"nat-unprotected"}',
   ]);
-  ctl.close();
+  await ctl.close();
 });
 
 // ---------------------------------------------------------------- through a session
 
 test('agent: follows the Networks stream; a manager without it (UNIMPLEMENTED) leaves tasks running as before', async (t) => {
-  const { FakeDispatcher } = await import('../../../helpers/fake-dispatcher.js');
-  const { Agent } = await import('../../../../agent/agent.js');
-  const { FakeExecutor } = await import('../../../helpers/fake-executor.js');
-  const { makeTask, until } = await import('../../../helpers/agent-support.js');
-  const { TaskState } = await import('../../../../proto/gen/shoal.js');
   for (const mode of ['set', 'unimplemented'] as const) {
     const d = new FakeDispatcher(() => 'node1');
     await d.start();
@@ -263,6 +262,7 @@ test('agent: follows the Networks stream; a manager without it (UNIMPLEMENTED) l
     d.networks = mode === 'set' ? set() : 'unimplemented';
     d.tasks.set('node1', [makeTask('t1')]);
     const { host, ctl } = setup();
+    t.teardown(() => ctl.close()); // the agent does not close what it was given
     const agent = new Agent({
       managers: [d.address],
       joinToken: 'x',
@@ -277,7 +277,7 @@ test('agent: follows the Networks stream; a manager without it (UNIMPLEMENTED) l
     await until(
       () => d.updates.some((u) => u.taskId === 't1' && u.status?.state === TaskState.RUNNING),
       `${mode}: t1 running`,
-);
+    );
     if (mode === 'set') {
       await until(() => ctl.readyNetworks().includes('a'), 'network a ready');
       t.true(host.links.has('vx4097'));
@@ -313,5 +313,5 @@ test('local leases for discovery: gateway per ready network, subscribers told of
   t.is(ctl.gateway('b'), undefined);
   t.is(calls, before + 1);
   off();
-  ctl.close();
+  await ctl.close();
 });

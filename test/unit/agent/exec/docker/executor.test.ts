@@ -141,7 +141,7 @@ run('exit 0 -> COMPLETE, exit 3 -> FAILED with the exit code', async (t) => {
   ]);
   await until(
     () => reporter.last('ok')?.state === TaskState.COMPLETE && reporter.last('bad')?.state === TaskState.FAILED,
-);
+  );
   t.is(reporter.last('bad')?.exitCode, 3);
   t.is(reporter.last('bad')?.err, 'task: non-zero exit (3)');
   t.is((await containersOf('bad'))[0]?.State, 'exited', 'kept while desired RUNNING');
@@ -352,7 +352,7 @@ run(
       () =>
         first.reporter.last('hok')?.state === TaskState.RUNNING &&
         first.reporter.last('hslow')?.message === 'waiting for the health check',
-);
+    );
     const startedAt = async (id: string) =>
       (await docker.getContainer((await containersOf(id))[0]?.Id ?? '').inspect()).State.StartedAt;
     const before = [await startedAt('hok'), await startedAt('hslow')];
@@ -487,10 +487,7 @@ run('the agent process: runs tasks on Docker, keeps its node id, and a restart a
     tasks: [withDesired(task, TaskState.REMOVE, TaskState.RUNNING)],
     removedTaskIds: [],
   });
-  await until(
-    () => d.updates.some((u) => u.taskId === task.id && u.status?.state === TaskState.SHUTDOWN),
-    'SHUTDOWN',
-);
+  await until(() => d.updates.some((u) => u.taskId === task.id && u.status?.state === TaskState.SHUTDOWN), 'SHUTDOWN');
   const deadline = Date.now() + 10_000;
   while ((await docker.listContainers({ all: true, filters: { label: [`${LABEL.taskId}=${task.id}`] } })).length > 0) {
     if (Date.now() > deadline) t.fail('container not removed within 10 s');
