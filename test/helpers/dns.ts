@@ -12,6 +12,9 @@ import { DnsServer } from '../../agent/discovery/dns-server.js';
 import type { AskerNetworks, AskerScope } from '../../agent/discovery/local-tasks.js';
 import type { Exchange, Upstream } from '../../agent/discovery/upstream.js';
 
+/** A query without an answer fails after this long: a hang guard only, never a speed bound. */
+export const QUERY_GUARD_MS = 30_000;
+
 export function ep(taskId: string, addresses: Array<[string, string]>): Partial<Endpoint> {
   return { taskId, serviceName: 'x', addresses: addresses.map(([network, ip]) => ({ network, ip })) };
 }
@@ -144,7 +147,7 @@ export function askRaw(port: number, query: Buffer, opts: AskOptions): Promise<B
     return new Promise((resolve, reject) => {
       const s = net.connect({ host: '127.0.0.1', port, localAddress: from });
       let buf = Buffer.alloc(0);
-      s.setTimeout(3_000, () => reject(new Error('tcp query timed out')));
+      s.setTimeout(QUERY_GUARD_MS, () => reject(new Error('tcp query timed out')));
       s.on('error', reject);
       s.on('connect', () => {
         const len = Buffer.alloc(2);
@@ -165,7 +168,7 @@ export function askRaw(port: number, query: Buffer, opts: AskOptions): Promise<B
     const timer = setTimeout(() => {
       s.close();
       reject(new Error('udp query timed out'));
-    }, 3_000);
+    }, QUERY_GUARD_MS);
     s.on('message', (msg) => {
       clearTimeout(timer);
       s.close();

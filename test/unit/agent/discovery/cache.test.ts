@@ -9,6 +9,7 @@ import { EndpointCache, WATCH_WAIT_MS } from '../../../../agent/discovery/cache.
 import { DnsServer } from '../../../../agent/discovery/dns-server.js';
 import { measured, until } from '../../../helpers/agent-support.js';
 import { ManualClock } from '../../../helpers/clocks.js';
+import { QUERY_GUARD_MS } from '../../../helpers/dns.js';
 import { dispatcher, ep, follow, ids } from '../../../helpers/endpoints.js';
 
 test('a name not yet watched is watched on demand and answered within the wait; then served from the cache', async (t) => {
@@ -64,7 +65,7 @@ test('no answer within the wait (manager partitioned): undefined, i.e. SERVFAIL;
 function dig(port: number, name: string): Promise<DecodedPacket & { rcode?: string }> {
   return new Promise((resolve, reject) => {
     const s = dgram.createSocket('udp4');
-    const timer = setTimeout(() => reject(new Error('no answer')), 3_000);
+    const timer = setTimeout(() => reject(new Error('no answer')), QUERY_GUARD_MS);
     s.on('message', (m) => {
       clearTimeout(timer);
       s.close();

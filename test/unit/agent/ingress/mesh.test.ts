@@ -7,6 +7,7 @@ import { EndpointCache, type WatchSender } from '../../../../agent/discovery/cac
 import { endpointAddress, IngressMesh, ingressPorts } from '../../../../agent/ingress/mesh.js';
 import { freePort } from '../../../helpers/ports.js';
 import { until } from '../../../helpers/agent-support.js';
+import { ManualClock } from '../../../helpers/clocks.js';
 
 /** A cache fed by hand, as the Endpoints stream would. */
 function feed(t: ExecutionContext) {
@@ -76,7 +77,7 @@ function request(port: number, data = ''): Promise<{ body: string; error?: strin
   return new Promise((resolve) => {
     const s = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true });
     let body = '';
-    s.setTimeout(5_000, () => s.destroy(new Error('timeout')));
+    s.setTimeout(30_000, () => s.destroy(new Error('timeout'))); // a hang guard only
     s.on('connect', () => s.end(data));
     s.on('data', (c: Buffer) => (body += c.toString()));
     s.on('end', () => {
@@ -87,13 +88,14 @@ function request(port: number, data = ''): Promise<{ body: string; error?: strin
   });
 }
 
-async function mesh(t: ExecutionContext, cache: EndpointCache, lines: string[] = []) {
+async function mesh(t: ExecutionContext, cache: EndpointCache, lines: string[] = [], clock?: ManualClock) {
   const m = new IngressMesh({
     source: cache,
     host: '127.0.0.1',
     log: (l) => lines.push(l),
     connectTimeoutMs: 300,
     bindRetryMs: 50,
+    ...(clock !== undefined && { clock }),
   });
   t.teardown(() => m.close());
   m.start();
@@ -141,7 +143,7 @@ test('half-close both ways: the client ends its side, the backend still answers,
   const server = net.createServer({ allowHalfOpen: true }, (s) => {
     let got = '';
     s.on('data', (c: Buffer) => (got += c.toString()));
-    s.on('end', () => setTimeout(() => s.end(got.toUpperCase()), 50));
+    s.on('end', () => setImmediate(() => s.end(got.toUpperCase())));
   });
   await new Promise<void>((resolve) => server.listen(target, '127.0.0.2', () => resolve()));
   t.teardown(() => server.close());
@@ -216,15 +218,23 @@ test('a published port in use: one clear log line, retried until it is free', as
   await new Promise<void>((resolve) => blocker.listen(published, '127.0.0.1', () => resolve()));
   const f = feed(t);
   const lines: string[] = [];
-  const m = await mesh(t, f.cache, lines);
+  const clock = new ManualClock();
+  const m = await mesh(t, f.cache, lines, clock);
   f.set(service('web', published, target, ['127.0.0.2']));
-  await new Promise((r) => setTimeout(r, 300));
+  await until(() => clock.pending().length === 1, 'the first bind failed, a retry is due');
+  t.deepEqual(clock.pending(), [50], 'tried again after bindRetryMs');
+  for (let retry = 1; retry <= 3; retry++) {
+    clock.advance(50);
+    await until(() => clock.pending().length === 1, `retry ${retry} failed and the next one is due`);
+  }
   t.false(m.listening().has(published));
   const failures = lines.filter((l) => l.includes('cannot listen'));
-  t.is(failures.length, 1, lines.join('\n'));
+  t.is(failures.length, 1, `four tries, one line:\n${lines.join('\n')}`);
   t.regex(failures[0] ?? '', new RegExp(`127\\.0\\.0\\.1:${published} for service web: EADDRINUSE`));
   await new Promise<void>((resolve) => blocker.close(() => resolve()));
+  clock.advance(50);
   await until(() => m.listening().has(published), 'bound once free');
+  t.deepEqual(clock.pending(), [], 'no more retries');
   t.is((await request(published)).body.trim(), '127.0.0.2');
 });
 
