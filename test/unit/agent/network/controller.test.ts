@@ -2,45 +2,14 @@
 // the exact commands for a 3-host set, idempotence, stale peers deleted by the reconcile,
 // isolation rules, removed networks, readiness.
 import test from 'ava';
-import { NetworksMessage, TaskState, type SubnetLease } from '../../../../proto/gen/shoal.js';
+import { TaskState } from '../../../../proto/gen/shoal.js';
 import { Agent } from '../../../../agent/agent.js';
 import { NetworkController } from '../../../../agent/network/controller.js';
-import { plan } from '../../../../agent/network/plan.js';
 import { makeTask, until } from '../../../helpers/agent-support.js';
 import { FakeDispatcher } from '../../../helpers/fake-dispatcher.js';
 import { FakeExecutor } from '../../../helpers/fake-executor.js';
 import { FakeDockerNetworks, FakeHost } from '../../../helpers/fake-host.js';
-
-const H = (k: number) => ({ nodeId: `node${k}`, address: `10.213.0.${10 + k}`, mac: `02:5a:00:00:00:0${k}` });
-
-function lease(net: string, k: number, third: number): Partial<SubnetLease> {
-  return {
-    networkId: net,
-    nodeId: H(k).nodeId,
-    subnet: `10.42.${third}.0/24`,
-    nodeAddress: H(k).address,
-    vtepMac: H(k).mac,
-  };
-}
-
-/** Network a (vni 4097, 10.42.0.0/16) on hosts 1..3, with /24s 1, 2, 3; optionally b. */
-function set(opts: { hosts?: number[]; withB?: boolean } = {}): NetworksMessage {
-  const hosts = opts.hosts ?? [1, 2, 3];
-  return NetworksMessage.fromPartial({
-    networks: [
-      { id: 'neta', spec: { name: 'a', subnet: '10.42.0.0/16' }, vni: 4097, hostPrefixLen: 24 },
-      ...(opts.withB
-        ? [{ id: 'netb', spec: { name: 'b', subnet: '10.43.0.0/16' }, vni: 4098, hostPrefixLen: 24 }]
-        : []),
-    ],
-    leases: [
-      ...hosts.map((k) => lease('neta', k, k)),
-      ...(opts.withB
-        ? hosts.map((k) => ({ ...lease('netb', k, k), subnet: `10.43.${k}.0/24`, vtepMac: `02:5b:00:00:00:0${k}` }))
-        : []),
-    ],
-  });
-}
+import { H, set } from '../../../helpers/network-set.js';
 
 function setup(mtu = 1400) {
   const host = new FakeHost({ device: 'eth0', address: H(1).address, mtu });
@@ -49,32 +18,6 @@ function setup(mtu = 1400) {
   const ctl = new NetworkController({ runner: host, docker, log: (l) => lines.push(l) });
   return { host, docker, ctl, lines };
 }
-
-test('plan: own lease, peers sorted, .0 VTEP and .1 gateway, unleased networks not ready', (t) => {
-  const msg = set({ withB: true });
-  msg.leases = msg.leases.filter((l) => !(l.networkId === 'netb' && l.nodeId === 'node1'));
-  const p = plan(msg, 'node1');
-  t.deepEqual(p.unleased, ['b']);
-  t.is(p.networks.length, 1);
-  const a = p.networks[0]!;
-  t.like(a, {
-    name: 'a',
-    subnet: '10.42.1.0/24',
-    gateway: '10.42.1.1',
-    vtepIp: '10.42.1.0',
-    vxlan: 'vx4097',
-    bridge: 'shbr4097',
-    dockerName: 'shoal-a',
-    localAddress: '10.213.0.11',
-  });
-  t.deepEqual(
-    a.peers.map((p) => [p.subnet, p.vtepIp, p.vtepMac, p.nodeAddress]),
-    [
-      ['10.42.2.0/24', '10.42.2.0', '02:5a:00:00:00:02', '10.213.0.12'],
-      ['10.42.3.0/24', '10.42.3.0', '02:5a:00:00:00:03', '10.213.0.13'],
-    ],
-  );
-});
 
 test('3 hosts: the exact Docker network and commands on a fresh host, MTU from the underlay', async (t) => {
   const { host, docker, ctl } = setup(1400);
