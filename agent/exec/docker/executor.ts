@@ -4,12 +4,7 @@ import type { Task } from '../../../proto/gen/shoal.js';
 import { LABEL } from '../../../proto/naming.js';
 import type { Controller } from '../controller.js';
 import type { EngineDescription, Executor, ManagedContainer } from '../executor.js';
-import {
-  DockerController,
-  containerStatus,
-  healthFromListStatus,
-  type DockerControllerOptions,
-} from './controller.js';
+import { DockerController, containerStatus, healthFromListStatus, type DockerControllerOptions } from './controller.js';
 import { fromDocker } from './errors.js';
 import { HealthEvents } from './health-events.js';
 import type { NetworkAttachments } from '../../network/controller.js';

@@ -11,6 +11,7 @@
 //
 // The engine sends health_status only when the status changes; watchers still inspect every
 // few seconds (HEALTH_SAFETY_NET_MS in controller.ts) in case an event is lost.
+import { ExponentialBackoff, noJitterGenerator, type IBackoff } from 'cockatiel';
 import type Docker from 'dockerode';
 import type { LifecycleState } from '../../../proto/lifecycle.js';
 import { LABEL } from '../../../proto/naming.js';
@@ -21,6 +22,12 @@ import { fromDocker } from './errors.js';
 const REOPEN_MIN_MS = 250;
 /** An engine that stays away costs one attempt per 5 s (watchers inspect meanwhile). */
 const REOPEN_MAX_MS = 5_000;
+/** Delays before reopening, while opens keep failing: 250, 500, 1000 ... 5000 ms (cockatiel). */
+const REOPEN_BACKOFF = new ExponentialBackoff({
+  initialDelay: REOPEN_MIN_MS,
+  maxDelay: REOPEN_MAX_MS,
+  generator: noJitterGenerator,
+});
 /** A new stream starts this far back: an event between a watcher's inspect and the open is kept. */
 const REPLAY_MS = 1_000;
 
@@ -42,7 +49,8 @@ export class HealthEvents {
   /** The open (or opening) stream's abort; undefined when closed. */
   private abort: AbortController | undefined;
   private reopenTimer: NodeJS.Timeout | undefined;
-  private reopenMs = REOPEN_MIN_MS;
+  /** The current streak of reopen delays; undefined once a stream opened. */
+  private reopenDelay: IBackoff<unknown> | undefined;
   /** Engine time (s) of the last event seen: a reopened stream replays from there. */
   private lastEventS: number | undefined;
   /** Running from construction (a stream opens with the first watch); close() ends it for good. */
@@ -98,7 +106,7 @@ export class HealthEvents {
       (stream) => {
         if (this.abort !== abort) return void destroy(stream);
         this.opened++;
-        this.reopenMs = REOPEN_MIN_MS;
+        this.reopenDelay = undefined;
         if (reopened) this.notifyAll(); // events may have been lost while it was down
         let buffered = '';
         stream.on('data', (chunk: Buffer | string) => {
@@ -144,8 +152,8 @@ export class HealthEvents {
     this.abort?.abort();
     this.abort = undefined;
     if (this.watchers.size === 0) return;
-    const delay = this.reopenMs;
-    this.reopenMs = Math.min(this.reopenMs * 2, REOPEN_MAX_MS);
+    this.reopenDelay = this.reopenDelay?.next(undefined) ?? REOPEN_BACKOFF.next();
+    const delay = this.reopenDelay.duration;
     this.log(`docker: health events stream: ${why} (reopening in ${delay} ms)`);
     this.reopenTimer = setTimeout(() => this.open(true), delay);
   }
