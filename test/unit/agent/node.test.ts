@@ -1,7 +1,7 @@
 // AgentNode (agent/node.ts): the parts of one host started in order and closed in reverse,
 // with fakes for the engine, the network namespace and the manager (agent/main.ts around it
 // is in main.test.ts).
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
@@ -60,7 +60,8 @@ test('start() brings every part up in order; close() closes exactly those, the g
   t.is(node.dnsAddresses().length, 1, 'DNS on --dns-listen');
   t.regex(lines.join('\n'), /dns: upstream resolvers 127\.0\.0\.1:9\n(.*\n)*shoal agent host1 starting: managers /);
   await until(() => d.updates.some((u) => u.taskId === 't1' && u.status?.state === TaskState.RUNNING), 't1 running');
-  await until(() => readFileSync(path.join(stateDir, 'node-id'), 'utf8') === 'node1\n', 'node id kept');
+  const kept = path.join(stateDir, 'node-id'); // written aside, then renamed: whole or absent
+  await until(() => existsSync(kept) && readFileSync(kept, 'utf8') === 'node1\n', 'node id kept');
 
   const closing = node.close();
   t.is(node.state, 'stopping');
