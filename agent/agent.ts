@@ -1,19 +1,25 @@
 // The agent's lifecycle: ask the engine what this host is, list the containers it already
 // runs, then hold one session at a time with one of the managers, forever.
 //
-//   starting --start()--> running --close()--> stopping --> stopped
+//   new --start()--> running --close()--> stopping --> stopped   (proto/lifecycle.ts)
 //
 // Connection loop over the --manager addresses (several managers, one leader serves agents):
 //   - an attempt that fails (refused, no connection within 1 s, or UNAVAILABLE "not the
 //     leader" from a follower) moves to the next address at once;
-//   - only after a whole round failed: back off, 100 ms doubling to 1 s, jittered;
+//   - only after a whole round failed: back off, 100 ms doubling to 1 s, jittered (a
+//     cockatiel retry of whole rounds, backoff.ts);
 //   - a session that worked and then broke (the leader died or stalled, or stepped down)
 //     moves to the next address at once, and its round starts there; a manager that only
 //     forgot the session (NOT_FOUND) is asked again after a short pause.
 // The tasks and their containers are untouched meanwhile: a partitioned agent keeps running
 // them, and reports what happened once it is connected again.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { credentials } from '@grpc/grpc-js';
+import { handleType, handleWhen, retry } from 'cockatiel';
+import type { LifecycleState } from '../proto/lifecycle.js';
 import { DispatcherClient, type NodeDescription } from '../proto/gen/shoal.js';
+import { BACKOFF_BASE_MS, BACKOFF_MAX_MS, backoffMs, JitteredBackoff, retryUntilAborted } from './backoff.js';
+import type { Clock } from './clock.js';
 import type { EngineDescription, Executor } from './exec/executor.js';
 import { errorMessage } from './exec/errors.js';
 import { silentLog, type Log } from './log.js';
@@ -22,30 +28,10 @@ import { Session, toSessionError, type EndpointsFollower, type SessionError, typ
 import { Worker, type TaskObserver } from './worker.js';
 import type { NetworkController } from './network/controller.js';
 
-export type AgentState = 'starting' | 'running' | 'stopping' | 'stopped';
-
-/** First delay after a failed round: a manager restart is usually over within a few of these. */
-export const BACKOFF_BASE_MS = 100;
-/**
- * Longest delay between rounds: a new leader is found within ~1 s of its election (the
- * cluster recovers in seconds); the jitter spreads a thousand agents over that second.
- */
-export const BACKOFF_MAX_MS = 1_000;
 /** Longest delay between tries of an engine that is not up yet (one log line each). */
 const ENGINE_RETRY_MAX_MS = 5_000;
 /** On stop, wait this long for the last status reports to reach the manager. */
 const DRAIN_ON_STOP_MS = 1_000;
-
-/** Delay before attempt n (0-based): doubling from base to max, then "equal jitter". */
-export function backoffMs(
-  attempt: number,
-  random: () => number,
-  baseMs = BACKOFF_BASE_MS,
-  maxMs = BACKOFF_MAX_MS,
-): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
-  return ceiling / 2 + (ceiling / 2) * random();
-}
 
 export interface AgentOptions {
   /** HOST:PORT of every manager, tried in turn. */
@@ -65,7 +51,7 @@ export interface AgentOptions {
   backoffMaxMs?: number;
   /** Tests: the worker's first retry delay for transient engine errors. */
   retryMinMs?: number;
-  /** Overlay networks on this host (none: the Networks stream is not followed). */
+  /** Overlay networks on this host (none: the Networks stream is not followed). Not closed here. */
   network?: NetworkController;
   /** Discovery: follows the Endpoints stream in every session (none: not followed). */
   endpoints?: EndpointsFollower;
@@ -75,16 +61,41 @@ export interface AgentOptions {
   connect?: (address: string) => DispatcherClient;
   /** Tests: the session's CONNECT_TIMEOUT_MS. */
   connectTimeoutMs?: number;
+  /** Tests: the sessions' and the status reporter's timers. */
+  clock?: Clock;
+}
+
+/** A pause the agent takes before trying again (logs, tests). */
+export interface BackoffEvent {
+  /** 'managers': before the next round of addresses; 'engine': before asking the engine again. */
+  what: 'managers' | 'engine';
+  /** 1 for the first pause of a streak of failures. */
+  attempt: number;
+  delayMs: number;
+}
+
+/** What one attempt with one manager came to. */
+interface Attempt {
+  /** The manager sent assignments: it is a working manager (the session then ended). */
+  established: boolean;
+  /** It ended because the manager forgot the session (it is alive). */
+  forgotten: boolean;
+}
+
+/** A whole round of addresses failed: the retry policy backs off before the next. */
+class RoundFailed extends Error {
+  override name = 'RoundFailed';
 }
 
 export class Agent {
-  private _state: AgentState = 'starting';
+  private _state: LifecycleState = 'new';
   private readonly opts: AgentOptions;
   private readonly log: Log;
   private readonly random: () => number;
   private readonly reporter: StatusReporter;
   private readonly worker: Worker;
   private readonly abort = new AbortController();
+  private readonly backoffListeners = new Set<(e: BackoffEvent) => void>();
   private nodeIdValue: string;
   private loop: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
@@ -96,7 +107,7 @@ export class Agent {
     this.log = opts.log ?? silentLog;
     this.random = opts.random ?? Math.random;
     this.nodeIdValue = opts.nodeId ?? '';
-    this.reporter = new StatusReporter({ log: this.log });
+    this.reporter = new StatusReporter({ log: this.log, ...(opts.clock !== undefined && { clock: opts.clock }) });
     this.worker = new Worker({
       executor: opts.executor,
       reporter: this.reporter,
@@ -106,7 +117,7 @@ export class Agent {
     });
   }
 
-  get state(): AgentState {
+  get state(): LifecycleState {
     return this._state;
   }
 
@@ -115,9 +126,9 @@ export class Agent {
     return this.nodeIdValue;
   }
 
-  /** Begin: engine first, then managers. Resolves at once; the loop runs until close(). */
+  /** Begin: engine first, then managers. Returns at once; the loop runs until close(). */
   start(): void {
-    if (this._state !== 'starting') throw new Error(`agent cannot start: it is ${this._state}`);
+    if (this._state !== 'new') throw new Error(`agent cannot start: it is ${this._state}`);
     this._state = 'running';
     this.loop = this.run(this.abort.signal).catch((err: unknown) => {
       this.log(`agent: stopped on an unexpected error: ${errorMessage(err)}`);
@@ -129,7 +140,13 @@ export class Agent {
     return new Promise((resolve) => this.registered.push(resolve));
   }
 
-  /** Stop: runners end, last reports are sent, the session closes. Containers stay. */
+  /** Call `listener` before every pause between tries; returns its unsubscribe. */
+  onBackoff(listener: (e: BackoffEvent) => void): () => void {
+    this.backoffListeners.add(listener);
+    return () => this.backoffListeners.delete(listener);
+  }
+
+  /** Stop (idempotent): runners end, last reports are sent, the session closes. Containers stay. */
   close(): Promise<void> {
     this.closing ??= this.shutdown();
     return this.closing;
@@ -143,9 +160,8 @@ export class Agent {
       await this.reporter.drain(DRAIN_ON_STOP_MS);
     }
     this.abort.abort();
-    this.opts.network?.close();
     await this.loop;
-    this.reporter.close();
+    await this.reporter.close();
     this._state = 'stopped';
     this.log('agent: stopped');
   }
@@ -153,11 +169,7 @@ export class Agent {
   // ----------------------------------------------------------------
 
   private async run(signal: AbortSignal): Promise<void> {
-    const engine = await this.retry('engine', signal, async () => {
-      const engine = await this.opts.executor.describe();
-      await this.worker.start();
-      return engine;
-    });
+    const engine = await this.engine(signal);
     if (engine === undefined) return;
     this.log(
       `agent: engine ${engine.engineVersion} ${engine.os}/${engine.arch}, ` +
@@ -166,80 +178,130 @@ export class Agent {
     const description = this.describe(engine);
 
     const { managers } = this.opts;
+    const maxMs = this.opts.backoffMaxMs ?? BACKOFF_MAX_MS;
+    // One try of every address is a round; only a round in which every address failed backs off.
+    const rounds = retry(handleType(RoundFailed), {
+      maxAttempts: Infinity,
+      backoff: new JitteredBackoff({
+        baseMs: this.baseMs(),
+        maxMs,
+        random: this.random,
+      }),
+    });
+    rounds.onRetry(({ attempt, delay }) => {
+      if (attempt === 1)
+        this.log(
+          `agent: no manager took the session (${managers.length} tried); trying again, rounds at most ${maxMs} ms apart`,
+        );
+      this.backedOff({ what: 'managers', attempt, delayMs: delay });
+    });
+
     let index = 0;
-    /** Failed attempts since the round began; a round is one try of every address. */
-    let failed = 0;
-    /** Rounds in a row in which every address failed: the backoff's exponent. */
-    let rounds = 0;
-    let delayMs = 0;
     /** The last failure logged per address: one line per change, not per attempt. */
     const lastLogged = new Map<string, string>();
     while (!signal.aborted) {
-      if (delayMs > 0) await sleep(delayMs, signal);
-      if (signal.aborted) break;
-      const address = managers[index % managers.length] ?? '';
-      const client = this.connect(address);
-      const session = new Session({
-        client,
-        joinToken: this.opts.joinToken,
-        nodeId: this.nodeIdValue,
-        description,
-        reporter: this.reporter,
-        log: this.log,
-        random: this.random,
-        ...(this.opts.connectTimeoutMs !== undefined && { connectTimeoutMs: this.opts.connectTimeoutMs }),
-        onAssignments: (msg) => this.worker.handle(msg),
-        onRegistered: (info) => this.onRegistered(info, address),
-        ...(this.opts.endpoints !== undefined && { endpoints: this.opts.endpoints }),
-        ...(this.opts.network !== undefined && {
-          onNetworks: (msg, nodeId) => void this.opts.network?.handle(msg, nodeId),
-          onNetworksUnsupported: () => this.opts.network?.setUnsupported(),
-        }),
-      });
-      let ended: SessionError | undefined;
-      try {
-        await session.run(signal);
-      } catch (err) {
-        ended = toSessionError(err, 'session');
-      } finally {
-        client.close();
-      }
-      if (signal.aborted) break;
-      const why = ended?.message ?? 'ended';
-      if (session.established) {
-        lastLogged.clear();
-        this.log(`agent: session with ${address} ended: ${why}`);
-      } else if (lastLogged.get(address) !== why) {
-        lastLogged.set(address, why);
-        this.log(`agent: ${address}: ${why}`);
-        if (ended !== undefined && !ended.retryable)
-          this.log('agent: the manager refused the join token; retrying in case it changes');
-      }
-
-      if (session.established) {
-        rounds = 0;
-        failed = 0;
-        if (ended?.forgotten) {
-          delayMs = backoffMs(0, this.random, this.opts.backoffBaseMs, this.opts.backoffMaxMs);
-          continue; // same manager, short pause: it is alive, only the session is gone
+      const ended = await retryUntilAborted(rounds, signal, async (s) => {
+        for (let tried = 0; tried < managers.length; tried++) {
+          const address = managers[index % managers.length] ?? '';
+          const attempt = await this.attempt(address, description, s, lastLogged);
+          if (s.aborted || attempt.established) return attempt;
+          index++; // failed: the next address at once
         }
-        index++;
-        delayMs = 0;
+        throw new RoundFailed('no manager took the session');
+      });
+      if (ended === undefined || signal.aborted) break;
+      if (ended.forgotten) {
+        // Same manager, short pause: it is alive, only the session is gone.
+        await sleep(backoffMs(0, this.random, this.opts.backoffBaseMs, this.opts.backoffMaxMs), undefined, {
+          signal,
+        }).catch(() => {});
         continue;
       }
-      index++;
-      failed++;
-      if (failed < managers.length) {
-        delayMs = 0;
-        continue;
-      }
-      failed = 0;
-      if (rounds === 0)
-        this.log(
-          `agent: no manager took the session (${managers.length} tried); trying again, rounds at most ${this.opts.backoffMaxMs ?? BACKOFF_MAX_MS} ms apart`,
-        );
-      delayMs = backoffMs(rounds++, this.random, this.opts.backoffBaseMs, this.opts.backoffMaxMs);
+      index++; // a session that worked and broke: the next address at once, a new round there
     }
+  }
+
+  /** Ask the engine what this host is and list its containers, until it answers. */
+  private async engine(signal: AbortSignal): Promise<EngineDescription | undefined> {
+    const policy = retry(
+      handleWhen(() => this._state === 'running'),
+      {
+        maxAttempts: Infinity,
+        backoff: new JitteredBackoff({ baseMs: this.baseMs(), maxMs: ENGINE_RETRY_MAX_MS, random: this.random }),
+      },
+    );
+    policy.onRetry((e) => {
+      const why = 'error' in e ? errorMessage(e.error) : 'no answer';
+      this.log(`agent: engine: ${why} (retrying in ${Math.round(e.delay)} ms)`);
+      this.backedOff({ what: 'engine', attempt: e.attempt, delayMs: e.delay });
+    });
+    try {
+      return await retryUntilAborted(policy, signal, async () => {
+        const engine = await this.opts.executor.describe();
+        await this.worker.start();
+        return engine;
+      });
+    } catch (err) {
+      if (this._state !== 'running') return undefined; // stopping: not worth a retry
+      throw err;
+    }
+  }
+
+  /** One session with one manager, from Register until it ends; logs what it came to. */
+  private async attempt(
+    address: string,
+    description: NodeDescription,
+    signal: AbortSignal,
+    lastLogged: Map<string, string>,
+  ): Promise<Attempt> {
+    const client = this.connect(address);
+    const session = new Session({
+      client,
+      joinToken: this.opts.joinToken,
+      nodeId: this.nodeIdValue,
+      description,
+      reporter: this.reporter,
+      log: this.log,
+      random: this.random,
+      ...(this.opts.connectTimeoutMs !== undefined && { connectTimeoutMs: this.opts.connectTimeoutMs }),
+      ...(this.opts.clock !== undefined && { clock: this.opts.clock }),
+      onAssignments: (msg) => this.worker.handle(msg),
+      onRegistered: (info) => this.onRegistered(info, address),
+      ...(this.opts.endpoints !== undefined && { endpoints: this.opts.endpoints }),
+      ...(this.opts.network !== undefined && {
+        onNetworks: (msg, nodeId) => void this.opts.network?.handle(msg, nodeId),
+        onNetworksUnsupported: () => this.opts.network?.setUnsupported(),
+      }),
+    });
+    let ended: SessionError | undefined;
+    try {
+      await session.run(signal);
+    } catch (err) {
+      ended = toSessionError(err, 'session');
+    } finally {
+      client.close();
+    }
+    const result = { established: session.established, forgotten: ended?.forgotten ?? false };
+    if (signal.aborted) return result;
+    const why = ended?.message ?? 'ended';
+    if (session.established) {
+      lastLogged.clear();
+      this.log(`agent: session with ${address} ended: ${why}`);
+    } else if (lastLogged.get(address) !== why) {
+      lastLogged.set(address, why);
+      this.log(`agent: ${address}: ${why}`);
+      if (ended !== undefined && !ended.retryable)
+        this.log('agent: the manager refused the join token; retrying in case it changes');
+    }
+    return result;
+  }
+
+  private baseMs(): number {
+    return this.opts.backoffBaseMs ?? BACKOFF_BASE_MS;
+  }
+
+  private backedOff(e: BackoffEvent): void {
+    for (const l of [...this.backoffListeners]) l(e);
   }
 
   private onRegistered(info: SessionInfo, address: string): void {
@@ -273,32 +335,4 @@ export class Agent {
     // otherwise hide a manager that is back.
     return new DispatcherClient(address, credentials.createInsecure());
   }
-
-  /** Run fn until it succeeds or signal aborts (undefined then), backing off between tries. */
-  private async retry<T>(what: string, signal: AbortSignal, fn: () => Promise<T>): Promise<T | undefined> {
-    for (let attempt = 0; !signal.aborted; attempt++) {
-      try {
-        return await fn();
-      } catch (err) {
-        if (this._state !== 'running') return undefined;
-        const delay = backoffMs(attempt, this.random, this.opts.backoffBaseMs, ENGINE_RETRY_MAX_MS);
-        this.log(`agent: ${what}: ${errorMessage(err)} (retrying in ${Math.round(delay)} ms)`);
-        await sleep(delay, signal);
-      }
-    }
-    return undefined;
-  }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -5,7 +5,11 @@
 //                                                  failure: back into pending, unless newer
 //   attach(sender) after a (re-)registration: re-sends every task's latest status, because a
 //   manager that acknowledged a batch may have failed before it stored it.
+//   A report below the status held for its task is dropped (canTransition, the one rule).
 import type { TaskStatus, TaskStatusUpdate } from '../proto/gen/shoal.js';
+import type { LifecycleState } from '../proto/lifecycle.js';
+import { canTransition } from '../proto/task-state.js';
+import { systemClock, type Cancel, type Clock } from './clock.js';
 import { errorMessage } from './exec/errors.js';
 import { silentLog, type Log } from './log.js';
 import type { StatusSink } from './worker.js';
@@ -25,6 +29,7 @@ export interface StatusReporterOptions {
   maxBatch?: number;
   retryMs?: number;
   log?: Log;
+  clock?: Clock;
 }
 
 export class StatusReporter implements StatusSink {
@@ -32,6 +37,9 @@ export class StatusReporter implements StatusSink {
   private readonly maxBatch: number;
   private readonly retryMs: number;
   private readonly log: Log;
+  private readonly clock: Clock;
+  /** Running from construction; close() stops it for good (nothing is sent after). */
+  private state: LifecycleState = 'running';
 
   /** Latest status of every assigned task: re-sent after every reconnect. */
   private readonly latest = new Map<string, TaskStatus>();
@@ -39,7 +47,7 @@ export class StatusReporter implements StatusSink {
   private readonly pending = new Map<string, TaskStatus>();
   private sender: StatusSender | undefined;
   private inflight: Promise<void> | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Cancel | undefined;
   private idleWaiters: Array<() => void> = [];
 
   constructor(opts: StatusReporterOptions = {}) {
@@ -47,9 +55,12 @@ export class StatusReporter implements StatusSink {
     this.maxBatch = opts.maxBatch ?? MAX_BATCH;
     this.retryMs = opts.retryMs ?? RETRY_MS;
     this.log = opts.log ?? silentLog;
+    this.clock = opts.clock ?? systemClock;
   }
 
   report(taskId: string, status: TaskStatus): void {
+    const held = this.latest.get(taskId);
+    if (held !== undefined && !canTransition(held.state, status.state)) return; // never backwards
     this.latest.set(taskId, status);
     this.pending.set(taskId, status);
     this.schedule();
@@ -61,6 +72,7 @@ export class StatusReporter implements StatusSink {
 
   /** A session is up: send through it, starting with every task's latest status. */
   attach(sender: StatusSender): void {
+    if (this.state !== 'running') return;
     this.sender = sender;
     for (const [id, status] of this.latest) if (!this.pending.has(id)) this.pending.set(id, status);
     this.schedule(true);
@@ -82,17 +94,20 @@ export class StatusReporter implements StatusSink {
   async drain(timeoutMs: number): Promise<void> {
     this.schedule(true);
     if (this.isIdle()) return;
-    let timer: NodeJS.Timeout | undefined;
+    let cancel: Cancel | undefined;
     await Promise.race([
       new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
       new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
+        cancel = this.clock.after(timeoutMs, resolve);
       }),
     ]);
-    clearTimeout(timer);
+    cancel?.();
   }
 
-  close(): void {
+  /** Stop sending (idempotent); what is not acknowledged yet is dropped with the reporter. */
+  async close(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.state = 'stopped';
     this.sender = undefined;
     this.clearTimer();
   }
@@ -109,10 +124,10 @@ export class StatusReporter implements StatusSink {
       this.clearTimer();
       this.flush();
     } else if (this.timer === undefined) {
-      this.timer = setTimeout(() => {
+      this.timer = this.clock.after(delayMs, () => {
         this.timer = undefined;
         this.flush();
-      }, delayMs);
+      });
     }
   }
 
@@ -153,7 +168,7 @@ export class StatusReporter implements StatusSink {
   }
 
   private clearTimer(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer?.();
     this.timer = undefined;
   }
 }

@@ -32,6 +32,7 @@ import type {
   TaskStatusUpdate,
   UpdateTaskStatusResponse,
 } from '../proto/gen/shoal.js';
+import { systemClock, type Cancel, type Clock } from './clock.js';
 import { silentLog, type Log } from './log.js';
 import type { StatusReporter, StatusSender } from './reporter.js';
 
@@ -53,7 +54,7 @@ export const NETWORKS_RETRY_MS = 2_000;
 const REPORT_TIMEOUT_MS = 5_000;
 
 /** Heartbeat deadline: two periods, within [1 s, 5 s], so a dead manager is noticed soon. */
-function heartbeatTimeoutMs(periodMs: number): number {
+export function heartbeatTimeoutMs(periodMs: number): number {
   return Math.min(5_000, Math.max(1_000, 2 * periodMs));
 }
 
@@ -137,19 +138,26 @@ export interface SessionOptions {
   random?: () => number;
   /** Tests: CONNECT_TIMEOUT_MS. */
   connectTimeoutMs?: number;
+  /** Heartbeat, connect and retry timers, and the time a report was acknowledged. */
+  clock?: Clock;
 }
 
 export class Session {
   private readonly opts: SessionOptions;
   private readonly log: Log;
   private readonly random: () => number;
+  private readonly clock: Clock;
   private readonly calls = new Set<ClientUnaryCall>();
+  /** close(): ends the run as an abort of its signal would. */
+  private readonly stop = new AbortController();
+  private running: Promise<void> | undefined;
   private assignmentsSeen = 0;
 
   constructor(opts: SessionOptions) {
     this.opts = opts;
     this.log = opts.log ?? silentLog;
     this.random = opts.random ?? Math.random;
+    this.clock = opts.clock ?? systemClock;
   }
 
   /** True once the manager sent assignments: it is a working manager. */
@@ -159,15 +167,27 @@ export class Session {
 
   /**
    * Register, then heartbeat and follow the assignments until the session fails (rejects
-   * with a SessionError) or `signal` aborts (resolves).
+   * with a SessionError), or `signal` aborts or close() is called (resolves). Runs once: a
+   * second call returns the same promise.
    */
-  async run(signal: AbortSignal): Promise<void> {
+  run(signal: AbortSignal): Promise<void> {
+    this.running ??= this.runOnce(AbortSignal.any([signal, this.stop.signal]));
+    return this.running;
+  }
+
+  /** End the session (idempotent); resolves once run() has returned. */
+  async close(): Promise<void> {
+    this.stop.abort();
+    await this.running?.catch(() => {});
+  }
+
+  private async runOnce(signal: AbortSignal): Promise<void> {
     if (signal.aborted) return;
     const { client } = this.opts;
     const onAbort = () => this.cancelCalls();
     signal.addEventListener('abort', onAbort, { once: true });
     let info: SessionInfo;
-    let connectTimer: NodeJS.Timeout | undefined;
+    let cancelConnectTimer: Cancel | undefined;
     try {
       const registering = this.unary<RegisterResponse>(
         'Register',
@@ -185,11 +205,11 @@ export class Session {
       // answers at that address), give up after CONNECT_TIMEOUT_MS, not the call's deadline.
       const connectTimeoutMs = this.opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
       const unreachable = new Promise<never>((_, reject) => {
-        connectTimer = setTimeout(() => {
+        cancelConnectTimer = this.clock.after(connectTimeoutMs, () => {
           if (client.getChannel().getConnectivityState(false) === connectivityState.READY) return;
           reject(new SessionError(`connect: no connection within ${connectTimeoutMs} ms`, GrpcStatus.UNAVAILABLE));
           this.cancelCalls();
-        }, connectTimeoutMs);
+        });
       });
       const res = await Promise.race([registering, unreachable]);
       info = {
@@ -201,7 +221,7 @@ export class Session {
       if (signal.aborted) return;
       throw err;
     } finally {
-      clearTimeout(connectTimer);
+      cancelConnectTimer?.();
       signal.removeEventListener('abort', onAbort);
     }
     if (signal.aborted) return;
@@ -215,13 +235,13 @@ export class Session {
     return new Promise<void>((resolve, reject) => {
       let ended = false;
       let period = info.heartbeatPeriodMs;
-      let timer: NodeJS.Timeout | undefined;
+      let cancelBeat: Cancel | undefined;
 
       let stopEndpoints: (() => void) | undefined; // eslint-disable-line prefer-const -- set after end() is declared, which it uses
       const end = (err?: SessionError) => {
         if (ended) return;
         ended = true;
-        clearTimeout(timer);
+        cancelBeat?.();
         signal.removeEventListener('abort', onAbort);
         reporter.detach(sender);
         stream.removeAllListeners();
@@ -252,10 +272,10 @@ export class Session {
       // Networks: a stream of its own; its failure never ends the session (tasks that join
       // no network must not notice), it is only opened again.
       let networks: ReturnType<DispatcherClient['networks']> | undefined;
-      let networksTimer: NodeJS.Timeout | undefined;
+      let cancelNetworksRetry: Cancel | undefined;
       let networksErr = '';
       const stopNetworks = () => {
-        clearTimeout(networksTimer);
+        cancelNetworksRetry?.();
         const n = networks;
         networks = undefined;
         if (n === undefined) return;
@@ -280,7 +300,7 @@ export class Session {
           if (err.message !== networksErr)
             this.log(`session: ${err.message} (opening it again in ${NETWORKS_RETRY_MS} ms)`);
           networksErr = err.message;
-          networksTimer = setTimeout(openNetworks, NETWORKS_RETRY_MS);
+          cancelNetworksRetry = this.clock.after(NETWORKS_RETRY_MS, openNetworks);
         };
         call.on('data', (msg: NetworksMessage) => {
           if (ended || networks !== call) return;
@@ -304,29 +324,26 @@ export class Session {
       let lastReportAckAt = -Infinity;
       const beat = (delayMs?: number) => {
         const jitter = 1 + HEARTBEAT_JITTER * (2 * this.random() - 1);
-        timer = setTimeout(
-          () => {
-            if (ended) return;
-            const sinceReport = performance.now() - lastReportAckAt;
-            if (sinceReport < period) {
-              beat(Math.max(1, period * jitter - sinceReport));
-              return;
-            }
-            this.unary<HeartbeatResponse>(
-              'Heartbeat',
-              (md, deadline, cb) => client.heartbeat(ids, md, { deadline }, cb),
-              heartbeatTimeoutMs(period),
-            ).then(
-              (res) => {
-                if (ended) return;
-                if (res.heartbeatPeriodMs > 0) period = res.heartbeatPeriodMs;
-                beat();
-              },
-              (err: unknown) => end(toSessionError(err, 'Heartbeat')),
-            );
-          },
-          delayMs ?? period * jitter,
-        );
+        cancelBeat = this.clock.after(delayMs ?? period * jitter, () => {
+          if (ended) return;
+          const sinceReport = this.clock.now() - lastReportAckAt;
+          if (sinceReport < period) {
+            beat(Math.max(1, period * jitter - sinceReport));
+            return;
+          }
+          this.unary<HeartbeatResponse>(
+            'Heartbeat',
+            (md, deadline, cb) => client.heartbeat(ids, md, { deadline }, cb),
+            heartbeatTimeoutMs(period),
+          ).then(
+            (res) => {
+              if (ended) return;
+              if (res.heartbeatPeriodMs > 0) period = res.heartbeatPeriodMs;
+              beat();
+            },
+            (err: unknown) => end(toSessionError(err, 'Heartbeat')),
+          );
+        });
       };
       beat();
 
@@ -337,7 +354,7 @@ export class Session {
             (md, deadline, cb) => client.updateTaskStatus({ ...ids, updates }, md, { deadline }, cb),
             REPORT_TIMEOUT_MS,
           );
-          lastReportAckAt = performance.now();
+          lastReportAckAt = this.clock.now();
         } catch (err) {
           const e = toSessionError(err, 'UpdateTaskStatus');
           if (e.sessionGone) end(e);

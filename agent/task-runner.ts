@@ -12,10 +12,12 @@
 //   left the assignment set: shutdown + remove, no report
 //
 // Engine errors marked retryable (engine unreachable) are retried with backoff instead of
-// failing the task. Observed state never goes backwards: the runner starts from the state the
-// manager already holds and drops any report below the highest one it knows.
+// failing the task. Observed state never goes backwards (proto/task-state.ts' canTransition,
+// the one rule): the runner starts from the state the manager already holds and drops any
+// report below the highest one it knows.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Task, TaskStatus } from '../proto/gen/shoal.js';
-import { isTerminal, TaskState } from '../proto/task-state.js';
+import { canTransition, isTerminal, TaskState } from '../proto/task-state.js';
 import {
   stopGraceMs,
   type Controller,
@@ -118,9 +120,10 @@ export class TaskRunner {
     const desiredChanged = task.desiredState !== this.task.desiredState;
     this.task = task;
     const theirs = task.status?.state ?? TaskState.NEW;
-    const jumpedToTerminal = theirs > this.state && isTerminal(theirs);
-    if (theirs > this.state) this.state = theirs;
-    if (desiredChanged || jumpedToTerminal) this.wake(true);
+    // The manager may know more than we do (never less: a stale view is ignored).
+    const ahead = theirs !== this.state && canTransition(this.state, theirs);
+    if (ahead) this.state = theirs;
+    if (desiredChanged || (ahead && isTerminal(theirs))) this.wake(true);
   }
 
   /** The task left the assignment set: stop and remove its container, report nothing more. */
@@ -132,7 +135,7 @@ export class TaskRunner {
     return this.done;
   }
 
-  /** The agent stops: end the loop, leave the container as it is. */
+  /** The agent stops (idempotent): end the loop, leave the container as it is. */
   close(): Promise<void> {
     this.mode = 'close';
     this.wake(true);
@@ -346,9 +349,9 @@ export class TaskRunner {
   /** Report a transition; `again`: the same state once more, when only the message changed. */
   private emit(state: TaskState, fields: { message: string; err?: string; exitCode?: number }, again = false): void {
     if (this.mode === 'leave') return;
-    if (state < this.state) return; // never backwards: the manager (or we) already know more
+    if (!canTransition(this.state, state)) return; // never backwards: the manager (or we) already know more
     // A step retried after a transient error reports nothing twice.
-    if (state < this.lastEmitted) return;
+    if (!canTransition(this.lastEmitted, state)) return;
     if (state === this.lastEmitted && (!again || fields.message === this.lastMessage)) return;
     this.state = state;
     this.lastEmitted = state;
@@ -391,18 +394,19 @@ export class TaskRunner {
     }).finally(() => this.setQuiet(false));
   }
 
-  private sleep(ms: number): Promise<void> {
-    if (this.changed) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wakeUp = undefined;
-        resolve();
-      }, ms);
-      this.wakeUp = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+  /** Wait `ms`, or less when a change wakes the runner. */
+  private async sleep(ms: number): Promise<void> {
+    if (this.changed) return;
+    const woken = new AbortController();
+    const wake = () => woken.abort();
+    this.wakeUp = wake;
+    try {
+      await sleep(ms, undefined, { signal: woken.signal });
+    } catch {
+      // woken by a change
+    } finally {
+      if (this.wakeUp === wake) this.wakeUp = undefined;
+    }
   }
 
   private setQuiet(quiet: boolean): void {

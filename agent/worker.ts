@@ -8,6 +8,7 @@
 //
 // A task that leaves the set is shut down and its container removed; it reports nothing more.
 import { AssignmentsMessage_Kind, Task, type AssignmentsMessage, type TaskStatus } from '../proto/gen/shoal.js';
+import type { LifecycleState } from '../proto/lifecycle.js';
 import { LABEL } from '../proto/naming.js';
 import type { Executor, ManagedContainer } from './exec/executor.js';
 import { silentLog, type Log } from './log.js';
@@ -44,8 +45,6 @@ export interface WorkerOptions {
   now?: () => number;
 }
 
-type WorkerState = 'new' | 'started' | 'closed';
-
 export class Worker {
   private readonly executor: Executor;
   private readonly reporter: StatusSink;
@@ -54,7 +53,8 @@ export class Worker {
   private readonly retryMinMs: number | undefined;
   private readonly now: (() => number) | undefined;
 
-  private state: WorkerState = 'new';
+  private state: LifecycleState = 'new';
+  private closing: Promise<void> | undefined;
   private readonly runners = new Map<string, TaskRunner>();
   /** By task id: the latest runner whose task left the set, until its container is gone. */
   private readonly departing = new Map<string, TaskRunner>();
@@ -70,11 +70,23 @@ export class Worker {
     this.now = opts.now;
   }
 
-  /** List the containers this agent manages; must finish before the first assignments. */
+  /**
+   * List the containers this agent manages; must finish before the first assignments. When
+   * the engine fails, the worker is new again (start() may be tried again).
+   */
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error(`worker cannot start: it is ${this.state}`);
+    this.state = 'starting';
+    let listed: ManagedContainer[];
+    try {
+      listed = await this.executor.listManaged();
+    } catch (err) {
+      if (this.state === 'starting') this.state = 'new';
+      throw err;
+    }
+    if (this.state !== 'starting') return; // closed meanwhile
     const found = new Map<string, ManagedContainer>();
-    for (const c of await this.executor.listManaged()) {
+    for (const c of listed) {
       const other = found.get(c.taskId);
       if (other === undefined) {
         found.set(c.taskId, c);
@@ -86,12 +98,12 @@ export class Worker {
       this.discard(drop, 'duplicate');
     }
     this.found = found;
-    this.state = 'started';
+    this.state = 'running';
     this.log(`worker: found ${found.size} managed container(s)`);
   }
 
   handle(msg: AssignmentsMessage): void {
-    if (this.state === 'closed') return; // the agent stops: the next run gets a fresh set
+    if (this.state === 'stopping' || this.state === 'stopped') return; // the agent stops: the next run gets a fresh set
     if (msg.kind === AssignmentsMessage_Kind.COMPLETE) this.assign(msg.tasks);
     else if (msg.kind === AssignmentsMessage_Kind.INCREMENTAL) this.update(msg.tasks, msg.removedTaskIds);
     else this.log(`worker: ignoring assignments message of unknown kind ${msg.kind}`);
@@ -134,18 +146,21 @@ export class Worker {
     }
   }
 
-  /** Stop every runner; containers are left as they are (an agent restart adopts them). */
-  async close(): Promise<void> {
-    if (this.state === 'closed') return;
-    this.state = 'closed';
-    const all = [...this.runners.values(), ...this.departing.values()];
-    await Promise.all(all.map((r) => r.close()));
+  /** Stop every runner (idempotent); containers are left as they are (an agent restart adopts them). */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.state = 'stopping';
+      const all = [...this.runners.values(), ...this.departing.values()];
+      await Promise.all(all.map((r) => r.close()));
+      this.state = 'stopped';
+    })();
+    return this.closing;
   }
 
   // ----------------------------------------------------------------
 
   private assertStarted(): void {
-    if (this.state !== 'started') throw new Error(`worker cannot take assignments: it is ${this.state}`);
+    if (this.state !== 'running') throw new Error(`worker cannot take assignments: it is ${this.state}`);
   }
 
   private upsert(task: Task): void {

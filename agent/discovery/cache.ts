@@ -15,6 +15,8 @@
 //   idle names      a watched name not looked up for WATCH_IDLE_MS is unwatched
 import type { EndpointsMessage, ServiceEndpoints } from '../../proto/gen/shoal.js';
 import { PublishMode } from '../../proto/gen/shoal.js';
+import type { LifecycleState } from '../../proto/lifecycle.js';
+import { systemClock, type Cancel, type Clock } from '../clock.js';
 import { silentLog, type Log } from '../log.js';
 
 /** How long a DNS query for a name not yet watched waits for its first answer. */
@@ -68,7 +70,10 @@ interface Entry {
 
 export interface EndpointCacheOptions {
   log?: Log;
+  /** Wall-clock time of lookups and local stops (idle names, tombstones). */
   now?: () => number;
+  /** The watch wait and the stale grace timers. */
+  clock?: Clock;
   watchWaitMs?: number;
   staleGraceMs?: number;
 }
@@ -76,6 +81,7 @@ export interface EndpointCacheOptions {
 export class EndpointCache implements EndpointSource, ServiceSource {
   private readonly log: Log;
   private readonly now: () => number;
+  private readonly clock: Clock;
   private readonly watchWaitMs: number;
   private readonly staleGraceMs: number;
 
@@ -94,12 +100,15 @@ export class EndpointCache implements EndpointSource, ServiceSource {
   /** Service name -> task id -> when it stopped here. */
   private readonly tombstones = new Map<string, Map<string, number>>();
   private readonly listeners = new Set<(name: string) => void>();
-  private staleTimer: NodeJS.Timeout | undefined;
+  private cancelStale: Cancel | undefined;
   private readonly idleTimer: NodeJS.Timeout;
+  /** Running from construction; close() stops it for good. */
+  private state: LifecycleState = 'running';
 
   constructor(opts: EndpointCacheOptions = {}) {
     this.log = opts.log ?? silentLog;
     this.now = opts.now ?? Date.now;
+    this.clock = opts.clock ?? systemClock;
     this.watchWaitMs = opts.watchWaitMs ?? WATCH_WAIT_MS;
     this.staleGraceMs = opts.staleGraceMs ?? STALE_GRACE_MS;
     this.idleTimer = setInterval(() => this.sweepIdle(), IDLE_SWEEP_MS);
@@ -128,12 +137,12 @@ export class EndpointCache implements EndpointSource, ServiceSource {
       let set = this.waiters.get(name);
       if (set === undefined) this.waiters.set(name, (set = new Set()));
       const done = (se: ServiceEndpoints | undefined) => {
-        clearTimeout(timer);
+        cancel();
         set.delete(done);
         if (set.size === 0 && this.waiters.get(name) === set) this.waiters.delete(name);
         resolve(se);
       };
-      const timer = setTimeout(() => done(undefined), this.watchWaitMs);
+      const cancel = this.clock.after(this.watchWaitMs, () => done(undefined));
       set.add(done);
     });
   }
@@ -160,11 +169,12 @@ export class EndpointCache implements EndpointSource, ServiceSource {
 
   /** A new stream: returns the names its first request must watch. */
   attach(send: WatchSender): string[] {
+    if (this.state !== 'running') return [];
     this.gen++;
     this.send = send;
     this.firstSeen = false;
     this.unsupportedValue = false;
-    clearTimeout(this.staleTimer);
+    this.stopStaleTimer();
     return [...this.watched.keys()];
   }
 
@@ -172,7 +182,7 @@ export class EndpointCache implements EndpointSource, ServiceSource {
   detach(send: WatchSender): void {
     if (this.send !== send) return;
     this.send = undefined;
-    clearTimeout(this.staleTimer);
+    this.stopStaleTimer();
   }
 
   /** The manager has no Endpoints stream: lookups answer at once (nothing will come). */
@@ -197,9 +207,8 @@ export class EndpointCache implements EndpointSource, ServiceSource {
     if (!this.firstSeen) {
       this.firstSeen = true;
       const gen = this.gen;
-      clearTimeout(this.staleTimer);
-      this.staleTimer = setTimeout(() => this.dropStale(gen), this.staleGraceMs);
-      this.staleTimer.unref();
+      this.stopStaleTimer();
+      this.cancelStale = this.clock.after(this.staleGraceMs, () => this.dropStale(gen), { unref: true });
     }
     for (const name of changed) this.notify(name);
   }
@@ -241,14 +250,22 @@ export class EndpointCache implements EndpointSource, ServiceSource {
     }
   }
 
-  close(): void {
+  /** Stop (idempotent): timers end, waiting lookups answer undefined, no stream is served. */
+  async close(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.state = 'stopped';
     clearInterval(this.idleTimer);
-    clearTimeout(this.staleTimer);
+    this.stopStaleTimer();
     this.send = undefined;
     this.setUnsupported();
   }
 
   // ----------------------------------------------------------------
+
+  private stopStaleTimer(): void {
+    this.cancelStale?.();
+    this.cancelStale = undefined;
+  }
 
   private touch(name: string): void {
     const known = this.watched.has(name);

@@ -17,11 +17,13 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import dnsPacket, { type Answer, type DecodedPacket, type Packet } from 'dns-packet';
+import type { LifecycleState } from '../../proto/lifecycle.js';
+import { systemClock, type Cancel, type Clock } from '../clock.js';
 import { silentLog, type Log } from '../log.js';
 import type { EndpointSource } from './cache.js';
 import { meaning, records } from './dns-answer.js';
 import type { AskerScope } from './local-tasks.js';
-import { forward, FORWARD_TIMEOUT_MS, type Upstream } from './upstream.js';
+import { forward, FORWARD_TIMEOUT_MS, type Exchange, type Upstream } from './upstream.js';
 
 /** An address that could not be bound is tried again this often. */
 export const BIND_RETRY_MS = 3_000;
@@ -52,6 +54,10 @@ export interface DnsServerOptions {
   random?: () => number;
   forwardTimeoutMs?: number;
   bindRetryMs?: number;
+  /** The bind retry timers. */
+  clock?: Clock;
+  /** Tests: how one upstream is asked (default: upstream.ts' UDP and TCP exchanges). */
+  exchange?: Exchange;
 }
 
 interface Binding {
@@ -61,7 +67,7 @@ interface Binding {
   port: number;
   udp?: dgram.Socket;
   tcp?: net.Server;
-  retry?: NodeJS.Timeout;
+  retry?: Cancel;
   closed: boolean;
   lastErr: string;
 }
@@ -78,8 +84,11 @@ export class DnsServer {
   private upstreams: Upstream[];
   private readonly bindings = new Map<string, Binding>();
   private readonly conns = new Set<net.Socket>();
+  private readonly clock: Clock;
+  private readonly exchange: Exchange | undefined;
   private forwarding = 0;
-  private closed = false;
+  /** Running from construction (listening where setListen says); close() stops it for good. */
+  private state: LifecycleState = 'running';
 
   constructor(opts: DnsServerOptions) {
     this.source = opts.source;
@@ -89,6 +98,8 @@ export class DnsServer {
     this.random = opts.random ?? Math.random;
     this.forwardTimeoutMs = opts.forwardTimeoutMs ?? FORWARD_TIMEOUT_MS;
     this.bindRetryMs = opts.bindRetryMs ?? BIND_RETRY_MS;
+    this.clock = opts.clock ?? systemClock;
+    this.exchange = opts.exchange;
   }
 
   setUpstreams(upstreams: Upstream[]): void {
@@ -128,12 +139,17 @@ export class DnsServer {
     return out;
   }
 
+  /** Stop listening and close every connection (idempotent). */
   async close(): Promise<void> {
-    this.closed = true;
+    this.state = 'stopped';
     for (const b of this.bindings.values()) this.unbind(b);
     this.bindings.clear();
     for (const c of this.conns) c.destroy();
     this.conns.clear();
+  }
+
+  private get closed(): boolean {
+    return this.state === 'stopped';
   }
 
   // ---------------------------------------------------------------- answering
@@ -169,7 +185,7 @@ export class DnsServer {
       return this.reply(q, 'SERVFAIL', [], [], transport, false);
     this.forwarding++;
     try {
-      const answer = await forward(raw, this.upstreams, transport, this.forwardTimeoutMs);
+      const answer = await forward(raw, this.upstreams, transport, this.forwardTimeoutMs, this.exchange);
       return answer ?? this.reply(q, 'SERVFAIL', [], [], transport, false);
     } finally {
       this.forwarding--;
@@ -306,14 +322,13 @@ export class DnsServer {
       if (why !== b.lastErr)
         this.log(`dns: cannot listen on ${b.key}: ${why} (trying again every ${this.bindRetryMs / 1000} s)`);
       b.lastErr = why;
-      b.retry = setTimeout(() => void this.bind(b), this.bindRetryMs);
-      b.retry.unref();
+      b.retry = this.clock.after(this.bindRetryMs, () => void this.bind(b), { unref: true });
     }
   }
 
   private unbind(b: Binding): void {
     b.closed = true;
-    clearTimeout(b.retry);
+    b.retry?.();
     const { udp, tcp } = b;
     b.udp = undefined;
     b.tcp = undefined;

@@ -29,6 +29,9 @@ export class EndpointsSubscription implements EndpointsFollower {
   private readonly retryMs: number;
   /** Streams opened (tests). */
   opened = 0;
+  /** The stop function of every follow() still going. */
+  private readonly following = new Set<() => void>();
+  private closed = false;
 
   constructor(opts: EndpointsSubscriptionOptions) {
     this.cache = opts.cache;
@@ -38,6 +41,7 @@ export class EndpointsSubscription implements EndpointsFollower {
 
   /** Follow the stream for this session until the returned function is called. */
   follow(client: DispatcherClient, ids: { nodeId: string; sessionId: string }): () => void {
+    if (this.closed) return () => {};
     let stopped = false;
     let current: { call: ReturnType<DispatcherClient['endpoints']>; send: WatchSender } | undefined;
     let timer: NodeJS.Timeout | undefined;
@@ -94,12 +98,21 @@ export class EndpointsSubscription implements EndpointsFollower {
     };
     open();
 
-    return () => {
+    const stop = () => {
+      this.following.delete(stop);
       stopped = true;
       clearTimeout(timer);
       const c = current;
       current = undefined;
       if (c !== undefined) drop(c);
     };
+    this.following.add(stop);
+    return stop;
+  }
+
+  /** Stop every stream still followed and follow no more (idempotent). */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const stop of [...this.following]) stop();
   }
 }

@@ -114,16 +114,28 @@ export function tcpExchange(query: Buffer, up: Upstream, timeoutMs: number): Pro
   });
 }
 
+/** How one upstream is asked: the raw answer, or undefined when it gave none within timeoutMs. */
+export type Exchange = (
+  query: Buffer,
+  up: Upstream,
+  transport: 'udp' | 'tcp',
+  timeoutMs: number,
+) => Promise<Buffer | undefined>;
+
+/** The real exchange: UDP, or TCP for a query that came over TCP. */
+export const exchange: Exchange = (query, up, transport, timeoutMs) =>
+  transport === 'udp' ? udpExchange(query, up, timeoutMs) : tcpExchange(query, up, timeoutMs);
+
 /** Each upstream in turn until one answers; undefined when none did (SERVFAIL). */
 export async function forward(
   query: Buffer,
   upstreams: Upstream[],
   transport: 'udp' | 'tcp',
   timeoutMs = FORWARD_TIMEOUT_MS,
+  ask: Exchange = exchange,
 ): Promise<Buffer | undefined> {
   for (const up of upstreams) {
-    const answer =
-      transport === 'udp' ? await udpExchange(query, up, timeoutMs) : await tcpExchange(query, up, timeoutMs);
+    const answer = await ask(query, up, transport, timeoutMs);
     if (answer !== undefined) return answer;
   }
   return undefined;

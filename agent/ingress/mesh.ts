@@ -14,6 +14,8 @@
 // manager refuses UDP ingress ports); host-mode ports are bound by Docker.
 import net from 'node:net';
 import { PublishMode, type Endpoint, type ServiceEndpoints } from '../../proto/gen/shoal.js';
+import type { LifecycleState } from '../../proto/lifecycle.js';
+import { systemClock, type Cancel, type Clock } from '../clock.js';
 import type { ServiceSource } from '../discovery/cache.js';
 import { silentLog, type Log } from '../log.js';
 import { CONNECT_TIMEOUT_MS, proxy, type Backend } from './proxy.js';
@@ -28,6 +30,8 @@ export interface IngressMeshOptions {
   log?: Log;
   connectTimeoutMs?: number;
   bindRetryMs?: number;
+  /** The bind retry timers. */
+  clock?: Clock;
 }
 
 /** The ingress TCP ports of a service: published -> target. */
@@ -57,7 +61,7 @@ interface Listener {
   service: string;
   targetPort: number;
   server: net.Server | undefined;
-  retry: NodeJS.Timeout | undefined;
+  retry: Cancel | undefined;
   closed: boolean;
   /** Next endpoint to start from. */
   next: number;
@@ -72,8 +76,9 @@ export class IngressMesh {
   private readonly bindRetryMs: number;
   private readonly listeners = new Map<number, Listener>();
   private readonly open = new Set<net.Socket>();
+  private readonly clock: Clock;
   private unsubscribe: (() => void) | undefined;
-  private closed = false;
+  private state: LifecycleState = 'new';
   /** Connections passed to a backend / closed for want of one (tests, logs). */
   proxied = 0;
   refused = 0;
@@ -84,11 +89,13 @@ export class IngressMesh {
     this.log = opts.log ?? silentLog;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
     this.bindRetryMs = opts.bindRetryMs ?? BIND_RETRY_MS;
+    this.clock = opts.clock ?? systemClock;
   }
 
   /** Follow the cache: listeners for what it has now, then for every change. */
   start(): void {
-    if (this.unsubscribe !== undefined || this.closed) return;
+    if (this.state !== 'new') return;
+    this.state = 'running';
     this.unsubscribe = this.source.onChange((name) => this.sync(name));
     for (const se of this.source.services()) this.sync(se.name);
   }
@@ -100,9 +107,11 @@ export class IngressMesh {
     return out;
   }
 
+  /** Close every listener and connection (idempotent). */
   async close(): Promise<void> {
-    this.closed = true;
+    this.state = 'stopped';
     this.unsubscribe?.();
+    this.unsubscribe = undefined;
     for (const l of this.listeners.values()) this.stop(l);
     this.listeners.clear();
     for (const s of this.open) s.destroy();
@@ -113,7 +122,7 @@ export class IngressMesh {
 
   /** One service changed: its listeners follow what it publishes now. */
   private sync(name: string): void {
-    if (this.closed) return;
+    if (this.state !== 'running') return;
     const wanted = ingressPorts(this.source.get(name));
     for (const l of [...this.listeners.values()]) {
       if (l.service !== name || wanted.has(l.port)) continue;
@@ -159,8 +168,7 @@ export class IngressMesh {
         );
       }
       l.lastErr = why;
-      l.retry = setTimeout(() => this.listen(l), this.bindRetryMs);
-      l.retry.unref();
+      l.retry = this.clock.after(this.bindRetryMs, () => this.listen(l), { unref: true });
     });
     server.listen({ host: this.host, port: l.port }, () => {
       if (l.closed) return void server.close();
@@ -171,7 +179,7 @@ export class IngressMesh {
 
   private stop(l: Listener): void {
     l.closed = true;
-    clearTimeout(l.retry);
+    l.retry?.();
     l.server?.close();
     l.server = undefined;
   }

@@ -11,6 +11,7 @@
 // A failure here never touches a task that joins no network: it only keeps the networks it
 // concerns "not ready" (and is retried on the next message or reconcile).
 import type { NetworksMessage } from '../../proto/gen/shoal.js';
+import type { LifecycleState } from '../../proto/lifecycle.js';
 import { errorMessage } from '../exec/errors.js';
 import { silentLog, type Log } from '../log.js';
 import type { CommandRunner } from './commands.js';
@@ -64,7 +65,9 @@ export class NetworkController implements NetworkAttachments {
   private applying: Promise<void> | undefined;
   private again = false;
   private timer: NodeJS.Timeout | undefined;
-  private closed = false;
+  /** Running from construction; close() stops it for good. */
+  private state: LifecycleState = 'running';
+  private closing: Promise<void> | undefined;
   /** Last error line per subject: each logged once per change. */
   private readonly lastErr = new Map<string, string>();
   /** Applies completed (tests). */
@@ -126,7 +129,7 @@ export class NetworkController implements NetworkAttachments {
 
   /** A message of the Networks stream: the full set. Applied at once (one apply at a time). */
   handle(msg: NetworksMessage, nodeId: string): Promise<void> {
-    if (this.closed) return Promise.resolve();
+    if (this.state !== 'running') return Promise.resolve();
     this.latest = { msg, nodeId };
     if (this.modeValue !== 'supported') {
       this.modeValue = 'supported';
@@ -149,10 +152,23 @@ export class NetworkController implements NetworkAttachments {
     return this.kick();
   }
 
-  close(): void {
-    this.closed = true;
-    clearInterval(this.timer);
-    this.timer = undefined;
+  /**
+   * Stop (idempotent): no more applies or reconciles; resolves once an apply in flight is
+   * done. What it built stays (tasks keep their networks while the agent is away).
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.state = 'stopping';
+      clearInterval(this.timer);
+      this.timer = undefined;
+      await this.applying;
+      this.state = 'stopped';
+    })();
+    return this.closing;
+  }
+
+  private get closed(): boolean {
+    return this.state !== 'running';
   }
 
   // ----------------------------------------------------------------

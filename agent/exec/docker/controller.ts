@@ -1,5 +1,6 @@
 // One task's container on a Docker engine (dockerode). Every call re-checks the engine, so
 // a controller for an adopted container, or one called again after a crash, just goes on.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import type { NetworkAddress, Task } from '../../../proto/gen/shoal.js';
 import type { NetworkAttachments } from '../../network/controller.js';
@@ -57,6 +58,11 @@ export function addressesOf(networks: Record<string, string> | undefined): Netwo
   return out.sort((a, b) => a.network.localeCompare(b.network));
 }
 
+export interface DockerControllerOptions {
+  /** Tests: HEALTH_SAFETY_NET_MS (a long one shows that the events alone wake the wait). */
+  healthSafetyNetMs?: number;
+}
+
 export class DockerController implements Controller {
   private id: string | undefined;
   private addressList: NetworkAddress[];
@@ -69,6 +75,7 @@ export class DockerController implements Controller {
     private readonly task: Task,
     existing?: ManagedContainer,
     private readonly networks?: NetworkAttachments,
+    private readonly opts: DockerControllerOptions = {},
   ) {
     this.id = existing?.id;
     this.addressList = existing?.status === 'running' ? addressesOf(existing.networks) : [];
@@ -317,17 +324,13 @@ export class DockerController implements Controller {
           if (until === 'healthy' && health !== 'starting') return { kind: 'healthy' };
         }
         if (!woken) {
-          await new Promise<void>((resolve) => {
-            const done = () => {
-              clearTimeout(timer);
-              signal.removeEventListener('abort', done);
-              wake = undefined;
-              resolve();
-            };
-            const timer = setTimeout(done, HEALTH_SAFETY_NET_MS);
-            signal.addEventListener('abort', done, { once: true });
-            wake = done;
-          });
+          // Until an event (wake), the safety net's time, or the end of the wait.
+          const woke = new AbortController();
+          wake = () => woke.abort();
+          await sleep(this.opts.healthSafetyNetMs ?? HEALTH_SAFETY_NET_MS, undefined, {
+            signal: AbortSignal.any([signal, woke.signal]),
+          }).catch(() => {});
+          wake = undefined;
         }
         woken = false;
         if (signal.aborted) return never;

@@ -4,7 +4,7 @@ import type { Task } from '../../../proto/gen/shoal.js';
 import { LABEL } from '../../../proto/naming.js';
 import type { Controller } from '../controller.js';
 import type { EngineDescription, Executor, ManagedContainer } from '../executor.js';
-import { DockerController, containerStatus, healthFromListStatus } from './controller.js';
+import { DockerController, containerStatus, healthFromListStatus, type DockerControllerOptions } from './controller.js';
 import { fromDocker } from './errors.js';
 import { HealthEvents } from './health-events.js';
 import type { NetworkAttachments } from '../../network/controller.js';
@@ -15,6 +15,8 @@ export interface DockerExecutorOptions {
   log?: (line: string) => void;
   /** Overlay networks; without them tasks run on the engine's default network. */
   networks?: NetworkAttachments;
+  /** Tests: how often a container whose health is watched is inspected besides the events. */
+  healthSafetyNetMs?: number;
 }
 
 export class DockerExecutor implements Executor {
@@ -22,10 +24,12 @@ export class DockerExecutor implements Executor {
   /** One events stream for every controller's health watch. */
   readonly healthEvents: HealthEvents;
   private readonly networks: NetworkAttachments | undefined;
+  private readonly controllerOpts: DockerControllerOptions;
 
   constructor(opts: DockerExecutorOptions) {
     this.docker = new Docker({ socketPath: opts.socketPath });
     this.networks = opts.networks;
+    this.controllerOpts = opts.healthSafetyNetMs === undefined ? {} : { healthSafetyNetMs: opts.healthSafetyNetMs };
     this.healthEvents = new HealthEvents(this.docker, { ...(opts.log !== undefined && { log: opts.log }) });
   }
 
@@ -75,7 +79,12 @@ export class DockerExecutor implements Executor {
   }
 
   controller(task: Task, existing?: ManagedContainer): Controller {
-    return new DockerController(this.docker, this.healthEvents, task, existing, this.networks);
+    return new DockerController(this.docker, this.healthEvents, task, existing, this.networks, this.controllerOpts);
+  }
+
+  /** Stop following the engine (idempotent): its health events stream closes. Containers stay. */
+  async close(): Promise<void> {
+    await this.healthEvents.close();
   }
 
   /** "Exited (3) 2 minutes ago" gives it without a call; inspect when the text says nothing. */

@@ -6,11 +6,14 @@
 //   event for id -----------------> that container's watchers (they inspect, then decide)
 //   stream breaks ----------------> reopened after 250 ms..5 s, from the last event seen
 //                                   (since=), and every watcher is told to look again
-//   last unwatch -----------------> stream closed
+//   last unwatch -----------------> stream closed (opened again by the next watch)
+//   close() ----------------------> stream closed for good (the executor stops)
 //
 // The engine sends health_status only when the status changes; watchers still inspect every
 // few seconds (HEALTH_SAFETY_NET_MS in controller.ts) in case an event is lost.
+import { ExponentialBackoff, noJitterGenerator, type IBackoff } from 'cockatiel';
 import type Docker from 'dockerode';
+import type { LifecycleState } from '../../../proto/lifecycle.js';
 import { LABEL } from '../../../proto/naming.js';
 import { errorMessage } from '../errors.js';
 import { fromDocker } from './errors.js';
@@ -19,6 +22,12 @@ import { fromDocker } from './errors.js';
 const REOPEN_MIN_MS = 250;
 /** An engine that stays away costs one attempt per 5 s (watchers inspect meanwhile). */
 const REOPEN_MAX_MS = 5_000;
+/** Delays before reopening, while opens keep failing: 250, 500, 1000 ... 5000 ms (cockatiel). */
+const REOPEN_BACKOFF = new ExponentialBackoff({
+  initialDelay: REOPEN_MIN_MS,
+  maxDelay: REOPEN_MAX_MS,
+  generator: noJitterGenerator,
+});
 /** A new stream starts this far back: an event between a watcher's inspect and the open is kept. */
 const REPLAY_MS = 1_000;
 
@@ -40,9 +49,12 @@ export class HealthEvents {
   /** The open (or opening) stream's abort; undefined when closed. */
   private abort: AbortController | undefined;
   private reopenTimer: NodeJS.Timeout | undefined;
-  private reopenMs = REOPEN_MIN_MS;
+  /** The current streak of reopen delays; undefined once a stream opened. */
+  private reopenDelay: IBackoff<unknown> | undefined;
   /** Engine time (s) of the last event seen: a reopened stream replays from there. */
   private lastEventS: number | undefined;
+  /** Running from construction (a stream opens with the first watch); close() ends it for good. */
+  private state: LifecycleState = 'running';
   /** Streams opened so far (tests). */
   opened = 0;
 
@@ -55,6 +67,7 @@ export class HealthEvents {
 
   /** Call `fn` on every health event of container `id` (and after a reconnect) until unwatched. */
   watch(id: string, fn: () => void): () => void {
+    if (this.state !== 'running') return () => {}; // closed: watchers keep their own inspect
     let set = this.watchers.get(id);
     if (set === undefined) this.watchers.set(id, (set = new Set()));
     set.add(fn);
@@ -62,7 +75,7 @@ export class HealthEvents {
     return () => {
       set.delete(fn);
       if (set.size === 0 && this.watchers.get(id) === set) this.watchers.delete(id);
-      if (this.watchers.size === 0) this.close();
+      if (this.watchers.size === 0) this.stopStream();
     };
   }
 
@@ -93,7 +106,7 @@ export class HealthEvents {
       (stream) => {
         if (this.abort !== abort) return void destroy(stream);
         this.opened++;
-        this.reopenMs = REOPEN_MIN_MS;
+        this.reopenDelay = undefined;
         if (reopened) this.notifyAll(); // events may have been lost while it was down
         let buffered = '';
         stream.on('data', (chunk: Buffer | string) => {
@@ -139,8 +152,8 @@ export class HealthEvents {
     this.abort?.abort();
     this.abort = undefined;
     if (this.watchers.size === 0) return;
-    const delay = this.reopenMs;
-    this.reopenMs = Math.min(this.reopenMs * 2, REOPEN_MAX_MS);
+    this.reopenDelay = this.reopenDelay?.next(undefined) ?? REOPEN_BACKOFF.next();
+    const delay = this.reopenDelay.duration;
     this.log(`docker: health events stream: ${why} (reopening in ${delay} ms)`);
     this.reopenTimer = setTimeout(() => this.open(true), delay);
   }
@@ -149,7 +162,15 @@ export class HealthEvents {
     for (const set of [...this.watchers.values()]) for (const fn of [...set]) fn();
   }
 
-  private close(): void {
+  /** Close the stream for good (idempotent); later watches are not followed. */
+  async close(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.state = 'stopped';
+    this.watchers.clear();
+    this.stopStream();
+  }
+
+  private stopStream(): void {
     clearTimeout(this.reopenTimer);
     this.reopenTimer = undefined;
     const abort = this.abort;

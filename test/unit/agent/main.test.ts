@@ -1,7 +1,7 @@
 // agent/bin/shoal-agent as a process: flags and signals. (With a Docker engine, the process
-// test that runs tasks is in docker-executor.test.ts: one file per engine, run serially.)
+// test that runs tasks is in exec/docker/executor.test.ts: one file per engine, run serially.)
 import test from 'ava';
-import { spawnAgent as agent, until } from './_support.js';
+import { spawnAgent as agent, until } from '../../helpers/agent-support.js';
 
 test('bad flags: one line on stderr, exit 1', async (t) => {
   for (const args of [['--bogus'], ['--join-token', 'x'], ['--manager', 'nope', '--join-token', 'x']]) {
@@ -26,7 +26,7 @@ test('SIGTERM stops it with exit 0, even while the engine is unreachable', async
     '--docker-host',
     'unix:///nonexistent/docker.sock',
   ]);
-  await until(() => p.out().includes('starting'), 10_000, 'agent started');
+  await until(() => p.out().includes('starting'), 'agent started');
   p.child.kill('SIGTERM');
   t.is(await p.exit, 0);
   t.regex(p.out(), /SIGTERM, stopping/);

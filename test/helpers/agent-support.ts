@@ -1,12 +1,13 @@
 // Shared bits for the agent tests: task builders and a reporter that records every report
 // and notes any report that would move a task's state backwards.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
-import { ServiceSpec, Task, TaskState, type TaskStatus } from '../../../proto/gen/shoal.js';
-import { stateName } from '../../../proto/task-state.js';
-import type { StatusSink } from '../../../agent/worker.js';
+import { ServiceSpec, Task, TaskState, type TaskStatus } from '../../proto/gen/shoal.js';
+import { canTransition, stateName } from '../../proto/task-state.js';
+import type { StatusSink } from '../../agent/worker.js';
 
 export const NODE_ID = 'node00000000000000000000a';
 
@@ -43,7 +44,7 @@ export class RecordingReporter implements StatusSink {
 
   report(taskId: string, status: TaskStatus): void {
     const prev = this.highest.get(taskId);
-    if (prev !== undefined && status.state < prev) {
+    if (prev !== undefined && !canTransition(prev, status.state)) {
       this.backwards.push(`${taskId}: ${stateName(prev)} -> ${stateName(status.state)}`);
     }
     this.highest.set(taskId, Math.max(prev ?? 0, status.state));
@@ -64,12 +65,22 @@ export class RecordingReporter implements StatusSink {
   }
 }
 
-/** Poll until cond() holds (for things that cross a real socket or timer). */
-export async function until(cond: () => boolean, timeoutMs = 5_000, what = 'condition'): Promise<void> {
+/**
+ * How long until() waits before it gives up: only a guard against a hang, never a bound on
+ * speed (a loaded machine may take long; the test asserts what happened, not how fast).
+ */
+export const UNTIL_TIMEOUT_MS = 30_000;
+
+/** Poll until cond() holds (for things that cross a real socket, process or engine). */
+export async function until(
+  cond: () => boolean | Promise<boolean>,
+  what = 'condition',
+  timeoutMs = UNTIL_TIMEOUT_MS,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 5));
+    await sleep(5);
   }
 }
 
@@ -83,7 +94,7 @@ export function measured(t: ExecutionContext, what: string, ms: number): void {
   console.log(line);
 }
 
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../agent/bin/shoal-agent');
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../agent/bin/shoal-agent');
 
 export interface AgentProcess {
   child: ChildProcess;

@@ -1,98 +1,93 @@
 // The worker and the agent process with the real Docker executor. Every test that touches the
 // engine lives in this one file and runs serially: an agent removes containers it does not
 // know, so two test files sharing an engine would fight. Needs an engine of its own:
-//   SHOAL_TEST_DOCKER_HOST=unix:///tmp/agentdev/docker.sock npx ava test/unit/agent/docker-executor.test.ts
+//   SHOAL_TEST_DOCKER_HOST=unix:///tmp/agentdev/docker.sock npx ava test/unit/agent/exec/docker/executor.test.ts
 // The test image (SHOAL_TEST_IMAGE, default shoal-test/busybox:latest) is made from
 // /bin/busybox with `docker import` when the engine does not have it.
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import { finished } from 'node:stream/promises';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
-import Docker from 'dockerode';
-import { AssignmentsMessage_Kind, TaskState, type Task } from '../../../proto/gen/shoal.js';
-import { LABEL, newId } from '../../../proto/naming.js';
-import { dockerSocketPath } from '../../../agent/config.js';
-import { Agent } from '../../../agent/agent.js';
-import { HEALTH_SAFETY_NET_MS } from '../../../agent/exec/docker/controller.js';
-import { DockerExecutor } from '../../../agent/exec/docker/executor.js';
-import { containerConfig } from '../../../agent/exec/docker/spec.js';
-import { Worker } from '../../../agent/worker.js';
-import { FakeDispatcher } from './_fake-dispatcher.js';
-import { makeTask, measured, RecordingReporter, spawnAgent, until, withDesired } from './_support.js';
+import { AssignmentsMessage_Kind, TaskState, type Task } from '../../../../../proto/gen/shoal.js';
+import { LABEL, newId } from '../../../../../proto/naming.js';
+import { Agent } from '../../../../../agent/agent.js';
+import type { Controller, Executor, ManagedContainer } from '../../../../../agent/exec/executor.js';
+import { DockerExecutor } from '../../../../../agent/exec/docker/executor.js';
+import { containerConfig } from '../../../../../agent/exec/docker/spec.js';
+import { Worker } from '../../../../../agent/worker.js';
+import {
+  makeTask,
+  measured,
+  RecordingReporter,
+  spawnAgent,
+  until,
+  withDesired,
+} from '../../../../helpers/agent-support.js';
+import {
+  check,
+  containersOf,
+  docker,
+  ensureImage,
+  execIn,
+  host,
+  IMAGE,
+  inspectTask,
+  removeService,
+  SERVICE,
+  stopTimeout,
+  socketPath,
+  task,
+} from '../../../../helpers/docker-engine.js';
+import { FakeDispatcher } from '../../../../helpers/fake-dispatcher.js';
 
-const host = process.env.SHOAL_TEST_DOCKER_HOST;
-const IMAGE = process.env.SHOAL_TEST_IMAGE ?? 'shoal-test/busybox:latest';
 /** Serial with an engine; without one each test is a skip that says what it needs. */
 const run = (title: string, fn: (t: ExecutionContext) => Promise<void>): void => {
   if (host) test.serial(title, fn);
   else test.skip(`${title} (needs SHOAL_TEST_DOCKER_HOST=unix:///path/docker.sock)`, fn);
 };
 
-const socketPath = host ? dockerSocketPath(host) : '';
-const docker = new Docker({ socketPath });
-/** Every container of this run carries this service name, so teardown finds them all. */
-const SERVICE = `agenttest-${newId().slice(0, 8)}`;
-
-type TaskOpts = NonNullable<Parameters<typeof makeTask>[1]>;
-
-function task(id: string, slot: number, spec: TaskOpts['spec'] = {}, opts: TaskOpts = {}): Task {
-  const t = makeTask(id, { slot, image: IMAGE, ...opts, spec: { name: SERVICE, ...spec } });
-  return { ...t, serviceName: SERVICE };
-}
-
-async function containersOf(taskId: string): Promise<Docker.ContainerInfo[]> {
-  return docker.listContainers({ all: true, filters: { label: [`${LABEL.taskId}=${taskId}`] } });
-}
-
-async function setup() {
+/**
+ * A worker on the engine. `healthSafetyNetMs`: a long one leaves the health events as the
+ * only thing that wakes a wait. `graces`: the grace period each task's container was
+ * stopped with (undefined: the one it was created with).
+ */
+async function setup(opts: { healthSafetyNetMs?: number } = {}) {
   const reporter = new RecordingReporter();
-  const executor = new DockerExecutor({ socketPath });
-  const worker = new Worker({ executor, reporter, retryMinMs: 50 });
+  const executor = new DockerExecutor({ socketPath, ...opts });
+  const graces = new Map<string, number | undefined>();
+  const recording: Executor = {
+    describe: () => executor.describe(),
+    listManaged: () => executor.listManaged(),
+    controller(t: Task, existing?: ManagedContainer): Controller {
+      const ctl = executor.controller(t, existing);
+      const shutdown = ctl.shutdown.bind(ctl);
+      ctl.shutdown = (graceMs) => {
+        graces.set(t.id, graceMs);
+        return shutdown(graceMs);
+      };
+      return ctl;
+    },
+  };
+  const worker = new Worker({ executor: recording, reporter, retryMinMs: 50 });
   await worker.start();
-  return { reporter, worker, executor };
+  return { reporter, worker, executor, graces };
 }
+
+/** Long enough that only an event can have woken a health wait within a test. */
+const NO_SAFETY_NET_MS = 10 * 60_000;
 
 test.before(async () => {
-  if (!host) return;
-  try {
-    await docker.getImage(IMAGE).inspect();
-  } catch {
-    if (!existsSync('/bin/busybox'))
-      throw new Error(`image ${IMAGE} is missing and /bin/busybox is not there to make it`);
-    const root = mkdtempSync(path.join(os.tmpdir(), 'shoal-img-'));
-    try {
-      mkdirSync(path.join(root, 'bin'));
-      mkdirSync(path.join(root, 'tmp'), { mode: 0o1777 });
-      copyFileSync('/bin/busybox', path.join(root, 'bin/busybox'));
-      for (const a of ['sh', 'sleep', 'httpd', 'touch', 'test', 'true', 'false'])
-        symlinkSync('busybox', path.join(root, 'bin', a));
-      execFileSync('sh', [
-        '-c',
-        'tar -C "$1" -c . | docker -H "$2" import --change \'CMD ["sh"]\' --change "ENV PATH=/bin" - "$3" >/dev/null',
-        'sh',
-        root,
-        host,
-        IMAGE,
-      ]);
-    } finally {
-      rmSync(root, { recursive: true, force: true });
-    }
-  }
+  if (host) await ensureImage();
 });
 
 test.after.always(async () => {
-  if (!host) return;
-  for (const c of await docker.listContainers({ all: true, filters: { label: [`${LABEL.serviceName}=${SERVICE}`] } })) {
-    await docker.getContainer(c.Id).remove({ force: true });
-  }
+  if (host) await removeService(SERVICE);
 });
 
 run(
   'runs a task to RUNNING with shoal labels and no engine restart policy; SHUTDOWN stops and removes it',
   async (t) => {
-    const { reporter, worker } = await setup();
+    const { reporter, worker, graces } = await setup();
     const t1 = task('d1', 1, {
       command: ['sleep', '300'],
       stopGracePeriodMs: 1_000,
@@ -114,14 +109,18 @@ run(
     t.is(info.HostConfig.NanoCpus, 5e8);
     t.is(info.HostConfig.Memory, 32 * 2 ** 20);
 
+    t.is(stopTimeout(info), 1, "created with the spec's 1 s grace period, not docker's 10 s");
+
     const started = Date.now();
     worker.assign([withDesired(t1, TaskState.SHUTDOWN, TaskState.RUNNING)]);
     await worker.settled();
     const tookMs = Date.now() - started;
     t.is(reporter.last('d1')?.state, TaskState.SHUTDOWN);
     t.deepEqual(await containersOf('d1'), []);
-    // sleep as PID 1 ignores SIGTERM: SIGKILL after the 1 s grace period, not docker's 10 s.
-    t.true(tookMs >= 900 && tookMs < 5_000, `stop took ${tookMs} ms with a 1 s grace period`);
+    t.is(graces.get('d1'), 1_000, 'stopped with the 1 s grace period');
+    // sleep as PID 1 ignores SIGTERM: SIGKILL only once the grace period is over.
+    t.log(`measured: stop took ${tookMs} ms with a 1 s grace period`);
+    t.true(tookMs >= 900, `stop took ${tookMs} ms: the grace period was honoured`);
     await worker.close();
   },
 );
@@ -134,7 +133,6 @@ run('exit 0 -> COMPLETE, exit 3 -> FAILED with the exit code', async (t) => {
   ]);
   await until(
     () => reporter.last('ok')?.state === TaskState.COMPLETE && reporter.last('bad')?.state === TaskState.FAILED,
-    20_000,
   );
   t.is(reporter.last('bad')?.exitCode, 3);
   t.is(reporter.last('bad')?.err, 'task: non-zero exit (3)');
@@ -181,15 +179,18 @@ run('agent restart: adopts running and exited containers, removes unassigned one
   const orphan = task('orphan', 3, { command: ['sleep', '300'], stopGracePeriodMs: 1_000 });
   first.worker.assign([keep, ends, orphan]);
   await first.worker.settled();
-  const before = await docker.getContainer((await containersOf('keep'))[0]?.Id ?? '').inspect();
+  const before = await inspectTask('keep');
+  t.is(stopTimeout(await inspectTask('orphan')), 1, 'the orphan was created with its 1 s grace period');
   await first.worker.close();
-  await new Promise((r) => setTimeout(r, 1_500)); // 'ends' exits while the agent is away
+  await until(
+    async () => (await inspectTask('ends')).State.Status === 'exited',
+    "'ends' exits while the agent is away",
+  );
 
-  const restarted = Date.now();
   const second = await setup();
   second.worker.assign([keep, ends].map((x) => withDesired(x, TaskState.RUNNING, TaskState.RUNNING)));
   await second.worker.settled();
-  await until(() => second.reporter.last('ends') !== undefined, 10_000);
+  await until(() => second.reporter.last('ends') !== undefined);
   t.deepEqual(second.reporter.states('keep'), ['running']);
   t.is(second.reporter.last('keep')?.containerId, before.Id);
   const after = await docker.getContainer(before.Id).inspect();
@@ -199,46 +200,32 @@ run('agent restart: adopts running and exited containers, removes unassigned one
   t.is(second.reporter.last('ends')?.exitCode, 4);
   await second.worker.settled();
   t.deepEqual(await containersOf('orphan'), [], 'a container whose task is not assigned is removed');
-  t.true(Date.now() - restarted < 8_000, 'with the grace period it was created with (1 s), not 10 s');
+  t.true(second.graces.has('orphan'), 'stopped first...');
+  t.is(second.graces.get('orphan'), undefined, '...with the grace period it was created with (1 s), not 10 s');
 
   // The adopted container is still followed: stopping it by hand makes the task FAILED.
   await docker.getContainer(before.Id).kill();
-  await until(() => second.reporter.last('keep')?.state === TaskState.FAILED, 10_000);
+  await until(() => second.reporter.last('keep')?.state === TaskState.FAILED);
   t.is(second.reporter.last('keep')?.exitCode, 137);
   await second.worker.close();
 });
 
 // ---------------------------------------------------------------- health checks
 
-/** A health check every 200 ms, unhealthy after one failure (none count in the start period). */
-const check = (cmd: string, startPeriodMs = 0) => ({
-  test: ['CMD-SHELL', cmd],
-  intervalMs: 200,
-  timeoutMs: 1_000,
-  retries: 1,
-  startPeriodMs,
-});
-
-/** Run a command in a task's container (e.g. make its health check pass or fail). */
-async function execIn(taskId: string, cmd: string[]): Promise<void> {
-  const [c] = await containersOf(taskId);
-  const exec = await docker.getContainer(c?.Id ?? '').exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
-  const stream = await exec.start({});
-  stream.resume();
-  await finished(stream); // the command ran (a detached start leaves its socket open)
-}
-
 run(
   'health check: STARTING "waiting for the health check" until it passes, then RUNNING, through events',
   async (t) => {
-    const { reporter, worker, executor } = await setup();
+    const { reporter, worker, executor } = await setup({ healthSafetyNetMs: NO_SAFETY_NET_MS });
     // Failed probes within the start period do not count: it stays starting until /tmp/ok exists.
     worker.assign([
       task('slow', 1, { command: ['sleep', '300'], health: check('test -f /tmp/ok', 60_000), stopGracePeriodMs: 0 }),
     ]);
-    await until(() => reporter.last('slow')?.message === 'waiting for the health check', 10_000);
+    await until(() => reporter.last('slow')?.message === 'waiting for the health check');
     t.is(reporter.last('slow')?.state, TaskState.STARTING);
-    await new Promise((r) => setTimeout(r, 1_000));
+    await until(
+      async () => ((await inspectTask('slow')).State.Health?.Log ?? []).length >= 2,
+      'the check ran (and failed) twice',
+    );
     t.is(reporter.last('slow')?.state, TaskState.STARTING, 'not RUNNING while the check fails');
     const [c] = await containersOf('slow');
     t.is(c?.State, 'running');
@@ -246,18 +233,14 @@ run(
 
     const touched = Date.now();
     await execIn('slow', ['touch', '/tmp/ok']);
-    await until(() => reporter.last('slow')?.state === TaskState.RUNNING, 10_000);
-    const took = Date.now() - touched;
-    measured(t, 'health check can pass -> RUNNING (probe interval 200 ms)', took);
-    t.true(
-      took < 2_500,
-      `took ${took} ms: woken by the health_status event, not the ${HEALTH_SAFETY_NET_MS} ms safety net`,
-    );
+    await until(() => reporter.last('slow')?.state === TaskState.RUNNING);
+    // With the safety net at 10 min, only the health_status event can have woken the wait.
+    measured(t, 'health check can pass -> RUNNING (probe interval 200 ms)', Date.now() - touched);
     t.deepEqual(reporter.states('slow'), ['accepted', 'preparing', 'ready', 'starting', 'starting', 'running']);
     t.is(reporter.last('slow')?.containerId, c?.Id);
     t.deepEqual(reporter.backwards, []);
     await worker.close();
-    await until(() => !executor.healthEvents.isOpen, 2_000, 'the events stream closed with the last watch');
+    await until(() => !executor.healthEvents.isOpen, 'the events stream closed with the last watch');
     t.pass();
   },
 );
@@ -266,7 +249,7 @@ run('health check that always fails (exit 1): stopped, then FAILED err "unhealth
   const { reporter, worker } = await setup();
   // sleep as PID 1 ignores SIGTERM: killed after the 1 s grace period, exit code 137.
   worker.assign([task('sick', 1, { command: ['sleep', '300'], health: check('exit 1'), stopGracePeriodMs: 1_000 })]);
-  await until(() => reporter.last('sick')?.state === TaskState.FAILED, 15_000);
+  await until(() => reporter.last('sick')?.state === TaskState.FAILED);
   const failed = reporter.last('sick');
   t.is(failed?.err, 'unhealthy');
   t.is(failed?.exitCode, 137);
@@ -276,18 +259,16 @@ run('health check that always fails (exit 1): stopped, then FAILED err "unhealth
   await worker.close();
 });
 
-run('healthy, then unhealthy while running: FAILED "unhealthy" within a probe interval or so', async (t) => {
-  const { reporter, worker } = await setup();
+run('healthy, then unhealthy while running: FAILED "unhealthy", woken by the health event', async (t) => {
+  const { reporter, worker } = await setup({ healthSafetyNetMs: NO_SAFETY_NET_MS });
   worker.assign([
     task('turns', 1, { command: ['sleep', '300'], health: check('test ! -f /tmp/sick'), stopGracePeriodMs: 0 }),
   ]);
-  await until(() => reporter.last('turns')?.state === TaskState.RUNNING, 10_000);
+  await until(() => reporter.last('turns')?.state === TaskState.RUNNING);
   const sickened = Date.now();
   await execIn('turns', ['touch', '/tmp/sick']);
-  await until(() => reporter.last('turns')?.state === TaskState.FAILED, 10_000);
-  const took = Date.now() - sickened;
-  measured(t, 'health check fails -> FAILED unhealthy (interval 200 ms, 1 retry, grace 0)', took);
-  t.true(took < 2_500, `took ${took} ms`);
+  await until(() => reporter.last('turns')?.state === TaskState.FAILED);
+  measured(t, 'health check fails -> FAILED unhealthy (interval 200 ms, 1 retry, grace 0)', Date.now() - sickened);
   t.like(reporter.last('turns'), { err: 'unhealthy', exitCode: 137 });
   t.is((await containersOf('turns'))[0]?.State, 'exited');
   await worker.close();
@@ -317,7 +298,7 @@ run('the image\'s own health check applies; ["NONE"] in the spec disables it', a
     task('inherits', 1, { command: ['sleep', '300'], stopGracePeriodMs: 0 }, { image: sickImage }),
     task('disabled', 2, { command: ['sleep', '300'], stopGracePeriodMs: 0, health: none }, { image: sickImage }),
   ]);
-  await until(() => reporter.last('inherits')?.state === TaskState.FAILED, 10_000);
+  await until(() => reporter.last('inherits')?.state === TaskState.FAILED);
   t.is(reporter.last('inherits')?.err, 'unhealthy');
   t.is(reporter.last('disabled')?.state, TaskState.RUNNING);
   const [c] = await containersOf('disabled');
@@ -346,7 +327,6 @@ run(
       () =>
         first.reporter.last('hok')?.state === TaskState.RUNNING &&
         first.reporter.last('hslow')?.message === 'waiting for the health check',
-      10_000,
     );
     const startedAt = async (id: string) =>
       (await docker.getContainer((await containersOf(id))[0]?.Id ?? '').inspect()).State.StartedAt;
@@ -363,7 +343,7 @@ run(
     t.deepEqual(second.reporter.states('hslow'), ['starting']);
     t.is(second.reporter.last('hslow')?.message, 'waiting for the health check');
     await execIn('hslow', ['touch', '/tmp/ok']);
-    await until(() => second.reporter.last('hslow')?.state === TaskState.RUNNING, 10_000);
+    await until(() => second.reporter.last('hslow')?.state === TaskState.RUNNING);
     t.deepEqual(second.reporter.states('hslow'), ['starting', 'running']);
     t.deepEqual([await startedAt('hok'), await startedAt('hslow')], before, 'neither restarted');
     t.is((await containersOf('hslow')).length, 1);
@@ -371,7 +351,7 @@ run(
   },
 );
 
-run("docker kill behind the agent's back: FAILED with exit code 137 at the manager within ~100 ms", async (t) => {
+run("docker kill behind the agent's back: FAILED with exit code 137 at the manager", async (t) => {
   const d = new FakeDispatcher();
   await d.start();
   t.teardown(() => d.stop());
@@ -391,14 +371,13 @@ run("docker kill behind the agent's back: FAILED with exit code 137 at the manag
   agent.start();
   const reported = (id: string, state: TaskState) =>
     d.updates.find((u) => u.taskId === id && u.status?.state === state);
-  await until(() => ids.every((id) => reported(id, TaskState.RUNNING) !== undefined), 15_000);
+  await until(() => ids.every((id) => reported(id, TaskState.RUNNING) !== undefined));
   for (const id of ids) {
-    await new Promise((r) => setTimeout(r, 200));
     const [c] = await containersOf(id);
     const killAt = Date.now();
     await docker.getContainer(c?.Id ?? '').kill(); // returns once the engine has it dead
     const deadAt = Date.now();
-    await until(() => reported(id, TaskState.FAILED) !== undefined, 5_000);
+    await until(() => reported(id, TaskState.FAILED) !== undefined);
     const total = Date.now() - killAt;
     const ours = Date.now() - deadAt;
     measured(
@@ -407,7 +386,6 @@ run("docker kill behind the agent's back: FAILED with exit code 137 at the manag
       total,
     );
     t.is(reported(id, TaskState.FAILED)?.status?.exitCode, 137);
-    t.true(ours < 500, `the agent took ${ours} ms`);
   }
   await agent.close();
 });
@@ -452,7 +430,7 @@ run('the agent process: runs tasks on Docker, keeps its node id, and a restart a
   const running = () => d.updates.some((u) => u.taskId === task.id && u.status?.state === TaskState.RUNNING);
 
   const first = spawnAgent(t, args);
-  await until(running, 20_000, 'task RUNNING');
+  await until(running, 'task RUNNING');
   t.is(readFileSync(path.join(stateDir, 'node-id'), 'utf8').trim(), 'node1');
   t.like(d.registrations[0]?.description, { hostname: 'bedhost', labels: { zone: 'a' } });
   t.true((d.registrations[0]?.description?.resources?.nanoCpus ?? 0) >= 1e9);
@@ -467,9 +445,9 @@ run('the agent process: runs tasks on Docker, keeps its node id, and a restart a
   d.tasks.set('node1', [withDesired(task, TaskState.RUNNING, TaskState.RUNNING)]);
   const before = d.updates.length;
   const second = spawnAgent(t, args);
-  await until(() => d.registrations.length === 2, 20_000, 'second registration');
+  await until(() => d.registrations.length === 2, 'second registration');
   t.is(d.registrations[1]?.nodeId, 'node1', 'node id read back from --state-dir');
-  await until(() => d.updates.length > before, 20_000, 'adopted status');
+  await until(() => d.updates.length > before, 'adopted status');
   const adopted = d.updates.slice(before).find((u) => u.taskId === task.id);
   t.is(adopted?.status?.state, TaskState.RUNNING);
   t.is(adopted?.status?.containerId, c?.Id);
@@ -482,16 +460,8 @@ run('the agent process: runs tasks on Docker, keeps its node id, and a restart a
     tasks: [withDesired(task, TaskState.REMOVE, TaskState.RUNNING)],
     removedTaskIds: [],
   });
-  await until(
-    () => d.updates.some((u) => u.taskId === task.id && u.status?.state === TaskState.SHUTDOWN),
-    20_000,
-    'SHUTDOWN',
-  );
-  const deadline = Date.now() + 10_000;
-  while ((await docker.listContainers({ all: true, filters: { label: [`${LABEL.taskId}=${task.id}`] } })).length > 0) {
-    if (Date.now() > deadline) t.fail('container not removed within 10 s');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await until(() => d.updates.some((u) => u.taskId === task.id && u.status?.state === TaskState.SHUTDOWN), 'SHUTDOWN');
+  await until(async () => (await containersOf(task.id)).length === 0, 'container removed');
   second.child.kill('SIGTERM');
   t.is(await second.exit, 0);
 });
@@ -500,7 +470,7 @@ run('a wait asked with an already aborted signal returns at once (the abort is n
   const { reporter, worker, executor } = await setup();
   const tk = task('abortedwait', 1, { command: ['sleep', '300'] });
   worker.assign([tk]);
-  await until(() => reporter.last('abortedwait')?.state === TaskState.RUNNING, 10_000);
+  await until(() => reporter.last('abortedwait')?.state === TaskState.RUNNING);
   const [c] = await containersOf('abortedwait');
   const ctl = executor.controller(
     tk,
@@ -508,11 +478,10 @@ run('a wait asked with an already aborted signal returns at once (the abort is n
   );
   const ac = new AbortController();
   ac.abort();
-  const started = Date.now();
   await ctl.wait(ac.signal, 'exit').then(
     () => {},
     () => {},
   );
-  t.true(Date.now() - started < 2_000, 'returned while the container still runs');
+  t.true((await inspectTask('abortedwait')).State.Running, 'returned while the container still runs');
   await worker.close();
 });

@@ -2,41 +2,14 @@
 // the exact commands for a 3-host set, idempotence, stale peers deleted by the reconcile,
 // isolation rules, removed networks, readiness.
 import test from 'ava';
-import { NetworksMessage, type SubnetLease } from '../../../proto/gen/shoal.js';
-import { NetworkController } from '../../../agent/network/controller.js';
-import { plan } from '../../../agent/network/plan.js';
-import { FakeDockerNetworks, FakeHost } from './_fake-host.js';
-
-const H = (k: number) => ({ nodeId: `node${k}`, address: `10.213.0.${10 + k}`, mac: `02:5a:00:00:00:0${k}` });
-
-function lease(net: string, k: number, third: number): Partial<SubnetLease> {
-  return {
-    networkId: net,
-    nodeId: H(k).nodeId,
-    subnet: `10.42.${third}.0/24`,
-    nodeAddress: H(k).address,
-    vtepMac: H(k).mac,
-  };
-}
-
-/** Network a (vni 4097, 10.42.0.0/16) on hosts 1..3, with /24s 1, 2, 3; optionally b. */
-function set(opts: { hosts?: number[]; withB?: boolean } = {}): NetworksMessage {
-  const hosts = opts.hosts ?? [1, 2, 3];
-  return NetworksMessage.fromPartial({
-    networks: [
-      { id: 'neta', spec: { name: 'a', subnet: '10.42.0.0/16' }, vni: 4097, hostPrefixLen: 24 },
-      ...(opts.withB
-        ? [{ id: 'netb', spec: { name: 'b', subnet: '10.43.0.0/16' }, vni: 4098, hostPrefixLen: 24 }]
-        : []),
-    ],
-    leases: [
-      ...hosts.map((k) => lease('neta', k, k)),
-      ...(opts.withB
-        ? hosts.map((k) => ({ ...lease('netb', k, k), subnet: `10.43.${k}.0/24`, vtepMac: `02:5b:00:00:00:0${k}` }))
-        : []),
-    ],
-  });
-}
+import { TaskState } from '../../../../proto/gen/shoal.js';
+import { Agent } from '../../../../agent/agent.js';
+import { NetworkController } from '../../../../agent/network/controller.js';
+import { makeTask, until } from '../../../helpers/agent-support.js';
+import { FakeDispatcher } from '../../../helpers/fake-dispatcher.js';
+import { FakeExecutor } from '../../../helpers/fake-executor.js';
+import { FakeDockerNetworks, FakeHost } from '../../../helpers/fake-host.js';
+import { H, set } from '../../../helpers/network-set.js';
 
 function setup(mtu = 1400) {
   const host = new FakeHost({ device: 'eth0', address: H(1).address, mtu });
@@ -45,32 +18,6 @@ function setup(mtu = 1400) {
   const ctl = new NetworkController({ runner: host, docker, log: (l) => lines.push(l) });
   return { host, docker, ctl, lines };
 }
-
-test('plan: own lease, peers sorted, .0 VTEP and .1 gateway, unleased networks not ready', (t) => {
-  const msg = set({ withB: true });
-  msg.leases = msg.leases.filter((l) => !(l.networkId === 'netb' && l.nodeId === 'node1'));
-  const p = plan(msg, 'node1');
-  t.deepEqual(p.unleased, ['b']);
-  t.is(p.networks.length, 1);
-  const a = p.networks[0]!;
-  t.like(a, {
-    name: 'a',
-    subnet: '10.42.1.0/24',
-    gateway: '10.42.1.1',
-    vtepIp: '10.42.1.0',
-    vxlan: 'vx4097',
-    bridge: 'shbr4097',
-    dockerName: 'shoal-a',
-    localAddress: '10.213.0.11',
-  });
-  t.deepEqual(
-    a.peers.map((p) => [p.subnet, p.vtepIp, p.vtepMac, p.nodeAddress]),
-    [
-      ['10.42.2.0/24', '10.42.2.0', '02:5a:00:00:00:02', '10.213.0.12'],
-      ['10.42.3.0/24', '10.42.3.0', '02:5a:00:00:00:03', '10.213.0.13'],
-    ],
-  );
-});
 
 test('3 hosts: the exact Docker network and commands on a fresh host, MTU from the underlay', async (t) => {
   const { host, docker, ctl } = setup(1400);
@@ -97,7 +44,7 @@ test('3 hosts: the exact Docker network and commands on a fresh host, MTU from t
   ]);
   t.is(ctl.dockerNetwork('a'), 'shoal-a');
   t.is(ctl.dockerNetwork('b'), undefined);
-  ctl.close();
+  await ctl.close();
 });
 
 test('idempotent: the same set again (and a reconcile) changes nothing', async (t) => {
@@ -115,8 +62,8 @@ test('idempotent: the same set again (and a reconcile) changes nothing', async (
   t.deepEqual(host.take(), []);
   t.deepEqual(docker.take(), []);
   t.deepEqual(again.readyNetworks(), ['a', 'b']);
-  ctl.close();
-  again.close();
+  await ctl.close();
+  await again.close();
 });
 
 test("reconcile deletes a removed host's route, FDB and neighbour entries, and nothing else", async (t) => {
@@ -132,7 +79,7 @@ test("reconcile deletes a removed host's route, FDB and neighbour entries, and n
   t.deepEqual([...host.routes.get('vx4097')!.keys()], ['10.42.2.0/24']);
   t.deepEqual(host.fdb.get('vx4097'), [{ mac: '02:5a:00:00:00:02', dst: '10.213.0.12' }]);
   t.deepEqual([...host.neigh.get('vx4097')!.keys()], ['10.42.2.0']);
-  ctl.close();
+  await ctl.close();
 });
 
 test('reconcile repairs entries changed behind its back (stale FDB of a moved host, lost route)', async (t) => {
@@ -148,7 +95,7 @@ test('reconcile repairs entries changed behind its back (stale FDB of a moved ho
     'ip neigh replace 10.42.3.0 lladdr 02:5a:00:00:00:03 dev vx4097 nud permanent',
     'ip route replace 10.42.2.0/24 via 10.42.2.0 dev vx4097 onlink',
   ]);
-  ctl.close();
+  await ctl.close();
 });
 
 test('isolation: per network, vx<->its bridge accepted, anything else in or out of vx dropped; NAT RETURN stays first', async (t) => {
@@ -179,7 +126,7 @@ test('isolation: per network, vx<->its bridge accepted, anything else in or out 
   t.true(ours(nat[0]!) && ours(nat[1]!), nat.join('\n'));
   t.is(nat.filter(ours).length, 2, 'no duplicates');
   t.is(nat.length, 4);
-  ctl.close();
+  await ctl.close();
 });
 
 test('a removed network: its Docker network, device and rules go; one still in use is retried', async (t) => {
@@ -201,7 +148,7 @@ test('a removed network: its Docker network, device and rules go; one still in u
   await ctl.reconcile();
   t.deepEqual(docker.take(), ['remove shoal-b']);
   t.deepEqual(ctl.readyNetworks(), ['a']);
-  ctl.close();
+  await ctl.close();
 });
 
 test('readiness: waiters are woken; a failure keeps only that network not ready; unsupported', async (t) => {
@@ -224,8 +171,8 @@ test('readiness: waiters are woken; a failure keeps only that network not ready;
   const other = new NetworkController({ runner: host, docker: new FakeDockerNetworks() });
   other.setUnsupported();
   t.true(other.unsupported);
-  ctl.close();
-  other.close();
+  await ctl.close();
+  await other.close();
 });
 
 test('Docker >= 28: the bridge gets gateway_mode_ipv4=nat-unprotected; a Docker network of another subnet is recreated', async (t) => {
@@ -245,17 +192,12 @@ test('Docker >= 28: the bridge gets gateway_mode_ipv4=nat-unprotected; a Docker 
     'remove shoal-a',
     'create shoal-a 10.42.1.0/24 gw 10.42.1.1 {"com.docker.network.bridge.name":"shbr4097","com.docker.network.driver.mtu":"1450","com.docker.network.bridge.gateway_mode_ipv4":"nat-unprotected"}',
   ]);
-  ctl.close();
+  await ctl.close();
 });
 
 // ---------------------------------------------------------------- through a session
 
 test('agent: follows the Networks stream; a manager without it (UNIMPLEMENTED) leaves tasks running as before', async (t) => {
-  const { FakeDispatcher } = await import('./_fake-dispatcher.js');
-  const { Agent } = await import('../../../agent/agent.js');
-  const { FakeExecutor } = await import('../../helpers/fake-executor.js');
-  const { makeTask, until } = await import('./_support.js');
-  const { TaskState } = await import('../../../proto/gen/shoal.js');
   for (const mode of ['set', 'unimplemented'] as const) {
     const d = new FakeDispatcher(() => 'node1');
     await d.start();
@@ -263,6 +205,7 @@ test('agent: follows the Networks stream; a manager without it (UNIMPLEMENTED) l
     d.networks = mode === 'set' ? set() : 'unimplemented';
     d.tasks.set('node1', [makeTask('t1')]);
     const { host, ctl } = setup();
+    t.teardown(() => ctl.close()); // the agent does not close what it was given
     const agent = new Agent({
       managers: [d.address],
       joinToken: 'x',
@@ -276,15 +219,14 @@ test('agent: follows the Networks stream; a manager without it (UNIMPLEMENTED) l
     agent.start();
     await until(
       () => d.updates.some((u) => u.taskId === 't1' && u.status?.state === TaskState.RUNNING),
-      5_000,
       `${mode}: t1 running`,
     );
     if (mode === 'set') {
-      await until(() => ctl.readyNetworks().includes('a'), 5_000, 'network a ready');
+      await until(() => ctl.readyNetworks().includes('a'), 'network a ready');
       t.true(host.links.has('vx4097'));
       t.is(ctl.mode, 'supported');
     } else {
-      await until(() => ctl.unsupported, 5_000, 'unsupported');
+      await until(() => ctl.unsupported, 'unsupported');
       t.deepEqual(host.take(), [], 'nothing changed on the host');
     }
     t.deepEqual(d.networkStreams, ['node1']);
@@ -314,5 +256,5 @@ test('local leases for discovery: gateway per ready network, subscribers told of
   t.is(ctl.gateway('b'), undefined);
   t.is(calls, before + 1);
   off();
-  ctl.close();
+  await ctl.close();
 });

@@ -1,10 +1,10 @@
+// The container a task gets (agent/exec/docker/spec.ts): name, labels, limits, ports,
+// health check, network and DNS.
 import test from 'ava';
-import { PublishMode } from '../../../proto/gen/shoal.js';
-import { LABEL } from '../../../proto/naming.js';
-import { dockerMessage, fromDocker, fromPull } from '../../../agent/exec/docker/errors.js';
-import { containerConfig } from '../../../agent/exec/docker/spec.js';
-import { ConflictError, ImageError, NotFoundError, UnavailableError } from '../../../agent/exec/errors.js';
-import { makeTask, NODE_ID } from './_support.js';
+import { PublishMode } from '../../../../../proto/gen/shoal.js';
+import { LABEL } from '../../../../../proto/naming.js';
+import { containerConfig } from '../../../../../agent/exec/docker/spec.js';
+import { makeTask, NODE_ID } from '../../../../helpers/agent-support.js';
 
 test('container config: name, labels, command, env, limits, host ports, no engine restarts', (t) => {
   const task = makeTask('task1', {
@@ -76,38 +76,13 @@ test('container config: empty command keeps the image CMD; health check in ns; g
   );
 });
 
-test('docker errors are converted once, with the engine message', (t) => {
-  const notFound = Object.assign(new Error('(HTTP code 404) no such container - No such container: abc '), {
-    statusCode: 404,
-    json: { message: 'No such container: abc' },
-  });
-  const e = fromDocker(notFound, 'start container abc');
-  t.true(e instanceof NotFoundError);
-  t.is(e.message, 'start container abc: No such container: abc');
-  t.false(e.retryable);
-  t.is(e.cause, notFound);
-  t.true(fromDocker(Object.assign(new Error('conflict'), { statusCode: 409 }), 'x') instanceof ConflictError);
-  const down = fromDocker(
-    Object.assign(new Error('connect ECONNREFUSED /x.sock'), { code: 'ECONNREFUSED' }),
-    'docker info',
-  );
-  t.true(down instanceof UnavailableError);
-  t.true(down.retryable);
-  t.is(dockerMessage(new Error('(HTTP code 500) server error - driver failed ')), 'driver failed');
-  const pull = fromPull(
-    Object.assign(new Error('x'), { statusCode: 404, json: { message: 'pull access denied for nope' } }),
-    'nope',
-  );
-  t.true(pull instanceof ImageError);
-  t.is(pull.message, 'image "nope": pull access denied for nope');
-  t.true(
-    fromPull(Object.assign(new Error('x'), { code: 'ECONNRESET' }), 'nope').retryable,
-    "an engine restart is not the image's fault",
-  );
-});
-
 test('container config: Dns is the agent DNS server on the first network gateway, when given', (t) => {
   t.deepEqual(containerConfig(makeTask('t'), 'shoal-a', ['10.42.1.1']).HostConfig?.Dns, ['10.42.1.1']);
   t.is(containerConfig(makeTask('t'), 'shoal-a').HostConfig?.Dns, undefined);
   t.is(containerConfig(makeTask('t'), undefined, []).HostConfig?.Dns, undefined);
+});
+
+test('container config: created on its first network', (t) => {
+  t.is(containerConfig(makeTask('t'), 'shoal-a').HostConfig?.NetworkMode, 'shoal-a');
+  t.is(containerConfig(makeTask('t')).HostConfig?.NetworkMode, undefined);
 });

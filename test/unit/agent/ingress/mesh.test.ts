@@ -2,11 +2,12 @@
 // with one target port), the mesh on 127.0.0.1:<published>, fed by the real EndpointCache.
 import net from 'node:net';
 import test, { type ExecutionContext } from 'ava';
-import { PortConfig, PublishMode, ServiceEndpoints, type Endpoint } from '../../../proto/gen/shoal.js';
-import { EndpointCache, type WatchSender } from '../../../agent/discovery/cache.js';
-import { endpointAddress, IngressMesh, ingressPorts } from '../../../agent/ingress/mesh.js';
-import { freePort } from '../../helpers/ports.js';
-import { until } from './_support.js';
+import { PortConfig, PublishMode, ServiceEndpoints, type Endpoint } from '../../../../proto/gen/shoal.js';
+import { EndpointCache, type WatchSender } from '../../../../agent/discovery/cache.js';
+import { endpointAddress, IngressMesh, ingressPorts } from '../../../../agent/ingress/mesh.js';
+import { freePort } from '../../../helpers/ports.js';
+import { until } from '../../../helpers/agent-support.js';
+import { ManualClock } from '../../../helpers/clocks.js';
 
 /** A cache fed by hand, as the Endpoints stream would. */
 function feed(t: ExecutionContext) {
@@ -76,7 +77,7 @@ function request(port: number, data = ''): Promise<{ body: string; error?: strin
   return new Promise((resolve) => {
     const s = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true });
     let body = '';
-    s.setTimeout(5_000, () => s.destroy(new Error('timeout')));
+    s.setTimeout(30_000, () => s.destroy(new Error('timeout'))); // a hang guard only
     s.on('connect', () => s.end(data));
     s.on('data', (c: Buffer) => (body += c.toString()));
     s.on('end', () => {
@@ -87,13 +88,14 @@ function request(port: number, data = ''): Promise<{ body: string; error?: strin
   });
 }
 
-async function mesh(t: ExecutionContext, cache: EndpointCache, lines: string[] = []) {
+async function mesh(t: ExecutionContext, cache: EndpointCache, lines: string[] = [], clock?: ManualClock) {
   const m = new IngressMesh({
     source: cache,
     host: '127.0.0.1',
     log: (l) => lines.push(l),
     connectTimeoutMs: 300,
     bindRetryMs: 50,
+    ...(clock !== undefined && { clock }),
   });
   t.teardown(() => m.close());
   m.start();
@@ -107,7 +109,7 @@ test('round robin: each connection goes to the next endpoint, over all of them',
   const f = feed(t);
   f.set(service('web', published, target, hosts));
   const m = await mesh(t, f.cache);
-  await until(() => m.listening().get(published) === 'web', 2_000, 'listening');
+  await until(() => m.listening().get(published) === 'web', 'listening');
   const answers: string[] = [];
   for (let i = 0; i < 6; i++) answers.push((await request(published)).body.trim());
   t.deepEqual(answers, [...hosts, ...hosts]);
@@ -125,7 +127,7 @@ test('a failed connect moves on to the next endpoint; none left -> the client is
   // 127.0.0.2 and 127.0.0.4 have nothing listening: refused.
   f.set(service('web', published, target, ['127.0.0.2', '127.0.0.3', '127.0.0.4']));
   const m = await mesh(t, f.cache);
-  await until(() => m.listening().has(published), 2_000);
+  await until(() => m.listening().has(published));
   for (let i = 0; i < 4; i++) t.is((await request(published)).body.trim(), '127.0.0.3', `connection ${i}`);
   f.set(service('web', published, target, ['127.0.0.2', '127.0.0.4']));
   const dead = await request(published);
@@ -141,14 +143,14 @@ test('half-close both ways: the client ends its side, the backend still answers,
   const server = net.createServer({ allowHalfOpen: true }, (s) => {
     let got = '';
     s.on('data', (c: Buffer) => (got += c.toString()));
-    s.on('end', () => setTimeout(() => s.end(got.toUpperCase()), 50));
+    s.on('end', () => setImmediate(() => s.end(got.toUpperCase())));
   });
   await new Promise<void>((resolve) => server.listen(target, '127.0.0.2', () => resolve()));
   t.teardown(() => server.close());
   const f = feed(t);
   f.set(service('web', published, target, ['127.0.0.2']));
   const m = await mesh(t, f.cache);
-  await until(() => m.listening().has(published), 2_000);
+  await until(() => m.listening().has(published));
   const big = 'x'.repeat(1_000_000);
   const r = await request(published, `hello ${big}`);
   t.is(r.error, undefined);
@@ -164,7 +166,7 @@ test('a backend that resets ends the client too', async (t) => {
   const f = feed(t);
   f.set(service('web', published, target, ['127.0.0.2']));
   const m = await mesh(t, f.cache);
-  await until(() => m.listening().has(published), 2_000);
+  await until(() => m.listening().has(published));
   const r = await new Promise<string>((resolve) => {
     const s = net.connect({ host: '127.0.0.1', port: published });
     s.on('connect', () => s.write('hi'));
@@ -182,7 +184,7 @@ test('listeners follow the services: closed when the service is gone or stops pu
   const m = await mesh(t, f.cache, lines);
   f.set(service('web', p1, target, ['127.0.0.2']));
   f.set(service('api', p2, target, ['127.0.0.2']));
-  await until(() => m.listening().size === 2, 2_000, 'two listeners');
+  await until(() => m.listening().size === 2, 'two listeners');
   t.is((await request(p2)).body.trim(), '127.0.0.2');
 
   f.set(
@@ -197,11 +199,11 @@ test('listeners follow the services: closed when the service is gone or stops pu
       ],
     }),
   );
-  await until(() => !m.listening().has(p2), 2_000, 'host mode now: ingress listener closed');
+  await until(() => !m.listening().has(p2), 'host mode now: ingress listener closed');
   t.is((await request(p2)).error, 'ECONNREFUSED');
 
   f.remove('web');
-  await until(() => m.listening().size === 0, 2_000, 'service gone');
+  await until(() => m.listening().size === 0, 'service gone');
   t.is((await request(p1)).error, 'ECONNREFUSED');
   t.true(
     lines.some((l) => l.includes(`port ${p1} closed`)),
@@ -216,15 +218,23 @@ test('a published port in use: one clear log line, retried until it is free', as
   await new Promise<void>((resolve) => blocker.listen(published, '127.0.0.1', () => resolve()));
   const f = feed(t);
   const lines: string[] = [];
-  const m = await mesh(t, f.cache, lines);
+  const clock = new ManualClock();
+  const m = await mesh(t, f.cache, lines, clock);
   f.set(service('web', published, target, ['127.0.0.2']));
-  await new Promise((r) => setTimeout(r, 300));
+  await until(() => clock.pending().length === 1, 'the first bind failed, a retry is due');
+  t.deepEqual(clock.pending(), [50], 'tried again after bindRetryMs');
+  for (let retry = 1; retry <= 3; retry++) {
+    clock.advance(50);
+    await until(() => clock.pending().length === 1, `retry ${retry} failed and the next one is due`);
+  }
   t.false(m.listening().has(published));
   const failures = lines.filter((l) => l.includes('cannot listen'));
-  t.is(failures.length, 1, lines.join('\n'));
+  t.is(failures.length, 1, `four tries, one line:\n${lines.join('\n')}`);
   t.regex(failures[0] ?? '', new RegExp(`127\\.0\\.0\\.1:${published} for service web: EADDRINUSE`));
   await new Promise<void>((resolve) => blocker.close(() => resolve()));
-  await until(() => m.listening().has(published), 2_000, 'bound once free');
+  clock.advance(50);
+  await until(() => m.listening().has(published), 'bound once free');
+  t.deepEqual(clock.pending(), [], 'no more retries');
   t.is((await request(published)).body.trim(), '127.0.0.2');
 });
 

@@ -2,9 +2,9 @@
 import { PassThrough } from 'node:stream';
 import test from 'ava';
 import type Docker from 'dockerode';
-import { LABEL } from '../../../proto/naming.js';
-import { HealthEvents } from '../../../agent/exec/docker/health-events.js';
-import { until } from './_support.js';
+import { LABEL } from '../../../../../proto/naming.js';
+import { HealthEvents } from '../../../../../agent/exec/docker/health-events.js';
+import { until } from '../../../../helpers/agent-support.js';
 
 interface Opened {
   opts: { since?: number; filters?: unknown; abortSignal?: AbortSignal };
@@ -46,9 +46,10 @@ test('one stream for all watchers, filtered to shoal containers health events; c
   opened[0]?.stream.write(line.slice(0, 20));
   opened[0]?.stream.write(line.slice(20) + event('ccc', 'unhealthy', 1_700_000_001e9));
   opened[0]?.stream.write(`${JSON.stringify({ Action: 'die', Actor: { ID: 'bbb' } })}\n`);
-  await until(() => seen.length >= 1);
-  await new Promise((r) => setTimeout(r, 20));
-  t.deepEqual(seen, ['a']);
+  // A last event for b: once it is seen, everything written before it was handled (in order).
+  opened[0]?.stream.write(event('bbb', 'healthy', 1_700_000_002e9));
+  await until(() => seen.includes('b'));
+  t.deepEqual(seen, ['a', 'b'], "only each watched container's health events, each once");
 
   stopA();
   t.true(ev.isOpen, 'still watched by b');
@@ -68,23 +69,42 @@ test('a broken stream is reopened from the last event seen, and every watcher lo
   opened[0]?.stream.write(event('aaa', 'healthy', 1_700_000_123_400_000_000));
   await until(() => woken === 1);
   opened[0]?.stream.end(); // the engine restarted
-  await until(() => opened.length === 2, 2_000, 'reopened');
+  await until(() => opened.length === 2, 'reopened');
   t.is(opened[1]?.opts.since, 1_700_000_123, 'from the last event seen (whole seconds)');
-  await until(() => woken === 2, 1_000, 'watchers told to look again');
+  await until(() => woken === 2, 'watchers told to look again');
   t.regex(lines.join('\n'), /health events stream: ended by the engine \(reopening in 250 ms\)/);
   stop();
 });
 
 test('an engine that is away: the stream is retried with backoff until it opens', async (t) => {
   const { docker, opened } = stubDocker(2);
-  const ev = new HealthEvents(docker);
+  const lines: string[] = [];
+  const ev = new HealthEvents(docker, { log: (l) => lines.push(l) });
   let woken = 0;
-  const started = Date.now();
   const stop = ev.watch('aaa', () => woken++);
-  await until(() => opened.length === 1, 3_000, 'opened after two failures');
-  const took = Date.now() - started;
-  t.true(took >= 700, `opened after ${took} ms (250 + 500 ms of backoff)`);
-  await until(() => woken === 1, 1_000, 'watchers told to look again');
+  await until(() => opened.length === 1, 'opened after two failures');
+  t.deepEqual(
+    lines.map((l) => /\(reopening in (\d+) ms\)$/.exec(l)?.[1]),
+    ['250', '500'],
+    'after each failure a pause, doubling from 250 ms',
+  );
+  await until(() => woken === 1, 'watchers told to look again');
   stop();
   t.false(ev.isOpen);
+});
+
+test('close(): the stream ends for good (idempotent); a later watch opens nothing', async (t) => {
+  const { docker, opened } = stubDocker();
+  const ev = new HealthEvents(docker);
+  ev.watch('aaa', () => {});
+  await until(() => opened.length === 1);
+  await ev.close();
+  await ev.close();
+  t.false(ev.isOpen);
+  t.true(opened[0]?.opts.abortSignal?.aborted);
+  const unwatch = ev.watch('bbb', () => {});
+  t.false(ev.isOpen, 'closed: the controller inspects on its own instead');
+  t.is(ev.watching, 0);
+  unwatch();
+  t.is(opened.length, 1);
 });

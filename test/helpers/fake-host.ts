@@ -1,8 +1,8 @@
 // A fake network namespace for the agent's network tests: it answers the `ip`, `bridge` and
 // `iptables` commands agent/network/ runs, keeps their state, and records every command that
 // changes something (listings are not recorded).
-import type { CommandResult, CommandRunner } from '../../../agent/network/commands.js';
-import type { DockerNetwork, DockerNetworks } from '../../../agent/network/docker.js';
+import type { CommandResult, CommandRunner } from '../../agent/network/commands.js';
+import type { DockerNetwork, DockerNetworks } from '../../agent/network/docker.js';
 
 interface Link {
   kind: string;

@@ -21,7 +21,7 @@ import {
   type RegisterRequest,
   type Task,
   type TaskStatusUpdate,
-} from '../../../proto/gen/shoal.js';
+} from '../../proto/gen/shoal.js';
 
 type EndpointsCall = ServerDuplexStream<EndpointsRequest, EndpointsMessage>;
 
