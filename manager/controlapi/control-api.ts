@@ -45,7 +45,7 @@ import {
   unary,
   unavailable,
 } from '../errors.js';
-import type { EndpointView } from '../endpoints/view.js';
+import type { EndpointView } from '../discovery/view.js';
 import { validateReplicas, validateSpec } from './validate.js';
 import { serviceStatus } from './service-status.js';
 import { checkPortConflicts } from './ports.js';

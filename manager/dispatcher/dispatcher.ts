@@ -25,7 +25,7 @@ import { AssignmentsMessage_Kind, Availability, NodeStatus, PublishMode } from '
 import { newId } from '../../proto/naming.js';
 import { TaskState } from '../../proto/task-state.js';
 import type { Change, ClusterState } from '../store/cluster-state.js';
-import type { EndpointView } from '../endpoints/view.js';
+import type { EndpointView } from '../discovery/view.js';
 import {
   ApiError,
   alreadyExists,

@@ -3,7 +3,7 @@
 import { connect, JSONCodec, type NatsConnection } from 'nats';
 import { AvailabilityToJSON, NodeStatusToJSON } from './enum-names.js';
 import { PublishMode, type Task } from '../../proto/gen/shoal.js';
-import type { EndpointEvent } from '../endpoints/catalog.js';
+import type { EndpointEvent } from '../discovery/catalog.js';
 import { TaskState, stateName } from '../../proto/task-state.js';
 import type { Change, ClusterState } from '../store/cluster-state.js';
 import { subjects } from './subjects.js';

@@ -3,7 +3,7 @@
 // Answers come from the EndpointView (watch-fed), never from etcd per request.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { EndpointView } from '../endpoints/view.js';
+import type { EndpointView } from '../discovery/view.js';
 import { blockUntilNewer } from './blocking.js';
 import { catalogEntries, healthEntries, onlyPassing } from './consul-shape.js';
 import { blockingParams, flag, QueryError, type BlockingParams } from './query.js';

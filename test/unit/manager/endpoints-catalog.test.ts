@@ -3,7 +3,7 @@
 // change and endpoint events, reload after the watch is cancelled.
 import test from 'ava';
 import { Endpoint, PublishMode, Service, type ServiceSpec } from '../../../proto/gen/shoal.js';
-import { EndpointCatalog, type EndpointEvent } from '../../../manager/endpoints/catalog.js';
+import { EndpointCatalog, type EndpointEvent } from '../../../manager/discovery/catalog.js';
 import { MemoryStore } from '../../../manager/store/memory-store.js';
 import { encode } from '../../../manager/store/codec.js';
 import { endpointId } from '../../../manager/store/keys.js';

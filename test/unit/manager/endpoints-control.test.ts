@@ -14,8 +14,8 @@ import {
 import { TaskState } from '../../../proto/task-state.js';
 import { ControlRouter } from '../../../manager/controlapi/router.js';
 import { ControlApi, serveEvents, type EventFollower } from '../../../manager/controlapi/control-api.js';
-import { EndpointCatalog } from '../../../manager/endpoints/catalog.js';
-import { EndpointRegistry } from '../../../manager/endpoints/registry.js';
+import { EndpointCatalog } from '../../../manager/discovery/catalog.js';
+import { EndpointRegistry } from '../../../manager/discovery/registry.js';
 import { Core, makeNode, makeSpec } from '../../helpers/fixtures.js';
 
 class FakeRelay implements EventFollower {

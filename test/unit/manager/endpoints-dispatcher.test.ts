@@ -7,8 +7,8 @@ import type { EndpointsMessage, EndpointsRequest, NodeDescription, PortConfig } 
 import { DispatcherClient, DispatcherService, NodeStatus, PublishMode } from '../../../proto/gen/shoal.js';
 import { TaskState } from '../../../proto/task-state.js';
 import { Dispatcher } from '../../../manager/dispatcher/dispatcher.js';
-import { EndpointCatalog } from '../../../manager/endpoints/catalog.js';
-import { EndpointRegistry } from '../../../manager/endpoints/registry.js';
+import { EndpointCatalog } from '../../../manager/discovery/catalog.js';
+import { EndpointRegistry } from '../../../manager/discovery/registry.js';
 import { Core, makeSpec } from '../../helpers/fixtures.js';
 
 const TOKEN = 'SHOAL-test-token';

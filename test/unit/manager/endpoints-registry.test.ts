@@ -4,8 +4,8 @@
 import test from 'ava';
 import { Endpoint, NodeStatus, PublishMode } from '../../../proto/gen/shoal.js';
 import { TaskState } from '../../../proto/task-state.js';
-import { EndpointRegistry } from '../../../manager/endpoints/registry.js';
-import { endpointKey } from '../../../manager/endpoints/view.js';
+import { EndpointRegistry } from '../../../manager/discovery/registry.js';
+import { endpointKey } from '../../../manager/discovery/view.js';
 import { Core, makeNode, makeSpec } from '../../helpers/fixtures.js';
 
 const HEALTH = { test: ['CMD-SHELL', 'true'], intervalMs: 1000, timeoutMs: 1000, retries: 1, startPeriodMs: 0 };
