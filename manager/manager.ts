@@ -5,7 +5,9 @@
 // dispatcher, endpoint registry) or as follower (state followed through an etcd watch,
 // reads served, writes forwarded to the leader, agents sent to the leader). The endpoint
 // catalog lives for the manager's whole life, whatever its role.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Server, ServerCredentials, status, type ServiceError } from '@grpc/grpc-js';
+import { ExponentialBackoff, handleAll, noJitterGenerator, retry as cockatielRetry } from 'cockatiel';
 import { ControlService, DispatcherClient, DispatcherService, type DispatcherServer } from '../proto/gen/shoal.js';
 import { newId } from '../proto/naming.js';
 import { ControlApi } from './controlapi/control-api.js';
@@ -46,6 +48,8 @@ type Lifecycle = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
 
 const SHUTDOWN_GRACE_MS = 2_000;
 const RELOAD_RETRY_MS = 250;
+/** Tries to start the election (etcd may still be starting) before the manager gives up. */
+const START_ATTEMPTS = 60;
 
 interface LeaderTerm {
   role: 'leader';
@@ -362,7 +366,7 @@ export class Manager {
       term.registry.close(); // keepalives stop: this term's leases expire unless the next leader re-puts first
       term.dispatcher.close(); // agents reconnect to whoever leads next
       term.loop.close();
-      await Promise.race([term.writer.sync(), sleep(SHUTDOWN_GRACE_MS)]);
+      await Promise.race([term.writer.sync(), sleep(SHUTDOWN_GRACE_MS, undefined, { ref: false })]);
       await term.writer.close();
       this.events?.detach(term.state);
     } else {
@@ -412,20 +416,21 @@ function applyRemote(state: ClusterState, c: RemoteChange): void {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
+/**
+ * Starting the election retries while etcd is not there yet (embedded, or a member
+ * restarting): 200 ms doubling to 2 s between tries, 60 tries, each failure logged.
+ */
 async function retry<T>(fn: () => Promise<T>, what: string, log: (l: string) => void): Promise<T> {
-  let delay = 200;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (attempt >= 60) throw err;
-      log(`cannot ${what} (attempt ${attempt}): ${(err as Error).message}`);
-      await sleep(delay);
-      delay = Math.min(delay * 2, 2_000);
-    }
+  const policy = cockatielRetry(handleAll, {
+    maxAttempts: START_ATTEMPTS - 1,
+    backoff: new ExponentialBackoff({ generator: noJitterGenerator, initialDelay: 200, maxDelay: 2_000 }),
+  });
+  const listener = policy.onRetry((r) =>
+    log(`cannot ${what} (attempt ${r.attempt}): ${'error' in r ? r.error.message : 'no result'}`),
+  );
+  try {
+    return await policy.execute(() => fn());
+  } finally {
+    listener.dispose();
   }
 }

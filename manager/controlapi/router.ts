@@ -2,6 +2,7 @@
 // answers reads from its watch-fed view (LookupService from its endpoint catalog) and
 // forwards writes to the leader. Events is served by every manager itself, whatever
 // its role or view, and never forwarded.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { credentials, status, type ServerWritableStream, type ServiceError } from '@grpc/grpc-js';
 import { ControlClient, type ControlServer, type Event, type EventsRequest } from '../../proto/gen/shoal.js';
 import type { ControlApi } from './control-api.js';
@@ -132,7 +133,7 @@ export class ControlRouter {
         failedAddress = leader;
         failedAt = Date.now();
       }
-      await new Promise((r) => setTimeout(r, LEADER_POLL_MS));
+      await sleep(LEADER_POLL_MS);
     }
     cb({ code: status.UNAVAILABLE, details: `${lastError}; try again shortly` });
   }

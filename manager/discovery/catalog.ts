@@ -8,6 +8,7 @@
 // The watched range runs from /shoal/v1/endpoints/ to the end of /shoal/v1/services/, so
 // it also carries networks (for the default network's name) and, unused, leader, leases,
 // managers and nodes keys, but never tasks, which sort after services.
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   Endpoint,
   Service,
@@ -506,8 +507,4 @@ function sameEntry(a: Entry, b: Entry, defA: string, defB: string): boolean {
   if (a.endpoints.size !== b.endpoints.size) return false;
   for (const [taskId, x] of a.endpoints) if (b.endpoints.get(taskId)?.raw !== x.raw) return false;
   return true;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -7,6 +7,7 @@
 // O(1) per task change; a node going down costs one lease revoke (etcd deletes its keys);
 // a node coming back re-evaluates the tasks on it. Writes go through the leader's Writer
 // (coalesced, batched, fenced).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Endpoint, NodeStatus, type Node, type Task } from '../../proto/gen/shoal.js';
 import { TaskState } from '../../proto/task-state.js';
 import type { Change, ClusterState } from '../store/cluster-state.js';
@@ -279,8 +280,4 @@ function registeredAt(value: string | undefined): number {
   } catch {
     return 0;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

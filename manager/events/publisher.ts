@@ -1,5 +1,6 @@
 // Publishes cluster changes on NATS. Event delivery is best effort: while NATS is away,
 // events are dropped and nothing else waits for it.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, JSONCodec, type NatsConnection } from 'nats';
 import { AvailabilityToJSON, NodeStatusToJSON } from './enum-names.js';
 import { PublishMode, type Task } from '../../proto/gen/shoal.js';
@@ -16,8 +17,8 @@ const CONNECT_RETRY_MS = 1_000;
 export class EventPublisher {
   private nc: NatsConnection | undefined;
   private closed = false;
-  /** Ends the wait between connection attempts (on close). */
-  private wake: (() => void) | undefined;
+  /** Aborted by close(): ends the wait between connection attempts. */
+  private readonly closing = new AbortController();
   published = 0;
 
   constructor(
@@ -100,14 +101,7 @@ export class EventPublisher {
         if (this.closed) return;
         if (!reported) this.log(`events: cannot connect to NATS at ${this.url}: ${(err as Error).message} (retrying)`);
         reported = true;
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, CONNECT_RETRY_MS);
-          this.wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.wake = undefined;
+        await sleep(CONNECT_RETRY_MS, undefined, { signal: this.closing.signal }).catch(() => {});
       }
     }
   }
@@ -203,7 +197,7 @@ export class EventPublisher {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.wake?.();
+    this.closing.abort();
     this.flush();
     const nc = this.nc;
     this.nc = undefined;

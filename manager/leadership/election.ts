@@ -4,6 +4,7 @@
 // /shoal/v1/leader with its lease leads. A crashed leader's lease expires and the key
 // with it; a leader that resigns deletes it at once. A leader that cannot renew its lease
 // for a whole TTL steps down by itself: it cannot know it still leads.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { EventEmitter } from 'node:events';
 import type { Etcd3, Lease, Watcher } from 'etcd3';
 import type { ICompare } from 'etcd3/lib/rpc.js';
@@ -217,8 +218,4 @@ export class Election extends EventEmitter<ElectionEvents> {
     this.leader = leader;
     this.emit('leaderChanged', leader);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
