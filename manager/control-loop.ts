@@ -26,6 +26,7 @@ export class ControlLoop {
   readonly allocator: Allocator;
   private scheduled = false;
   private enabled = false;
+  private readonly off: () => void;
   passes = 0;
   /** Told of a pass that took longer than SLOW_PASS_MS. */
   onSlowPass: (line: string) => void = () => {};
@@ -35,7 +36,7 @@ export class ControlLoop {
     this.scheduler = new Scheduler(state, now);
     this.allocator = new Allocator(state, now, opts);
     this.orchestrator.onWake = () => this.kick();
-    state.onChange(() => this.kick());
+    this.off = state.onChange(() => this.kick());
   }
 
   /** Starts acting (on becoming leader). */
@@ -100,6 +101,9 @@ export class ControlLoop {
 
   close(): void {
     this.enabled = false;
+    this.off();
     this.orchestrator.close();
+    this.scheduler.close();
+    this.allocator.close();
   }
 }

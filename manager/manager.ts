@@ -60,6 +60,8 @@ interface LeaderTerm {
   dispatcherImpl: DispatcherServer;
   api: ControlApi;
   registry: EndpointRegistry;
+  /** Stops publishing this term's changes on NATS. */
+  stopEvents: () => void;
 }
 
 interface FollowerTerm {
@@ -292,7 +294,7 @@ export class Manager {
       events: this.relay,
     });
     const registry = new EndpointRegistry(state, writer, store, { log });
-    this.events?.attach(state);
+    const stopEvents = this.events?.followState(state) ?? (() => {});
     dispatcher.start();
     loop.enable();
     void registry.start();
@@ -305,6 +307,7 @@ export class Manager {
       dispatcherImpl: dispatcher.implementation(),
       api,
       registry,
+      stopEvents,
     };
     log(
       `leading: ${snapshot.nodes.length} nodes, ${snapshot.services.length} services, ${snapshot.tasks.length} tasks loaded in ${Date.now() - started} ms`,
@@ -368,7 +371,7 @@ export class Manager {
       term.loop.close();
       await Promise.race([term.writer.sync(), sleep(SHUTDOWN_GRACE_MS, undefined, { ref: false })]);
       await term.writer.close();
-      this.events?.detach(term.state);
+      term.stopEvents();
     } else {
       await term.stopWatch?.();
     }

@@ -202,22 +202,28 @@ export class ControlApi {
       );
     }
     if (this.state.networkByName(spec.name)) throw alreadyExists(`network "${spec.name}" already exists`);
+    // Only to choose (it follows the state while open): the leader's control loop has its own.
     const allocator = new Allocator(this.state, this.now);
-    let subnet: string;
+    let network: Network;
     try {
-      subnet = allocator.chooseSubnet(spec.subnet);
-    } catch (err) {
-      if (err instanceof AllocationError || err instanceof CidrError) throw invalidArgument(err.message);
-      throw err;
+      let subnet: string;
+      try {
+        subnet = allocator.chooseSubnet(spec.subnet);
+      } catch (err) {
+        if (err instanceof AllocationError || err instanceof CidrError) throw invalidArgument(err.message);
+        throw err;
+      }
+      network = {
+        id: newId(),
+        spec: { ...spec, subnet },
+        vni: allocator.nextVni(),
+        hostPrefixLen: HOST_PREFIX_LEN,
+        isDefault: false,
+        createdAtMs: this.now(),
+      };
+    } finally {
+      allocator.close();
     }
-    const network: Network = {
-      id: newId(),
-      spec: { ...spec, subnet },
-      vni: allocator.nextVni(),
-      hostPrefixLen: HOST_PREFIX_LEN,
-      isDefault: false,
-      createdAtMs: this.now(),
-    };
     this.state.putNetwork(network);
     await this.deps.sync();
     return network;

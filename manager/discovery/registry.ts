@@ -75,6 +75,7 @@ export class EndpointRegistry {
   private readonly log: (line: string) => void;
   private closed = false;
   private started = false;
+  private readonly off: () => void;
   /** Resolves once the term's reconcile has read etcd and queued its writes. */
   reconciled: Promise<void> = Promise.resolve();
 
@@ -94,8 +95,8 @@ export class EndpointRegistry {
       onLost: (nodeId) => this.rewriteNode(nodeId),
     });
     writer.onLeaseLost = (leaseId) => this.leases.lost(leaseId);
-    state.onChange((c) => {
-      if (this.started && !this.closed) this.observe(c);
+    this.off = state.onChange((c) => {
+      if (this.started) this.observe(c);
     });
   }
 
@@ -114,6 +115,7 @@ export class EndpointRegistry {
   /** Ends the term: keepalives stop, the leases expire by themselves (the next leader re-puts). */
   close(): void {
     this.closed = true;
+    this.off();
     this.leases.close();
   }
 

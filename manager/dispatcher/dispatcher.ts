@@ -147,6 +147,7 @@ export class Dispatcher {
   private readonly waitingForCatalog = new Set<EndpointStream>();
   private catalogTimer: NodeJS.Timeout | undefined;
   private stopViewListener: (() => void) | undefined;
+  private readonly stopStateListener: () => void;
 
   constructor(
     private readonly state: ClusterState,
@@ -157,7 +158,7 @@ export class Dispatcher {
     this.startedAt = this.now();
     this.periodMs = opts.heartbeatPeriodMs;
     this.view = opts.endpoints;
-    state.onChange((c) => this.observe(c));
+    this.stopStateListener = state.onChange((c) => this.observe(c));
     if (this.view) this.stopViewListener = this.view.onChange((name) => this.endpointsChanged(name));
   }
 
@@ -175,6 +176,7 @@ export class Dispatcher {
   close(): void {
     if (this.monitor) clearInterval(this.monitor);
     if (this.catalogTimer) clearInterval(this.catalogTimer);
+    this.stopStateListener();
     this.stopViewListener?.();
     for (const s of this.sessions.values()) this.endStreams(s);
     for (const e of [...this.endpointStreams]) this.endEndpointStream(e);

@@ -26,23 +26,14 @@ export class EventPublisher {
     private readonly log: (line: string) => void = () => {},
   ) {}
 
-  private attached: ClusterState | undefined;
-
   /** Connects in the background, retrying forever; never blocks the manager's start. */
   connect(): void {
     void this.connectLoop();
   }
 
-  /** Publishes the changes of this state (the leader's); one state at a time. */
-  attach(state: ClusterState): void {
-    this.attached = state;
-    state.onChange((c) => {
-      if (this.attached === state) this.observe(c);
-    });
-  }
-
-  detach(state: ClusterState): void {
-    if (this.attached === state) this.attached = undefined;
+  /** Publishes the changes of this state (a leader term's) until the returned unsubscribe is called. */
+  followState(state: ClusterState): () => void {
+    return state.onChange((c) => this.observe(c));
   }
 
   /**

@@ -28,7 +28,7 @@ test('publishes task, node, service and health events', async (t) => {
   const publisher = new EventPublisher(url);
   publisher.connect();
   const core = new Core([makeNode('host1')]);
-  publisher.attach(core.state);
+  const stopFollowing = publisher.followState(core.state);
   try {
     const until = async (cond: () => boolean) => {
       const end = Date.now() + 5000;
@@ -60,6 +60,7 @@ test('publishes task, node, service and health events', async (t) => {
     const taskEvents = got.filter((g) => g.subject === 'shoal.events.task.web').map((g) => g.data.state);
     t.true(taskEvents.includes('running') && taskEvents.includes('failed'), JSON.stringify(taskEvents));
   } finally {
+    stopFollowing();
     core.close();
     await publisher.close();
     await sub.close();
