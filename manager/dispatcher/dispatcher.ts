@@ -23,7 +23,7 @@ import type {
 } from '../../proto/gen/shoal.js';
 import { AssignmentsMessage_Kind, Availability, NodeStatus, PublishMode } from '../../proto/gen/shoal.js';
 import { newId } from '../../proto/naming.js';
-import { TaskState } from '../../proto/task-state.js';
+import { TaskState, canTransition } from '../../proto/task-state.js';
 import type { Change, ClusterState } from '../store/cluster-state.js';
 import type { EndpointView } from '../discovery/view.js';
 import {
@@ -294,7 +294,7 @@ export class Dispatcher {
       if (!task || task.nodeId !== s.nodeId || !u.status) continue;
       const cur = task.status;
       const next = u.status;
-      if (cur && next.state < cur.state) continue; // never backwards
+      if (cur && !canTransition(cur.state, next.state)) continue; // a late report: observed state never goes back
       if (
         cur &&
         next.state === cur.state &&
