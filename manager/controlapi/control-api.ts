@@ -210,7 +210,8 @@ export class ControlApi {
       try {
         subnet = allocator.chooseSubnet(spec.subnet);
       } catch (err) {
-        if (err instanceof AllocationError || err instanceof CidrError) throw invalidArgument(err.message);
+        if (err instanceof AllocationError || err instanceof CidrError)
+          throw invalidArgument(err.message, { cause: err });
         throw err;
       }
       network = {
@@ -352,7 +353,10 @@ export function serveEvents(relay: EventFollower | undefined, call: ServerWritab
       (err) => {
         if (done) return;
         finish();
-        call.emit('error', toServiceError(err instanceof ApiError ? err : unavailable(`events: ${err.message}`)));
+        call.emit(
+          'error',
+          toServiceError(err instanceof ApiError ? err : unavailable(`events: ${err.message}`, { cause: err })),
+        );
       },
     );
   } catch (err) {
