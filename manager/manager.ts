@@ -6,14 +6,15 @@
 // reads served, writes forwarded to the leader, agents sent to the leader). The endpoint
 // catalog lives for the manager's whole life, whatever its role.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Server, ServerCredentials, status, type ServiceError } from '@grpc/grpc-js';
+import { Server, ServerCredentials, status } from '@grpc/grpc-js';
 import { ExponentialBackoff, handleAll, noJitterGenerator, retry as cockatielRetry } from 'cockatiel';
-import { ControlService, DispatcherClient, DispatcherService, type DispatcherServer } from '../proto/gen/shoal.js';
+import { ControlService, DispatcherService, type DispatcherServer } from '../proto/gen/shoal.js';
 import { newId } from '../proto/naming.js';
 import { ControlApi } from './controlapi/control-api.js';
 import { ControlRouter } from './controlapi/router.js';
 import { ControlLoop } from './control-loop.js';
 import { Dispatcher } from './dispatcher/dispatcher.js';
+import { leaderOnly } from './dispatcher/router.js';
 import { EmbeddedProcess, embeddedEtcd, embeddedNats } from './embedded.js';
 import { EventPublisher } from './events/publisher.js';
 import { EventRelay } from './events/relay.js';
@@ -152,7 +153,7 @@ export class Manager {
         const l = this.election?.leader;
         return l && l.id !== this.id ? l.address : undefined;
       },
-      events: (call) => serveEvents(relay, call),
+      local: { events: (call) => serveEvents(relay, call) },
     });
     const server = new Server({ 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_permit_without_calls': 1 });
     server.addService(DispatcherService, this.dispatcherRouter());
@@ -233,7 +234,7 @@ export class Manager {
       });
     }
     await this.endTerm();
-    this.router?.close();
+    await this.router?.close();
     this.stopEndpointEvents?.();
     await this.catalog?.close();
     await this.relay?.close();
@@ -379,27 +380,19 @@ export class Manager {
 
   /** Agents talk to the leader only; a follower sends them on with UNAVAILABLE. */
   private dispatcherRouter(): DispatcherServer {
-    const notLeader = (): Partial<ServiceError> => {
-      const leader = this.election?.leader;
-      return {
-        code: status.UNAVAILABLE,
-        details:
-          leader && leader.id !== this.id
-            ? `this manager is not the leader (leader: ${leader.address})`
-            : 'no leader elected yet',
-      };
-    };
-    const impl: Record<string, unknown> = {};
-    for (const method of Object.keys(DispatcherClient.service)) {
-      impl[method] = (call: { emit(e: string, v: unknown): void }, cb?: (e: Partial<ServiceError>) => void) => {
-        const term = this.term;
-        if (term?.role === 'leader') {
-          (term.dispatcherImpl as unknown as Record<string, (c: unknown, cb?: unknown) => void>)[method]!(call, cb);
-        } else if (cb) cb(notLeader());
-        else call.emit('error', notLeader());
-      };
-    }
-    return impl as unknown as DispatcherServer;
+    return leaderOnly(
+      () => (this.term?.role === 'leader' ? this.term.dispatcherImpl : undefined),
+      () => {
+        const leader = this.election?.leader;
+        return {
+          code: status.UNAVAILABLE,
+          details:
+            leader && leader.id !== this.id
+              ? `this manager is not the leader (leader: ${leader.address})`
+              : 'no leader elected yet',
+        };
+      },
+    );
   }
 }
 

@@ -50,7 +50,7 @@ async function setup(opts: { startCatalog?: boolean; withApi?: boolean } = {}) {
     api: () => ((opts.withApi ?? true) ? api : undefined),
     isLeader: () => true,
     leaderAddress: () => undefined,
-    events: (call) => serveEvents(relay, call),
+    local: { events: (call) => serveEvents(relay, call) },
   });
   const server = new Server();
   server.addService(ControlService, router.implementation());
@@ -62,7 +62,7 @@ async function setup(opts: { startCatalog?: boolean; withApi?: boolean } = {}) {
     new Promise<ServiceEndpoints>((res, rej) => client.lookupService({ name }, (e, r) => (e ? rej(e) : res(r))));
   const close = async () => {
     client.close();
-    router.close();
+    await router.close();
     registry.close();
     await catalog.close();
     server.forceShutdown();
