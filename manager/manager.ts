@@ -226,7 +226,7 @@ export class Manager {
           server.forceShutdown();
           resolve();
         }, SHUTDOWN_GRACE_MS);
-        if (this.term?.role === 'leader') this.term.dispatcher.close();
+        if (this.term?.role === 'leader') void this.term.dispatcher.close();
         server.tryShutdown(() => {
           clearTimeout(timer);
           resolve();
@@ -368,7 +368,7 @@ export class Manager {
     if (term.role === 'leader') {
       this.store?.setGuard(undefined);
       term.registry.close(); // keepalives stop: this term's leases expire unless the next leader re-puts first
-      term.dispatcher.close(); // agents reconnect to whoever leads next
+      await term.dispatcher.close(); // agents reconnect to whoever leads next
       term.loop.close();
       await Promise.race([term.writer.sync(), sleep(SHUTDOWN_GRACE_MS, undefined, { ref: false })]);
       await term.writer.close();

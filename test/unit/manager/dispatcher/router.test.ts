@@ -43,7 +43,7 @@ test('a follower refuses every call with UNAVAILABLE; once leading, the same ser
   t.teardown(async () => {
     client.close();
     server.forceShutdown();
-    dispatcher.close();
+    await dispatcher.close();
     core.close();
   });
   const register = () =>

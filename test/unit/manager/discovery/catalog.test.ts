@@ -2,13 +2,13 @@
 // with history, compaction): what lookup answers, index and blocking-query semantics,
 // change and endpoint events, reload after the watch is cancelled.
 import test from 'ava';
-import { Endpoint, PublishMode, Service, type ServiceSpec } from '../../../proto/gen/shoal.js';
-import { EndpointCatalog, type EndpointEvent } from '../../../manager/discovery/catalog.js';
-import { MemoryStore } from '../../../manager/store/memory-store.js';
-import { encode } from '../../../manager/store/codec.js';
-import { endpointId } from '../../../manager/store/keys.js';
-import { makeSpec } from '../../helpers/fixtures.js';
-import { hasIngressPorts } from '../../../manager/dispatcher/dispatcher.js';
+import { Endpoint, PublishMode, Service, type ServiceSpec } from '../../../../proto/gen/shoal.js';
+import { EndpointCatalog, type EndpointEvent } from '../../../../manager/discovery/catalog.js';
+import { MemoryStore } from '../../../../manager/store/memory-store.js';
+import { encode } from '../../../../manager/store/codec.js';
+import { endpointId } from '../../../../manager/store/keys.js';
+import { makeSpec } from '../../../helpers/fixtures.js';
+import { hasIngressPorts } from '../../../../manager/dispatcher/endpoints.js';
 
 function service(id: string, spec: Partial<ServiceSpec> & { name: string }): string {
   const s: Service = { id, spec: makeSpec(spec.name, spec), specVersion: 1, createdAtMs: 0, updatedAtMs: 0 };

@@ -3,13 +3,13 @@
 // subscribers only, watch/unwatch, ingress services sent unasked, names on change.
 import test from 'ava';
 import { Server, ServerCredentials, credentials, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
-import type { EndpointsMessage, EndpointsRequest, NodeDescription, PortConfig } from '../../../proto/gen/shoal.js';
-import { DispatcherClient, DispatcherService, NodeStatus, PublishMode } from '../../../proto/gen/shoal.js';
-import { TaskState } from '../../../proto/task-state.js';
-import { Dispatcher } from '../../../manager/dispatcher/dispatcher.js';
-import { EndpointCatalog } from '../../../manager/discovery/catalog.js';
-import { EndpointRegistry } from '../../../manager/discovery/registry.js';
-import { Core, makeSpec } from '../../helpers/fixtures.js';
+import type { EndpointsMessage, EndpointsRequest, NodeDescription, PortConfig } from '../../../../proto/gen/shoal.js';
+import { DispatcherClient, DispatcherService, NodeStatus, PublishMode } from '../../../../proto/gen/shoal.js';
+import { TaskState } from '../../../../proto/task-state.js';
+import { Dispatcher } from '../../../../manager/dispatcher/dispatcher.js';
+import { EndpointCatalog } from '../../../../manager/discovery/catalog.js';
+import { EndpointRegistry } from '../../../../manager/discovery/registry.js';
+import { Core, makeSpec } from '../../../helpers/fixtures.js';
 
 const TOKEN = 'SHOAL-test-token';
 const INGRESS_8080: PortConfig[] = [
@@ -88,7 +88,7 @@ async function setup() {
   const close = async () => {
     for (const s of streams) s.cancel();
     client.close();
-    dispatcher.close();
+    await dispatcher.close();
     registry.close();
     await catalog.close();
     server.forceShutdown();
