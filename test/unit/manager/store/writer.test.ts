@@ -1,8 +1,8 @@
 import test from 'ava';
-import { MemoryStore } from '../../../manager/store/memory-store.js';
-import { MAX_TXNS_IN_FLIGHT, Writer } from '../../../manager/store/writer.js';
-import type { WriteOp } from '../../../manager/store/store.js';
-import { NotLeaderError } from '../../../manager/store/store.js';
+import { MemoryStore } from '../../../../manager/store/memory-store.js';
+import { MAX_TXNS_IN_FLIGHT, Writer } from '../../../../manager/store/writer.js';
+import type { WriteOp } from '../../../../manager/store/store.js';
+import { NotLeaderError } from '../../../../manager/store/store.js';
 
 test('batches writes into transactions of at most 128 operations', async (t) => {
   const store = new MemoryStore();

@@ -3,9 +3,9 @@
 // worker, the renewals waited behind the loop and etcd expired the lease.
 import test from 'ava';
 import { Etcd3 } from 'etcd3';
-import { LEADER_KEY, LEASE_TTL_S } from '../../../manager/leadership/election.js';
-import { Manager } from '../../../manager/manager.js';
-import { managerConfig, startControlPlane } from '../../helpers/control-plane.js';
+import { LEADER_KEY, LEASE_TTL_S } from '../../../../manager/leadership/election.js';
+import { Manager } from '../../../../manager/manager.js';
+import { managerConfig, startControlPlane } from '../../../helpers/control-plane.js';
 
 async function until(cond: () => boolean, ms: number): Promise<void> {
   const start = Date.now();

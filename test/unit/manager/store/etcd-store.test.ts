@@ -4,13 +4,13 @@ import test from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TaskState } from '../../../proto/task-state.js';
-import { embeddedEtcd } from '../../../manager/embedded.js';
-import { ClusterState } from '../../../manager/store/cluster-state.js';
-import { EtcdStore } from '../../../manager/store/etcd-store.js';
-import { Writer } from '../../../manager/store/writer.js';
-import { makeNode, makeSpec } from '../../helpers/fixtures.js';
-import { freePort } from '../../helpers/ports.js';
+import { TaskState } from '../../../../proto/task-state.js';
+import { embeddedEtcd } from '../../../../manager/embedded.js';
+import { ClusterState } from '../../../../manager/store/cluster-state.js';
+import { EtcdStore } from '../../../../manager/store/etcd-store.js';
+import { Writer } from '../../../../manager/store/writer.js';
+import { makeNode, makeSpec } from '../../../helpers/fixtures.js';
+import { freePort } from '../../../helpers/ports.js';
 
 test('load: 6,000 tasks of ~1.5 KB (9 MB, over the 4 MB message limit) load whole, at one revision, without endpoints', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'shoal-load-'));

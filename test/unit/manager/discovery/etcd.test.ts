@@ -6,17 +6,17 @@ import test from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NodeStatus, type Task } from '../../../proto/gen/shoal.js';
-import { TaskState } from '../../../proto/task-state.js';
-import { embeddedEtcd } from '../../../manager/embedded.js';
-import { EndpointCatalog } from '../../../manager/discovery/catalog.js';
-import { EndpointRegistry } from '../../../manager/discovery/registry.js';
-import { endpointKey } from '../../../manager/discovery/view.js';
-import { ClusterState } from '../../../manager/store/cluster-state.js';
-import { EtcdStore } from '../../../manager/store/etcd-store.js';
-import { Writer } from '../../../manager/store/writer.js';
-import { makeNode, makeSpec } from '../../helpers/fixtures.js';
-import { freePort } from '../../helpers/ports.js';
+import { NodeStatus, type Task } from '../../../../proto/gen/shoal.js';
+import { TaskState } from '../../../../proto/task-state.js';
+import { embeddedEtcd } from '../../../../manager/embedded.js';
+import { EndpointCatalog } from '../../../../manager/discovery/catalog.js';
+import { EndpointRegistry } from '../../../../manager/discovery/registry.js';
+import { endpointKey } from '../../../../manager/discovery/view.js';
+import { ClusterState } from '../../../../manager/store/cluster-state.js';
+import { EtcdStore } from '../../../../manager/store/etcd-store.js';
+import { Writer } from '../../../../manager/store/writer.js';
+import { makeNode, makeSpec } from '../../../helpers/fixtures.js';
+import { freePort } from '../../../helpers/ports.js';
 
 const TTL_S = 2;
 

@@ -10,13 +10,13 @@ import {
   type Event,
   type EventsRequest,
   type ServiceEndpoints,
-} from '../../../proto/gen/shoal.js';
-import { TaskState } from '../../../proto/task-state.js';
-import { ControlRouter } from '../../../manager/controlapi/router.js';
-import { ControlApi, serveEvents, type EventFollower } from '../../../manager/controlapi/control-api.js';
-import { EndpointCatalog } from '../../../manager/discovery/catalog.js';
-import { EndpointRegistry } from '../../../manager/discovery/registry.js';
-import { Core, makeNode, makeSpec } from '../../helpers/fixtures.js';
+} from '../../../../proto/gen/shoal.js';
+import { TaskState } from '../../../../proto/task-state.js';
+import { ControlRouter } from '../../../../manager/controlapi/router.js';
+import { ControlApi, serveEvents, type EventFollower } from '../../../../manager/controlapi/control-api.js';
+import { EndpointCatalog } from '../../../../manager/discovery/catalog.js';
+import { EndpointRegistry } from '../../../../manager/discovery/registry.js';
+import { Core, makeNode, makeSpec } from '../../../helpers/fixtures.js';
 
 class FakeRelay implements EventFollower {
   followers = new Set<{ req: EventsRequest; write: (e: Event) => void; onError: (err: Error) => void }>();

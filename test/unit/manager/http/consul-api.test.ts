@@ -2,10 +2,10 @@
 import test from 'ava';
 import http from 'node:http';
 import net from 'node:net';
-import { PublishMode, type Endpoint, type ServiceEndpoints } from '../../../proto/gen/shoal.js';
-import type { EndpointView } from '../../../manager/discovery/view.js';
-import { ConsulHttpApi } from '../../../manager/http/consul-api.js';
-import { onlyPassing, healthEntries } from '../../../manager/http/consul-shape.js';
+import { PublishMode, type Endpoint, type ServiceEndpoints } from '../../../../proto/gen/shoal.js';
+import type { EndpointView } from '../../../../manager/discovery/view.js';
+import { ConsulHttpApi } from '../../../../manager/http/consul-api.js';
+import { onlyPassing, healthEntries } from '../../../../manager/http/consul-shape.js';
 
 // ------------------------------------------------------------------ a fake EndpointView
 

@@ -1,11 +1,11 @@
 // checkPortConflicts on a ClusterState: what the routing mesh carries, and who holds a port.
 import { status } from '@grpc/grpc-js';
 import test from 'ava';
-import { type PortConfig, PublishMode, type ServiceSpec } from '../../../proto/gen/shoal.js';
-import { checkPortConflicts } from '../../../manager/controlapi/ports.js';
-import { ApiError } from '../../../manager/errors.js';
-import { ClusterState } from '../../../manager/store/cluster-state.js';
-import { makeSpec } from '../../helpers/fixtures.js';
+import { type PortConfig, PublishMode, type ServiceSpec } from '../../../../proto/gen/shoal.js';
+import { checkPortConflicts } from '../../../../manager/controlapi/ports.js';
+import { ApiError } from '../../../../manager/errors.js';
+import { ClusterState } from '../../../../manager/store/cluster-state.js';
+import { makeSpec } from '../../../helpers/fixtures.js';
 
 const ingress = (published: number, target = 80, protocol = 'tcp'): PortConfig => ({
   publishedPort: published,

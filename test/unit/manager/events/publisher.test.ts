@@ -4,12 +4,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, JSONCodec } from 'nats';
-import { NodeStatus } from '../../../proto/gen/shoal.js';
-import { TaskState } from '../../../proto/task-state.js';
-import { embeddedNats } from '../../../manager/embedded.js';
-import { EventPublisher } from '../../../manager/events/publisher.js';
-import { Core, makeNode, makeSpec } from '../../helpers/fixtures.js';
-import { freePort } from '../../helpers/ports.js';
+import { NodeStatus } from '../../../../proto/gen/shoal.js';
+import { TaskState } from '../../../../proto/task-state.js';
+import { embeddedNats } from '../../../../manager/embedded.js';
+import { EventPublisher } from '../../../../manager/events/publisher.js';
+import { Core, makeNode, makeSpec } from '../../../helpers/fixtures.js';
+import { freePort } from '../../../helpers/ports.js';
 
 test('publishes task, node, service and health events', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'shoal-events-'));

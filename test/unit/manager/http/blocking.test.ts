@@ -1,8 +1,8 @@
 // Blocking queries made of short view waits: no change missed, the deadline kept, nothing
 // left running once aborted.
 import test from 'ava';
-import { blockUntilNewer } from '../../../manager/http/blocking.js';
-import { blockingParams, DEFAULT_WAIT_MS, MAX_WAIT_MS } from '../../../manager/http/query.js';
+import { blockUntilNewer } from '../../../../manager/http/blocking.js';
+import { blockingParams, DEFAULT_WAIT_MS, MAX_WAIT_MS } from '../../../../manager/http/query.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -5,11 +5,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
-import type { Event, EventsRequest } from '../../../proto/gen/shoal.js';
-import { embeddedNats } from '../../../manager/embedded.js';
-import { EventRelay } from '../../../manager/events/relay.js';
-import { subjects } from '../../../manager/events/subjects.js';
-import { freePort } from '../../helpers/ports.js';
+import type { Event, EventsRequest } from '../../../../proto/gen/shoal.js';
+import { embeddedNats } from '../../../../manager/embedded.js';
+import { EventRelay } from '../../../../manager/events/relay.js';
+import { subjects } from '../../../../manager/events/subjects.js';
+import { freePort } from '../../../helpers/ports.js';
 
 type Teardown = { teardown(fn: () => unknown): void };
 

@@ -1,7 +1,7 @@
 import test from 'ava';
-import { parseConstraint } from '../../../proto/constraint.js';
-import { matches } from '../../../manager/scheduler/constraint.js';
-import { makeNode } from '../../helpers/fixtures.js';
+import { parseConstraint } from '../../../../proto/constraint.js';
+import { matches } from '../../../../manager/scheduler/constraint.js';
+import { makeNode } from '../../../helpers/fixtures.js';
 
 test('matches hostname, id, user and engine labels', (t) => {
   const n = makeNode('host2', { labels: { zone: 'b' }, engineLabels: { disk: 'ssd', zone: 'x' } });

@@ -1,8 +1,8 @@
 import test from 'ava';
-import { NodeStatus, ServiceMode } from '../../../proto/gen/shoal.js';
-import { TaskState } from '../../../proto/task-state.js';
-import { vtepMac } from '../../../manager/allocator/allocator.js';
-import { Core, makeNode, makeSpec } from '../../helpers/fixtures.js';
+import { NodeStatus, ServiceMode } from '../../../../proto/gen/shoal.js';
+import { TaskState } from '../../../../proto/task-state.js';
+import { vtepMac } from '../../../../manager/allocator/allocator.js';
+import { Core, makeNode, makeSpec } from '../../../helpers/fixtures.js';
 
 const three = () => [makeNode('host1'), makeNode('host2'), makeNode('host3')];
 const netSpec = (name: string, subnet = '') => ({ spec: { name, subnet, labels: {} } });

@@ -1,8 +1,8 @@
 import test from 'ava';
-import { Availability, NodeStatus, RestartCondition, ServiceMode } from '../../../proto/gen/shoal.js';
-import { TaskState } from '../../../proto/task-state.js';
-import { TASK_HISTORY_PER_SLOT } from '../../../manager/orchestrator/slots.js';
-import { Core, makeNode, makeSpec } from '../../helpers/fixtures.js';
+import { Availability, NodeStatus, RestartCondition, ServiceMode } from '../../../../proto/gen/shoal.js';
+import { TaskState } from '../../../../proto/task-state.js';
+import { TASK_HISTORY_PER_SLOT } from '../../../../manager/orchestrator/slots.js';
+import { Core, makeNode, makeSpec } from '../../../helpers/fixtures.js';
 
 const three = () => [makeNode('host1'), makeNode('host2'), makeNode('host3')];
 

@@ -1,8 +1,8 @@
 import test from 'ava';
-import { ClusterState } from '../../../manager/store/cluster-state.js';
-import { ControlLoop } from '../../../manager/control-loop.js';
-import { validateDefaultSubnet } from '../../../manager/allocator/allocator.js';
-import { makeNode } from '../../helpers/fixtures.js';
+import { ClusterState } from '../../../../manager/store/cluster-state.js';
+import { ControlLoop } from '../../../../manager/control-loop.js';
+import { validateDefaultSubnet } from '../../../../manager/allocator/allocator.js';
+import { makeNode } from '../../../helpers/fixtures.js';
 
 test('--default-network-subnet: a /14 gives 1,000 nodes a distinct /24 each (a /16 holds only 256)', (t) => {
   const state = new ClusterState();

@@ -1,7 +1,7 @@
 import test from 'ava';
-import { Availability, NodeStatus } from '../../../proto/gen/shoal.js';
-import { TaskState } from '../../../proto/task-state.js';
-import { Core, GiB, makeNode, makeSpec } from '../../helpers/fixtures.js';
+import { Availability, NodeStatus } from '../../../../proto/gen/shoal.js';
+import { TaskState } from '../../../../proto/task-state.js';
+import { Core, GiB, makeNode, makeSpec } from '../../../helpers/fixtures.js';
 
 const three = () => [makeNode('host1'), makeNode('host2'), makeNode('host3')];
 

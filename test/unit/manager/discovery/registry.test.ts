@@ -2,11 +2,11 @@
 // that delete their keys, a keepalive stream): which tasks are registered, when they
 // leave, and what a node going down or a lease expiring does.
 import test from 'ava';
-import { Endpoint, NodeStatus, PublishMode } from '../../../proto/gen/shoal.js';
-import { TaskState } from '../../../proto/task-state.js';
-import { EndpointRegistry } from '../../../manager/discovery/registry.js';
-import { endpointKey } from '../../../manager/discovery/view.js';
-import { Core, makeNode, makeSpec } from '../../helpers/fixtures.js';
+import { Endpoint, NodeStatus, PublishMode } from '../../../../proto/gen/shoal.js';
+import { TaskState } from '../../../../proto/task-state.js';
+import { EndpointRegistry } from '../../../../manager/discovery/registry.js';
+import { endpointKey } from '../../../../manager/discovery/view.js';
+import { Core, makeNode, makeSpec } from '../../../helpers/fixtures.js';
 
 const HEALTH = { test: ['CMD-SHELL', 'true'], intervalMs: 1000, timeoutMs: 1000, retries: 1, startPeriodMs: 0 };
 
