@@ -99,11 +99,12 @@ export class ControlLoop {
     }
   }
 
-  close(): void {
+  /** Stops acting and following the state (in reverse order of creation); idempotent. */
+  async close(): Promise<void> {
     this.enabled = false;
     this.off();
-    this.orchestrator.close();
-    this.scheduler.close();
-    this.allocator.close();
+    await this.allocator.close();
+    await this.scheduler.close();
+    await this.orchestrator.close();
   }
 }

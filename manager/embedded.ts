@@ -8,12 +8,15 @@ import { join } from 'node:path';
 import net from 'node:net';
 
 const READY_TIMEOUT_MS = 30_000;
+/** A child that ignores SIGTERM this long is killed. */
+const KILL_AFTER_MS = 5_000;
 /** How often the child's port is tried while it starts. */
 const READY_POLL_MS = 50;
 
 export class EmbeddedProcess {
   private child: ChildProcess | undefined;
   private exited = false;
+  private closing: Promise<void> | undefined;
 
   constructor(
     readonly name: string,
@@ -60,12 +63,18 @@ export class EmbeddedProcess {
     this.log(`embedded ${this.name} running (pid ${child.pid}, 127.0.0.1:${this.port})`);
   }
 
-  async stop(): Promise<void> {
+  /** Ends the child (SIGTERM, SIGKILL after 5 s) and waits for it; idempotent (a second call waits for the first). */
+  close(): Promise<void> {
+    this.closing ??= this.stopChild();
+    return this.closing;
+  }
+
+  private async stopChild(): Promise<void> {
     const child = this.child;
     if (!child || this.exited) return;
     const done = new Promise<void>((r) => child.once('exit', () => r()));
     child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
     await done;
     clearTimeout(timer);
     rmSync(this.pidFile, { force: true });

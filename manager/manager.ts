@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Server, ServerCredentials, status } from '@grpc/grpc-js';
 import { ExponentialBackoff, handleAll, noJitterGenerator, retry as cockatielRetry } from 'cockatiel';
 import { ControlService, DispatcherService, type DispatcherServer } from '../proto/gen/shoal.js';
+import type { LifecycleState } from '../proto/lifecycle.js';
 import { newId } from '../proto/naming.js';
 import { ControlApi } from './controlapi/control-api.js';
 import { ControlRouter } from './controlapi/router.js';
@@ -45,8 +46,6 @@ export interface ManagerConfig {
   log: (line: string) => void;
 }
 
-type Lifecycle = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
-
 const SHUTDOWN_GRACE_MS = 2_000;
 const RELOAD_RETRY_MS = 250;
 /** Tries to start the election (etcd may still be starting) before the manager gives up. */
@@ -75,7 +74,8 @@ interface FollowerTerm {
 }
 
 export class Manager {
-  private lifecycle: Lifecycle = 'new';
+  private lifecycle: LifecycleState = 'new';
+  private closing: Promise<void> | undefined;
   private readonly embedded: EmbeddedProcess[] = [];
   private store: EtcdStore | undefined;
   /**
@@ -212,11 +212,20 @@ export class Manager {
     this.http = http;
   }
 
-  async stop(): Promise<void> {
-    if (this.lifecycle === 'stopping' || this.lifecycle === 'stopped') return;
+  /**
+   * Stops what start() started, in reverse order, with two deliberate exceptions: the
+   * election goes first (resigning lets another manager take over while this one drains)
+   * and the term ends once the gRPC server has drained its calls. Idempotent: a second
+   * call waits for the first.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
     this.lifecycle = 'stopping';
     this.generation++;
-    // Resign first: another manager takes over while this one drains.
     await this.election?.close();
     await this.http?.close();
     const server = this.server;
@@ -235,13 +244,13 @@ export class Manager {
     }
     await this.endTerm();
     await this.router?.close();
+    await this.relay?.close();
     this.stopEndpointEvents?.();
     await this.catalog?.close();
-    await this.relay?.close();
     await this.events?.close();
-    await this.store?.close();
     await this.electionStore?.close();
-    for (const p of [...this.embedded].reverse()) await p.stop();
+    await this.store?.close();
+    for (const p of [...this.embedded].reverse()) await p.close();
     this.lifecycle = 'stopped';
   }
 
@@ -367,9 +376,9 @@ export class Manager {
     if (!term) return;
     if (term.role === 'leader') {
       this.store?.setGuard(undefined);
-      term.registry.close(); // keepalives stop: this term's leases expire unless the next leader re-puts first
+      await term.registry.close(); // keepalives stop: this term's leases expire unless the next leader re-puts first
       await term.dispatcher.close(); // agents reconnect to whoever leads next
-      term.loop.close();
+      await term.loop.close();
       await Promise.race([term.writer.sync(), sleep(SHUTDOWN_GRACE_MS, undefined, { ref: false })]);
       await term.writer.close();
       term.stopEvents();

@@ -223,7 +223,7 @@ export class ControlApi {
         createdAtMs: this.now(),
       };
     } finally {
-      allocator.close();
+      await allocator.close();
     }
     this.state.putNetwork(network);
     await this.deps.sync();

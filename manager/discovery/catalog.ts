@@ -20,6 +20,7 @@ import {
 import { DEFAULT_NETWORK_NAME } from '../allocator/allocator.js';
 import { ENDPOINTS_PREFIX, prefix, prefixEnd } from '../store/keys.js';
 import type { ChangeSource, KeyChange } from '../store/store.js';
+import type { LifecycleState } from '../../proto/lifecycle.js';
 import type { EndpointView } from './view.js';
 
 const SERVICES_PREFIX = prefix('services');
@@ -70,11 +71,10 @@ function emptyContents(): Contents {
   return { entries: new Map(), serviceNameById: new Map(), networks: new Map(), defaultNetwork: DEFAULT_NETWORK_NAME };
 }
 
-type Lifecycle = 'new' | 'running' | 'closed';
-
 export class EndpointCatalog implements EndpointView {
   private c: Contents = emptyContents();
-  private lifecycle: Lifecycle = 'new';
+  private lifecycle: LifecycleState = 'new';
+  private closing: Promise<void> | undefined;
   private isLoaded = false;
   private revision = 0;
   private loadRevision = 0;
@@ -105,9 +105,14 @@ export class EndpointCatalog implements EndpointView {
     void this.follow(++this.generation);
   }
 
-  async close(): Promise<void> {
-    if (this.lifecycle === 'closed') return;
-    this.lifecycle = 'closed';
+  /** Stops following and answers pending blocking queries; idempotent (a second call waits for the first). */
+  close(): Promise<void> {
+    this.closing ??= this.stop();
+    return this.closing;
+  }
+
+  private async stop(): Promise<void> {
+    this.lifecycle = 'stopping';
     this.generation++;
     await this.stopWatch?.();
     this.stopWatch = undefined;
@@ -116,6 +121,11 @@ export class EndpointCatalog implements EndpointView {
     for (const w of this.nameWaiters) w.resolve();
     this.waiters.clear();
     this.nameWaiters.clear();
+    this.lifecycle = 'stopped';
+  }
+
+  private get closed(): boolean {
+    return this.lifecycle === 'stopping' || this.lifecycle === 'stopped';
   }
 
   /** Resolves once the first load is in. */
@@ -174,7 +184,7 @@ export class EndpointCatalog implements EndpointView {
 
   waitFor(name: string, index: number, timeoutMs: number): Promise<ServiceEndpoints> {
     const now = this.lookup(name);
-    if (index <= 0 || now.index > index || this.lifecycle === 'closed') return Promise.resolve(now);
+    if (index <= 0 || now.index > index || this.closed) return Promise.resolve(now);
     return new Promise((resolve) => {
       let set = this.waiters.get(name);
       if (!set) this.waiters.set(name, (set = new Set()));
@@ -195,7 +205,7 @@ export class EndpointCatalog implements EndpointView {
 
   waitForNames(index: number, timeoutMs: number): Promise<{ index: number; names: string[] }> {
     const answer = () => ({ index: this.namesIndex, names: this.serviceNames() });
-    if (index <= 0 || this.namesIndex > index || this.lifecycle === 'closed') return Promise.resolve(answer());
+    if (index <= 0 || this.namesIndex > index || this.closed) return Promise.resolve(answer());
     return new Promise((resolve) => {
       const w: Waiter = {
         index,

@@ -59,8 +59,8 @@ export class NodeLeases {
     void this.openStream();
   }
 
-  /** Stops renewing (leases then expire by themselves). Nothing is revoked. */
-  close(): void {
+  /** Stops renewing (leases then expire by themselves). Nothing is revoked. Idempotent. */
+  async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     if (this.grantTimer) clearTimeout(this.grantTimer);

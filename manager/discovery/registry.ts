@@ -113,10 +113,10 @@ export class EndpointRegistry {
   }
 
   /** Ends the term: keepalives stop, the leases expire by themselves (the next leader re-puts). */
-  close(): void {
+  async close(): Promise<void> {
     this.closed = true;
     this.off();
-    this.leases.close();
+    await this.leases.close();
   }
 
   /** Endpoints this leader holds registered (for tests and logs). */

@@ -84,10 +84,10 @@ export class Dispatcher {
   async close(): Promise<void> {
     if (this.lifecycle === 'stopped') return;
     this.lifecycle = 'stopped';
-    this.heartbeats.close();
+    await this.heartbeats.close();
     this.stopStateListener();
     for (const s of this.sessions.values()) this.endStreams(s);
-    this.endpointStreams.close();
+    await this.endpointStreams.close();
     this.sessions.clear();
   }
 

@@ -58,7 +58,8 @@ export class EndpointStreams {
     return this.streams.size;
   }
 
-  close(): void {
+  /** Ends every stream; idempotent. */
+  async close(): Promise<void> {
     if (this.catalogTimer) clearInterval(this.catalogTimer);
     this.catalogTimer = undefined;
     this.stopViewListener?.();

@@ -90,7 +90,7 @@ export class HeartbeatMonitor {
     );
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.stop?.();
   }
 

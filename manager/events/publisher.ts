@@ -186,6 +186,7 @@ export class EventPublisher {
     });
   }
 
+  /** Hands NATS what is queued and closes the connection; idempotent. */
   async close(): Promise<void> {
     this.closed = true;
     this.closing.abort();

@@ -49,6 +49,7 @@ export class Election extends EventEmitter<ElectionEvents> {
   private leaseId = '';
   private watcher: Watcher | undefined;
   private campaigning = false;
+  private closing: Promise<void> | undefined;
   /** Renews the lease off the main event loop (lease-keeper.ts). */
   private readonly keeper: LeaseKeeper;
   leader: ManagerIdentity | undefined;
@@ -83,7 +84,13 @@ export class Election extends EventEmitter<ElectionEvents> {
     void this.campaign();
   }
 
-  async close(): Promise<void> {
+  /** Resigns (the lease is revoked: another manager can lead at once); idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.resign();
+    return this.closing;
+  }
+
+  private async resign(): Promise<void> {
     const wasLeader = this.role === 'leader';
     this.role = 'stopped';
     await this.keeper.close();

@@ -127,7 +127,8 @@ export class Orchestrator {
     return count;
   }
 
-  close(): void {
+  /** Stops following the state and cancels the restart timers; idempotent. */
+  async close(): Promise<void> {
     this.off();
     for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();

@@ -40,8 +40,8 @@ export class Scheduler {
     this.off = state.onChange((c) => this.observe(c));
   }
 
-  /** Stops following the state. */
-  close(): void {
+  /** Stops following the state; idempotent. */
+  async close(): Promise<void> {
     this.off();
   }
 

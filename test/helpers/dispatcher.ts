@@ -52,7 +52,7 @@ export async function serveDispatcher(opts: Partial<DispatcherOptions> & { core?
     client.close();
     await dispatcher.close();
     server.forceShutdown();
-    core.close();
+    await core.close();
   };
   return { core, dispatcher, client, call, register, close };
 }

@@ -167,9 +167,9 @@ test('an endpoint flows from the leader to both managers: LookupService, HTTP AP
     agent.close();
   } finally {
     for (const c of clients) c.close();
-    for (const m of managers) await m.stop();
+    for (const m of managers) await m.close();
     await sub.close();
-    await cp.stop();
+    await cp.close();
   }
 });
 
@@ -184,8 +184,8 @@ test('a taken --http-listen port fails the start with one line naming the flag',
     t.is(err.message, `--http-listen ${taken}: address already in use (give another HOST:PORT, or off)`);
     t.false(err.message.includes('\n'));
   } finally {
-    await m.stop();
+    await m.close();
     blocker.close();
-    await cp.stop();
+    await cp.close();
   }
 });

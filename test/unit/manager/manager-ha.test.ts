@@ -48,7 +48,7 @@ test('leader election, forwarded writes, follower reads, hand-over on stop', asy
     t.is(ms.managers.find((m) => m.leader)!.address, managers[leaderIdx]!.boundAddress);
 
     // The leader stops (resigns): the follower leads and accepts writes at once.
-    await managers[leaderIdx]!.stop();
+    await managers[leaderIdx]!.close();
     const takeover = await until(() => managers[followerIdx]!.isLeader, 10_000); // loose: CI runs unit files in parallel
     t.log(`measured: follower leads ${takeover} ms after the leader stopped`);
     await call((cb) => clients[followerIdx]!.scaleService({ ref: 'web', replicas: 5 }, cb));
@@ -61,7 +61,7 @@ test('leader election, forwarded writes, follower reads, hand-over on stop', asy
     );
   } finally {
     for (const c of clients) c.close();
-    for (const m of managers) await m.stop();
-    await cp.stop();
+    for (const m of managers) await m.close();
+    await cp.close();
   }
 });

@@ -7,7 +7,7 @@ import { Core, makeNode, makeSpec } from '../../../helpers/fixtures.js';
 const three = () => [makeNode('host1'), makeNode('host2'), makeNode('host3')];
 const netSpec = (name: string, subnet = '') => ({ spec: { name, subnet, labels: {} } });
 
-test('the default network gives every node its own /24', (t) => {
+test('the default network gives every node its own /24', async (t) => {
   const core = new Core(three());
   core.settle();
   const def = core.state.networkByName('shoal')!;
@@ -20,7 +20,7 @@ test('the default network gives every node its own /24', (t) => {
   t.deepEqual(leases.map((l) => l.subnet).sort(), ['10.42.0.0/24', '10.42.1.0/24', '10.42.2.0/24']);
   for (const l of leases) t.is(l.vtepMac, vtepMac(l.nodeId, def.vni));
   t.regex(leases[0]!.vtepMac, /^02(:[0-9a-f]{2}){5}$/);
-  core.close();
+  await core.close();
 });
 
 test('services join the default network unless they name one; unknown networks are refused', async (t) => {
@@ -31,7 +31,7 @@ test('services join the default network unless they name one; unknown networks a
   await t.throwsAsync(core.api.createService({ spec: makeSpec('x', { networks: ['nosuch'] }) }), {
     message: 'network "nosuch" not found',
   });
-  core.close();
+  await core.close();
 });
 
 test('network create: next free /16, or the subnet asked for; overlaps and bad CIDRs refused', async (t) => {
@@ -53,7 +53,7 @@ test('network create: next free /16, or the subnet asked for; overlaps and bad C
   await t.throwsAsync(core.api.createNetwork(netSpec('a')), { message: 'network "a" already exists' });
   core.settle();
   t.is([...core.state.leases.values()].filter((l) => l.networkId === b.id).length, 3);
-  core.close();
+  await core.close();
 });
 
 test('network rm: refused for the default network and while a service uses it', async (t) => {
@@ -70,7 +70,7 @@ test('network rm: refused for the default network and while a service uses it', 
   t.is(core.state.networkByName('a'), undefined);
   core.settle();
   t.is([...core.state.leases.values()].length, 3, 'only the default network leases remain');
-  core.close();
+  await core.close();
 });
 
 test('a full network: the node without a lease is skipped, with the reason', async (t) => {
@@ -85,7 +85,7 @@ test('a full network: the node without a lease is skipped, with the reason', asy
   const pending = tasks.filter((x) => x.status?.state === TaskState.PENDING);
   t.is(pending.length, 1);
   t.is(pending[0]!.status?.err, 'no suitable node (1 node: no free subnet on network small for the node)');
-  core.close();
+  await core.close();
 });
 
 test('node rm: refused while ready, --force releases its subnets and its tasks move', async (t) => {
@@ -108,5 +108,5 @@ test('node rm: refused while ready, --force releases its subnets and its tasks m
   core.state.putNode({ ...host2, status: NodeStatus.DOWN });
   await core.api.removeNode({ ref: 'host2', force: false });
   t.false(core.state.nodes.has('id-host2'));
-  core.close();
+  await core.close();
 });

@@ -63,10 +63,10 @@ async function setup(opts: { startCatalog?: boolean; withApi?: boolean } = {}) {
   const close = async () => {
     client.close();
     await router.close();
-    registry.close();
+    await registry.close();
     await catalog.close();
     server.forceShutdown();
-    core.close();
+    await core.close();
   };
   return { core, catalog, relay, client, lookup, close };
 }

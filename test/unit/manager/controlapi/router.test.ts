@@ -39,9 +39,9 @@ async function serve(t: { teardown(fn: () => unknown): void }, view: RouterView)
 async function pair(t: { teardown(fn: () => unknown): void }) {
   const leaderCore = new Core([makeNode('host1')]);
   const followerCore = new Core([makeNode('host1')]);
-  t.teardown(() => {
-    leaderCore.close();
-    followerCore.close();
+  t.teardown(async () => {
+    await leaderCore.close();
+    await followerCore.close();
   });
   const leader = await serve(t, { api: () => leaderCore.api, isLeader: () => true, leaderAddress: () => undefined });
   const follower = await serve(t, {

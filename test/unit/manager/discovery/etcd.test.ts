@@ -3,12 +3,8 @@
 // node down deleting a node's endpoints at once, a deposed leader's keys expiring by
 // themselves, and the catalog following all of it with etcd's revisions.
 import test from 'ava';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { NodeStatus, type Task } from '../../../../proto/gen/shoal.js';
 import { TaskState } from '../../../../proto/task-state.js';
-import { embeddedEtcd } from '../../../../manager/embedded.js';
 import { EndpointCatalog } from '../../../../manager/discovery/catalog.js';
 import { EndpointRegistry } from '../../../../manager/discovery/registry.js';
 import { endpointKey } from '../../../../manager/discovery/view.js';
@@ -16,7 +12,7 @@ import { ClusterState } from '../../../../manager/store/cluster-state.js';
 import { EtcdStore } from '../../../../manager/store/etcd-store.js';
 import { Writer } from '../../../../manager/store/writer.js';
 import { makeNode, makeSpec } from '../../../helpers/fixtures.js';
-import { freePort } from '../../../helpers/ports.js';
+import { startEtcd } from '../../../helpers/control-plane.js';
 
 const TTL_S = 2;
 
@@ -54,13 +50,9 @@ function task(id: string, nodeId: string, ip: string): Task {
 }
 
 test('endpoints on real etcd: leases per node, keepalive, revoke on node down, expiry after the leader goes, catalog follows', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'shoal-endpoints-'));
-  const port = await freePort();
-  await freePort(); // keep port + 1 (peer) likely free
-  const etcd = embeddedEtcd(dir, port, () => {});
-  await etcd.start();
-  const store = new EtcdStore([`http://127.0.0.1:${port}`]);
-  const catalogStore = new EtcdStore([`http://127.0.0.1:${port}`]);
+  const etcd = await startEtcd('shoal-endpoints-');
+  const store = new EtcdStore([etcd.url]);
+  const catalogStore = new EtcdStore([etcd.url]);
   const writer = new Writer(store);
   const state = new ClusterState(writer);
   const catalog = new EndpointCatalog(catalogStore);
@@ -133,7 +125,7 @@ test('endpoints on real etcd: leases per node, keepalive, revoke on node down, e
     await until(() => catalog.lookup('web').endpoints.length === 1, 3000, 't4 registered');
 
     // The leader is deposed: nothing is revoked, but without keepalives its keys expire.
-    registry.close();
+    await registry.close();
     registry = undefined;
     const expired = await until(
       () => catalog.lookup('web').endpoints.length === 0,
@@ -142,23 +134,18 @@ test('endpoints on real etcd: leases per node, keepalive, revoke on node down, e
     );
     t.log(`measured: endpoints expired ${expired} ms after keepalives stopped (TTL ${TTL_S} s)`);
   } finally {
-    registry?.close();
+    await registry?.close();
     await catalog.close();
     await writer.close();
     await store.close();
     await catalogStore.close();
-    await etcd.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await etcd.close();
   }
 });
 
 test('a new leader re-puts what should exist on its own leases before the old ones expire', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'shoal-endpoints-'));
-  const port = await freePort();
-  await freePort();
-  const etcd = embeddedEtcd(dir, port, () => {});
-  await etcd.start();
-  const store = new EtcdStore([`http://127.0.0.1:${port}`]);
+  const etcd = await startEtcd('shoal-endpoints-');
+  const store = new EtcdStore([etcd.url]);
   const writer = new Writer(store);
   const state = new ClusterState(writer);
   const catalog = new EndpointCatalog(store);
@@ -173,7 +160,7 @@ test('a new leader re-puts what should exist on its own leases before the old on
     await first.start();
     await until(() => catalog.lookup('web').endpoints.length === 1, 5000, 'registered');
     const changesBefore = catalog.lookup('web').index;
-    first.close(); // deposed
+    await first.close(); // deposed
 
     // A stale key nobody should serve (its task is gone).
     await store.commit([
@@ -197,11 +184,10 @@ test('a new leader re-puts what should exist on its own leases before the old on
     t.is(String(kv.kvs[0]!.lease), second.leaseOf('id-host1') ?? 'none');
     t.true(catalog.lookup('web').index > changesBefore);
   } finally {
-    for (const r of registries) r.close();
+    for (const r of registries) await r.close();
     await catalog.close();
     await writer.close();
     await store.close();
-    await etcd.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await etcd.close();
   }
 });

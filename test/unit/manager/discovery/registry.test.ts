@@ -38,9 +38,9 @@ async function setup(opts: { keepAliveMs?: number; nodes?: string[] } = {}) {
       .map(([, v]) => Endpoint.fromJSON(JSON.parse(v)));
   const run = (taskId: string, ip: string) =>
     core.report(taskId, TaskState.RUNNING, { addresses: [{ network: 'shoal', ip }] });
-  const close = () => {
-    registry.close();
-    core.close();
+  const close = async () => {
+    await registry.close();
+    await core.close();
   };
   return { core, registry, logs, keyOf, stored, run, close };
 }
@@ -84,7 +84,7 @@ test('a task is registered once RUNNING with an address, and leaves on FAILED', 
   });
   await until(() => stored('web').length === 0, 3000, 'deregistered');
   t.pass();
-  close();
+  await close();
 });
 
 test('a task desired to stop leaves at once, before its container stops', async (t) => {
@@ -101,7 +101,7 @@ test('a task desired to stop leaves at once, before its container stops', async 
   t.is(stopping.status?.state, TaskState.RUNNING);
   await until(() => stored('web').length === 1);
   t.not(stored('web')[0]!.taskId, stopping.id);
-  close();
+  await close();
 });
 
 test('a health-checked task is registered only once RUNNING (healthy), with health_checked', async (t) => {
@@ -123,7 +123,7 @@ test('a health-checked task is registered only once RUNNING (healthy), with heal
   core.report(task.id, TaskState.FAILED, { err: 'unhealthy', exitCode: 137 });
   await core.writer.sync();
   t.deepEqual(stored('api'), []);
-  close();
+  await close();
 });
 
 test('a node going down revokes its lease: its endpoints vanish at once; back up, they return on a new lease', async (t) => {
@@ -159,7 +159,7 @@ test('a node going down revokes its lease: its endpoints vanish at once; back up
     'host1 endpoints back',
   );
   if (stillRunning.length > 0) t.not(registry.leaseOf('id-host1'), lease1);
-  close();
+  await close();
 });
 
 test('a removed node revokes its lease too', async (t) => {
@@ -172,7 +172,7 @@ test('a removed node revokes its lease too', async (t) => {
   await core.api.removeNode({ ref: 'host1', force: true });
   await until(() => stored('web').length === 0);
   t.false(core.store.leases.has(lease));
-  close();
+  await close();
 });
 
 test('one keepalive stream renews every node lease; a lease etcd lost is replaced and the endpoints written again', async (t) => {
@@ -198,7 +198,7 @@ test('one keepalive stream renews every node lease; a lease etcd lost is replace
   core.store.breakKeepAliveStreams();
   const n = core.store.keepalives.get(l2) ?? 0;
   await until(() => (core.store.keepalives.get(l2) ?? 0) > n + 1, 3000, 'renewals after the stream broke');
-  close();
+  await close();
 });
 
 test('a put refused for a lost lease becomes a delete and the node gets a new lease', async (t) => {
@@ -218,7 +218,7 @@ test('a put refused for a lost lease becomes a delete and the node gets a new le
     'written again on a new lease',
   );
   t.not(registry.leaseOf(task.nodeId), lease);
-  close();
+  await close();
 });
 
 test('a new term reconciles: re-puts what should exist on its own leases (keeping registered_at), deletes the rest', async (t) => {
@@ -229,7 +229,7 @@ test('a new term reconciles: re-puts what should exist on its own leases (keepin
   await until(() => stored('web').length === 2);
   const firstAt = new Map(stored('web').map((e) => [e.taskId, e.registeredAtMs]));
   const oldLeases = [registry.leaseOf('id-host1'), registry.leaseOf('id-host2')];
-  registry.close(); // deposed: leases are not revoked
+  await registry.close(); // deposed: leases are not revoked
   // A stale key the old leader left behind (its task is gone).
   core.store.data.set(
     keyOf('web', 'gone-task'),
@@ -257,8 +257,8 @@ test('a new term reconciles: re-puts what should exist on its own leases (keepin
   const newLeases = [next.leaseOf('id-host1'), next.leaseOf('id-host2')];
   t.true(newLeases.every((l) => l && !oldLeases.includes(l)));
   for (const l of oldLeases) t.is(core.store.keysOfLease(l!).length, 0, 'nothing left on the old leases');
-  next.close();
-  close();
+  await next.close();
+  await close();
 });
 
 test('work per task change does not grow with the cluster (no full scans)', async (t) => {
@@ -279,7 +279,7 @@ test('work per task change does not grow with the cluster (no full scans)', asyn
   // 2000 task updates + 2000 endpoint puts, in transactions of up to 128 operations.
   const commits = core.store.commits - commitsBefore;
   t.true(commits <= Math.ceil(4000 / 128) + 4, `${commits} commits`);
-  close();
+  await close();
 });
 
 test('puts still queued when the node goes down become deletes: nothing names the revoked lease', async (t) => {
@@ -307,5 +307,5 @@ test('puts still queued when the node goes down become deletes: nothing names th
   t.deepEqual(stored('web'), []);
   t.deepEqual(errors, [], 'no commit failed on the revoked lease');
   t.deepEqual(putIds, [], 'the queued puts were never written (no flicker)');
-  close();
+  await close();
 });

@@ -89,10 +89,10 @@ async function setup() {
     for (const s of streams) s.cancel();
     client.close();
     await dispatcher.close();
-    registry.close();
+    await registry.close();
     await catalog.close();
     server.forceShutdown();
-    core.close();
+    await core.close();
   };
   return { core, catalog, dispatcher, register, open, runAll, close };
 }

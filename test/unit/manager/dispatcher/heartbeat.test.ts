@@ -60,7 +60,7 @@ test('a heartbeat check that ran late (the event loop was held) marks nothing do
   t.is(core.state.nodes.get(reg.nodeId)?.status, NodeStatus.DOWN);
   await dispatcher.close();
   t.is(timer.running, 0, 'close stops the check');
-  core.close();
+  await core.close();
 });
 
 test('a status report counts as a heartbeat: a node that only reports stays ready, one that stops is marked down', async (t) => {
@@ -115,7 +115,7 @@ test('more nodes than MAX_HEARTBEATS_PER_S allows at the configured period: ever
   timer.fire(100);
   t.is(core.state.nodes.get(first.nodeId)?.status, NodeStatus.DOWN, 'down after 3 x 150 ms');
   await dispatcher.close();
-  core.close();
+  await core.close();
 });
 
 test('an agent that closed its connection (a restart) gets RECONNECT_GRACE_MS; a silent one (partition) is down after 3 missed heartbeats', async (t) => {

@@ -44,7 +44,7 @@ test('a follower refuses every call with UNAVAILABLE; once leading, the same ser
     client.close();
     server.forceShutdown();
     await dispatcher.close();
-    core.close();
+    await core.close();
   });
   const register = () =>
     new Promise<RegisterResponse>((res, rej) =>

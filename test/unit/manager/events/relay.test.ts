@@ -1,29 +1,19 @@
 // EventRelay against a real nats-server on a free loopback port: filters, fan-out,
 // unsubscribing, closing, and a NATS that comes late or restarts.
 import test from 'ava';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import type { Event, EventsRequest } from '../../../../proto/gen/shoal.js';
-import { embeddedNats } from '../../../../manager/embedded.js';
 import { EventRelay } from '../../../../manager/events/relay.js';
 import { subjects } from '../../../../manager/events/subjects.js';
+import { startNats, type Started } from '../../../helpers/control-plane.js';
 import { freePort } from '../../../helpers/ports.js';
 
 type Teardown = { teardown(fn: () => unknown): void };
 
-async function natsServer(t: Teardown, port?: number): Promise<{ url: string; port: number; stop(): Promise<void> }> {
-  const dir = mkdtempSync(join(tmpdir(), 'shoal-relay-'));
-  const p = port ?? (await freePort());
-  const nats = embeddedNats(dir, p, () => {});
-  await nats.start();
-  const stop = async (): Promise<void> => {
-    await nats.stop();
-    rmSync(dir, { recursive: true, force: true });
-  };
-  t.teardown(stop);
-  return { url: `nats://127.0.0.1:${p}`, port: p, stop };
+async function natsServer(t: Teardown, port?: number): Promise<Started> {
+  const nats = await startNats('shoal-relay-', port);
+  t.teardown(() => nats.close());
+  return nats;
 }
 
 async function publisher(t: Teardown, url: string): Promise<NatsConnection> {
@@ -214,7 +204,7 @@ test('connects lazily, waits for a NATS that comes late, and follows again after
   await subscribed(nc, () => r.events);
   t.true(logs.some((l) => l === `events relay: connected to NATS at ${url}`));
 
-  await first.stop();
+  await first.close();
   await natsServer(t, port); // the same address, a new server
   const n = r.events.length;
   await subscribed(nc, () => r.events.slice(n));

@@ -46,7 +46,7 @@ test('a leader whose event loop is held for longer than the lease TTL still lead
     );
   } finally {
     client.close();
-    await m.stop();
-    await cp.stop();
+    await m.close();
+    await cp.close();
   }
 });

@@ -38,7 +38,7 @@ test('scale up and down: 6 -> 9 -> 2', async (t) => {
   );
   // Slots above the count are forgotten once their tasks ended.
   t.true(core.tasksOf('web').every((x) => x.slot <= 2));
-  core.close();
+  await core.close();
 });
 
 test('drain moves tasks off the node and keeps the count', async (t) => {
@@ -55,7 +55,7 @@ test('drain moves tasks off the node and keeps the count', async (t) => {
     core.tasksOf('web').filter((x) => x.nodeId === 'id-host1' && (x.status?.state ?? 0) < TaskState.COMPLETE).length,
     0,
   );
-  core.close();
+  await core.close();
 });
 
 test('global service: one task per eligible node, follows nodes', async (t) => {
@@ -72,7 +72,7 @@ test('global service: one task per eligible node, follows nodes', async (t) => {
   core.settle();
   core.agentsReport();
   t.deepEqual(core.spread('agent'), { host1: 1, host3: 1, host4: 1 });
-  core.close();
+  await core.close();
 });
 
 test('global service with a constraint', async (t) => {
@@ -100,7 +100,7 @@ test('service removal stops and then forgets every task', async (t) => {
   t.true(tasks.every((x) => x.desiredState === TaskState.REMOVE));
   core.agentsReport();
   t.is(core.state.tasks.size, 0);
-  core.close();
+  await core.close();
 });
 
 test('a failed task is replaced after the restart delay, history is kept per slot', async (t) => {
@@ -125,7 +125,7 @@ test('a failed task is replaced after the restart delay, history is kept per slo
     core.agentsReport();
   }
   t.is(core.tasksOf('web').length, TASK_HISTORY_PER_SLOT);
-  core.close();
+  await core.close();
 });
 
 test('restart condition none and on-failure', async (t) => {
@@ -144,7 +144,7 @@ test('restart condition none and on-failure', async (t) => {
   core.report(core.live('job')[0]!.id, TaskState.COMPLETE, { exitCode: 0 });
   core.settle();
   t.is(core.live('job').length, 0, 'on-failure does not restart a completed task');
-  core.close();
+  await core.close();
 });
 
 test('max attempts bounds restarts, beyond the kept history', async (t) => {
@@ -164,7 +164,7 @@ test('max attempts bounds restarts, beyond the kept history', async (t) => {
   }
   t.is(started, 8, 'first run plus 7 restarts');
   t.is(core.tasksOf('flaky').length, 5, 'history stays bounded');
-  core.close();
+  await core.close();
 });
 
 test('restart window: only restarts within the window count', async (t) => {
@@ -199,8 +199,8 @@ test('restart window: only restarts within the window count', async (t) => {
     t.is(c2.live('w').length, 1, `restart ${i + 1}`);
     c2.clock += 20_000;
   }
-  core.close();
-  c2.close();
+  await core.close();
+  await c2.close();
 });
 
 test('rejected create leaves the cluster unchanged', async (t) => {
@@ -215,7 +215,7 @@ test('rejected create leaves the cluster unchanged', async (t) => {
   await t.throwsAsync(core.api.createService({ spec: makeSpec('web') }), { message: 'service "web" already exists' });
   await t.throwsAsync(core.api.scaleService({ ref: 'nosuch', replicas: 3 }), { message: 'service "nosuch" not found' });
   t.is(core.state.services.size, 1);
-  core.close();
+  await core.close();
 });
 
 test('the state survives a manager restart through the store', async (t) => {
@@ -228,7 +228,7 @@ test('the state survives a manager restart through the store', async (t) => {
   t.is(snap.tasks.length, 3);
   t.is(snap.nodes.length, 3);
   t.true(snap.tasks.every((x) => x.status?.state === TaskState.ASSIGNED));
-  core.close();
+  await core.close();
 });
 
 test('a down node: replicated tasks move, global ones wait; on return the stale ones stop', async (t) => {
@@ -263,7 +263,7 @@ test('a down node: replicated tasks move, global ones wait; on return the stale 
     core.tasksOf('web').filter((x) => x.nodeId === 'id-host1' && (x.status?.state ?? 0) < TaskState.COMPLETE).length,
     0,
   );
-  core.close();
+  await core.close();
 });
 
 test('progress reports (ASSIGNED -> RUNNING) leave the orchestrator idle; an ended task wakes it', async (t) => {
@@ -283,7 +283,7 @@ test('progress reports (ASSIGNED -> RUNNING) leave the orchestrator idle; an end
     TaskState.SHUTDOWN,
     'retired: its slot waits for the restart delay',
   );
-  core.close();
+  await core.close();
 });
 
 test('a task that ends reconciles its slot, not its whole service; a node going down, the slots on it', async (t) => {
@@ -314,7 +314,7 @@ test('a task that ends reconciles its slot, not its whole service; a node going 
   core.settle();
   core.agentsReport();
   t.is(running(core, 'web'), 299, 'all but the failed one (its restart delay) run again, on the other nodes');
-  core.close();
+  await core.close();
 });
 
 test('a bounded run creates about its limit of tasks; the other slots follow in the next runs', async (t) => {
@@ -344,5 +344,5 @@ test('a bounded run creates about its limit of tasks; the other slots follow in 
   core.loop.orchestrator.run(4);
   t.false(core.loop.orchestrator.hasWork);
   t.is(core.live('web').length, 10, 'no slot got two tasks');
-  core.close();
+  await core.close();
 });

@@ -123,8 +123,8 @@ test('pending tasks are retried when a node joins or resources free up', async (
   c2.agentsReport(); // hog's task shuts down, freeing memory
   t.is(c2.live('late')[0]!.status?.state, TaskState.ASSIGNED);
   t.is(c2.live('late')[0]!.nodeId, 'id-solo');
-  core.close();
-  c2.close();
+  await core.close();
+  await c2.close();
 });
 
 test('paused nodes take no new tasks', async (t) => {
@@ -158,5 +158,5 @@ test('a run with a limit places at most that many (lowest slots first) and leave
   );
   t.is(core.loop.scheduler.run(100).assigned, 6);
   t.false(core.loop.scheduler.hasWork);
-  core.close();
+  await core.close();
 });

@@ -1,24 +1,17 @@
 // The leader's snapshot load against a real etcd: larger than one gRPC message (4 MB), it
 // is read in pages at one revision, and endpoint keys are never part of it.
 import test from 'ava';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { TaskState } from '../../../../proto/task-state.js';
-import { embeddedEtcd } from '../../../../manager/embedded.js';
 import { ClusterState } from '../../../../manager/store/cluster-state.js';
 import { EtcdStore } from '../../../../manager/store/etcd-store.js';
 import { Writer } from '../../../../manager/store/writer.js';
 import { makeNode, makeSpec } from '../../../helpers/fixtures.js';
+import { startEtcd } from '../../../helpers/control-plane.js';
 import { freePort } from '../../../helpers/ports.js';
 
 test('load: 6,000 tasks of ~1.5 KB (9 MB, over the 4 MB message limit) load whole, at one revision, without endpoints', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'shoal-load-'));
-  const port = await freePort();
-  await freePort(); // keep port + 1 (peer) likely free
-  const etcd = embeddedEtcd(dir, port, () => {});
-  await etcd.start();
-  const store = new EtcdStore([`http://127.0.0.1:${port}`]);
+  const etcd = await startEtcd('shoal-load-');
+  const store = new EtcdStore([etcd.url]);
   try {
     const writer = new Writer(store);
     const state = new ClusterState(writer);
@@ -59,8 +52,7 @@ test('load: 6,000 tasks of ~1.5 KB (9 MB, over the 4 MB message limit) load whol
     await writer.close();
   } finally {
     await store.close();
-    await etcd.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await etcd.close();
   }
 });
 
