@@ -9,22 +9,13 @@
 // it also carries networks (for the default network's name) and, unused, leader, leases,
 // managers and nodes keys, but never tasks, which sort after services.
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  Endpoint,
-  Service,
-  Network,
-  PublishMode,
-  type PortConfig,
-  type ServiceEndpoints,
-} from '../../proto/gen/shoal.js';
-import { DEFAULT_NETWORK_NAME } from '../allocator/allocator.js';
-import { ENDPOINTS_PREFIX, prefix, prefixEnd } from '../store/keys.js';
+import { PublishMode, type Endpoint, type ServiceEndpoints } from '../../proto/gen/shoal.js';
+import { ENDPOINTS_PREFIX, prefixEnd } from '../store/keys.js';
 import type { ChangeSource, KeyChange } from '../store/store.js';
 import type { LifecycleState } from '../../proto/lifecycle.js';
+import { CatalogContents, NETWORKS_PREFIX, SERVICES_PREFIX, sameEntry } from './contents.js';
 import type { EndpointView } from './view.js';
 
-const SERVICES_PREFIX = prefix('services');
-const NETWORKS_PREFIX = prefix('networks');
 const RANGE_FROM = ENDPOINTS_PREFIX;
 const RANGE_TO = prefixEnd(SERVICES_PREFIX);
 const RELOAD_RETRY_MS = 500;
@@ -37,21 +28,13 @@ export interface EndpointEvent {
 export interface EndpointCatalogOptions {
   log?: (line: string) => void;
   reloadRetryMs?: number;
+  /** Schedules a blocking query's timeout and returns its cancel (setTimeout); tests drive it. */
+  after?: (ms: number, fn: () => void) => () => void;
 }
 
-interface ServiceInfo {
-  id: string;
-  /** spec.networks as stored (empty: the default network) */
-  specNetworks: string[];
-  ports: PortConfig[];
-}
-
-interface Entry {
-  name: string;
-  service?: ServiceInfo;
-  endpoints: Map<string, { endpoint: Endpoint; raw: string }>; // by task id
-  index: number;
-  cached?: ServiceEndpoints;
+function after(ms: number, fn: () => void): () => void {
+  const timer = setTimeout(fn, ms);
+  return () => clearTimeout(timer);
 }
 
 interface Waiter {
@@ -59,20 +42,8 @@ interface Waiter {
   resolve: () => void;
 }
 
-/** The catalog's whole content at one revision (what a load builds). */
-interface Contents {
-  entries: Map<string, Entry>;
-  serviceNameById: Map<string, string>;
-  networks: Map<string, { name: string; isDefault: boolean }>;
-  defaultNetwork: string;
-}
-
-function emptyContents(): Contents {
-  return { entries: new Map(), serviceNameById: new Map(), networks: new Map(), defaultNetwork: DEFAULT_NETWORK_NAME };
-}
-
 export class EndpointCatalog implements EndpointView {
-  private c: Contents = emptyContents();
+  private c: CatalogContents;
   private lifecycle: LifecycleState = 'new';
   private closing: Promise<void> | undefined;
   private isLoaded = false;
@@ -89,6 +60,7 @@ export class EndpointCatalog implements EndpointView {
   private readonly loadWaiters: (() => void)[] = [];
   private readonly log: (line: string) => void;
   private readonly reloadRetryMs: number;
+  private readonly after: (ms: number, fn: () => void) => () => void;
 
   constructor(
     private readonly source: ChangeSource,
@@ -96,6 +68,12 @@ export class EndpointCatalog implements EndpointView {
   ) {
     this.log = opts.log ?? (() => {});
     this.reloadRetryMs = opts.reloadRetryMs ?? RELOAD_RETRY_MS;
+    this.after = opts.after ?? after;
+    this.c = this.emptyContents();
+  }
+
+  private emptyContents(): CatalogContents {
+    return new CatalogContents({ log: this.log, emit: (type, endpoint) => this.emitEndpoint(type, endpoint) });
   }
 
   /** Loads and starts following, in the background (retrying while etcd is away). */
@@ -159,7 +137,7 @@ export class EndpointCatalog implements EndpointView {
       e.cached = {
         name,
         exists: s !== undefined,
-        networks: s ? this.networksOf(s) : [],
+        networks: s ? this.c.networksOf(s) : [],
         ports: s?.ports ?? [],
         endpoints: [...e.endpoints.values()].map((x) => x.endpoint),
         index: Math.max(1, e.index),
@@ -174,11 +152,7 @@ export class EndpointCatalog implements EndpointView {
   }
 
   serviceNames(): string[] {
-    if (!this.namesCache) {
-      const names: string[] = [];
-      for (const e of this.c.entries.values()) if (e.service) names.push(e.name);
-      this.namesCache = names.sort();
-    }
+    this.namesCache ??= this.c.serviceNames();
     return this.namesCache;
   }
 
@@ -192,13 +166,13 @@ export class EndpointCatalog implements EndpointView {
       const w: Waiter = {
         index,
         resolve: () => {
-          clearTimeout(timer);
+          cancel();
           waiters.delete(w);
           if (waiters.size === 0 && this.waiters.get(name) === waiters) this.waiters.delete(name);
           resolve(this.lookup(name));
         },
       };
-      const timer = setTimeout(() => w.resolve(), Math.max(0, timeoutMs));
+      const cancel = this.after(Math.max(0, timeoutMs), () => w.resolve());
       waiters.add(w);
     });
   }
@@ -210,12 +184,12 @@ export class EndpointCatalog implements EndpointView {
       const w: Waiter = {
         index,
         resolve: () => {
-          clearTimeout(timer);
+          cancel();
           this.nameWaiters.delete(w);
           resolve(answer());
         },
       };
-      const timer = setTimeout(() => w.resolve(), Math.max(0, timeoutMs));
+      const cancel = this.after(Math.max(0, timeoutMs), () => w.resolve());
       this.nameWaiters.add(w);
     });
   }
@@ -265,15 +239,15 @@ export class EndpointCatalog implements EndpointView {
 
   /** Replaces the contents with a fresh read; on a reload, reports what differs. */
   private install(revision: number, kvs: KeyChange[]): void {
-    const fresh = emptyContents();
+    const fresh = this.emptyContents();
     const old = this.c;
     const wasLoaded = this.isLoaded;
     this.c = fresh;
     // Networks first: services need the default network's name.
-    for (const kv of kvs) if (kv.key.startsWith(NETWORKS_PREFIX)) this.putNetwork(kv.key, kv.value!);
+    for (const kv of kvs) if (kv.key.startsWith(NETWORKS_PREFIX)) fresh.putNetwork(kv.key, kv.value!);
     for (const kv of kvs) {
-      if (kv.key.startsWith(ENDPOINTS_PREFIX)) this.putEndpoint(kv, false);
-      else if (kv.key.startsWith(SERVICES_PREFIX)) this.putService(kv);
+      if (kv.key.startsWith(ENDPOINTS_PREFIX)) fresh.putEndpoint(kv, false);
+      else if (kv.key.startsWith(SERVICES_PREFIX)) fresh.putService(kv);
     }
     this.loadRevision = revision;
     this.revision = Math.max(this.revision, revision);
@@ -303,11 +277,7 @@ export class EndpointCatalog implements EndpointView {
         changed.add(name);
         for (const x of after.endpoints.values()) this.emitEndpoint('registered', x.endpoint);
       }
-      const oldNames = [...old.entries.values()]
-        .filter((e) => e.service)
-        .map((e) => e.name)
-        .sort();
-      if (oldNames.join('\n') !== this.serviceNames().join('\n'))
+      if (old.serviceNames().join('\n') !== this.serviceNames().join('\n'))
         this.namesIndex = Math.max(this.namesIndex + 1, revision);
     } else {
       this.namesIndex = Math.max(1, revision);
@@ -323,27 +293,16 @@ export class EndpointCatalog implements EndpointView {
     let namesChanged = false;
     for (const kv of changes) {
       if (kv.key.startsWith(ENDPOINTS_PREFIX)) {
-        const name = kv.value === undefined ? this.deleteEndpoint(kv) : this.putEndpoint(kv, true);
+        const name = kv.value === undefined ? this.c.deleteEndpoint(kv) : this.c.putEndpoint(kv, true);
         if (name !== undefined) changed.add(name);
       } else if (kv.key.startsWith(SERVICES_PREFIX)) {
-        const r = kv.value === undefined ? this.deleteService(kv) : this.putService(kv);
+        const r = kv.value === undefined ? this.c.deleteService(kv) : this.c.putService(kv);
         if (r) {
           for (const name of r.names) changed.add(name);
           if (r.existence) namesChanged = true;
         }
       } else if (kv.key.startsWith(NETWORKS_PREFIX)) {
-        const before = this.c.defaultNetwork;
-        if (kv.value === undefined) this.c.networks.delete(kv.key.slice(NETWORKS_PREFIX.length));
-        else this.putNetwork(kv.key, kv.value);
-        this.c.defaultNetwork = defaultNetworkName(this.c.networks);
-        if (before !== this.c.defaultNetwork) {
-          for (const e of this.c.entries.values()) {
-            if (e.service && e.service.specNetworks.length === 0) {
-              e.index = kv.revision;
-              changed.add(e.name);
-            }
-          }
-        }
+        for (const name of this.c.networkChanged(kv)) changed.add(name);
       }
     }
     this.revision = Math.max(this.revision, revision);
@@ -375,110 +334,6 @@ export class EndpointCatalog implements EndpointView {
     }
   }
 
-  // ------------------------------------------------------------ keys
-
-  private entry(name: string): Entry {
-    let e = this.c.entries.get(name);
-    if (!e) this.c.entries.set(name, (e = { name, endpoints: new Map(), index: 0 }));
-    return e;
-  }
-
-  /** Returns the name when something changed. */
-  private putEndpoint(kv: KeyChange, live: boolean): string | undefined {
-    const parsed = parseEndpointKey(kv.key);
-    if (!parsed) return undefined;
-    const e = this.entry(parsed.name);
-    const prev = e.endpoints.get(parsed.taskId);
-    if (prev && prev.raw === kv.value) return undefined; // the same endpoint put again (a new leader's lease)
-    let endpoint: Endpoint;
-    try {
-      endpoint = Endpoint.fromJSON(JSON.parse(kv.value!));
-    } catch (err) {
-      this.log(`endpoint catalog: cannot decode ${kv.key}: ${(err as Error).message}`);
-      return undefined;
-    }
-    e.endpoints.set(parsed.taskId, { endpoint, raw: kv.value! });
-    e.index = Math.max(e.index, kv.revision);
-    e.cached = undefined;
-    if (live && !prev) this.emitEndpoint('registered', endpoint);
-    return parsed.name;
-  }
-
-  private deleteEndpoint(kv: KeyChange): string | undefined {
-    const parsed = parseEndpointKey(kv.key);
-    if (!parsed) return undefined;
-    const e = this.c.entries.get(parsed.name);
-    const prev = e?.endpoints.get(parsed.taskId);
-    if (!e || !prev) return undefined;
-    e.endpoints.delete(parsed.taskId);
-    e.index = Math.max(e.index, kv.revision);
-    e.cached = undefined;
-    this.emitEndpoint('deregistered', prev.endpoint);
-    return parsed.name;
-  }
-
-  /** Returns the names whose answer changed (`existence`: the set of names changed). */
-  private putService(kv: KeyChange): { names: string[]; existence: boolean } | undefined {
-    let service: Service;
-    try {
-      service = Service.fromJSON(JSON.parse(kv.value!));
-    } catch (err) {
-      this.log(`endpoint catalog: cannot decode ${kv.key}: ${(err as Error).message}`);
-      return undefined;
-    }
-    const name = service.spec?.name;
-    if (!name) return undefined;
-    const id = kv.key.slice(SERVICES_PREFIX.length);
-    const oldName = this.c.serviceNameById.get(id);
-    this.c.serviceNameById.set(id, name);
-    const info: ServiceInfo = { id, specNetworks: service.spec?.networks ?? [], ports: service.spec?.ports ?? [] };
-    const e = this.entry(name);
-    const before = e.service;
-    if (before && before.id === id && sameServiceInfo(before, info)) return undefined; // e.g. a scale: nothing discovery shows
-    e.service = info;
-    e.index = Math.max(e.index, kv.revision);
-    e.cached = undefined;
-    const names = [name];
-    if (oldName !== undefined && oldName !== name) {
-      // Renamed (shoal does not rename services, but a key is a key).
-      const o = this.c.entries.get(oldName);
-      if (o?.service?.id === id) {
-        o.service = undefined;
-        o.index = Math.max(o.index, kv.revision);
-        o.cached = undefined;
-        names.push(oldName);
-      }
-    }
-    return { names, existence: before === undefined || before.id !== id || names.length > 1 };
-  }
-
-  private deleteService(kv: KeyChange): { names: string[]; existence: boolean } | undefined {
-    const id = kv.key.slice(SERVICES_PREFIX.length);
-    const name = this.c.serviceNameById.get(id);
-    if (name === undefined) return undefined;
-    this.c.serviceNameById.delete(id);
-    const e = this.c.entries.get(name);
-    if (!e?.service || e.service.id !== id) return undefined;
-    e.service = undefined;
-    e.index = Math.max(e.index, kv.revision);
-    e.cached = undefined;
-    return { names: [name], existence: true };
-  }
-
-  private putNetwork(k: string, value: string): void {
-    try {
-      const n = Network.fromJSON(JSON.parse(value));
-      this.c.networks.set(k.slice(NETWORKS_PREFIX.length), { name: n.spec?.name ?? '', isDefault: n.isDefault });
-      this.c.defaultNetwork = defaultNetworkName(this.c.networks);
-    } catch (err) {
-      this.log(`endpoint catalog: cannot decode ${k}: ${(err as Error).message}`);
-    }
-  }
-
-  private networksOf(s: ServiceInfo): string[] {
-    return s.specNetworks.length > 0 ? s.specNetworks : [this.c.defaultNetwork];
-  }
-
   private emitEndpoint(type: EndpointEvent['type'], endpoint: Endpoint): void {
     for (const l of this.endpointListeners) {
       try {
@@ -488,33 +343,4 @@ export class EndpointCatalog implements EndpointView {
       }
     }
   }
-}
-
-/** "/shoal/v1/endpoints/web/t1" -> {name: "web", taskId: "t1"} */
-export function parseEndpointKey(k: string): { name: string; taskId: string } | undefined {
-  if (!k.startsWith(ENDPOINTS_PREFIX)) return undefined;
-  const rest = k.slice(ENDPOINTS_PREFIX.length);
-  const slash = rest.indexOf('/');
-  if (slash <= 0 || slash === rest.length - 1) return undefined;
-  return { name: rest.slice(0, slash), taskId: rest.slice(slash + 1) };
-}
-
-function defaultNetworkName(networks: Map<string, { name: string; isDefault: boolean }>): string {
-  for (const n of networks.values()) if (n.isDefault && n.name) return n.name;
-  return DEFAULT_NETWORK_NAME;
-}
-
-function sameServiceInfo(a: ServiceInfo, b: ServiceInfo): boolean {
-  return a.specNetworks.join(',') === b.specNetworks.join(',') && JSON.stringify(a.ports) === JSON.stringify(b.ports);
-}
-
-function sameEntry(a: Entry, b: Entry, defA: string, defB: string): boolean {
-  if ((a.service === undefined) !== (b.service === undefined)) return false;
-  if (a.service && b.service) {
-    if (a.service.id !== b.service.id || !sameServiceInfo(a.service, b.service)) return false;
-    if (a.service.specNetworks.length === 0 && defA !== defB) return false;
-  }
-  if (a.endpoints.size !== b.endpoints.size) return false;
-  for (const [taskId, x] of a.endpoints) if (b.endpoints.get(taskId)?.raw !== x.raw) return false;
-  return true;
 }

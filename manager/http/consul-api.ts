@@ -5,7 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LifecycleState } from '../../proto/lifecycle.js';
 import type { EndpointView } from '../discovery/view.js';
-import { blockUntilNewer } from './blocking.js';
+import { blockUntilNewer, WAIT_SLICE_MS } from './blocking.js';
 import { catalogEntries, healthEntries, onlyPassing } from './consul-shape.js';
 import { blockingParams, flag, QueryError, type BlockingParams } from './query.js';
 
@@ -27,6 +27,14 @@ class HttpError extends Error {
   }
 }
 
+export interface ConsulHttpApiOptions {
+  view: EndpointView;
+  leaderAddress: () => string;
+  log: (l: string) => void;
+  /** The clock a blocking query's wait is kept by (performance.now); the view's own, in tests. */
+  now?: () => number;
+}
+
 const HEALTH_PREFIX = '/v1/health/service/';
 const CATALOG_PREFIX = '/v1/catalog/service/';
 
@@ -39,11 +47,13 @@ export class ConsulHttpApi {
   private closing: Promise<void> | undefined;
   /** One per blocking query in flight; aborted when its client goes away or on close(). */
   private readonly pending = new Set<AbortController>();
+  private readonly now: () => number;
 
-  constructor(opts: { view: EndpointView; leaderAddress: () => string; log: (l: string) => void }) {
+  constructor(opts: ConsulHttpApiOptions) {
     this.view = opts.view;
     this.leaderAddress = opts.leaderAddress;
     this.log = opts.log;
+    this.now = opts.now ?? (() => performance.now());
     this.server = http.createServer((req, res) => this.handle(req, res));
   }
 
@@ -75,6 +85,11 @@ export class ConsulHttpApi {
     const bound = a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
     this.log(`consul http api: listening on ${bound}`);
     return bound;
+  }
+
+  /** Blocking queries waiting for an answer (for tests and logs). */
+  get pendingQueries(): number {
+    return this.pending.size;
   }
 
   /** Answers pending blocking queries with what the view holds now, then stops. Idempotent. */
@@ -182,7 +197,7 @@ export class ConsulHttpApi {
     res.on('close', onClose);
     this.pending.add(ac);
     try {
-      const r = await blockUntilNewer(wait, p.index, p.waitMs, ac.signal);
+      const r = await blockUntilNewer(wait, p.index, p.waitMs, ac.signal, WAIT_SLICE_MS, this.now);
       if (r) return r;
       if (gone) return undefined;
       return now(); // close() ended the wait: answer with what there is
