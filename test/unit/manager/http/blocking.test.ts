@@ -1,62 +1,69 @@
 // Blocking queries made of short view waits: no change missed, the deadline kept, nothing
-// left running once aborted.
+// left running once aborted. The view waits here run on a clock the test owns (a wait that
+// times out moves it by its timeout), so nothing depends on how fast timers fire.
 import test from 'ava';
 import { blockUntilNewer } from '../../../../manager/http/blocking.js';
-import { blockingParams, DEFAULT_WAIT_MS, MAX_WAIT_MS } from '../../../../manager/http/query.js';
+import { turns } from '../../../helpers/until.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A view wait: resolves when `current.index` passes `index`, else after the timeout. */
-function fakeWait(current: { index: number }, index: number, calls: number[]) {
-  return (timeoutMs: number) => {
+/**
+ * A view whose waits run on `clock.ms`: a wait answers at once when `current.index` is past
+ * `index` (or turns so at its `changeAtCall`-th call), else "times out" at once, moving the
+ * clock by its timeout.
+ */
+function fakeView(current: { index: number }, index: number, opts: { changeAtCall?: number } = {}) {
+  const clock = { ms: 0 };
+  const calls: number[] = [];
+  const wait = (timeoutMs: number) => {
     calls.push(timeoutMs);
-    return new Promise<{ index: number }>((resolve) => {
-      const start = performance.now();
-      const tick = setInterval(() => {
-        if (current.index > index || performance.now() - start >= timeoutMs) {
-          clearInterval(tick);
-          resolve({ ...current });
-        }
-      }, 2);
-    });
+    if (calls.length === opts.changeAtCall) current.index++;
+    if (current.index <= index) clock.ms += timeoutMs;
+    return Promise.resolve({ ...current });
   };
+  return { clock, calls, wait, now: () => clock.ms };
 }
 
-test('a long wait is made of slices, each at most the slice length', async (t) => {
+test('a long wait is made of slices, each at most the slice length, until the deadline', async (t) => {
   const current = { index: 5 };
-  const calls: number[] = [];
-  const r = await blockUntilNewer(fakeWait(current, 5, calls), 5, 200, new AbortController().signal, 20);
-  t.is(r?.index, 5);
-  // Timers overshoot on a loaded machine: fewer, full slices; never one long wait.
-  t.true(calls.length >= 3, `${calls.length} slices`);
-  t.true(calls.every((ms) => ms <= 20));
+  const v = fakeView(current, 5);
+  const r = await blockUntilNewer(v.wait, 5, 200, new AbortController().signal, 20, v.now);
+  t.is(r?.index, 5, 'unchanged');
+  t.deepEqual(v.calls, Array<number>(10).fill(20), 'ten slices of 20 ms for 200 ms');
+  t.is(v.clock.ms, 200, 'the deadline kept');
+});
+
+test('the last slice is what is left of the wait', async (t) => {
+  const v = fakeView({ index: 5 }, 5);
+  await blockUntilNewer(v.wait, 5, 50, new AbortController().signal, 20, v.now);
+  t.deepEqual(v.calls, [20, 20, 10]);
 });
 
 test('a change between or during slices ends the wait with the new answer', async (t) => {
   const current = { index: 5 };
-  const calls: number[] = [];
-  setTimeout(() => (current.index = 6), 50);
-  const t0 = performance.now();
-  const r = await blockUntilNewer(fakeWait(current, 5, calls), 5, 10_000, new AbortController().signal, 20);
+  const v = fakeView(current, 5, { changeAtCall: 3 });
+  const r = await blockUntilNewer(v.wait, 5, 10_000, new AbortController().signal, 20, v.now);
   t.is(r?.index, 6);
-  t.true(performance.now() - t0 < 500);
+  t.is(v.calls.length, 3, 'no slice after the one that saw the change');
 });
 
 test('abort resolves undefined at once and starts no further wait', async (t) => {
-  const current = { index: 5 };
   const calls: number[] = [];
+  const pendingWaits: (() => void)[] = [];
+  // A view wait that only ends when the test ends it.
+  const wait = (timeoutMs: number) => {
+    calls.push(timeoutMs);
+    return new Promise<{ index: number }>((resolve) => pendingWaits.push(() => resolve({ index: 5 })));
+  };
   const ac = new AbortController();
-  const p = blockUntilNewer(fakeWait(current, 5, calls), 5, 10_000, ac.signal, 20);
-  await sleep(50);
-  const t0 = performance.now();
+  const p = blockUntilNewer(wait, 5, 10_000, ac.signal, 20, () => 0);
+  await turns();
+  t.is(calls.length, 1, 'waiting on the view');
   ac.abort();
-  t.is(await p, undefined);
-  t.true(performance.now() - t0 < 100);
-  const n = calls.length;
-  await sleep(80);
-  t.is(calls.length, n);
-  t.is(await blockUntilNewer(fakeWait(current, 5, calls), 5, 10_000, ac.signal, 20), undefined);
-  t.is(calls.length, n, 'an already aborted signal makes no wait at all');
+  t.is(await p, undefined, 'the abort ended it: the view wait itself never did');
+  for (const end of pendingWaits.splice(0)) end(); // the view wait ends later, as views do
+  await turns();
+  t.is(calls.length, 1, 'no wait after the abort');
+  t.is(await blockUntilNewer(wait, 5, 10_000, ac.signal, 20, () => 0), undefined);
+  t.is(calls.length, 1, 'an already aborted signal makes no wait at all');
 });
 
 test('a view wait that fails fails the blocking query', async (t) => {
@@ -65,19 +72,4 @@ test('a view wait that fails fails the blocking query', async (t) => {
     blockUntilNewer(() => Promise.reject(new Error('view broke')), 1, 1_000, ac.signal),
     { message: 'view broke' },
   );
-});
-
-test('wait and index parameters as Consul reads them', (t) => {
-  const p = (s: string) => blockingParams(new URLSearchParams(s));
-  t.deepEqual(p(''), { index: undefined, waitMs: DEFAULT_WAIT_MS });
-  t.deepEqual(p('index=7'), { index: 7, waitMs: DEFAULT_WAIT_MS });
-  t.deepEqual(p('index=7&wait=10s'), { index: 7, waitMs: 10_000 });
-  t.deepEqual(p('index=7&wait=500ms'), { index: 7, waitMs: 500 });
-  t.deepEqual(p('index=7&wait=1m30s'), { index: 7, waitMs: 90_000 });
-  t.deepEqual(p('index=7&wait=1h'), { index: 7, waitMs: MAX_WAIT_MS });
-  t.deepEqual(p('index=7&wait=0'), { index: 7, waitMs: DEFAULT_WAIT_MS });
-  t.deepEqual(p('index=&wait='), { index: undefined, waitMs: DEFAULT_WAIT_MS });
-  t.throws(() => p('index=7&wait=10'), { message: 'invalid wait "10": expected a duration like 10s, 500ms or 1m30s' });
-  t.throws(() => p('index=x'), { message: 'invalid index "x": expected a non-negative integer' });
-  t.throws(() => p('index=1.5'), { message: /^invalid index/ });
 });
