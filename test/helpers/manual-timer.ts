@@ -39,3 +39,34 @@ export class ManualClock {
     return this.ms;
   }
 }
+
+/** One-shot timeouts the test fires itself (e.g. the endpoint catalog's blocking-query timeouts). */
+export class ManualTimeouts {
+  private readonly pending = new Map<number, { ms: number; fn: () => void }>();
+  private nextId = 0;
+  /** Every timeout asked for, in order (ms). */
+  readonly asked: number[] = [];
+
+  readonly after = (ms: number, fn: () => void): (() => void) => {
+    const id = this.nextId++;
+    this.asked.push(ms);
+    this.pending.set(id, { ms, fn });
+    return () => {
+      this.pending.delete(id);
+    };
+  };
+
+  /** Timeouts neither fired nor cancelled. */
+  get size(): number {
+    return this.pending.size;
+  }
+
+  /** Fires the pending timeouts that were asked for `ms` (every pending one without `ms`). */
+  fire(ms?: number): void {
+    for (const [id, p] of [...this.pending]) {
+      if (ms !== undefined && p.ms !== ms) continue;
+      this.pending.delete(id);
+      p.fn();
+    }
+  }
+}

@@ -16,6 +16,7 @@ import { ControlRouter } from '../../../../manager/controlapi/router.js';
 import { ControlApi, serveEvents, type EventFollower } from '../../../../manager/controlapi/control-api.js';
 import { EndpointCatalog } from '../../../../manager/discovery/catalog.js';
 import { EndpointRegistry } from '../../../../manager/discovery/registry.js';
+import { until } from '../../../helpers/until.js';
 import { Core, makeNode, makeSpec } from '../../../helpers/fixtures.js';
 
 class FakeRelay implements EventFollower {
@@ -27,14 +28,6 @@ class FakeRelay implements EventFollower {
   }
   emit(e: Event): void {
     for (const f of this.followers) if (f.req.types.length === 0 || f.req.types.includes(e.type)) f.write(e);
-  }
-}
-
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
   }
 }
 

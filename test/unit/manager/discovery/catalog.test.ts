@@ -2,12 +2,20 @@
 // with history, compaction): what lookup answers, index and blocking-query semantics,
 // change and endpoint events, reload after the watch is cancelled.
 import test from 'ava';
-import { Endpoint, PublishMode, Service, type ServiceSpec } from '../../../../proto/gen/shoal.js';
+import {
+  Endpoint,
+  PublishMode,
+  Service,
+  type ServiceEndpoints,
+  type ServiceSpec,
+} from '../../../../proto/gen/shoal.js';
 import { EndpointCatalog, type EndpointEvent } from '../../../../manager/discovery/catalog.js';
 import { MemoryStore } from '../../../../manager/store/memory-store.js';
 import { encode } from '../../../../manager/store/codec.js';
 import { endpointId } from '../../../../manager/store/keys.js';
 import { makeSpec } from '../../../helpers/fixtures.js';
+import { ManualTimeouts } from '../../../helpers/manual-timer.js';
+import { turns, until } from '../../../helpers/until.js';
 import { hasIngressPorts } from '../../../../manager/dispatcher/endpoints.js';
 
 function service(id: string, spec: Partial<ServiceSpec> & { name: string }): string {
@@ -38,21 +46,15 @@ async function setup() {
   const put = (kind: 'services' | 'endpoints' | 'networks', id: string, value: string) =>
     store.commit([{ kind, id, value }]);
   const del = (kind: 'services' | 'endpoints', id: string) => store.commit([{ kind, id }]);
-  const catalog = new EndpointCatalog(store, { reloadRetryMs: 10 });
+  const timeouts = new ManualTimeouts();
+  const catalog = new EndpointCatalog(store, { reloadRetryMs: 10, after: timeouts.after });
   const changes: string[] = [];
   catalog.onChange((n) => changes.push(n));
   const events: EndpointEvent[] = [];
   catalog.onEndpoint((e) => events.push(e));
-  const tick = () => new Promise((r) => setTimeout(r, 5));
-  return { store, put, del, catalog, changes, events, tick };
-}
-
-async function until(cond: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 2));
-  }
+  /** Resolves once the catalog has applied every commit so far (the watch delivers them later). */
+  const caughtUp = () => until(() => catalog.index === store.revision, 'the catalog caught up');
+  return { store, put, del, catalog, changes, events, timeouts, caughtUp };
 }
 
 test('loads services and endpoints; lookup answers per name, unknown names do not exist; index is never 0', async (t) => {
@@ -93,7 +95,7 @@ test('loads services and endpoints; lookup answers per name, unknown names do no
 });
 
 test('changes apply with their revision; deletes with the delete revision; a scale is no change; onChange once per name and batch', async (t) => {
-  const { store, put, del, catalog, changes, tick } = await setup();
+  const { store, put, del, catalog, changes, caughtUp } = await setup();
   await put('services', 's-web', service('s-web', { name: 'web' }));
   catalog.start();
   await catalog.whenLoaded();
@@ -116,14 +118,14 @@ test('changes apply with their revision; deletes with the delete revision; a sca
 
   const before = catalog.lookup('web').index;
   await put('services', 's-web', service('s-web', { name: 'web', replicas: 7 }));
-  await tick();
+  await caughtUp();
   t.is(catalog.lookup('web').index, before, 'replicas are not what discovery shows');
   t.is(changes.length, 3);
   t.is(catalog.index, store.revision, 'the catalog index still moves');
 
   // The same endpoint put again (a new leader's lease): no change.
   await put('endpoints', endpointId('web', 't2'), endpoint('web', 't2', '10.42.0.6'));
-  await tick();
+  await caughtUp();
   t.is(changes.length, 3);
 
   await del('services', 's-web');
@@ -134,46 +136,60 @@ test('changes apply with their revision; deletes with the delete revision; a sca
 });
 
 test('blocking queries: index 0 or older answers at once, the current index waits for a change or the timeout', async (t) => {
-  const { put, catalog } = await setup();
+  const { put, catalog, timeouts } = await setup();
   await put('services', 's-web', service('s-web', { name: 'web' }));
   catalog.start();
   await catalog.whenLoaded();
   const cur = catalog.lookup('web').index;
   t.is((await catalog.waitFor('web', 0, 10_000)).index, cur);
   t.is((await catalog.waitFor('web', cur - 1, 10_000)).index, cur);
+  t.deepEqual(timeouts.asked, [], 'an answer at once sets no timeout');
 
-  let started = Date.now();
-  const timedOut = await catalog.waitFor('web', cur, 60);
-  t.true(Date.now() - started >= 50, 'waited for the timeout');
-  t.is(timedOut.index, cur, 'unchanged');
+  // The current index: nothing changes, the timeout (the one asked for) ends the wait.
+  let timedOut: ServiceEndpoints | undefined;
+  void catalog.waitFor('web', cur, 60).then((r) => (timedOut = r));
+  t.deepEqual(timeouts.asked, [60], 'waits the time asked for');
+  await turns();
+  t.is(timedOut, undefined, 'still waiting before its timeout');
+  timeouts.fire(60);
+  await until(() => timedOut !== undefined, 'answered at its timeout');
+  t.is(timedOut!.index, cur, 'unchanged');
 
-  started = Date.now();
+  // A change of the name ends its wait; another name's wait goes on.
   const waiting = catalog.waitFor('web', cur, 10_000);
-  const other = catalog.waitFor('api', catalog.lookup('api').index, 80); // another name: not woken by web
-  setTimeout(() => void put('endpoints', endpointId('web', 't1'), endpoint('web', 't1', '10.42.0.5')), 20);
-  const woke = await waiting;
+  let other: ServiceEndpoints | undefined;
+  void catalog.waitFor('api', catalog.lookup('api').index, 80).then((r) => (other = r));
+  await put('endpoints', endpointId('web', 't1'), endpoint('web', 't1', '10.42.0.5'));
+  const woke = await waiting; // its 10 s timeout never fires here: only the change can end it
   t.true(woke.index > cur);
   t.is(woke.endpoints.length, 1);
-  t.true(Date.now() - started < 2000);
-  const o = await other;
-  t.false(o.exists);
+  await turns();
+  t.is(other, undefined, 'another name is not woken by web');
+  timeouts.fire(80);
+  await until(() => other !== undefined, 'the other wait answered at its timeout');
+  t.false(other!.exists);
 
   // Names: created/removed services wake waitForNames; endpoint changes do not.
   const names = await catalog.waitForNames(0, 1000);
   t.deepEqual(names.names, ['web']);
   t.true(names.index >= 1);
-  const namesWait = catalog.waitForNames(names.index, 10_000);
+  let next: { index: number; names: string[] } | undefined;
+  void catalog.waitForNames(names.index, 10_000).then((r) => (next = r));
   await put('endpoints', endpointId('web', 't2'), endpoint('web', 't2', '10.42.0.6'));
-  setTimeout(() => void put('services', 's-api', service('s-api', { name: 'api' })), 20);
-  const next = await namesWait;
-  t.deepEqual(next.names, ['api', 'web']);
-  t.true(next.index > names.index);
-  t.deepEqual((await catalog.waitForNames(next.index, 30)).names, ['api', 'web']);
+  await until(() => catalog.lookup('web').endpoints.length === 2, 'the endpoint applied');
+  t.is(next, undefined, 'an endpoint change does not wake a names wait');
+  await put('services', 's-api', service('s-api', { name: 'api' }));
+  await until(() => next !== undefined, 'woken by the new name');
+  t.deepEqual(next!.names, ['api', 'web']);
+  t.true(next!.index > names.index);
+  const unchanged = catalog.waitForNames(next!.index, 30);
+  timeouts.fire(30);
+  t.deepEqual((await unchanged).names, ['api', 'web']);
   await catalog.close();
 });
 
 test('endpoint events: registered for a new key, deregistered for a deleted one, nothing for a re-put', async (t) => {
-  const { put, del, catalog, events, tick } = await setup();
+  const { put, del, catalog, events, caughtUp } = await setup();
   await put('endpoints', endpointId('web', 't0'), endpoint('web', 't0', '10.42.0.4'));
   catalog.start();
   await catalog.whenLoaded();
@@ -182,7 +198,7 @@ test('endpoint events: registered for a new key, deregistered for a deleted one,
   await put('endpoints', endpointId('web', 't1'), endpoint('web', 't1', '10.42.0.5'));
   await del('endpoints', endpointId('web', 't0'));
   await until(() => events.length === 2);
-  await tick();
+  await caughtUp();
   t.deepEqual(
     events.map((e) => `${e.type} ${e.endpoint.taskId}`),
     ['registered t1', 'deregistered t0'],

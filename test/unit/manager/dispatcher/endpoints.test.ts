@@ -9,6 +9,7 @@ import { TaskState } from '../../../../proto/task-state.js';
 import { Dispatcher } from '../../../../manager/dispatcher/dispatcher.js';
 import { EndpointCatalog } from '../../../../manager/discovery/catalog.js';
 import { EndpointRegistry } from '../../../../manager/discovery/registry.js';
+import { until } from '../../../helpers/until.js';
 import { Core, makeSpec } from '../../../helpers/fixtures.js';
 
 const TOKEN = 'SHOAL-test-token';
@@ -31,15 +32,8 @@ function describe(hostname: string): NodeDescription {
   };
 }
 
-async function until(cond: () => boolean, ms = 3000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-const settle = () => new Promise((r) => setTimeout(r, 40));
+/** The names sync() watches (no service has one). */
+const SYNC = '.sync-';
 
 async function setup() {
   const core = new Core();
@@ -65,6 +59,8 @@ async function setup() {
     streams.push(call);
     const got: EndpointsMessage[] = [];
     const errors: ServiceError[] = [];
+    let syncs = 0;
+    const of = (name: string) => got.flatMap((m) => m.services.filter((x) => x.name === name));
     call.on('data', (m: EndpointsMessage) => got.push(m));
     call.on('error', (e: ServiceError) => errors.push(e));
     call.write({ nodeId: session.nodeId, sessionId: session.sessionId, watch, unwatch: [] });
@@ -75,7 +71,18 @@ async function setup() {
       watch: (...names: string[]) => call.write({ nodeId: '', sessionId: '', watch: names, unwatch: [] }),
       unwatch: (...names: string[]) => call.write({ nodeId: '', sessionId: '', watch: [], unwatch: names }),
       /** Every ServiceEndpoints received for `name`, in order. */
-      of: (name: string) => got.flatMap((m) => m.services.filter((s) => s.name === name)),
+      of,
+      /** Messages other than the answers to sync(). */
+      messages: () => got.filter((m) => !m.services.some((x) => x.name.startsWith(SYNC))),
+      /**
+       * Watches a name no service has and waits for its answer: the stream keeps order, so
+       * every request before it was handled and every message queued before it has arrived.
+       */
+      sync: async () => {
+        const name = `${SYNC}${++syncs}`;
+        call.write({ nodeId: '', sessionId: '', watch: [name], unwatch: [] });
+        await until(() => of(name).length > 0, `the answer to ${name}`);
+      },
     };
   };
   const runAll = (serviceName: string) => {
@@ -106,11 +113,11 @@ test('an unknown session is refused', async (t) => {
 });
 
 test('first message: every name and each watched service; then pushes for watched names only', async (t) => {
-  const { core, register, open, runAll, close } = await setup();
+  const { core, catalog, register, open, runAll, close } = await setup();
   const session = await register('host1');
   await core.api.createService({ spec: makeSpec('web', { replicas: 2 }) });
   await core.api.createService({ spec: makeSpec('api', { replicas: 1 }) });
-  await settle();
+  await until(() => catalog.serviceNames().length === 2, 'both services in the catalog');
   const s = open(session, ['web', 'nosuch']);
   await until(() => s.got.length >= 1);
   const first = s.got[0]!;
@@ -122,7 +129,7 @@ test('first message: every name and each watched service; then pushes for watche
   t.true(s.of('web')[0]!.index >= 1);
 
   runAll('web');
-  await until(() => (s.of('web').at(-1)?.endpoints.length ?? 0) === 2, 3000, 'web pushed with 2 endpoints');
+  await until(() => (s.of('web').at(-1)?.endpoints.length ?? 0) === 2, 'web pushed with 2 endpoints');
   const last = s.of('web').at(-1)!;
   t.deepEqual(last.networks, ['shoal']);
   t.true(last.endpoints.every((e) => e.addresses[0]!.network === 'shoal'));
@@ -132,10 +139,11 @@ test('first message: every name and each watched service; then pushes for watche
   );
 
   // api changes: this stream did not ask for it.
-  const count = s.got.length;
+  const count = s.messages().length;
   runAll('api');
-  await settle();
-  t.is(s.got.length, count);
+  await until(() => catalog.lookup('api').endpoints.length === 1, "api's endpoint in the catalog");
+  await s.sync();
+  t.is(s.messages().length, count);
   t.deepEqual(s.of('api'), []);
 
   // Asking for api later answers at once.
@@ -144,15 +152,16 @@ test('first message: every name and each watched service; then pushes for watche
   t.is(s.of('api')[0]!.endpoints.length, 1);
   // Asked again (the agent dropped its copy): answered again.
   s.watch('api');
-  await until(() => s.of('api').length === 2, 3000, 'a repeated watch answered');
+  await until(() => s.of('api').length === 2, 'a repeated watch answered');
 
   // Unwatched: no more pushes for web.
   s.unwatch('web');
-  await settle();
+  await s.sync();
   const webCount = s.of('web').length;
   await core.api.scaleService({ ref: 'web', replicas: 3 });
   runAll('web');
-  await settle();
+  await until(() => catalog.lookup('web').endpoints.length === 3, "web's third endpoint in the catalog");
+  await s.sync();
   t.is(s.of('web').length, webCount);
   await close();
 });
@@ -178,12 +187,12 @@ test('a new or removed service sends the names to every stream', async (t) => {
 });
 
 test('services with ingress-published ports go to every stream without asking; host-mode ones do not', async (t) => {
-  const { core, register, open, runAll, close } = await setup();
+  const { core, catalog, register, open, runAll, close } = await setup();
   await core.api.createService({ spec: makeSpec('edge', { replicas: 1, ports: INGRESS_8080 }) });
   await core.api.createService({ spec: makeSpec('local', { replicas: 1, ports: HOST_9090 }) });
   const s1 = await register('host1');
   const s2 = await register('host2');
-  await settle();
+  await until(() => catalog.serviceNames().length === 2, 'both services in the catalog');
   const a = open(s1);
   await until(() => a.got.length === 1);
   t.deepEqual(
@@ -194,8 +203,9 @@ test('services with ingress-published ports go to every stream without asking; h
 
   runAll('edge');
   runAll('local');
-  await until(() => (a.of('edge').at(-1)?.endpoints.length ?? 0) === 1, 3000, 'edge pushed');
-  await settle();
+  await until(() => (a.of('edge').at(-1)?.endpoints.length ?? 0) === 1, 'edge pushed');
+  await until(() => catalog.lookup('local').endpoints.length === 1, "local's endpoint in the catalog");
+  await a.sync();
   t.deepEqual(a.of('local'), []);
 
   // A service that publishes later joins every stream then.
@@ -204,7 +214,7 @@ test('services with ingress-published ports go to every stream without asking; h
   await core.api.createService({
     spec: makeSpec('late', { replicas: 1, ports: [{ ...INGRESS_8080[0]!, publishedPort: 8081 }] }),
   });
-  await until(() => a.of('late').length >= 1 && b.of('late').length >= 1, 3000, 'late sent to both');
+  await until(() => a.of('late').length >= 1 && b.of('late').length >= 1, 'late sent to both');
   // Removed: both hear it is gone (then nothing more).
   await core.api.removeService({ ref: 'late' });
   await until(() => a.of('late').at(-1)?.exists === false && b.of('late').at(-1)?.exists === false);
@@ -213,11 +223,11 @@ test('services with ingress-published ports go to every stream without asking; h
 });
 
 test('changes of one tick go out in one message, a name once', async (t) => {
-  const { core, register, open, close } = await setup();
+  const { core, catalog, register, open, close } = await setup();
   const session = await register('host1');
   await core.api.createService({ spec: makeSpec('web', { replicas: 3 }) });
   core.settle();
-  await settle();
+  await until(() => catalog.lookup('web').exists, 'web in the catalog');
   const s = open(session, ['web']);
   await until(() => s.got.length === 1);
   const tasks = core.live('web');
@@ -239,12 +249,11 @@ test('a node that goes down leaves every subscriber within one push', async (t) 
   await core.api.createService({ spec: makeSpec('web', { replicas: 4 }) });
   runAll('web');
   const a = open(s2, ['web']);
-  await until(() => (a.of('web').at(-1)?.endpoints.length ?? 0) === 4, 3000, 'four endpoints');
+  await until(() => (a.of('web').at(-1)?.endpoints.length ?? 0) === 4, 'four endpoints');
   const node = core.state.nodes.get(s1.nodeId)!;
   core.state.putNode({ ...node, status: NodeStatus.DOWN });
   await until(
     () => (a.of('web').at(-1)?.endpoints ?? []).every((e) => e.nodeId !== s1.nodeId),
-    3000,
     "host1's endpoints gone",
   );
   t.is(a.of('web').at(-1)!.endpoints.length, 2);
@@ -261,7 +270,7 @@ test('a re-registered agent gets a new stream; the old one is ended', async (t) 
   await until(() => first.got.length === 1);
   t.is(dispatcher.endpointStreamCount(), 1);
   const again = await register('host1', session.nodeId); // the agent restarted
-  await until(() => ended, 3000, 'old stream ended');
+  await until(() => ended, 'old stream ended');
   t.is(dispatcher.endpointStreamCount(), 0);
   const second = open(again, ['web']);
   await until(() => second.got.length === 1);
