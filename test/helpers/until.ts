@@ -9,7 +9,7 @@ export interface UntilOptions {
   timeoutMs?: number;
   /** How often the condition is looked at. */
   pollMs?: number;
-  /** Called before each look (e.g. to publish a probe). */
+  /** Called after each look that found the condition false (e.g. to publish a probe). */
   tick?: () => void;
 }
 
@@ -25,9 +25,9 @@ export async function until(
   const timeoutMs = opts.timeoutMs ?? UNTIL_TIMEOUT_MS;
   const start = performance.now();
   for (;;) {
-    opts.tick?.();
     if (await cond()) return Math.round(performance.now() - start);
     if (performance.now() - start > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    opts.tick?.();
     await sleep(opts.pollMs ?? 5);
   }
 }

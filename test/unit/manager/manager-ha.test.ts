@@ -6,18 +6,10 @@ import { ControlClient, type ListServicesResponse, type ListManagersResponse } f
 import { Manager } from '../../../manager/manager.js';
 import { managerConfig, startControlPlane } from '../../helpers/control-plane.js';
 import { makeSpec } from '../../helpers/fixtures.js';
+import { until } from '../../helpers/until.js';
 
 function call<T>(fn: (cb: (e: ServiceError | null, r: T) => void) => void): Promise<T> {
   return new Promise((res, rej) => fn((e, r) => (e ? rej(e) : res(r))));
-}
-
-async function until(cond: () => boolean | Promise<boolean>, ms: number): Promise<number> {
-  const start = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - start > ms) throw new Error(`condition not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return Date.now() - start;
 }
 
 test('leader election, forwarded writes, follower reads, hand-over on stop', async (t) => {
@@ -31,7 +23,7 @@ test('leader election, forwarded writes, follower reads, hand-over on stop', asy
       managers.push(m);
       clients.push(new ControlClient(m.boundAddress, credentials.createInsecure()));
     }
-    await until(() => managers.some((m) => m.isLeader), 15_000);
+    await until(() => managers.some((m) => m.isLeader), 'a leader');
     t.is(managers.filter((m) => m.isLeader).length, 1, 'exactly one leader');
     const leaderIdx = managers.findIndex((m) => m.isLeader);
     const followerIdx = 1 - leaderIdx;
@@ -41,7 +33,7 @@ test('leader election, forwarded writes, follower reads, hand-over on stop', asy
     await until(async () => {
       const r = await call<ListServicesResponse>((cb) => clients[followerIdx]!.listServices({}, cb));
       return r.services.length === 1 && (r.services[0]?.status?.desired ?? 0) === 2;
-    }, 10_000);
+    }, 'both views show the service');
     const ms = await call<ListManagersResponse>((cb) => clients[followerIdx]!.listManagers({}, cb));
     t.is(ms.managers.length, 2);
     t.is(ms.managers.filter((m) => m.leader).length, 1);
@@ -49,7 +41,7 @@ test('leader election, forwarded writes, follower reads, hand-over on stop', asy
 
     // The leader stops (resigns): the follower leads and accepts writes at once.
     await managers[leaderIdx]!.close();
-    const takeover = await until(() => managers[followerIdx]!.isLeader, 10_000); // loose: CI runs unit files in parallel
+    const takeover = await until(() => managers[followerIdx]!.isLeader, 'the follower leads');
     t.log(`measured: follower leads ${takeover} ms after the leader stopped`);
     await call((cb) => clients[followerIdx]!.scaleService({ ref: 'web', replicas: 5 }, cb));
     const r = await call<ListServicesResponse>((cb) => clients[followerIdx]!.listServices({}, cb));

@@ -3,6 +3,7 @@
 // node down deleting a node's endpoints at once, a deposed leader's keys expiring by
 // themselves, and the catalog following all of it with etcd's revisions.
 import test from 'ava';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { NodeStatus, type Task } from '../../../../proto/gen/shoal.js';
 import { TaskState } from '../../../../proto/task-state.js';
 import { EndpointCatalog } from '../../../../manager/discovery/catalog.js';
@@ -13,17 +14,9 @@ import { EtcdStore } from '../../../../manager/store/etcd-store.js';
 import { Writer } from '../../../../manager/store/writer.js';
 import { makeNode, makeSpec } from '../../../helpers/fixtures.js';
 import { startEtcd } from '../../../helpers/control-plane.js';
+import { until } from '../../../helpers/until.js';
 
 const TTL_S = 2;
-
-async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<number> {
-  const start = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - start > ms) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return Date.now() - start;
-}
 
 function task(id: string, nodeId: string, ip: string): Task {
   return {
@@ -77,11 +70,7 @@ test('endpoints on real etcd: leases per node, keepalive, revoke on node down, e
     state.putTask(task('t1', 'id-host1', '10.42.1.2'));
     state.putTask(task('t2', 'id-host1', '10.42.1.3'));
     state.putTask(task('t3', 'id-host2', '10.42.2.2'));
-    const seen = await until(
-      () => catalog.lookup('web').endpoints.length === 3,
-      5000,
-      'three endpoints in the catalog',
-    );
+    const seen = await until(() => catalog.lookup('web').endpoints.length === 3, 'three endpoints in the catalog');
     t.log(`measured: registered to seen by the catalog in ${seen} ms`);
 
     // Each key is bound to its node's lease.
@@ -105,14 +94,15 @@ test('endpoints on real etcd: leases per node, keepalive, revoke on node down, e
     );
     t.is(String(kv.kvs[0]!.lease), l2);
 
-    // The keepalive stream keeps them past their TTL.
-    await new Promise((r) => setTimeout(r, (TTL_S + 1.5) * 1000));
+    // The keepalive stream keeps them past their TTL. (Time has to pass on etcd's own clock,
+    // which no test can move: this waits for no event, it lets the TTL run out.)
+    await sleep((TTL_S + 1.5) * 1000);
     t.is(catalog.lookup('web').endpoints.length, 3, 'still there after more than a TTL');
 
     // host1 goes down: its lease is revoked, both its endpoints go in one step.
     const before = catalog.lookup('web').index;
     state.putNode({ ...state.nodes.get('id-host1')!, status: NodeStatus.DOWN });
-    const gone = await until(() => catalog.lookup('web').endpoints.length === 1, 3000, "host1's endpoints gone");
+    const gone = await until(() => catalog.lookup('web').endpoints.length === 1, "host1's endpoints gone");
     t.log(`measured: node down to endpoints gone from the catalog in ${gone} ms`);
     t.true(catalog.lookup('web').index > before);
     const ttlAfter = await store.etcd.leaseClient.leaseTimeToLive({ ID: l1 });
@@ -120,18 +110,14 @@ test('endpoints on real etcd: leases per node, keepalive, revoke on node down, e
 
     // A task being stopped leaves at once.
     state.putTask({ ...state.tasks.get('t3')!, desiredState: TaskState.SHUTDOWN });
-    await until(() => catalog.lookup('web').endpoints.length === 0, 3000, 't3 gone');
+    await until(() => catalog.lookup('web').endpoints.length === 0, 't3 gone');
     state.putTask({ ...task('t4', 'id-host2', '10.42.2.9') });
-    await until(() => catalog.lookup('web').endpoints.length === 1, 3000, 't4 registered');
+    await until(() => catalog.lookup('web').endpoints.length === 1, 't4 registered');
 
     // The leader is deposed: nothing is revoked, but without keepalives its keys expire.
     await registry.close();
     registry = undefined;
-    const expired = await until(
-      () => catalog.lookup('web').endpoints.length === 0,
-      (TTL_S + 3) * 1000,
-      'expired after the leader went',
-    );
+    const expired = await until(() => catalog.lookup('web').endpoints.length === 0, 'expired after the leader went');
     t.log(`measured: endpoints expired ${expired} ms after keepalives stopped (TTL ${TTL_S} s)`);
   } finally {
     await registry?.close();
@@ -158,7 +144,7 @@ test('a new leader re-puts what should exist on its own leases before the old on
     const first = new EndpointRegistry(state, writer, store, { ttlSeconds: TTL_S, keepAliveMs: 400 });
     registries.push(first);
     await first.start();
-    await until(() => catalog.lookup('web').endpoints.length === 1, 5000, 'registered');
+    await until(() => catalog.lookup('web').endpoints.length === 1, 'registered');
     const changesBefore = catalog.lookup('web').index;
     await first.close(); // deposed
 
@@ -170,15 +156,15 @@ test('a new leader re-puts what should exist on its own leases before the old on
         value: (await store.range(endpointKey('web', 't1'), endpointKey('web', 't1') + '\0')).kvs[0]!.value!,
       },
     ]);
-    await until(() => catalog.lookup('web').endpoints.length === 2, 3000, 'ghost seen');
+    await until(() => catalog.lookup('web').endpoints.length === 2, 'ghost seen');
 
     const second = new EndpointRegistry(state, writer, store, { ttlSeconds: TTL_S, keepAliveMs: 400 });
     registries.push(second);
     await second.start();
-    await until(() => catalog.lookup('web').endpoints.length === 1, 3000, 'ghost deleted by the reconcile');
+    await until(() => catalog.lookup('web').endpoints.length === 1, 'ghost deleted by the reconcile');
     t.is(catalog.lookup('web').endpoints[0]!.taskId, 't1');
-    // The old lease expires; t1 stays, bound to the new lease.
-    await new Promise((r) => setTimeout(r, (TTL_S + 1.5) * 1000));
+    // The old lease expires (on etcd's clock, as above); t1 stays, bound to the new lease.
+    await sleep((TTL_S + 1.5) * 1000);
     t.is(catalog.lookup('web').endpoints.length, 1);
     const kv = await store.etcd.kv.range({ key: Buffer.from(endpointKey('web', 't1')) });
     t.is(String(kv.kvs[0]!.lease), second.leaseOf('id-host1') ?? 'none');

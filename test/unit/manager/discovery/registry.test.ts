@@ -266,7 +266,7 @@ test('work per task change does not grow with the cluster (no full scans)', asyn
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   await until(() => stored('big').length === 2000, '2000 registered');
   t.is(registry.size, 2000);
-  t.log(`2000 registrations in ${ms.toFixed(0)} ms (state updates included)`);
+  t.log(`measured: 2000 registrations in ${ms.toFixed(0)} ms (state updates included)`);
   // 2000 task updates + 2000 endpoint puts, in transactions of up to 128 operations.
   const commits = core.store.commits - commitsBefore;
   t.true(commits <= Math.ceil(4000 / 128) + 4, `${commits} commits`);

@@ -3,6 +3,7 @@ import { MemoryStore } from '../../../../manager/store/memory-store.js';
 import { MAX_TXNS_IN_FLIGHT, Writer } from '../../../../manager/store/writer.js';
 import type { WriteOp } from '../../../../manager/store/store.js';
 import { NotLeaderError } from '../../../../manager/store/store.js';
+import { turns, until } from '../../../helpers/until.js';
 
 test('batches writes into transactions of at most 128 operations', async (t) => {
   const store = new MemoryStore();
@@ -45,9 +46,8 @@ test('retries while the store is unavailable and loses nothing', async (t) => {
   w.put('services', 's1', 'a');
   let synced = false;
   const done = w.sync().then(() => (synced = true));
-  await new Promise((r) => setTimeout(r, 250));
+  await until(() => errors.length >= 2, 'a commit failed and was retried');
   t.false(synced);
-  t.true(errors.length >= 1);
   w.put('services', 's2', 'b');
   store.unavailable = false;
   await done;
@@ -86,9 +86,12 @@ test('at most MAX_TXNS_IN_FLIGHT (8) transactions in flight, and the next starts
     started.push(me);
     inFlight++;
     most = Math.max(most, inFlight);
-    // The first transaction is slow: the others must not wait for it.
-    await new Promise((r) => setTimeout(r, me === 0 ? 200 : 5));
-    if (me === 0) startedWhenSlowEnded = started.length;
+    if (me === 0) {
+      // The first transaction is slow: it ends only once the 19 others have started, which
+      // never happens if the writer waits for it (lock step): then until() gives up.
+      await until(() => started.length === 20, 'the other 19 transactions to start while the first is in flight');
+      startedWhenSlowEnded = started.length;
+    } else await turns(1);
     inFlight--;
     await commit(ops);
   };
@@ -118,7 +121,7 @@ test('syncDesired waits for the service written, not for the task writes queued 
   t.false(store.data.has('/shoal/v1/tasks/t0'), 'the tasks are still on their way');
   let all = false;
   const synced = w.sync().then(() => (all = true));
-  await new Promise((r) => setTimeout(r, 20));
+  await turns();
   t.false(all, 'sync() still waits for every write');
   releaseTasks();
   await synced;
@@ -127,7 +130,9 @@ test('syncDesired waits for the service written, not for the task writes queued 
 
 test('a fenced commit in either lane stops both and reports once', async (t) => {
   const store = new MemoryStore();
+  let commits = 0;
   store.commit = async () => {
+    commits++;
     throw new NotLeaderError('write refused');
   };
   const w = new Writer(store);
@@ -135,6 +140,8 @@ test('a fenced commit in either lane stops both and reports once', async (t) => 
   w.onFenced = (e) => fenced.push(e.message);
   w.put('tasks', 't1', 'x');
   w.put('services', 's1', 'y');
-  await new Promise((r) => setTimeout(r, 30));
+  await until(() => fenced.length > 0, 'the writer fenced');
+  await turns(); // a lane still committing would report now
   t.deepEqual(fenced, ['write refused']);
+  t.true(commits >= 1 && commits <= 2, `${commits} commits: the other lane stopped, or its one commit was refused too`);
 });
