@@ -26,6 +26,7 @@ export class ControlLoop {
   readonly allocator: Allocator;
   private scheduled = false;
   private enabled = false;
+  private readonly off: () => void;
   passes = 0;
   /** Told of a pass that took longer than SLOW_PASS_MS. */
   onSlowPass: (line: string) => void = () => {};
@@ -35,7 +36,7 @@ export class ControlLoop {
     this.scheduler = new Scheduler(state, now);
     this.allocator = new Allocator(state, now, opts);
     this.orchestrator.onWake = () => this.kick();
-    state.onChange(() => this.kick());
+    this.off = state.onChange(() => this.kick());
   }
 
   /** Starts acting (on becoming leader). */
@@ -98,8 +99,12 @@ export class ControlLoop {
     }
   }
 
-  close(): void {
+  /** Stops acting and following the state (in reverse order of creation); idempotent. */
+  async close(): Promise<void> {
     this.enabled = false;
-    this.orchestrator.close();
+    this.off();
+    await this.allocator.close();
+    await this.scheduler.close();
+    await this.orchestrator.close();
   }
 }

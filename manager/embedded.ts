@@ -1,16 +1,22 @@
 // The embedded default: with no etcd endpoints or NATS URL configured, the manager runs
 // its own etcd and nats-server as child processes, on loopback, with data in its state
 // directory. A child left behind by a manager that crashed is ended before a new start.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
 
 const READY_TIMEOUT_MS = 30_000;
+/** A child that ignores SIGTERM this long is killed. */
+const KILL_AFTER_MS = 5_000;
+/** How often the child's port is tried while it starts. */
+const READY_POLL_MS = 50;
 
 export class EmbeddedProcess {
   private child: ChildProcess | undefined;
   private exited = false;
+  private closing: Promise<void> | undefined;
 
   constructor(
     readonly name: string,
@@ -52,17 +58,23 @@ export class EmbeddedProcess {
         throw new Error(
           `embedded ${this.name} did not listen on 127.0.0.1:${this.port} within ${READY_TIMEOUT_MS / 1000}s`,
         );
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(READY_POLL_MS);
     }
     this.log(`embedded ${this.name} running (pid ${child.pid}, 127.0.0.1:${this.port})`);
   }
 
-  async stop(): Promise<void> {
+  /** Ends the child (SIGTERM, SIGKILL after 5 s) and waits for it; idempotent (a second call waits for the first). */
+  close(): Promise<void> {
+    this.closing ??= this.stopChild();
+    return this.closing;
+  }
+
+  private async stopChild(): Promise<void> {
     const child = this.child;
     if (!child || this.exited) return;
     const done = new Promise<void>((r) => child.once('exit', () => r()));
     child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
     await done;
     clearTimeout(timer);
     rmSync(this.pidFile, { force: true });

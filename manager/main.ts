@@ -110,7 +110,7 @@ async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   log(`${signal}: stopping`);
-  await manager.stop();
+  await manager.close();
   process.exit(0);
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
@@ -121,6 +121,6 @@ try {
   log(`join token in ${values['join-token'] ? '--join-token' : tokenFile}`);
 } catch (err) {
   process.stderr.write(`shoal-manager: ${(err as Error).message}\n`);
-  await manager.stop().catch(() => {});
+  await manager.close().catch(() => {});
   process.exit(1);
 }

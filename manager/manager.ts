@@ -5,18 +5,22 @@
 // dispatcher, endpoint registry) or as follower (state followed through an etcd watch,
 // reads served, writes forwarded to the leader, agents sent to the leader). The endpoint
 // catalog lives for the manager's whole life, whatever its role.
-import { Server, ServerCredentials, status, type ServiceError } from '@grpc/grpc-js';
-import { ControlService, DispatcherClient, DispatcherService, type DispatcherServer } from '../proto/gen/shoal.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Server, ServerCredentials, status } from '@grpc/grpc-js';
+import { ExponentialBackoff, handleAll, noJitterGenerator, retry as cockatielRetry } from 'cockatiel';
+import { ControlService, DispatcherService, type DispatcherServer } from '../proto/gen/shoal.js';
+import type { LifecycleState } from '../proto/lifecycle.js';
 import { newId } from '../proto/naming.js';
 import { ControlApi } from './controlapi/control-api.js';
 import { ControlRouter } from './controlapi/router.js';
 import { ControlLoop } from './control-loop.js';
 import { Dispatcher } from './dispatcher/dispatcher.js';
+import { leaderOnly } from './dispatcher/router.js';
 import { EmbeddedProcess, embeddedEtcd, embeddedNats } from './embedded.js';
 import { EventPublisher } from './events/publisher.js';
 import { EventRelay } from './events/relay.js';
-import { EndpointCatalog } from './endpoints/catalog.js';
-import { EndpointRegistry } from './endpoints/registry.js';
+import { EndpointCatalog } from './discovery/catalog.js';
+import { EndpointRegistry } from './discovery/registry.js';
 import { ConsulHttpApi } from './http/consul-api.js';
 import { serveEvents } from './controlapi/control-api.js';
 import { Election } from './leadership/election.js';
@@ -42,10 +46,10 @@ export interface ManagerConfig {
   log: (line: string) => void;
 }
 
-type Lifecycle = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
-
 const SHUTDOWN_GRACE_MS = 2_000;
 const RELOAD_RETRY_MS = 250;
+/** Tries to start the election (etcd may still be starting) before the manager gives up. */
+const START_ATTEMPTS = 60;
 
 interface LeaderTerm {
   role: 'leader';
@@ -56,6 +60,8 @@ interface LeaderTerm {
   dispatcherImpl: DispatcherServer;
   api: ControlApi;
   registry: EndpointRegistry;
+  /** Stops publishing this term's changes on NATS. */
+  stopEvents: () => void;
 }
 
 interface FollowerTerm {
@@ -68,7 +74,8 @@ interface FollowerTerm {
 }
 
 export class Manager {
-  private lifecycle: Lifecycle = 'new';
+  private lifecycle: LifecycleState = 'new';
+  private closing: Promise<void> | undefined;
   private readonly embedded: EmbeddedProcess[] = [];
   private store: EtcdStore | undefined;
   /**
@@ -146,7 +153,7 @@ export class Manager {
         const l = this.election?.leader;
         return l && l.id !== this.id ? l.address : undefined;
       },
-      events: (call) => serveEvents(relay, call),
+      local: { events: (call) => serveEvents(relay, call) },
     });
     const server = new Server({ 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_permit_without_calls': 1 });
     server.addService(DispatcherService, this.dispatcherRouter());
@@ -205,11 +212,20 @@ export class Manager {
     this.http = http;
   }
 
-  async stop(): Promise<void> {
-    if (this.lifecycle === 'stopping' || this.lifecycle === 'stopped') return;
+  /**
+   * Stops what start() started, in reverse order, with two deliberate exceptions: the
+   * election goes first (resigning lets another manager take over while this one drains)
+   * and the term ends once the gRPC server has drained its calls. Idempotent: a second
+   * call waits for the first.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
     this.lifecycle = 'stopping';
     this.generation++;
-    // Resign first: another manager takes over while this one drains.
     await this.election?.close();
     await this.http?.close();
     const server = this.server;
@@ -219,7 +235,7 @@ export class Manager {
           server.forceShutdown();
           resolve();
         }, SHUTDOWN_GRACE_MS);
-        if (this.term?.role === 'leader') this.term.dispatcher.close();
+        if (this.term?.role === 'leader') void this.term.dispatcher.close();
         server.tryShutdown(() => {
           clearTimeout(timer);
           resolve();
@@ -227,14 +243,14 @@ export class Manager {
       });
     }
     await this.endTerm();
-    this.router?.close();
+    await this.router?.close();
+    await this.relay?.close();
     this.stopEndpointEvents?.();
     await this.catalog?.close();
-    await this.relay?.close();
     await this.events?.close();
-    await this.store?.close();
     await this.electionStore?.close();
-    for (const p of [...this.embedded].reverse()) await p.stop();
+    await this.store?.close();
+    for (const p of [...this.embedded].reverse()) await p.close();
     this.lifecycle = 'stopped';
   }
 
@@ -288,7 +304,7 @@ export class Manager {
       events: this.relay,
     });
     const registry = new EndpointRegistry(state, writer, store, { log });
-    this.events?.attach(state);
+    const stopEvents = this.events?.followState(state) ?? (() => {});
     dispatcher.start();
     loop.enable();
     void registry.start();
@@ -301,6 +317,7 @@ export class Manager {
       dispatcherImpl: dispatcher.implementation(),
       api,
       registry,
+      stopEvents,
     };
     log(
       `leading: ${snapshot.nodes.length} nodes, ${snapshot.services.length} services, ${snapshot.tasks.length} tasks loaded in ${Date.now() - started} ms`,
@@ -359,12 +376,12 @@ export class Manager {
     if (!term) return;
     if (term.role === 'leader') {
       this.store?.setGuard(undefined);
-      term.registry.close(); // keepalives stop: this term's leases expire unless the next leader re-puts first
-      term.dispatcher.close(); // agents reconnect to whoever leads next
-      term.loop.close();
-      await Promise.race([term.writer.sync(), sleep(SHUTDOWN_GRACE_MS)]);
+      await term.registry.close(); // keepalives stop: this term's leases expire unless the next leader re-puts first
+      await term.dispatcher.close(); // agents reconnect to whoever leads next
+      await term.loop.close();
+      await Promise.race([term.writer.sync(), sleep(SHUTDOWN_GRACE_MS, undefined, { ref: false })]);
       await term.writer.close();
-      this.events?.detach(term.state);
+      term.stopEvents();
     } else {
       await term.stopWatch?.();
     }
@@ -372,27 +389,19 @@ export class Manager {
 
   /** Agents talk to the leader only; a follower sends them on with UNAVAILABLE. */
   private dispatcherRouter(): DispatcherServer {
-    const notLeader = (): Partial<ServiceError> => {
-      const leader = this.election?.leader;
-      return {
-        code: status.UNAVAILABLE,
-        details:
-          leader && leader.id !== this.id
-            ? `this manager is not the leader (leader: ${leader.address})`
-            : 'no leader elected yet',
-      };
-    };
-    const impl: Record<string, unknown> = {};
-    for (const method of Object.keys(DispatcherClient.service)) {
-      impl[method] = (call: { emit(e: string, v: unknown): void }, cb?: (e: Partial<ServiceError>) => void) => {
-        const term = this.term;
-        if (term?.role === 'leader') {
-          (term.dispatcherImpl as unknown as Record<string, (c: unknown, cb?: unknown) => void>)[method]!(call, cb);
-        } else if (cb) cb(notLeader());
-        else call.emit('error', notLeader());
-      };
-    }
-    return impl as unknown as DispatcherServer;
+    return leaderOnly(
+      () => (this.term?.role === 'leader' ? this.term.dispatcherImpl : undefined),
+      () => {
+        const leader = this.election?.leader;
+        return {
+          code: status.UNAVAILABLE,
+          details:
+            leader && leader.id !== this.id
+              ? `this manager is not the leader (leader: ${leader.address})`
+              : 'no leader elected yet',
+        };
+      },
+    );
   }
 }
 
@@ -412,20 +421,21 @@ function applyRemote(state: ClusterState, c: RemoteChange): void {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
+/**
+ * Starting the election retries while etcd is not there yet (embedded, or a member
+ * restarting): 200 ms doubling to 2 s between tries, 60 tries, each failure logged.
+ */
 async function retry<T>(fn: () => Promise<T>, what: string, log: (l: string) => void): Promise<T> {
-  let delay = 200;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (attempt >= 60) throw err;
-      log(`cannot ${what} (attempt ${attempt}): ${(err as Error).message}`);
-      await sleep(delay);
-      delay = Math.min(delay * 2, 2_000);
-    }
+  const policy = cockatielRetry(handleAll, {
+    maxAttempts: START_ATTEMPTS - 1,
+    backoff: new ExponentialBackoff({ generator: noJitterGenerator, initialDelay: 200, maxDelay: 2_000 }),
+  });
+  const listener = policy.onRetry((r) =>
+    log(`cannot ${what} (attempt ${r.attempt}): ${'error' in r ? r.error.message : 'no result'}`),
+  );
+  try {
+    return await policy.execute(() => fn());
+  } finally {
+    listener.dispose();
   }
 }

@@ -63,6 +63,7 @@ export interface AllocatorOptions {
 export class Allocator {
   private dirty = true;
   private readonly defaultSubnet: string;
+  private readonly off: () => void;
 
   constructor(
     private readonly state: ClusterState,
@@ -70,7 +71,12 @@ export class Allocator {
     opts: AllocatorOptions = {},
   ) {
     this.defaultSubnet = opts.defaultNetworkSubnet ?? DEFAULT_NETWORK_SUBNET;
-    state.onChange((c) => this.observe(c));
+    this.off = state.onChange((c) => this.observe(c));
+  }
+
+  /** Stops following the state; idempotent. */
+  async close(): Promise<void> {
+    this.off();
   }
 
   get hasWork(): boolean {

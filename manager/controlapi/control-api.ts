@@ -45,7 +45,7 @@ import {
   unary,
   unavailable,
 } from '../errors.js';
-import type { EndpointView } from '../endpoints/view.js';
+import type { EndpointView } from '../discovery/view.js';
 import { validateReplicas, validateSpec } from './validate.js';
 import { serviceStatus } from './service-status.js';
 import { checkPortConflicts } from './ports.js';
@@ -202,22 +202,29 @@ export class ControlApi {
       );
     }
     if (this.state.networkByName(spec.name)) throw alreadyExists(`network "${spec.name}" already exists`);
+    // Only to choose (it follows the state while open): the leader's control loop has its own.
     const allocator = new Allocator(this.state, this.now);
-    let subnet: string;
+    let network: Network;
     try {
-      subnet = allocator.chooseSubnet(spec.subnet);
-    } catch (err) {
-      if (err instanceof AllocationError || err instanceof CidrError) throw invalidArgument(err.message);
-      throw err;
+      let subnet: string;
+      try {
+        subnet = allocator.chooseSubnet(spec.subnet);
+      } catch (err) {
+        if (err instanceof AllocationError || err instanceof CidrError)
+          throw invalidArgument(err.message, { cause: err });
+        throw err;
+      }
+      network = {
+        id: newId(),
+        spec: { ...spec, subnet },
+        vni: allocator.nextVni(),
+        hostPrefixLen: HOST_PREFIX_LEN,
+        isDefault: false,
+        createdAtMs: this.now(),
+      };
+    } finally {
+      await allocator.close();
     }
-    const network: Network = {
-      id: newId(),
-      spec: { ...spec, subnet },
-      vni: allocator.nextVni(),
-      hostPrefixLen: HOST_PREFIX_LEN,
-      isDefault: false,
-      createdAtMs: this.now(),
-    };
     this.state.putNetwork(network);
     await this.deps.sync();
     return network;
@@ -346,7 +353,10 @@ export function serveEvents(relay: EventFollower | undefined, call: ServerWritab
       (err) => {
         if (done) return;
         finish();
-        call.emit('error', toServiceError(err instanceof ApiError ? err : unavailable(`events: ${err.message}`)));
+        call.emit(
+          'error',
+          toServiceError(err instanceof ApiError ? err : unavailable(`events: ${err.message}`, { cause: err })),
+        );
       },
     );
   } catch (err) {

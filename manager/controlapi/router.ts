@@ -1,20 +1,14 @@
-// Routes Control API calls by role: a leader answers everything itself; a follower
-// answers reads from its watch-fed view (LookupService from its endpoint catalog) and
-// forwards writes to the leader. Events is served by every manager itself, whatever
-// its role or view, and never forwarded.
-import { credentials, status, type ServerWritableStream, type ServiceError } from '@grpc/grpc-js';
-import { ControlClient, type ControlServer, type Event, type EventsRequest } from '../../proto/gen/shoal.js';
+// Routes Control API calls by role, as CONTROL_ROUTES (routes.ts) declares each method: a
+// leader answers everything itself; a follower answers reads from its watch-fed view
+// (LookupService from its endpoint catalog) and forwards writes to the leader. Local calls
+// (Events) are served by every manager itself, whatever its role or view, never forwarded.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { credentials, status, type ServiceError } from '@grpc/grpc-js';
+import { ControlClient, ControlService, type ControlServer } from '../../proto/gen/shoal.js';
+import { proxyService, type ProxiedCall, type UnaryCall } from '../service-proxy.js';
 import type { ControlApi } from './control-api.js';
+import { isLocal, isWrite, type LocalControl } from './routes.js';
 
-const WRITE_METHODS = [
-  'updateNode',
-  'createService',
-  'scaleService',
-  'removeService',
-  'removeNode',
-  'createNetwork',
-  'removeNetwork',
-] as const;
 /** A forwarded write rides through a leader change for this long (the CLI waits 10 s). */
 const FORWARD_DEADLINE_MS = 8_000;
 const LEADER_POLL_MS = 50;
@@ -27,137 +21,106 @@ export interface RouterView {
   isLeader(): boolean;
   /** The leader's address when another manager leads. */
   leaderAddress(): string | undefined;
-  /** Control.Events, served locally (see serveEvents); without it the term's API serves it. */
-  events?(call: ServerWritableStream<EventsRequest, Event>): void;
+  /** What serves the local methods (Events, see serveEvents); without it the term's API serves them. */
+  local?: LocalControl;
 }
-
-type StreamHandler = (call: { emit(e: string, v: unknown): boolean }) => void;
-
-type Handler = (
-  call: { request: unknown; getPeer(): string },
-  cb: (err: Partial<ServiceError> | null, res?: unknown) => void,
-) => void;
 
 export class ControlRouter {
   private client: ControlClient | undefined;
   private clientAddress = '';
+  private closed = false;
 
   constructor(private readonly view: RouterView) {}
 
   implementation(): ControlServer {
-    const impl: Record<string, Handler> = {};
-    const methods = Object.keys(ControlClient.service);
-    const definitions = ControlClient.service as unknown as Record<string, { responseStream: boolean }>;
-    for (const method of methods) {
-      if (definitions[method]?.responseStream) {
-        (impl as unknown as Record<string, StreamHandler>)[method] = this.streamHandler(method);
-        continue;
-      }
-      const isWrite = (WRITE_METHODS as readonly string[]).includes(method);
-      impl[method] = (call, cb) => {
-        const api = this.view.api();
-        if (api && (!isWrite || this.view.isLeader())) {
-          (api.implementation() as unknown as Record<string, Handler>)[method]!(call, cb);
-          return;
-        }
-        if (isWrite) {
-          void this.forwardWrite(method, call, cb, Date.now() + FORWARD_DEADLINE_MS);
-          return;
-        }
-        cb({
-          code: status.UNAVAILABLE,
-          details: isWrite
-            ? 'no leader elected yet (is etcd reachable?); try again shortly'
-            : 'this manager is still loading the cluster state; try again shortly',
-        });
-      };
-    }
-    return impl as unknown as ControlServer;
+    return proxyService<ControlServer>(ControlService, (call) => this.route(call));
   }
 
-  /** Server streams (reads): Events locally, any other from the current view. */
-  private streamHandler(method: string): StreamHandler {
-    return (call) => {
-      if (method === 'events' && this.view.events) {
-        this.view.events(call as unknown as ServerWritableStream<EventsRequest, Event>);
-        return;
-      }
-      const api = this.view.api();
-      if (api) {
-        (api.implementation() as unknown as Record<string, StreamHandler>)[method]!(call);
-        return;
-      }
-      call.emit('error', {
-        code: status.UNAVAILABLE,
-        details: 'this manager is still loading the cluster state; try again shortly',
-      });
-    };
-  }
-
-  close(): void {
+  /** Closes the connection to the leader (forwarded writes in flight fail); idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
     this.client?.close();
     this.client = undefined;
+  }
+
+  private route(call: ProxiedCall<ControlServer>): void {
+    if (isLocal(call) && this.view.local) {
+      call.delegate(this.view.local);
+      return;
+    }
+    const api = this.view.api();
+    const write = isWrite(call.method);
+    if (api && (!write || this.view.isLeader())) {
+      call.delegate(api.implementation());
+      return;
+    }
+    if (write && call.kind === 'unary') {
+      void this.forwardWrite(call, Date.now() + FORWARD_DEADLINE_MS);
+      return;
+    }
+    call.refuse({
+      code: status.UNAVAILABLE,
+      details: 'this manager is still loading the cluster state; try again shortly',
+    });
   }
 
   /**
    * Sends a write to the leader; while there is none, or it does not answer (it just
    * died), waits for the next one — possibly this manager — until the deadline.
    */
-  private async forwardWrite(
-    method: string,
-    call: { request: unknown; getPeer(): string },
-    cb: (err: Partial<ServiceError> | null, res?: unknown) => void,
-    deadline: number,
-  ): Promise<void> {
+  private async forwardWrite(call: UnaryCall<ControlServer>, deadline: number): Promise<void> {
     let lastError = 'no leader elected yet (is etcd reachable?)';
     let failedAddress = '';
     let failedAt = 0;
-    while (Date.now() < deadline) {
+    while (Date.now() < deadline && !this.closed) {
       if (failedAddress && Date.now() - failedAt > RETRY_SAME_LEADER_MS) failedAddress = '';
       const api = this.view.api();
       if (api && this.view.isLeader()) {
-        (api.implementation() as unknown as Record<string, Handler>)[method]!(call, cb);
+        call.delegate(api.implementation());
         return;
       }
       const leader = this.view.leaderAddress();
       if (leader && leader !== failedAddress) {
-        const result = await new Promise<{ err: Partial<ServiceError> | null; res?: unknown }>((resolve) =>
-          this.forward(leader, method, call.request, deadline, (err, res) => resolve({ err, res })),
-        );
+        const result = await this.forward(leader, call, deadline);
         if (!result.err || result.err.code !== status.UNAVAILABLE) {
-          cb(result.err, result.res);
+          call.reply(result.err, result.res);
           return;
         }
         lastError = `the leader at ${leader} does not answer`;
         failedAddress = leader;
         failedAt = Date.now();
       }
-      await new Promise((r) => setTimeout(r, LEADER_POLL_MS));
+      await sleep(LEADER_POLL_MS);
     }
-    cb({ code: status.UNAVAILABLE, details: `${lastError}; try again shortly` });
+    call.refuse({ code: status.UNAVAILABLE, details: `${lastError}; try again shortly` });
   }
 
+  /** One attempt: the call's request to the same method of the leader, its answer as the leader gave it. */
   private forward(
     address: string,
-    method: string,
-    request: unknown,
+    call: UnaryCall<ControlServer>,
     deadline: number,
-    cb: (err: Partial<ServiceError> | null, res?: unknown) => void,
-  ): void {
+  ): Promise<{ err: Partial<ServiceError> | null; res?: unknown }> {
     if (!this.client || this.clientAddress !== address) {
       this.client?.close();
       this.client = new ControlClient(address, credentials.createInsecure());
       this.clientAddress = address;
     }
-    const fn = (
-      this.client as unknown as Record<
-        string,
-        (req: unknown, opts: object, cb: (e: ServiceError | null, r?: unknown) => void) => void
-      >
-    )[method]!;
-    fn.call(this.client, request, { deadline }, (err, res) => {
-      if (err) cb({ code: err.code, details: err.details || err.message, metadata: err.metadata });
-      else cb(null, res);
+    const def = call.definition;
+    return new Promise((resolve) => {
+      this.client!.makeUnaryRequest(
+        def.path,
+        (value: unknown) => def.requestSerialize(value),
+        (bytes: Buffer) => def.responseDeserialize(bytes),
+        call.request,
+        { deadline },
+        (err, res) =>
+          resolve(
+            err
+              ? { err: { code: err.code, details: err.details || err.message, metadata: err.metadata } }
+              : { err: null, res },
+          ),
+      );
     });
   }
 }

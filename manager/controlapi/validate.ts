@@ -38,7 +38,7 @@ export function validateSpec(spec: ServiceSpec | undefined): ServiceSpec {
     try {
       return formatConstraint(parseConstraint(c));
     } catch (err) {
-      if (err instanceof ConstraintError) throw invalidArgument(err.message);
+      if (err instanceof ConstraintError) throw invalidArgument(err.message, { cause: err });
       throw err;
     }
   });

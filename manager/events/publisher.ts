@@ -1,9 +1,10 @@
 // Publishes cluster changes on NATS. Event delivery is best effort: while NATS is away,
 // events are dropped and nothing else waits for it.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, JSONCodec, type NatsConnection } from 'nats';
 import { AvailabilityToJSON, NodeStatusToJSON } from './enum-names.js';
 import { PublishMode, type Task } from '../../proto/gen/shoal.js';
-import type { EndpointEvent } from '../endpoints/catalog.js';
+import type { EndpointEvent } from '../discovery/catalog.js';
 import { TaskState, stateName } from '../../proto/task-state.js';
 import type { Change, ClusterState } from '../store/cluster-state.js';
 import { subjects } from './subjects.js';
@@ -16,8 +17,8 @@ const CONNECT_RETRY_MS = 1_000;
 export class EventPublisher {
   private nc: NatsConnection | undefined;
   private closed = false;
-  /** Ends the wait between connection attempts (on close). */
-  private wake: (() => void) | undefined;
+  /** Aborted by close(): ends the wait between connection attempts. */
+  private readonly closing = new AbortController();
   published = 0;
 
   constructor(
@@ -25,23 +26,14 @@ export class EventPublisher {
     private readonly log: (line: string) => void = () => {},
   ) {}
 
-  private attached: ClusterState | undefined;
-
   /** Connects in the background, retrying forever; never blocks the manager's start. */
   connect(): void {
     void this.connectLoop();
   }
 
-  /** Publishes the changes of this state (the leader's); one state at a time. */
-  attach(state: ClusterState): void {
-    this.attached = state;
-    state.onChange((c) => {
-      if (this.attached === state) this.observe(c);
-    });
-  }
-
-  detach(state: ClusterState): void {
-    if (this.attached === state) this.attached = undefined;
+  /** Publishes the changes of this state (a leader term's) until the returned unsubscribe is called. */
+  followState(state: ClusterState): () => void {
+    return state.onChange((c) => this.observe(c));
   }
 
   /**
@@ -100,14 +92,7 @@ export class EventPublisher {
         if (this.closed) return;
         if (!reported) this.log(`events: cannot connect to NATS at ${this.url}: ${(err as Error).message} (retrying)`);
         reported = true;
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, CONNECT_RETRY_MS);
-          this.wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.wake = undefined;
+        await sleep(CONNECT_RETRY_MS, undefined, { signal: this.closing.signal }).catch(() => {});
       }
     }
   }
@@ -201,9 +186,10 @@ export class EventPublisher {
     });
   }
 
+  /** Hands NATS what is queued and closes the connection; idempotent. */
   async close(): Promise<void> {
     this.closed = true;
-    this.wake?.();
+    this.closing.abort();
     this.flush();
     const nc = this.nc;
     this.nc = undefined;

@@ -3,6 +3,7 @@
 // follows, one subscription on shoal.events.> is fanned out to every follower, each with its
 // own filter, and it is dropped when the last one leaves. Best effort, like the publisher:
 // while NATS is away, events are lost and followers just see none.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, Events, type Msg, type NatsConnection, type NatsError, type Subscription } from 'nats';
 import type { Event, EventsRequest } from '../../proto/gen/shoal.js';
 import { SUBJECT_ROOT, subjects } from './subjects.js';
@@ -33,8 +34,8 @@ export class EventRelay {
   #nc: NatsConnection | undefined;
   #sub: Subscription | undefined;
   readonly #followers = new Set<Follower>();
-  /** Wakes the first-connection retry loop early (on close). */
-  #wake: (() => void) | undefined;
+  /** Aborted by close(): ends the wait between first-connection attempts. */
+  readonly #closing = new AbortController();
 
   constructor(
     private readonly natsUrl: string,
@@ -71,7 +72,7 @@ export class EventRelay {
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
-    this.#wake?.();
+    this.#closing.abort();
     this.#failAll(new Error('this manager is stopping'));
     const nc = this.#nc;
     this.#nc = undefined;
@@ -120,14 +121,7 @@ export class EventRelay {
         if (!complained)
           this.log(`events relay: cannot connect to NATS at ${this.natsUrl}: ${(err as Error).message} (retrying)`);
         complained = true;
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, CONNECT_RETRY_MS);
-          this.#wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.#wake = undefined;
+        await sleep(CONNECT_RETRY_MS, undefined, { signal: this.#closing.signal }).catch(() => {});
       }
     }
   }

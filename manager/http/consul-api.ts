@@ -3,15 +3,14 @@
 // Answers come from the EndpointView (watch-fed), never from etcd per request.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { EndpointView } from '../endpoints/view.js';
-import { blockUntilNewer } from './blocking.js';
+import type { LifecycleState } from '../../proto/lifecycle.js';
+import type { EndpointView } from '../discovery/view.js';
+import { blockUntilNewer, WAIT_SLICE_MS } from './blocking.js';
 import { catalogEntries, healthEntries, onlyPassing } from './consul-shape.js';
 import { blockingParams, flag, QueryError, type BlockingParams } from './query.js';
 
 /** After close() has answered the pending blocking queries, sockets still open this long later are cut. */
 const CLOSE_GRACE_MS = 2_000;
-
-type Lifecycle = 'new' | 'listening' | 'closing' | 'closed';
 
 type Route =
   { kind: 'health'; name: string } | { kind: 'catalog'; name: string } | { kind: 'services' } | { kind: 'leader' };
@@ -28,6 +27,14 @@ class HttpError extends Error {
   }
 }
 
+export interface ConsulHttpApiOptions {
+  view: EndpointView;
+  leaderAddress: () => string;
+  log: (l: string) => void;
+  /** The clock a blocking query's wait is kept by (performance.now); the view's own, in tests. */
+  now?: () => number;
+}
+
 const HEALTH_PREFIX = '/v1/health/service/';
 const CATALOG_PREFIX = '/v1/catalog/service/';
 
@@ -36,15 +43,17 @@ export class ConsulHttpApi {
   private readonly leaderAddress: () => string;
   private readonly log: (l: string) => void;
   private readonly server: http.Server;
-  private state: Lifecycle = 'new';
+  private state: LifecycleState = 'new';
   private closing: Promise<void> | undefined;
   /** One per blocking query in flight; aborted when its client goes away or on close(). */
   private readonly pending = new Set<AbortController>();
+  private readonly now: () => number;
 
-  constructor(opts: { view: EndpointView; leaderAddress: () => string; log: (l: string) => void }) {
+  constructor(opts: ConsulHttpApiOptions) {
     this.view = opts.view;
     this.leaderAddress = opts.leaderAddress;
     this.log = opts.log;
+    this.now = opts.now ?? (() => performance.now());
     this.server = http.createServer((req, res) => this.handle(req, res));
   }
 
@@ -52,6 +61,7 @@ export class ConsulHttpApi {
   async listen(hostPort: string): Promise<string> {
     if (this.state !== 'new') throw new Error(`consul http api: cannot listen while ${this.state}`);
     const { host, port } = parseHostPort(hostPort);
+    this.state = 'starting';
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) => {
         this.server.off('listening', onListening);
@@ -65,13 +75,21 @@ export class ConsulHttpApi {
       this.server.once('error', onError);
       this.server.once('listening', onListening);
       this.server.listen(port, host);
+    }).catch((err: unknown) => {
+      this.state = 'new'; // nothing listens: listen() may be called again
+      throw err;
     });
     this.server.on('error', (err) => this.log(`consul http api: ${err.message}`));
-    this.state = 'listening';
+    this.state = 'running';
     const a = this.server.address() as AddressInfo;
     const bound = a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
     this.log(`consul http api: listening on ${bound}`);
     return bound;
+  }
+
+  /** Blocking queries waiting for an answer (for tests and logs). */
+  get pendingQueries(): number {
+    return this.pending.size;
   }
 
   /** Answers pending blocking queries with what the view holds now, then stops. Idempotent. */
@@ -81,8 +99,8 @@ export class ConsulHttpApi {
   }
 
   private async shutdown(): Promise<void> {
-    const wasListening = this.state === 'listening';
-    this.state = 'closing';
+    const wasListening = this.state === 'running';
+    this.state = 'stopping';
     for (const ac of this.pending) ac.abort();
     if (wasListening) {
       await new Promise<void>((resolve) => {
@@ -94,7 +112,7 @@ export class ConsulHttpApi {
         this.server.closeIdleConnections();
       });
     }
-    this.state = 'closed';
+    this.state = 'stopped';
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -115,7 +133,7 @@ export class ConsulHttpApi {
     const route = matchRoute(path);
     if (req.method !== 'GET')
       throw new HttpError(405, `method ${req.method} not allowed on ${path}; use GET`, { Allow: 'GET' });
-    if (this.state !== 'listening') throw new HttpError(503, 'the manager is shutting down');
+    if (this.state !== 'running') throw new HttpError(503, 'the manager is shutting down');
     let pretty: boolean;
     let blocking: BlockingParams = { index: undefined, waitMs: 0 };
     let passing = false;
@@ -179,7 +197,7 @@ export class ConsulHttpApi {
     res.on('close', onClose);
     this.pending.add(ac);
     try {
-      const r = await blockUntilNewer(wait, p.index, p.waitMs, ac.signal);
+      const r = await blockUntilNewer(wait, p.index, p.waitMs, ac.signal, WAIT_SLICE_MS, this.now);
       if (r) return r;
       if (gone) return undefined;
       return now(); // close() ended the wait: answer with what there is
@@ -194,7 +212,7 @@ export class ConsulHttpApi {
       'X-Consul-KnownLeader': this.leaderAddress() !== '' ? 'true' : 'false',
       'X-Consul-LastContact': '0',
     };
-    if (this.state !== 'listening') h['Connection'] = 'close';
+    if (this.state !== 'running') h['Connection'] = 'close';
     return h;
   }
 

@@ -4,6 +4,7 @@
 // /shoal/v1/leader with its lease leads. A crashed leader's lease expires and the key
 // with it; a leader that resigns deletes it at once. A leader that cannot renew its lease
 // for a whole TTL steps down by itself: it cannot know it still leads.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { EventEmitter } from 'node:events';
 import type { Etcd3, Lease, Watcher } from 'etcd3';
 import type { ICompare } from 'etcd3/lib/rpc.js';
@@ -48,6 +49,7 @@ export class Election extends EventEmitter<ElectionEvents> {
   private leaseId = '';
   private watcher: Watcher | undefined;
   private campaigning = false;
+  private closing: Promise<void> | undefined;
   /** Renews the lease off the main event loop (lease-keeper.ts). */
   private readonly keeper: LeaseKeeper;
   leader: ManagerIdentity | undefined;
@@ -82,7 +84,13 @@ export class Election extends EventEmitter<ElectionEvents> {
     void this.campaign();
   }
 
-  async close(): Promise<void> {
+  /** Resigns (the lease is revoked: another manager can lead at once); idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.resign();
+    return this.closing;
+  }
+
+  private async resign(): Promise<void> {
     const wasLeader = this.role === 'leader';
     this.role = 'stopped';
     await this.keeper.close();
@@ -217,8 +225,4 @@ export class Election extends EventEmitter<ElectionEvents> {
     this.leader = leader;
     this.emit('leaderChanged', leader);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -41,7 +41,9 @@ export class LeaseKeeper {
     this.worker.postMessage({ type: 'stop' });
   }
 
+  /** Ends the worker (no more renewals); idempotent. */
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
     await this.worker.terminate();
   }

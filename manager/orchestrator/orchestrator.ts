@@ -21,6 +21,7 @@ export class Orchestrator {
   private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   /** Called when a timer makes a service dirty again (the manager then runs a pass). */
   onWake: () => void = () => {};
+  private readonly off: () => void;
 
   constructor(
     private readonly state: ClusterState,
@@ -28,7 +29,7 @@ export class Orchestrator {
   ) {
     for (const id of state.services.keys()) this.dirty.add(id);
     for (const t of state.tasks.values()) this.dirty.add(t.serviceId);
-    state.onChange((c) => this.observe(c));
+    this.off = state.onChange((c) => this.observe(c));
   }
 
   get hasWork(): boolean {
@@ -126,7 +127,9 @@ export class Orchestrator {
     return count;
   }
 
-  close(): void {
+  /** Stops following the state and cancels the restart timers; idempotent. */
+  async close(): Promise<void> {
+    this.off();
     for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
   }

@@ -1,7 +1,7 @@
 // Creating and stopping tasks: the only two things the orchestrator does to them.
 import type { Service, Task } from '../../proto/gen/shoal.js';
 import { newId } from '../../proto/naming.js';
-import { TaskState, isTerminal } from '../../proto/task-state.js';
+import { TaskState, canTransition, isTerminal } from '../../proto/task-state.js';
 import type { ClusterState } from '../store/cluster-state.js';
 
 let lastCreatedAt = 0;
@@ -71,7 +71,8 @@ export function stopTask(
     });
     return;
   }
-  if (t.desiredState >= desired) return;
+  // Desired state only moves forward too (REMOVE is never turned back into SHUTDOWN).
+  if (t.desiredState === desired || !canTransition(t.desiredState, desired)) return;
   state.putTask({ ...t, desiredState: desired });
 }
 

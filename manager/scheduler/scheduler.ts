@@ -25,6 +25,7 @@ export class Scheduler {
   private readonly pipeline: Pipeline;
   /** Set when nodes or resources changed, so pending tasks deserve another try. */
   private capacityChanged = true;
+  private readonly off: () => void;
 
   constructor(
     private readonly state: ClusterState,
@@ -36,7 +37,12 @@ export class Scheduler {
       this.index.taskChanged(t.id, t);
       if (isSchedulable(t)) this.pending.add(t.id);
     }
-    state.onChange((c) => this.observe(c));
+    this.off = state.onChange((c) => this.observe(c));
+  }
+
+  /** Stops following the state; idempotent. */
+  async close(): Promise<void> {
+    this.off();
   }
 
   get pendingCount(): number {

@@ -31,7 +31,7 @@ export class ClusterState {
   /** `${serviceId}/${slot}` -> task ids: one replica slot's current task and history. */
   private readonly tasksBySlot = new Map<string, Set<string>>();
   private readonly serviceIdByName = new Map<string, string>();
-  private readonly listeners: Listener[] = [];
+  private readonly listeners = new Set<Listener>();
 
   constructor(private readonly writer?: Writer) {}
 
@@ -107,8 +107,16 @@ export class ClusterState {
     this.emit({ kind: 'lease', id, before });
   }
 
-  onChange(listener: Listener): void {
-    this.listeners.push(listener);
+  /**
+   * Calls `listener` after every mutation, in order; returns the unsubscribe (idempotent).
+   * A subscriber keeps it and calls it when it closes, so a closed part hears nothing more.
+   */
+  onChange(listener: Listener): () => void {
+    const entry: Listener = (c) => listener(c); // one entry per subscription, even for the same function
+    this.listeners.add(entry);
+    return () => {
+      this.listeners.delete(entry);
+    };
   }
 
   // ------------------------------------------------------------ reads

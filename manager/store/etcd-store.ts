@@ -45,6 +45,7 @@ export class EtcdStore implements Store, ChangeSource, LeaseStore {
   private readonly client: Etcd3;
   /** Compared in every write transaction: only the current leader's writes apply. */
   private guard: ICompare | undefined;
+  private closed = false;
 
   /** `ownConnection`: its own TCP connection (grpc-js shares one between identical clients otherwise). */
   constructor(endpoints: string[], opts: { ownConnection?: boolean } = {}) {
@@ -291,7 +292,10 @@ export class EtcdStore implements Store, ChangeSource, LeaseStore {
     );
   }
 
+  /** Closes the connection; idempotent. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     this.client.close();
   }
 }

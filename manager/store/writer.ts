@@ -90,18 +90,19 @@ export class Writer {
     return this.desired.sync();
   }
 
+  /** Stops committing (what is still queued is dropped: sync() first to keep it); idempotent. */
   async close(): Promise<void> {
     this.closed = true;
-    this.bulk.close();
-    this.desired.close();
+    await this.desired.close();
+    await this.bulk.close();
   }
 
   /** Called by a lane whose commit was refused by the guard: both lanes stop. */
   fenced(err: Error): void {
     if (this.closed) return;
     this.closed = true;
-    this.bulk.close();
-    this.desired.close();
+    void this.bulk.close();
+    void this.desired.close();
     this.onFenced(err);
   }
 
@@ -141,9 +142,10 @@ class Lane {
     return new Promise((resolve) => this.waiters.push({ seq, resolve }));
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
   }
 
   enqueue(op: Queued): void {

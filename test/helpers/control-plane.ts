@@ -1,37 +1,105 @@
-// A real etcd and nats-server in a temp dir, for tests that run whole managers in-process.
+// A real etcd and nats-server in temp dirs, for tests that run the manager's parts (or
+// whole managers) in-process against them. Ports are picked free; one that another
+// process took meanwhile (tests run in parallel) makes the start try again on new ones.
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { embeddedEtcd, embeddedNats } from '../../manager/embedded.js';
+import { embeddedEtcd, embeddedNats, type EmbeddedProcess } from '../../manager/embedded.js';
 import type { ManagerConfig } from '../../manager/manager.js';
 import { freePort } from './ports.js';
+
+/** Tries at a start whose port was taken between picking it and binding it. */
+const START_ATTEMPTS = 4;
+
+export interface Started {
+  dir: string;
+  port: number;
+  /** etcd: http://127.0.0.1:PORT; NATS: nats://127.0.0.1:PORT */
+  url: string;
+  /** Stops the process and removes its temp dir; idempotent. */
+  close(): Promise<void>;
+}
 
 export interface ControlPlane {
   dir: string;
   etcdUrl: string;
   natsUrl: string;
-  /** Stops NATS and etcd and removes the temp dir (stop the managers first). */
-  stop(): Promise<void>;
+  /** Stops NATS and etcd and removes the temp dir (close the managers first); idempotent. */
+  close(): Promise<void>;
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+async function start(
+  prefix: string,
+  make: (dir: string, port: number) => EmbeddedProcess,
+  pickPort: () => Promise<number>,
+  scheme: string,
+  fixedPort: number | undefined,
+): Promise<Started> {
+  for (let attempt = 1; ; attempt++) {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    const port = fixedPort ?? (await pickPort());
+    const proc = make(dir, port);
+    try {
+      await proc.start();
+    } catch (err) {
+      await proc.close();
+      rmSync(dir, { recursive: true, force: true });
+      if (fixedPort !== undefined || attempt >= START_ATTEMPTS) throw err;
+      continue;
+    }
+    let closing: Promise<void> | undefined;
+    return {
+      dir,
+      port,
+      url: `${scheme}://127.0.0.1:${port}`,
+      close: () => (closing ??= proc.close().then(() => rmSync(dir, { recursive: true, force: true }))),
+    };
+  }
+}
+
+/** etcd on a free client port whose next port (the peer port) is free too. */
+export function startEtcd(prefix: string): Promise<Started> {
+  const pick = async () => {
+    for (;;) {
+      const p = await freePort();
+      if (p < 65_535 && (await portFree(p + 1))) return p;
+    }
+  };
+  return start(prefix, (dir, port) => embeddedEtcd(dir, port, () => {}), pick, 'http', undefined);
+}
+
+/** nats-server on a free port, or on `port` (to start one again where another was). */
+export function startNats(prefix: string, port?: number): Promise<Started> {
+  return start(prefix, (dir, p) => embeddedNats(dir, p, () => {}), freePort, 'nats', port);
 }
 
 export async function startControlPlane(prefix: string): Promise<ControlPlane> {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  const etcdPort = await freePort();
-  await freePort(); // keep etcdPort + 1 (peer) likely free
-  const natsPort = await freePort();
-  const etcd = embeddedEtcd(dir, etcdPort, () => {});
-  const nats = embeddedNats(dir, natsPort, () => {});
-  await etcd.start();
-  await nats.start();
+  const etcd = await startEtcd(`${prefix}etcd-`);
+  const nats = await startNats(`${prefix}nats-`).catch(async (err: unknown) => {
+    await etcd.close();
+    throw err;
+  });
+  let closing: Promise<void> | undefined;
   return {
     dir,
-    etcdUrl: `http://127.0.0.1:${etcdPort}`,
-    natsUrl: `nats://127.0.0.1:${natsPort}`,
-    stop: async () => {
-      await nats.stop();
-      await etcd.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    etcdUrl: etcd.url,
+    natsUrl: nats.url,
+    close: () =>
+      (closing ??= (async () => {
+        await nats.close();
+        await etcd.close();
+        rmSync(dir, { recursive: true, force: true });
+      })()),
   };
 }
 

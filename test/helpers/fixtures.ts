@@ -129,7 +129,7 @@ export class Core {
     });
   }
 
-  close(): void {
-    this.loop.close();
+  async close(): Promise<void> {
+    await this.loop.close();
   }
 }

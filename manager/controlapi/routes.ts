@@ -1,0 +1,60 @@
+// Which Control calls read and which write, declared once for every method. The follower's
+// router (router.ts) takes its decisions from this table only, and its type is checked: a
+// Control method added to proto/shoal.proto and missing here, a name here that is no
+// Control method, or a stream marked 'write' (a stream cannot be forwarded) fail the
+// typecheck (see test/unit/manager/controlapi/routes.types.test.ts).
+import type { ControlServer, ControlService } from '../../proto/gen/shoal.js';
+import type { MethodName, ProxiedCall } from '../service-proxy.js';
+
+/**
+ * - `write`: changes desired state; a follower forwards it to the leader (a follower's view
+ *   is a copy: a write applied to it would be lost, or worse, fight the leader's).
+ * - `read`: answered from this manager's view (the leader's state, a follower's watch-fed
+ *   copy, or the endpoint catalog every manager keeps).
+ * - `local`: served by this manager itself whatever its role (Events: its own NATS
+ *   subscription), never forwarded.
+ */
+export type Route = 'read' | 'write' | 'local';
+
+/** Per method of a service definition, its route; methods with a stream cannot be writes. */
+export type RouteTable<D> = {
+  readonly [M in keyof D]: D[M] extends { requestStream: false; responseStream: false } ? Route : 'read' | 'local';
+};
+
+export const CONTROL_ROUTES = {
+  listNodes: 'read',
+  getNode: 'read',
+  updateNode: 'write',
+  createService: 'write',
+  getService: 'read',
+  listServices: 'read',
+  scaleService: 'write',
+  removeService: 'write',
+  listTasks: 'read',
+  listManagers: 'read',
+  removeNode: 'write',
+  createNetwork: 'write',
+  getNetwork: 'read',
+  listNetworks: 'read',
+  removeNetwork: 'write',
+  lookupService: 'read',
+  events: 'local',
+} as const satisfies RouteTable<ControlService>;
+
+export type ControlMethod = MethodName<ControlServer>;
+
+/** The Control methods routed `local`. */
+export type LocalMethod = {
+  [M in ControlMethod]: (typeof CONTROL_ROUTES)[M] extends 'local' ? M : never;
+}[ControlMethod];
+
+/** What serves the local methods (Events) on every manager. */
+export type LocalControl = Pick<ControlServer, LocalMethod>;
+
+export function isLocal(call: ProxiedCall<ControlServer>): call is ProxiedCall<ControlServer, LocalMethod> {
+  return CONTROL_ROUTES[call.method] === 'local';
+}
+
+export function isWrite(method: ControlMethod): boolean {
+  return CONTROL_ROUTES[method] === 'write';
+}

@@ -1,0 +1,62 @@
+// The leader's lease is renewed from a worker thread: a main event loop held longer than
+// the lease TTL (a long GC, 1,000 agents' I/O) must not cost the leadership. Before the
+// worker, the renewals waited behind the loop and etcd expired the lease.
+import test from 'ava';
+import { Metadata, credentials } from '@grpc/grpc-js';
+import { Etcd3 } from 'etcd3';
+import { ControlClient, type Service } from '../../../../proto/gen/shoal.js';
+import { LEADER_KEY, LEASE_TTL_S } from '../../../../manager/leadership/election.js';
+import { Manager } from '../../../../manager/manager.js';
+import { managerConfig, startControlPlane } from '../../../helpers/control-plane.js';
+import { makeSpec } from '../../../helpers/fixtures.js';
+import { until } from '../../../helpers/until.js';
+
+test('a leader whose event loop is held for longer than the lease TTL still leads after it', async (t) => {
+  const cp = await startControlPlane('shoal-lease-');
+  const lines: string[] = [];
+  const m = new Manager(managerConfig(cp, 'm', { httpListen: 'off', log: (l) => lines.push(l) }));
+  const client = new Etcd3({ hosts: cp.etcdUrl });
+  try {
+    await m.start();
+    await until(() => m.isLeader, 'elected');
+    const before = await client.get(LEADER_KEY).exec();
+    const leaseBefore = String(before.kvs[0]?.lease);
+    t.truthy(before.kvs[0], 'the leader key exists');
+
+    // Hold this thread (the manager's event loop) for 1.75 TTLs: nothing on it runs.
+    const holdMs = LEASE_TTL_S * 1000 * 1.75;
+    const end = Date.now() + holdMs;
+    while (Date.now() < end) {
+      // busy
+    }
+    // A write through the leader after the hold: it is committed fenced on the leader key's
+    // lease (refused if another lease held it), and by the time it is answered the loop
+    // has run what queued up during the hold (the lease keeper's messages, the watch).
+    const control = new ControlClient(m.boundAddress, credentials.createInsecure());
+    try {
+      await new Promise<Service>((resolve, reject) =>
+        control.createService(
+          { spec: makeSpec('after-the-hold') },
+          new Metadata(),
+          { deadline: Date.now() + 20_000 },
+          (e, r) => (e ? reject(e) : resolve(r)),
+        ),
+      );
+    } finally {
+      control.close();
+    }
+
+    const after = await client.get(LEADER_KEY).exec();
+    t.is(String(after.kvs[0]?.lease), leaseBefore, 'the leader key is still held on the same lease');
+    t.true(m.isLeader, 'still leading');
+    t.deepEqual(
+      lines.filter((l) => /stepping down|elected leader/.test(l)).length,
+      1,
+      `one election, no step-down: ${lines.filter((l) => /stepping|elected/.test(l)).join(' | ')}`,
+    );
+  } finally {
+    client.close();
+    await m.close();
+    await cp.close();
+  }
+});
