@@ -30,6 +30,16 @@ export interface MethodShape {
   responseDeserialize(bytes: Buffer): unknown;
 }
 
+/**
+ * Per method of a service definition `D`, how a router serves it: one of `R`, and for a
+ * method with a stream on either side one of `StreamR` (a stream cannot be forwarded).
+ * The routers' tables (controlapi/routes.ts, dispatcher/router.ts) have this type, so a
+ * method added to the service and missing from its table fails the typecheck.
+ */
+export type RouteTable<D, R extends string, StreamR extends R = R> = {
+  readonly [M in keyof D]: D[M] extends { requestStream: false; responseStream: false } ? R : StreamR;
+};
+
 /** A service definition that has exactly the methods of the implementation `S`. */
 export type DefinitionOf<S> = { readonly [M in MethodName<S>]: MethodShape };
 

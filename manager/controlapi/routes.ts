@@ -4,7 +4,7 @@
 // Control method, or a stream marked 'write' (a stream cannot be forwarded) fail the
 // typecheck (see test/unit/manager/controlapi/routes.types.test.ts).
 import type { ControlServer, ControlService } from '../../proto/gen/shoal.js';
-import type { MethodName, ProxiedCall } from '../service-proxy.js';
+import type { MethodName, ProxiedCall, RouteTable } from '../service-proxy.js';
 
 /**
  * - `write`: changes desired state; a follower forwards it to the leader (a follower's view
@@ -16,10 +16,8 @@ import type { MethodName, ProxiedCall } from '../service-proxy.js';
  */
 export type Route = 'read' | 'write' | 'local';
 
-/** Per method of a service definition, its route; methods with a stream cannot be writes. */
-export type RouteTable<D> = {
-  readonly [M in keyof D]: D[M] extends { requestStream: false; responseStream: false } ? Route : 'read' | 'local';
-};
+/** Per Control method, its route; methods with a stream cannot be writes. */
+export type ControlRoutes = RouteTable<ControlService, Route, 'read' | 'local'>;
 
 export const CONTROL_ROUTES = {
   listNodes: 'read',
@@ -39,7 +37,7 @@ export const CONTROL_ROUTES = {
   removeNetwork: 'write',
   lookupService: 'read',
   events: 'local',
-} as const satisfies RouteTable<ControlService>;
+} as const satisfies ControlRoutes;
 
 export type ControlMethod = MethodName<ControlServer>;
 
