@@ -2,8 +2,7 @@
 import test from 'ava';
 import { eventLine, eventRow } from '../../../../../cli/commands/events/format.js';
 import type { Event } from '../../../../../proto/gen/shoal.js';
-
-const T0 = Date.parse('2026-01-02T03:04:05.000Z');
+import { T0 } from '../../../../helpers/cli-fixtures.js';
 
 const ev = (subject: string, payload: unknown): Event => ({
   type: subject.split('.')[2] ?? '',

@@ -4,8 +4,7 @@ import test from 'ava';
 import { managerLs, managerRow, managerTable, sortManagerRows } from '../../../../../cli/commands/manager/ls.js';
 import { startFake } from '../../../../helpers/fake-control.js';
 import { lines, parse, parseAs, shoal, usageError } from '../../../../helpers/run-shoal.js';
-
-const T0 = Date.parse('2026-01-02T03:04:05.000Z');
+import { T0 } from '../../../../helpers/cli-fixtures.js';
 
 test('managerRow / managerTable: Leader or Reachable, sorted by address', (t) => {
   const rows = sortManagerRows([

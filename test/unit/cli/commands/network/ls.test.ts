@@ -5,39 +5,7 @@ import { networkLs, networkRow, networkTable, sortNetworkRows } from '../../../.
 import type { NetworkDetail } from '../../../../../proto/gen/shoal.js';
 import { NODE1, NODE2, startFake } from '../../../../helpers/fake-control.js';
 import { lines, parseAs, shoal, usageError } from '../../../../helpers/run-shoal.js';
-
-const T0 = Date.parse('2026-01-02T03:04:05.000Z');
-const node = { id: 'n1aaaaaaaaaaaaaaaaaaaaaaa' };
-
-const backend: NetworkDetail = {
-  network: {
-    id: 'netbbbbbbbbbbbbbbbbbbbbbbb',
-    spec: { name: 'backend', subnet: '10.50.0.0/16', labels: { tier: 'db' } },
-    vni: 4098,
-    hostPrefixLen: 24,
-    isDefault: false,
-    createdAtMs: T0,
-  },
-  leases: [
-    {
-      networkId: 'netb',
-      nodeId: 'n2',
-      subnet: '10.50.1.0/24',
-      nodeAddress: '10.213.0.12',
-      vtepMac: '02:00:00:00:00:02',
-      createdAtMs: T0,
-    },
-    {
-      networkId: 'netb',
-      nodeId: node.id,
-      subnet: '10.50.0.0/24',
-      nodeAddress: '10.213.0.11',
-      vtepMac: '02:00:00:00:00:01',
-      createdAtMs: T0,
-    },
-  ],
-  services: ['web', 'api'],
-};
+import { T0, backendNetwork as backend } from '../../../../helpers/cli-fixtures.js';
 
 const ingress: NetworkDetail = {
   network: {

@@ -2,30 +2,9 @@
 import test from 'ava';
 import { nodeLs, nodeTable } from '../../../../../cli/commands/node/ls.js';
 import { nodeRow } from '../../../../../cli/commands/node/rows.js';
-import { Availability, type Node, NodeStatus } from '../../../../../proto/gen/shoal.js';
 import { NODE1, NODE2, startFake } from '../../../../helpers/fake-control.js';
 import { lines, parseAs, shoal } from '../../../../helpers/run-shoal.js';
-
-const T0 = Date.parse('2026-01-02T03:04:05.000Z');
-
-const node: Node = {
-  id: 'n1aaaaaaaaaaaaaaaaaaaaaaa',
-  description: {
-    hostname: 'host1',
-    resources: { nanoCpus: 2_000_000_000, memoryBytes: 4 * 1024 ** 3 },
-    labels: { zone: 'a', disk: 'hdd' },
-    engineVersion: '27.3.1',
-    os: 'linux',
-    arch: 'x86_64',
-    address: '10.213.0.11',
-  },
-  labels: { disk: 'ssd' },
-  availability: Availability.DRAIN,
-  status: NodeStatus.READY,
-  statusMessage: '',
-  createdAtMs: T0,
-  updatedAtMs: 0,
-};
+import { hostNode as node } from '../../../../helpers/cli-fixtures.js';
 
 test('nodeTable: docker columns and capitalisation', (t) => {
   const lines = nodeTable([nodeRow(node)]).split('\n');

@@ -6,8 +6,7 @@ import { PublishMode, type Service, ServiceMode } from '../../../../../proto/gen
 import { fullSpec, NODE1, NODE2, startFake } from '../../../../helpers/fake-control.js';
 import { lines, parseAs, shoal, usageError } from '../../../../helpers/run-shoal.js';
 import { serviceLs } from '../../../../../cli/commands/service/ls.js';
-
-const T0 = Date.parse('2026-01-02T03:04:05.000Z');
+import { T0 } from '../../../../helpers/cli-fixtures.js';
 
 test('serviceTable: docker columns, running/desired, ids truncated unless --no-trunc', (t) => {
   const spec = fullSpec({ name: 'web', image: 'busybox:latest', mode: ServiceMode.REPLICATED, replicas: 3 });

@@ -2,29 +2,10 @@
 // `service ps` through the real cli/bin/shoal.
 import test from 'ava';
 import { servicePs, sortTaskRows, taskRow, taskTable } from '../../../../../cli/commands/service/ps.js';
-import { type Node, ServiceMode, type ServiceSpec, type Task, TaskState } from '../../../../../proto/gen/shoal.js';
+import { type Node, type Task, TaskState } from '../../../../../proto/gen/shoal.js';
 import { NODE1, NODE2, startFake } from '../../../../helpers/fake-control.js';
 import { lines, parseAs, shoal, usageError } from '../../../../helpers/run-shoal.js';
-
-const T0 = Date.parse('2026-01-02T03:04:05.000Z');
-
-const spec: ServiceSpec = {
-  name: 'web',
-  image: 'busybox:latest',
-  command: ['sh', '-c', 'sleep 1d'],
-  env: ['A=1'],
-  labels: { tier: 'front' },
-  mode: ServiceMode.REPLICATED,
-  replicas: 3,
-  constraints: ['node.labels.zone==a'],
-  reservations: { nanoCpus: 500_000_000, memoryBytes: 64 * 1024 ** 2 },
-  limits: undefined,
-  ports: [],
-  restart: undefined,
-  health: undefined,
-  networks: [],
-  stopGracePeriodMs: 10_000,
-};
+import { T0, webSpec as spec } from '../../../../helpers/cli-fixtures.js';
 
 const node: Pick<Node, 'id'> = { id: 'n1aaaaaaaaaaaaaaaaaaaaaaa' };
 

@@ -1,27 +1,8 @@
 // cli/commands/service/rows.ts: the service row of `service ls --format json` and `inspect`.
 import test from 'ava';
 import { serviceRow } from '../../../../../cli/commands/service/rows.js';
-import { RestartCondition, type Service, ServiceMode, type ServiceSpec } from '../../../../../proto/gen/shoal.js';
-
-const T0 = Date.parse('2026-01-02T03:04:05.000Z');
-
-const spec: ServiceSpec = {
-  name: 'web',
-  image: 'busybox:latest',
-  command: ['sh', '-c', 'sleep 1d'],
-  env: ['A=1'],
-  labels: { tier: 'front' },
-  mode: ServiceMode.REPLICATED,
-  replicas: 3,
-  constraints: ['node.labels.zone==a'],
-  reservations: { nanoCpus: 500_000_000, memoryBytes: 64 * 1024 ** 2 },
-  limits: undefined,
-  ports: [],
-  restart: undefined,
-  health: undefined,
-  networks: [],
-  stopGracePeriodMs: 10_000,
-};
+import { RestartCondition, type Service, ServiceMode } from '../../../../../proto/gen/shoal.js';
+import { T0, webSpec as spec } from '../../../../helpers/cli-fixtures.js';
 
 test('serviceRow: desired and running from the status', (t) => {
   const service: Service = { id: 's1cccccccccccccccccccccccc', spec, specVersion: 2, createdAtMs: T0, updatedAtMs: T0 };
