@@ -7,7 +7,7 @@ import { AssignmentsMessage_Kind, TaskState } from '../../../proto/gen/shoal.js'
 import { backoffMs, BACKOFF_MAX_MS } from '../../../agent/backoff.js';
 import { makeTask, measured, until, withDesired } from '../../helpers/agent-support.js';
 import { dispatcher, newAgent, statesSent } from '../../helpers/agent-harness.js';
-import { RecordingClock } from '../../helpers/clocks.js';
+import { RecordingClock } from '../../helpers/manual-clock.js';
 import { FakeDispatcher } from '../../helpers/fake-dispatcher.js';
 import { FakeExecutor } from '../../helpers/fake-executor.js';
 

@@ -8,7 +8,7 @@ import { StatusReporter } from '../../../agent/reporter.js';
 import { heartbeatTimeoutMs, Session, type SessionInfo } from '../../../agent/session.js';
 import { until } from '../../helpers/agent-support.js';
 import { dispatcher } from '../../helpers/agent-harness.js';
-import { ManualClock } from '../../helpers/clocks.js';
+import { ManualClock } from '../../helpers/manual-clock.js';
 import type { FakeDispatcher } from '../../helpers/fake-dispatcher.js';
 
 const status = (state: TaskState): TaskStatus => ({

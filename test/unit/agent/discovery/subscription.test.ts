@@ -7,7 +7,7 @@ import { Agent } from '../../../../agent/agent.js';
 import { EndpointCache } from '../../../../agent/discovery/cache.js';
 import { EndpointsSubscription } from '../../../../agent/discovery/subscription.js';
 import { until } from '../../../helpers/agent-support.js';
-import { ManualClock } from '../../../helpers/clocks.js';
+import { ManualClock } from '../../../helpers/manual-clock.js';
 import { dispatcher, ep, follow, ids } from '../../../helpers/endpoints.js';
 import { FakeExecutor } from '../../../helpers/fake-executor.js';
 
