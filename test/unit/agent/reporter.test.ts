@@ -1,7 +1,7 @@
 import test from 'ava';
 import { TaskState, type TaskStatus, type TaskStatusUpdate } from '../../../proto/gen/shoal.js';
 import { StatusReporter, type StatusSender } from '../../../agent/reporter.js';
-import { until } from '../../helpers/agent-support.js';
+import { until } from '../../helpers/until.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
 
 function status(state: TaskState, message = ''): TaskStatus {
