@@ -24,7 +24,10 @@ export interface Clock {
   after(ms: number, fn: () => void, opts?: TimerOptions): Cancel;
   /** Calls `fn` every `ms` (a run held up by a busy event loop is not caught up) until cancelled. */
   every(ms: number, fn: () => void, opts?: TimerOptions): Cancel;
-  /** Resolves after `ms`; rejects with the signal's reason when `signal` aborts first. */
+  /**
+   * Resolves after `ms`; rejects with the signal's reason when `signal` aborts first (as
+   * fetch does; AbortSignal.abort() without one gives a DOMException named AbortError).
+   */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
@@ -40,5 +43,13 @@ export const systemClock: Clock = {
     if (opts?.unref === true) timer.unref();
     return () => clearInterval(timer);
   },
-  sleep: (ms, signal) => sleep(ms, undefined, { signal }),
+  async sleep(ms, signal) {
+    try {
+      await sleep(ms, undefined, { signal });
+    } catch (err) {
+      // node:timers/promises rejects with its own AbortError (the reason as its cause)
+      if (signal?.aborted === true) throw signal.reason as Error;
+      throw err;
+    }
+  },
 };
