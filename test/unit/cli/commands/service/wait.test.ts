@@ -1,5 +1,5 @@
-// cli/commands/service/wait.ts: the converge wait on a fake clock and a scripted ListServices;
-// then a manager failing over mid-wait, through shoal.
+// cli/commands/service/wait.ts: the converge wait on a ManualClock (auto mode) and a scripted
+// ListServices; then a manager failing over mid-wait, through shoal.
 import { status as grpcStatus } from '@grpc/grpc-js';
 import test from 'ava';
 import { waitForConvergence, type WaitTarget } from '../../../../../cli/commands/service/wait.js';
