@@ -19,7 +19,7 @@ import { handleType, handleWhen, retry } from 'cockatiel';
 import type { LifecycleState } from '../proto/lifecycle.js';
 import { DispatcherClient, type NodeDescription } from '../proto/gen/shoal.js';
 import { BACKOFF_BASE_MS, BACKOFF_MAX_MS, backoffMs, JitteredBackoff, retryUntilAborted } from './backoff.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../proto/clock.js';
 import type { EngineDescription, Executor } from './exec/executor.js';
 import { errorMessage } from './exec/errors.js';
 import { silentLog, type Log } from './log.js';

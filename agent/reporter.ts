@@ -9,7 +9,7 @@
 import type { TaskStatus, TaskStatusUpdate } from '../proto/gen/shoal.js';
 import type { LifecycleState } from '../proto/lifecycle.js';
 import { canTransition } from '../proto/task-state.js';
-import { systemClock, type Cancel, type Clock } from './clock.js';
+import { systemClock, type Cancel, type Clock } from '../proto/clock.js';
 import { errorMessage } from './exec/errors.js';
 import { silentLog, type Log } from './log.js';
 import type { StatusSink } from './worker.js';

@@ -32,7 +32,7 @@ import type {
   TaskStatusUpdate,
   UpdateTaskStatusResponse,
 } from '../proto/gen/shoal.js';
-import { systemClock, type Cancel, type Clock } from './clock.js';
+import { systemClock, type Cancel, type Clock } from '../proto/clock.js';
 import { silentLog, type Log } from './log.js';
 import type { StatusReporter, StatusSender } from './reporter.js';
 

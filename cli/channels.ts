@@ -5,7 +5,7 @@
 import { connectivityState, credentials } from '@grpc/grpc-js';
 import type { Closable } from '../proto/lifecycle.js';
 import { ControlClient } from '../proto/gen/shoal.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../proto/clock.js';
 
 /**
  * A stream (`shoal events`) has no deadline: keepalive pings tell a manager that went

@@ -28,7 +28,7 @@ import type {
 } from '../proto/gen/shoal.js';
 import type { Closable } from '../proto/lifecycle.js';
 import { ManagerChannels } from './channels.js';
-import { type Clock, systemClock } from './clock.js';
+import { type Clock, systemClock } from '../proto/clock.js';
 import { ManagerError, statusText, UnreachableError } from './errors.js';
 import { type EventSink, followEvents } from './event-stream.js';
 

@@ -1,5 +1,5 @@
 // `shoal`: the process around run.ts: its streams, environment, clock, signals and exit status.
-import { systemClock } from './clock.js';
+import { systemClock } from '../proto/clock.js';
 import { GrpcControlApi } from './client.js';
 import { runShoal } from './run.js';
 

@@ -1,7 +1,7 @@
 // One `shoal` run, without the process around it: parse, run the command, print any error as
 // one line, return the exit status. main.ts gives it the process's streams, environment,
 // clock and signals; tests give it their own (a fake clock, captured output).
-import type { Clock } from './clock.js';
+import type { Clock } from '../proto/clock.js';
 import type { ControlApi } from './client.js';
 import { REGISTRY } from './commands/registry.js';
 import { CliError } from './errors.js';
@@ -51,13 +51,12 @@ export async function runShoal(argv: readonly string[], io: ShoalIo): Promise<nu
   const signal = command.spec.interruptible ? io.interrupts() : new AbortController().signal;
   const api = io.connect(invocation.hosts, invocation.hostLabel);
   try {
-    const { clock } = io;
     const ctx = {
       api,
       out: io.out,
       err: io.err,
-      now: () => clock.now(),
-      sleep: (ms: number) => clock.sleep(ms),
+      now: () => Date.now(), // ages shown against the manager's timestamps: wall-clock time
+      clock: io.clock,
       signal,
     };
     return await command.spec.run(command.options, ctx);

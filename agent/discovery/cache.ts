@@ -16,7 +16,7 @@
 import type { EndpointsMessage, ServiceEndpoints } from '../../proto/gen/shoal.js';
 import { PublishMode } from '../../proto/gen/shoal.js';
 import type { LifecycleState } from '../../proto/lifecycle.js';
-import { systemClock, type Cancel, type Clock } from '../clock.js';
+import { systemClock, type Cancel, type Clock } from '../../proto/clock.js';
 import { silentLog, type Log } from '../log.js';
 
 /** How long a DNS query for a name not yet watched waits for its first answer. */

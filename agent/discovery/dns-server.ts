@@ -18,7 +18,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import dnsPacket, { type Answer, type DecodedPacket, type Packet } from 'dns-packet';
 import type { LifecycleState } from '../../proto/lifecycle.js';
-import { systemClock, type Cancel, type Clock } from '../clock.js';
+import { systemClock, type Cancel, type Clock } from '../../proto/clock.js';
 import { silentLog, type Log } from '../log.js';
 import type { EndpointSource } from './cache.js';
 import { meaning, records } from './dns-answer.js';

@@ -15,7 +15,7 @@
 import net from 'node:net';
 import { PublishMode, type Endpoint, type ServiceEndpoints } from '../../proto/gen/shoal.js';
 import type { LifecycleState } from '../../proto/lifecycle.js';
-import { systemClock, type Cancel, type Clock } from '../clock.js';
+import { systemClock, type Cancel, type Clock } from '../../proto/clock.js';
 import type { ServiceSource } from '../discovery/cache.js';
 import { silentLog, type Log } from '../log.js';
 import { CONNECT_TIMEOUT_MS, proxy, type Backend } from './proxy.js';

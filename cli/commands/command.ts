@@ -2,6 +2,7 @@
 // build (parsed flags and arguments -> options; pure, throws UsageError, nothing sent yet)
 // and its run (options + context -> exit code). Each command's file exports one CommandSpec;
 // its resource folder lists them in a CommandGroup; commands/registry.ts lists the groups.
+import type { Clock } from '../../proto/clock.js';
 import type { ControlApi } from '../client.js';
 import { ManagerError } from '../errors.js';
 import type { FlagSpec, Parsed } from '../parse/flags.js';
@@ -13,8 +14,10 @@ export interface CommandContext {
   out: (text: string) => void;
   /** One line to stderr. */
   err: (text: string) => void;
+  /** Wall-clock time (Date.now): ages shown against the manager's timestamps. */
   now: () => number;
-  sleep: (ms: number) => Promise<void>;
+  /** Intervals and waits (the converge wait): monotonic, and a test's own clock in tests. */
+  clock: Clock;
   /** Aborted on Ctrl-C / SIGTERM for commands that end cleanly on them (`interruptible`). */
   signal: AbortSignal;
 }

@@ -9,6 +9,7 @@
 // it also carries networks (for the default network's name) and, unused, leader, leases,
 // managers and nodes keys, but never tasks, which sort after services.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { systemClock, type Clock } from '../../proto/clock.js';
 import { PublishMode, type Endpoint, type ServiceEndpoints } from '../../proto/gen/shoal.js';
 import { ENDPOINTS_PREFIX, prefixEnd } from '../store/keys.js';
 import type { ChangeSource, KeyChange } from '../store/store.js';
@@ -28,13 +29,8 @@ export interface EndpointEvent {
 export interface EndpointCatalogOptions {
   log?: (line: string) => void;
   reloadRetryMs?: number;
-  /** Schedules a blocking query's timeout and returns its cancel (setTimeout); tests drive it. */
-  after?: (ms: number, fn: () => void) => () => void;
-}
-
-function after(ms: number, fn: () => void): () => void {
-  const timer = setTimeout(fn, ms);
-  return () => clearTimeout(timer);
+  /** What a blocking query's timeout runs on (the system's); tests move it. */
+  clock?: Clock;
 }
 
 interface Waiter {
@@ -60,7 +56,7 @@ export class EndpointCatalog implements EndpointView {
   private readonly loadWaiters: (() => void)[] = [];
   private readonly log: (line: string) => void;
   private readonly reloadRetryMs: number;
-  private readonly after: (ms: number, fn: () => void) => () => void;
+  private readonly clock: Clock;
 
   constructor(
     private readonly source: ChangeSource,
@@ -68,7 +64,7 @@ export class EndpointCatalog implements EndpointView {
   ) {
     this.log = opts.log ?? (() => {});
     this.reloadRetryMs = opts.reloadRetryMs ?? RELOAD_RETRY_MS;
-    this.after = opts.after ?? after;
+    this.clock = opts.clock ?? systemClock;
     this.c = this.emptyContents();
   }
 
@@ -172,7 +168,7 @@ export class EndpointCatalog implements EndpointView {
           resolve(this.lookup(name));
         },
       };
-      const cancel = this.after(Math.max(0, timeoutMs), () => w.resolve());
+      const cancel = this.clock.after(Math.max(0, timeoutMs), () => w.resolve());
       waiters.add(w);
     });
   }
@@ -189,7 +185,7 @@ export class EndpointCatalog implements EndpointView {
           resolve(answer());
         },
       };
-      const cancel = this.after(Math.max(0, timeoutMs), () => w.resolve());
+      const cancel = this.clock.after(Math.max(0, timeoutMs), () => w.resolve());
       this.nameWaiters.add(w);
     });
   }

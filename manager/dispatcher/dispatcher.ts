@@ -22,12 +22,13 @@ import { Availability, NodeStatus } from '../../proto/gen/shoal.js';
 import { newId } from '../../proto/naming.js';
 import { canTransition } from '../../proto/task-state.js';
 import type { LifecycleState } from '../../proto/lifecycle.js';
+import { systemClock, type Clock } from '../../proto/clock.js';
 import type { Change, ClusterState } from '../store/cluster-state.js';
 import type { EndpointView } from '../discovery/view.js';
 import { alreadyExists, invalidArgument, toServiceError, unary, unauthenticated } from '../errors.js';
 import { Assignments } from './assignments.js';
 import { EndpointStreams } from './endpoints.js';
-import { HeartbeatMonitor, REAL_TIMER, type CheckTimer } from './heartbeat.js';
+import { HeartbeatMonitor } from './heartbeat.js';
 import { newSession, Sessions, type Session } from './session.js';
 
 export interface DispatcherOptions {
@@ -35,8 +36,8 @@ export interface DispatcherOptions {
   heartbeatPeriodMs: number;
   /** Wall-clock time (Date.now): heartbeats, status timestamps. */
   now?: () => number;
-  /** What runs the heartbeat check (a real interval and performance.now()); tests drive it. */
-  timer?: CheckTimer;
+  /** What the heartbeat check runs on (an interval, and the monotonic time a late check is told by); tests move it. */
+  clock?: Clock;
   log?: (line: string) => void;
   /** Discovery's catalog; without it the Endpoints stream answers UNAVAILABLE. */
   endpoints?: EndpointView;
@@ -62,7 +63,7 @@ export class Dispatcher {
     this.heartbeats = new HeartbeatMonitor(state, this.sessions, {
       periodMs: opts.heartbeatPeriodMs,
       now: this.now,
-      timer: opts.timer ?? REAL_TIMER,
+      clock: opts.clock ?? systemClock,
       log: this.log,
       onDown: (s) => this.endSession(s),
     });

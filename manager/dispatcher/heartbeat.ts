@@ -1,8 +1,9 @@
 // Node health from heartbeats: the period agents are told (stretched so that all nodes
 // together send at most MAX_HEARTBEATS_PER_S), and a periodic check that marks a node
 // down after MISSED_HEARTBEATS_FOR_DOWN periods without hearing from its agent (a status
-// report counts as a heartbeat). The check runs on an injected timer and clock, so tests
-// drive time instead of waiting for it.
+// report counts as a heartbeat). The check runs on an injected clock (proto/clock.ts) and
+// judges by an injected wall clock, so tests drive time instead of waiting for it.
+import type { Clock } from '../../proto/clock.js';
 import { NodeStatus } from '../../proto/gen/shoal.js';
 import type { ClusterState } from '../store/cluster-state.js';
 import type { Session, Sessions } from './session.js';
@@ -36,29 +37,13 @@ export const MAX_HEARTBEATS_PER_S = 1_000;
  */
 const STALLED_CHECK_MS = 500;
 
-/** What runs the periodic check: a timer, and the monotonic clock a late check is told by. */
-export interface CheckTimer {
-  /** Calls `fn` every `ms` until the returned stop is called. */
-  every(ms: number, fn: () => void): () => void;
-  /** Monotonic milliseconds (performance.now()). */
-  monotonic(): number;
-}
-
-export const REAL_TIMER: CheckTimer = {
-  every(ms, fn) {
-    const timer = setInterval(fn, ms);
-    timer.unref();
-    return () => clearInterval(timer);
-  },
-  monotonic: () => performance.now(),
-};
-
 export interface HeartbeatOptions {
   /** The configured period (--heartbeat-period). */
   periodMs: number;
   /** Wall-clock time of heartbeats and status messages (Date.now). */
   now: () => number;
-  timer: CheckTimer;
+  /** Runs the periodic check; its monotonic now() tells a late check. */
+  clock: Clock;
   log: (line: string) => void;
   /** The node was marked down: its session ends with it. */
   onDown: (session: Session) => void;
@@ -83,10 +68,11 @@ export class HeartbeatMonitor {
   start(): void {
     if (this.stop) return;
     // Checking often costs O(nodes) per tick and makes "down" exact to HEARTBEAT_CHECK_MS.
-    this.lastCheckAt = this.opts.timer.monotonic();
-    this.stop = this.opts.timer.every(
+    this.lastCheckAt = this.opts.clock.now();
+    this.stop = this.opts.clock.every(
       Math.min(HEARTBEAT_CHECK_MS, Math.max(20, Math.floor(this.opts.periodMs / 4))),
       () => this.check(),
+      { unref: true },
     );
   }
 
@@ -120,7 +106,7 @@ export class HeartbeatMonitor {
   }
 
   private check(): void {
-    const checkedAt = this.opts.timer.monotonic();
+    const checkedAt = this.opts.clock.now();
     const stalled = checkedAt - this.lastCheckAt > STALLED_CHECK_MS;
     this.lastCheckAt = checkedAt;
     if (stalled) return;

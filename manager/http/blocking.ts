@@ -2,6 +2,7 @@
 // made of short ones, so a wait a client walked away from stays in the view at most one slice.
 // No change is missed between two slices: the next one starts from the same index, and the
 // view answers at once when the name has moved past it.
+import { systemClock, type Clock } from '../../proto/clock.js';
 
 /** How long one view wait may outlive the request that asked for it. */
 export const WAIT_SLICE_MS = 5_000;
@@ -9,9 +10,9 @@ export const WAIT_SLICE_MS = 5_000;
 const ABORTED = Symbol('aborted');
 
 /**
- * Waits until `wait` yields an answer newer than `index`, or `totalMs` passes (then the last,
- * unchanged answer). Resolves with undefined as soon as `signal` aborts, and makes no further
- * call to `wait` after that.
+ * Waits until `wait` yields an answer newer than `index`, or `totalMs` passes on `clock` (then
+ * the last, unchanged answer). Resolves with undefined as soon as `signal` aborts, and makes
+ * no further call to `wait` after that.
  */
 export async function blockUntilNewer<T extends { index: number }>(
   wait: (timeoutMs: number) => Promise<T>,
@@ -19,16 +20,16 @@ export async function blockUntilNewer<T extends { index: number }>(
   totalMs: number,
   signal: AbortSignal,
   sliceMs: number = WAIT_SLICE_MS,
-  now: () => number = () => performance.now(),
+  clock: Pick<Clock, 'now'> = systemClock,
 ): Promise<T | undefined> {
-  const deadline = now() + totalMs;
+  const deadline = clock.now() + totalMs;
   for (;;) {
     if (signal.aborted) return undefined;
-    const left = Math.max(0, deadline - now());
+    const left = Math.max(0, deadline - clock.now());
     const r = await untilAborted(wait(Math.min(left, sliceMs)), signal);
     if (r === ABORTED) return undefined;
     // less than a millisecond left: a timer that fired a hair early, not worth another wait
-    if (r.index > index || deadline - now() < 1) return r;
+    if (r.index > index || deadline - clock.now() < 1) return r;
   }
 }
 

@@ -3,6 +3,7 @@
 // Answers come from the EndpointView (watch-fed), never from etcd per request.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { systemClock, type Clock } from '../../proto/clock.js';
 import type { LifecycleState } from '../../proto/lifecycle.js';
 import type { EndpointView } from '../discovery/view.js';
 import { blockUntilNewer, WAIT_SLICE_MS } from './blocking.js';
@@ -31,8 +32,8 @@ export interface ConsulHttpApiOptions {
   view: EndpointView;
   leaderAddress: () => string;
   log: (l: string) => void;
-  /** The clock a blocking query's wait is kept by (performance.now); the view's own, in tests. */
-  now?: () => number;
+  /** What a blocking query's deadline is kept by (the system's); the view's own, in tests. */
+  clock?: Clock;
 }
 
 const HEALTH_PREFIX = '/v1/health/service/';
@@ -47,13 +48,13 @@ export class ConsulHttpApi {
   private closing: Promise<void> | undefined;
   /** One per blocking query in flight; aborted when its client goes away or on close(). */
   private readonly pending = new Set<AbortController>();
-  private readonly now: () => number;
+  private readonly clock: Clock;
 
   constructor(opts: ConsulHttpApiOptions) {
     this.view = opts.view;
     this.leaderAddress = opts.leaderAddress;
     this.log = opts.log;
-    this.now = opts.now ?? (() => performance.now());
+    this.clock = opts.clock ?? systemClock;
     this.server = http.createServer((req, res) => this.handle(req, res));
   }
 
@@ -197,7 +198,7 @@ export class ConsulHttpApi {
     res.on('close', onClose);
     this.pending.add(ac);
     try {
-      const r = await blockUntilNewer(wait, p.index, p.waitMs, ac.signal, WAIT_SLICE_MS, this.now);
+      const r = await blockUntilNewer(wait, p.index, p.waitMs, ac.signal, WAIT_SLICE_MS, this.clock);
       if (r) return r;
       if (gone) return undefined;
       return now(); // close() ended the wait: answer with what there is

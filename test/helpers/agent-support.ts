@@ -1,7 +1,6 @@
 // Shared bits for the agent tests: task builders and a reporter that records every report
 // and notes any report that would move a task's state backwards.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
@@ -62,25 +61,6 @@ export class RecordingReporter implements StatusSink {
 
   last(taskId: string): TaskStatus | undefined {
     return this.reports.filter((r) => r.taskId === taskId).at(-1)?.status;
-  }
-}
-
-/**
- * How long until() waits before it gives up: only a guard against a hang, never a bound on
- * speed (a loaded machine may take long; the test asserts what happened, not how fast).
- */
-export const UNTIL_TIMEOUT_MS = 30_000;
-
-/** Poll until cond() holds (for things that cross a real socket, process or engine). */
-export async function until(
-  cond: () => boolean | Promise<boolean>,
-  what = 'condition',
-  timeoutMs = UNTIL_TIMEOUT_MS,
-): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await sleep(5);
   }
 }
 

@@ -3,7 +3,7 @@
 import { credentials } from '@grpc/grpc-js';
 import type { ExecutionContext } from 'ava';
 import { DispatcherClient, type Endpoint, type RegisterResponse } from '../../proto/gen/shoal.js';
-import type { Clock } from '../../agent/clock.js';
+import type { Clock } from '../../proto/clock.js';
 import { EndpointCache } from '../../agent/discovery/cache.js';
 import { EndpointsSubscription } from '../../agent/discovery/subscription.js';
 import { FakeDispatcher } from './fake-dispatcher.js';

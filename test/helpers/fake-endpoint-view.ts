@@ -1,14 +1,13 @@
 // An EndpointView in memory for the HTTP API's tests: every change bumps the index, as an
-// etcd revision would, and blocking waits run on the view's own clock, which only moves
-// when the test calls advance(): a wait ends by a change, by advance() past its deadline,
-// or never. Each wait's requested timeout and how it ended are recorded.
+// etcd revision would, and blocking waits time out on the view's own ManualClock, which only
+// moves when the test calls view.clock.advance(): a wait ends by a change, by the clock
+// passing its timeout, or never. Each wait's requested timeout and how it ended are recorded.
 import { PublishMode, type Endpoint, type PortConfig, type ServiceEndpoints } from '../../proto/gen/shoal.js';
 import type { EndpointView } from '../../manager/discovery/view.js';
+import { ManualClock } from './manual-clock.js';
 
 interface Wait {
-  deadline: number;
   check(): void;
-  timeout(): void;
 }
 
 export class FakeView implements EndpointView {
@@ -17,8 +16,8 @@ export class FakeView implements EndpointView {
   private namesIndex = 10;
   private readonly services = new Map<string, ServiceEndpoints>();
   private readonly waits = new Set<Wait>();
-  /** The view's clock (ms): what a blocking query's deadline is kept by. */
-  now = 0;
+  /** The view's clock: its waits time out on it, and a blocking query's deadline is kept by it. */
+  readonly clock = new ManualClock();
   /** waitFor / waitForNames calls so far. */
   waitCalls = 0;
   /** The timeout each waiting call asked for, in order. */
@@ -32,12 +31,6 @@ export class FakeView implements EndpointView {
   /** Waits in progress. */
   get pendingWaits(): number {
     return this.waits.size;
-  }
-
-  /** Moves the clock on: waits whose deadline it reaches end, unchanged. */
-  advance(ms: number): void {
-    this.now += ms;
-    for (const w of [...this.waits]) if (w.deadline <= this.now) w.timeout();
   }
 
   set(name: string, networks: string[], endpoints: Endpoint[]): void {
@@ -87,17 +80,17 @@ export class FakeView implements EndpointView {
     this.asked.push(timeoutMs);
     return new Promise((resolve) => {
       const end = (how: 'change' | 'timeout') => {
+        cancel();
         this.waits.delete(w);
         this.ended.push(how);
         resolve(get());
       };
       const w: Wait = {
-        deadline: this.now + Math.min(timeoutMs, this.sliceCapMs),
         check: () => {
           if (get().index > index) end('change');
         },
-        timeout: () => end('timeout'),
       };
+      const cancel = this.clock.after(Math.min(timeoutMs, this.sliceCapMs), () => end('timeout'));
       this.waits.add(w);
     });
   }

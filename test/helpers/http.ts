@@ -2,6 +2,7 @@
 // started over a view.
 import http from 'node:http';
 import type { EndpointView } from '../../manager/discovery/view.js';
+import type { Clock } from '../../proto/clock.js';
 import { ConsulHttpApi } from '../../manager/http/consul-api.js';
 
 export interface Reply {
@@ -26,14 +27,14 @@ export function request(base: string, path: string, method = 'GET'): Promise<Rep
 export const json = (r: Reply): unknown => JSON.parse(r.body);
 
 /** The Consul-shaped HTTP API on 127.0.0.1:0 over `view`, its blocking deadlines on the view's clock. */
-export async function startConsulApi(view: EndpointView & { now?: number }, leader = '10.0.0.1:4242') {
+export async function startConsulApi(view: EndpointView & { clock?: Clock }, leader = '10.0.0.1:4242') {
   const logs: string[] = [];
   let leaderNow = leader;
   const api = new ConsulHttpApi({
     view,
     leaderAddress: () => leaderNow,
     log: (l) => logs.push(l),
-    now: () => view.now ?? performance.now(),
+    ...(view.clock !== undefined && { clock: view.clock }),
   });
   const base = await api.listen('127.0.0.1:0');
   return { api, base, logs, setLeader: (l: string) => (leaderNow = l) };

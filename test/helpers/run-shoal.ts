@@ -6,7 +6,7 @@
 //     its output collected as it comes (RunningShoal: `shoal events`).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { type Clock, systemClock } from '../../cli/clock.js';
+import { type Clock, systemClock } from '../../proto/clock.js';
 import { GrpcControlApi } from '../../cli/client.js';
 import type { CommandSpec } from '../../cli/commands/command.js';
 import { REGISTRY } from '../../cli/commands/registry.js';

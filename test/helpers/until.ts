@@ -1,5 +1,8 @@
-// Waiting for a condition instead of a fixed time: tests assert what happened, and the
+// The unit tests' one way to wait for something that crosses a real socket, process, engine
+// or etcd: poll a condition instead of sleeping a fixed time. Tests assert what happened; the
 // timeout is only a guard against a hang (generous, so a loaded machine never trips it).
+// Time the code under test schedules itself runs on a ManualClock (./manual-clock.ts), not
+// here. (The end-to-end beds wait with their own budgets: bed.ts's waitFor.)
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export const UNTIL_TIMEOUT_MS = 30_000;

@@ -13,7 +13,9 @@
 //   failing over) prints "retrying: <why>" and polls again after RETRY_MS, until --timeout;
 //   the 5 s windows restart once the manager answers again.
 //
-// Clock, sleep and the ListServices call are injected, so tests run it on a fake clock.
+// The clock (proto/clock.ts: now and sleep) and the ListServices call are injected, so tests
+// run it on a manual clock.
+import type { Clock } from '../../../proto/clock.js';
 import type { ServiceSummary } from '../../../proto/gen/shoal.js';
 import { CliError, isRetryable } from '../../errors.js';
 import { formatDuration } from '../../output.js';
@@ -69,8 +71,8 @@ export interface WaitTarget {
 
 export interface WaitDeps {
   listServices(): Promise<ServiceSummary[]>;
-  now(): number;
-  sleep(ms: number): Promise<void>;
+  /** Intervals are measured on it (now) and the polls wait on it (sleep). */
+  clock: Clock;
   /** One progress line (stderr). */
   progress(line: string): void;
 }
@@ -98,7 +100,7 @@ export async function waitForConvergence(targets: WaitTarget[], config: WaitConf
   const pollMs = config.pollMs ?? POLL_MS;
   const retryMs = config.retryMs ?? RETRY_MS;
   const stallMs = config.stallMs ?? STALL_MS;
-  const start = deps.now();
+  const start = deps.clock.now();
   const state = new Map<string, Progress>(
     targets.map((t) => [
       t.id,
@@ -138,13 +140,13 @@ export async function waitForConvergence(targets: WaitTarget[], config: WaitConf
       if (!isRetryable(err)) throw err;
       if (err.message !== failure) deps.progress(`retrying: ${err.message}`);
       failure = err.message;
-      const now = deps.now();
+      const now = deps.clock.now();
       const late = timedOut(now);
       if (late) throw late;
-      await deps.sleep(Math.min(retryMs, config.timeoutMs - (now - start)));
+      await deps.clock.sleep(Math.min(retryMs, config.timeoutMs - (now - start)));
       continue;
     }
-    const now = deps.now();
+    const now = deps.clock.now();
     if (failure !== undefined) {
       // Answering again (maybe another manager): time without answers is not time without progress.
       failure = undefined;
@@ -198,7 +200,7 @@ export async function waitForConvergence(targets: WaitTarget[], config: WaitConf
 
     const late = timedOut(now);
     if (late) throw late;
-    await deps.sleep(Math.min(pollMs, config.timeoutMs - (now - start)));
+    await deps.clock.sleep(Math.min(pollMs, config.timeoutMs - (now - start)));
   }
 }
 
@@ -207,6 +209,6 @@ export function waitFor(targets: WaitTarget[], options: WaitOptions, ctx: Comman
   return waitForConvergence(
     targets,
     { timeoutMs: options.timeoutMs },
-    { listServices: () => ctx.api.listServices(), now: ctx.now, sleep: ctx.sleep, progress: ctx.err },
+    { listServices: () => ctx.api.listServices(), clock: ctx.clock, progress: ctx.err },
   );
 }

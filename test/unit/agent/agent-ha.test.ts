@@ -8,7 +8,8 @@ import { TaskState, type TaskStatus } from '../../../proto/gen/shoal.js';
 import { BACKOFF_MAX_MS } from '../../../agent/backoff.js';
 import { heartbeatTimeoutMs } from '../../../agent/session.js';
 import type { TaskObserver } from '../../../agent/worker.js';
-import { makeTask, measured, until, withDesired } from '../../helpers/agent-support.js';
+import { makeTask, measured, withDesired } from '../../helpers/agent-support.js';
+import { until } from '../../helpers/until.js';
 import { cluster, dispatcher, newAgent, realTimedAgent, statesSent } from '../../helpers/agent-harness.js';
 import { FakeExecutor } from '../../helpers/fake-executor.js';
 

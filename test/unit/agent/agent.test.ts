@@ -5,9 +5,10 @@
 import test, { type ExecutionContext } from 'ava';
 import { AssignmentsMessage_Kind, TaskState } from '../../../proto/gen/shoal.js';
 import { backoffMs, BACKOFF_MAX_MS } from '../../../agent/backoff.js';
-import { makeTask, measured, until, withDesired } from '../../helpers/agent-support.js';
+import { makeTask, measured, withDesired } from '../../helpers/agent-support.js';
+import { until } from '../../helpers/until.js';
 import { dispatcher, newAgent, statesSent } from '../../helpers/agent-harness.js';
-import { RecordingClock } from '../../helpers/clocks.js';
+import { RecordingClock } from '../../helpers/manual-clock.js';
 import { FakeDispatcher } from '../../helpers/fake-dispatcher.js';
 import { FakeExecutor } from '../../helpers/fake-executor.js';
 

@@ -1,7 +1,8 @@
 // agent/bin/shoal-agent as a process: flags and signals. (With a Docker engine, the process
 // test that runs tasks is in exec/docker/executor.test.ts: one file per engine, run serially.)
 import test from 'ava';
-import { spawnAgent as agent, until } from '../../helpers/agent-support.js';
+import { spawnAgent as agent } from '../../helpers/agent-support.js';
+import { until } from '../../helpers/until.js';
 
 test('bad flags: one line on stderr, exit 1', async (t) => {
   for (const args of [['--bogus'], ['--join-token', 'x'], ['--manager', 'nope', '--join-token', 'x']]) {

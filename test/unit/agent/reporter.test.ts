@@ -1,8 +1,8 @@
 import test from 'ava';
 import { TaskState, type TaskStatus, type TaskStatusUpdate } from '../../../proto/gen/shoal.js';
 import { StatusReporter, type StatusSender } from '../../../agent/reporter.js';
-import { until } from '../../helpers/agent-support.js';
-import { ManualClock } from '../../helpers/clocks.js';
+import { until } from '../../helpers/until.js';
+import { ManualClock } from '../../helpers/manual-clock.js';
 
 function status(state: TaskState, message = ''): TaskStatus {
   return { state, message, err: '', containerId: 'c1', exitCode: 0, timestampMs: 0, addresses: [] };

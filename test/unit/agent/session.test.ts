@@ -6,9 +6,9 @@ import test, { type ExecutionContext } from 'ava';
 import { DispatcherClient, NodeDescription, TaskState, type TaskStatus } from '../../../proto/gen/shoal.js';
 import { StatusReporter } from '../../../agent/reporter.js';
 import { heartbeatTimeoutMs, Session, type SessionInfo } from '../../../agent/session.js';
-import { until } from '../../helpers/agent-support.js';
+import { until } from '../../helpers/until.js';
 import { dispatcher } from '../../helpers/agent-harness.js';
-import { ManualClock } from '../../helpers/clocks.js';
+import { ManualClock } from '../../helpers/manual-clock.js';
 import type { FakeDispatcher } from '../../helpers/fake-dispatcher.js';
 
 const status = (state: TaskState): TaskStatus => ({

@@ -5,7 +5,8 @@ import test from 'ava';
 import { TaskState, type NetworkAddress } from '../../../proto/gen/shoal.js';
 import type { Controller } from '../../../agent/exec/executor.js';
 import { TaskRunner } from '../../../agent/task-runner.js';
-import { makeTask, RecordingReporter, until } from '../../helpers/agent-support.js';
+import { makeTask, RecordingReporter } from '../../helpers/agent-support.js';
+import { until } from '../../helpers/until.js';
 import { Attachments } from '../../helpers/fake-attachments.js';
 import { FakeExecutor } from '../../helpers/fake-executor.js';
 

@@ -6,7 +6,8 @@ import { DEFAULT_STOP_GRACE_MS } from '../../../agent/exec/executor.js';
 import { UNHEALTHY, WAITING_FOR_HEALTH } from '../../../agent/task-runner.js';
 import { Worker } from '../../../agent/worker.js';
 import { FakeExecutor, STOPPED_EXIT_CODE } from '../../helpers/fake-executor.js';
-import { makeTask, RecordingReporter, until, withDesired } from '../../helpers/agent-support.js';
+import { makeTask, RecordingReporter, withDesired } from '../../helpers/agent-support.js';
+import { until } from '../../helpers/until.js';
 
 const FULL_RUN = ['accepted', 'preparing', 'ready', 'starting', 'running'];
 

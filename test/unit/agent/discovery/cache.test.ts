@@ -7,8 +7,9 @@ import dnsPacket, { type DecodedPacket } from 'dns-packet';
 import { PortConfig, type Endpoint } from '../../../../proto/gen/shoal.js';
 import { EndpointCache, WATCH_WAIT_MS } from '../../../../agent/discovery/cache.js';
 import { DnsServer } from '../../../../agent/discovery/dns-server.js';
-import { measured, until } from '../../../helpers/agent-support.js';
-import { ManualClock } from '../../../helpers/clocks.js';
+import { measured } from '../../../helpers/agent-support.js';
+import { until } from '../../../helpers/until.js';
+import { ManualClock } from '../../../helpers/manual-clock.js';
 import { QUERY_GUARD_MS } from '../../../helpers/dns.js';
 import { dispatcher, ep, follow, ids } from '../../../helpers/endpoints.js';
 

@@ -6,8 +6,8 @@ import net, { type AddressInfo } from 'node:net';
 import test from 'ava';
 import dnsPacket, { type DecodedPacket } from 'dns-packet';
 import { DnsServer } from '../../../../agent/discovery/dns-server.js';
-import { until } from '../../../helpers/agent-support.js';
-import { ManualClock } from '../../../helpers/clocks.js';
+import { until } from '../../../helpers/until.js';
+import { ManualClock } from '../../../helpers/manual-clock.js';
 import {
   ask,
   askers,

@@ -8,7 +8,8 @@ import { EndpointCache } from '../../../../agent/discovery/cache.js';
 import { HostAskers, LocalTasks } from '../../../../agent/discovery/local-tasks.js';
 import { EndpointsSubscription } from '../../../../agent/discovery/subscription.js';
 import type { Controller, Executor, ManagedContainer } from '../../../../agent/exec/executor.js';
-import { makeTask, measured, until, withDesired } from '../../../helpers/agent-support.js';
+import { makeTask, measured, withDesired } from '../../../helpers/agent-support.js';
+import { until } from '../../../helpers/until.js';
 import { dispatcher, ep, ids } from '../../../helpers/endpoints.js';
 import { FakeExecutor } from '../../../helpers/fake-executor.js';
 

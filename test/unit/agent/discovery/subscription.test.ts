@@ -6,8 +6,8 @@ import { PortConfig, type Endpoint } from '../../../../proto/gen/shoal.js';
 import { Agent } from '../../../../agent/agent.js';
 import { EndpointCache } from '../../../../agent/discovery/cache.js';
 import { EndpointsSubscription } from '../../../../agent/discovery/subscription.js';
-import { until } from '../../../helpers/agent-support.js';
-import { ManualClock } from '../../../helpers/clocks.js';
+import { until } from '../../../helpers/until.js';
+import { ManualClock } from '../../../helpers/manual-clock.js';
 import { dispatcher, ep, follow, ids } from '../../../helpers/endpoints.js';
 import { FakeExecutor } from '../../../helpers/fake-executor.js';
 

@@ -6,8 +6,8 @@ import { PortConfig, PublishMode, ServiceEndpoints, type Endpoint } from '../../
 import { EndpointCache, type WatchSender } from '../../../../agent/discovery/cache.js';
 import { endpointAddress, IngressMesh, ingressPorts } from '../../../../agent/ingress/mesh.js';
 import { freePort } from '../../../helpers/ports.js';
-import { until } from '../../../helpers/agent-support.js';
-import { ManualClock } from '../../../helpers/clocks.js';
+import { until } from '../../../helpers/until.js';
+import { ManualClock } from '../../../helpers/manual-clock.js';
 
 /** A cache fed by hand, as the Endpoints stream would. */
 function feed(t: ExecutionContext) {

@@ -14,7 +14,7 @@ import { MemoryStore } from '../../../../manager/store/memory-store.js';
 import { encode } from '../../../../manager/store/codec.js';
 import { endpointId } from '../../../../manager/store/keys.js';
 import { makeSpec } from '../../../helpers/fixtures.js';
-import { ManualTimeouts } from '../../../helpers/manual-timer.js';
+import { ManualClock } from '../../../helpers/manual-clock.js';
 import { turns, until } from '../../../helpers/until.js';
 import { hasIngressPorts } from '../../../../manager/dispatcher/endpoints.js';
 
@@ -46,15 +46,15 @@ async function setup() {
   const put = (kind: 'services' | 'endpoints' | 'networks', id: string, value: string) =>
     store.commit([{ kind, id, value }]);
   const del = (kind: 'services' | 'endpoints', id: string) => store.commit([{ kind, id }]);
-  const timeouts = new ManualTimeouts();
-  const catalog = new EndpointCatalog(store, { reloadRetryMs: 10, after: timeouts.after });
+  const clock = new ManualClock(); // blocking queries time out only when the test moves it
+  const catalog = new EndpointCatalog(store, { reloadRetryMs: 10, clock });
   const changes: string[] = [];
   catalog.onChange((n) => changes.push(n));
   const events: EndpointEvent[] = [];
   catalog.onEndpoint((e) => events.push(e));
   /** Resolves once the catalog has applied every commit so far (the watch delivers them later). */
   const caughtUp = () => until(() => catalog.index === store.revision, 'the catalog caught up');
-  return { store, put, del, catalog, changes, events, timeouts, caughtUp };
+  return { store, put, del, catalog, changes, events, clock, caughtUp };
 }
 
 test('loads services and endpoints; lookup answers per name, unknown names do not exist; index is never 0', async (t) => {
@@ -136,22 +136,22 @@ test('changes apply with their revision; deletes with the delete revision; a sca
 });
 
 test('blocking queries: index 0 or older answers at once, the current index waits for a change or the timeout', async (t) => {
-  const { put, catalog, timeouts } = await setup();
+  const { put, catalog, clock } = await setup();
   await put('services', 's-web', service('s-web', { name: 'web' }));
   catalog.start();
   await catalog.whenLoaded();
   const cur = catalog.lookup('web').index;
   t.is((await catalog.waitFor('web', 0, 10_000)).index, cur);
   t.is((await catalog.waitFor('web', cur - 1, 10_000)).index, cur);
-  t.deepEqual(timeouts.asked, [], 'an answer at once sets no timeout');
+  t.deepEqual(clock.requested, [], 'an answer at once sets no timeout');
 
   // The current index: nothing changes, the timeout (the one asked for) ends the wait.
   let timedOut: ServiceEndpoints | undefined;
   void catalog.waitFor('web', cur, 60).then((r) => (timedOut = r));
-  t.deepEqual(timeouts.asked, [60], 'waits the time asked for');
+  t.deepEqual(clock.requested, [60], 'waits the time asked for');
   await turns();
   t.is(timedOut, undefined, 'still waiting before its timeout');
-  timeouts.fire(60);
+  clock.advance(60);
   await until(() => timedOut !== undefined, 'answered at its timeout');
   t.is(timedOut!.index, cur, 'unchanged');
 
@@ -165,7 +165,7 @@ test('blocking queries: index 0 or older answers at once, the current index wait
   t.is(woke.endpoints.length, 1);
   await turns();
   t.is(other, undefined, 'another name is not woken by web');
-  timeouts.fire(80);
+  clock.advance(80);
   await until(() => other !== undefined, 'the other wait answered at its timeout');
   t.false(other!.exists);
 
@@ -183,7 +183,7 @@ test('blocking queries: index 0 or older answers at once, the current index wait
   t.deepEqual(next!.names, ['api', 'web']);
   t.true(next!.index > names.index);
   const unchanged = catalog.waitForNames(next!.index, 30);
-  timeouts.fire(30);
+  clock.advance(30);
   t.deepEqual((await unchanged).names, ['api', 'web']);
   await catalog.close();
 });

@@ -167,7 +167,7 @@ test('close ends every follower once; following a closed relay ends at once; clo
   );
   const late = recorder();
   const stop = relay.follow(req(), late.write, late.onError);
-  await new Promise((r) => setImmediate(r));
+  await turns(1);
   t.deepEqual(
     late.errors.map((e) => e.message),
     ['this manager is stopping'],

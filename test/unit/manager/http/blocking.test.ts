@@ -1,46 +1,47 @@
 // Blocking queries made of short view waits: no change missed, the deadline kept, nothing
-// left running once aborted. The view waits here run on a clock the test owns (a wait that
-// times out moves it by its timeout), so nothing depends on how fast timers fire.
+// left running once aborted. The view waits here run on a ManualClock the test owns (a wait
+// that times out moves it by its timeout), so nothing depends on how fast timers fire.
 import test from 'ava';
 import { blockUntilNewer } from '../../../../manager/http/blocking.js';
+import { ManualClock } from '../../../helpers/manual-clock.js';
 import { turns } from '../../../helpers/until.js';
 
 /**
- * A view whose waits run on `clock.ms`: a wait answers at once when `current.index` is past
+ * A view whose waits run on `clock`: a wait answers at once when `current.index` is past
  * `index` (or turns so at its `changeAtCall`-th call), else "times out" at once, moving the
  * clock by its timeout.
  */
 function fakeView(current: { index: number }, index: number, opts: { changeAtCall?: number } = {}) {
-  const clock = { ms: 0 };
+  const clock = new ManualClock();
   const calls: number[] = [];
   const wait = (timeoutMs: number) => {
     calls.push(timeoutMs);
     if (calls.length === opts.changeAtCall) current.index++;
-    if (current.index <= index) clock.ms += timeoutMs;
+    if (current.index <= index) clock.advance(timeoutMs);
     return Promise.resolve({ ...current });
   };
-  return { clock, calls, wait, now: () => clock.ms };
+  return { clock, calls, wait };
 }
 
 test('a long wait is made of slices, each at most the slice length, until the deadline', async (t) => {
   const current = { index: 5 };
   const v = fakeView(current, 5);
-  const r = await blockUntilNewer(v.wait, 5, 200, new AbortController().signal, 20, v.now);
+  const r = await blockUntilNewer(v.wait, 5, 200, new AbortController().signal, 20, v.clock);
   t.is(r?.index, 5, 'unchanged');
   t.deepEqual(v.calls, Array<number>(10).fill(20), 'ten slices of 20 ms for 200 ms');
-  t.is(v.clock.ms, 200, 'the deadline kept');
+  t.is(v.clock.now(), 200, 'the deadline kept');
 });
 
 test('the last slice is what is left of the wait', async (t) => {
   const v = fakeView({ index: 5 }, 5);
-  await blockUntilNewer(v.wait, 5, 50, new AbortController().signal, 20, v.now);
+  await blockUntilNewer(v.wait, 5, 50, new AbortController().signal, 20, v.clock);
   t.deepEqual(v.calls, [20, 20, 10]);
 });
 
 test('a change between or during slices ends the wait with the new answer', async (t) => {
   const current = { index: 5 };
   const v = fakeView(current, 5, { changeAtCall: 3 });
-  const r = await blockUntilNewer(v.wait, 5, 10_000, new AbortController().signal, 20, v.now);
+  const r = await blockUntilNewer(v.wait, 5, 10_000, new AbortController().signal, 20, v.clock);
   t.is(r?.index, 6);
   t.is(v.calls.length, 3, 'no slice after the one that saw the change');
 });
@@ -54,7 +55,7 @@ test('abort resolves undefined at once and starts no further wait', async (t) =>
     return new Promise<{ index: number }>((resolve) => pendingWaits.push(() => resolve({ index: 5 })));
   };
   const ac = new AbortController();
-  const p = blockUntilNewer(wait, 5, 10_000, ac.signal, 20, () => 0);
+  const p = blockUntilNewer(wait, 5, 10_000, ac.signal, 20, new ManualClock());
   await turns();
   t.is(calls.length, 1, 'waiting on the view');
   ac.abort();
@@ -62,7 +63,7 @@ test('abort resolves undefined at once and starts no further wait', async (t) =>
   for (const end of pendingWaits.splice(0)) end(); // the view wait ends later, as views do
   await turns();
   t.is(calls.length, 1, 'no wait after the abort');
-  t.is(await blockUntilNewer(wait, 5, 10_000, ac.signal, 20, () => 0), undefined);
+  t.is(await blockUntilNewer(wait, 5, 10_000, ac.signal, 20, new ManualClock()), undefined);
   t.is(calls.length, 1, 'an already aborted signal makes no wait at all');
 });
 

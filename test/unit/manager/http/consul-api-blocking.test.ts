@@ -55,11 +55,11 @@ test('a blocking query that sees no change answers once its wait is over, with t
   const pending = request(base, `/v1/catalog/service/web?index=${index}&wait=150ms`).finally(() => (answered = true));
   await until(() => view.pendingWaits === 1, 'the query waits on the view');
   t.deepEqual(view.asked, [150], 'the view is asked to wait what the client gave');
-  view.advance(149);
+  view.clock.advance(149);
   await turns();
   t.false(answered, 'not before the wait is over');
   t.is(view.pendingWaits, 1);
-  view.advance(1);
+  view.clock.advance(1);
   const r = await pending;
   t.deepEqual(view.ended, ['timeout']);
   t.is(r.status, 200);
@@ -74,14 +74,14 @@ test('a client that goes away leaves no wait behind', async (t) => {
   const req = http.get(`http://${base}/v1/health/service/web?index=${view.index}&wait=10m`, { agent: false });
   req.on('error', () => {});
   await until(() => view.pendingWaits === 1, 'the query waits on the view');
-  view.advance(20);
+  view.clock.advance(20);
   await until(() => view.waitCalls === 2 && view.pendingWaits === 1, 'the query waits again after a slice');
   req.destroy();
   await until(() => api.pendingQueries === 0, 'the server saw the client go');
   const after = view.waitCalls;
-  view.advance(20); // the last view wait ends
+  view.clock.advance(20); // the last view wait ends
   await turns();
-  view.advance(20);
+  view.clock.advance(20);
   await turns();
   t.is(view.waitCalls, after, 'no new view wait after the client left');
   t.is(view.pendingWaits, 0);

@@ -15,14 +15,8 @@ import type { Controller, Executor, ManagedContainer } from '../../../../../agen
 import { DockerExecutor } from '../../../../../agent/exec/docker/executor.js';
 import { containerConfig } from '../../../../../agent/exec/docker/spec.js';
 import { Worker } from '../../../../../agent/worker.js';
-import {
-  makeTask,
-  measured,
-  RecordingReporter,
-  spawnAgent,
-  until,
-  withDesired,
-} from '../../../../helpers/agent-support.js';
+import { makeTask, measured, RecordingReporter, spawnAgent, withDesired } from '../../../../helpers/agent-support.js';
+import { until } from '../../../../helpers/until.js';
 import {
   check,
   containersOf,

@@ -4,7 +4,7 @@ import test from 'ava';
 import type Docker from 'dockerode';
 import { LABEL } from '../../../../../proto/naming.js';
 import { HealthEvents } from '../../../../../agent/exec/docker/health-events.js';
-import { until } from '../../../../helpers/agent-support.js';
+import { until } from '../../../../helpers/until.js';
 
 interface Opened {
   opts: { since?: number; filters?: unknown; abortSignal?: AbortSignal };

@@ -1,5 +1,5 @@
-// cli/commands/service/wait.ts: the converge wait on a fake clock and a scripted ListServices;
-// then a manager failing over mid-wait, through shoal.
+// cli/commands/service/wait.ts: the converge wait on a ManualClock (auto mode) and a scripted
+// ListServices; then a manager failing over mid-wait, through shoal.
 import { status as grpcStatus } from '@grpc/grpc-js';
 import test from 'ava';
 import { waitForConvergence, type WaitTarget } from '../../../../../cli/commands/service/wait.js';
@@ -17,15 +17,16 @@ type Step = Record<string, Partial<ServiceStatus> | undefined> | Error;
 const NO_LEADER = new ManagerError('no leader', grpcStatus.UNAVAILABLE, true);
 const UNREACHABLE = new UnreachableError('a:1,b:2');
 
+const START = 1_000_000;
+
 /**
  * Each poll returns the next step (the last one repeats), or throws it when it is an Error;
- * time moves only in sleep().
+ * time moves only in sleep() (a ManualClock in auto mode).
  */
 function fake(steps: Step[]) {
-  let clock = 1_000_000;
+  const clock = new ManualClock({ start: START, auto: true });
   let polls = 0;
   const lines: string[] = [];
-  const sleeps: number[] = [];
   const deps = {
     async listServices(): Promise<ServiceSummary[]> {
       const step = steps[Math.min(polls, steps.length - 1)] ?? {};
@@ -42,14 +43,10 @@ function fake(steps: Step[]) {
             ],
       );
     },
-    now: () => clock,
-    async sleep(ms: number) {
-      sleeps.push(ms);
-      clock += ms;
-    },
+    clock,
     progress: (line: string) => lines.push(line),
   };
-  return { deps, lines, sleeps, polls: () => polls, elapsed: () => clock - 1_000_000 };
+  return { deps, lines, sleeps: clock.requested, polls: () => polls, elapsed: () => clock.now() - START };
 }
 
 test('returns once running == desired and nothing is stopping; prints changes only', async (t) => {
