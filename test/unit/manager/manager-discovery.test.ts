@@ -47,7 +47,8 @@ test('an endpoint flows from the leader to both managers: LookupService, HTTP AP
   })();
   try {
     for (let i = 0; i < 2; i++) {
-      const m = new Manager(managerConfig(cp, `m${i}`, { httpListen: '127.0.0.1:0' }));
+      // the raw agent below sends no heartbeats: a long period keeps its node ready however slow the run
+      const m = new Manager(managerConfig(cp, `m${i}`, { httpListen: '127.0.0.1:0', heartbeatPeriodMs: 60_000 }));
       await m.start();
       managers.push(m);
       clients.push(new ControlClient(m.boundAddress, credentials.createInsecure()));
