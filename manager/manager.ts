@@ -43,6 +43,8 @@ export interface ManagerConfig {
   httpListen?: string;
   /** The default network's subnet when it is first created (10.42.0.0/16). */
   defaultNetworkSubnet?: string;
+  /** The leader lease's TTL in seconds (default LEASE_TTL_S, 2); no flag sets it: for tests. */
+  leaderLeaseTtlS?: number;
   log: (line: string) => void;
 }
 
@@ -173,6 +175,7 @@ export class Manager {
       { id: this.id, address: advertise, startedAtMs: Date.now() },
       etcdEndpoints,
       log,
+      this.config.leaderLeaseTtlS,
     );
     this.election = election;
     election.on('elected', () => void this.becomeLeader());

@@ -16,18 +16,25 @@ export const LEADER_KEY = `${ROOT}leader`;
 export const MANAGERS_PREFIX = `${ROOT}managers/`;
 /** Lease TTL: a crashed leader is replaced about this long after it died. */
 export const LEASE_TTL_S = 2;
-/** Renewal period: four tries per TTL, each with its own short deadline. */
-const RENEW_MS = 500;
-const RENEW_DEADLINE_MS = 600;
-/**
- * A leader that could not renew its lease for this long steps down (and lets its agents
- * go). Longer than the TTL on purpose: when etcd's own leader changes, the new one extends
- * every lease, so a few seconds of failed renewals usually mean nothing. It stays below a
- * new leader's reconnect grace (TTL + 5 s), so agents have left a deposed leader before a
- * new one could mark their nodes down. Writes are fenced by the lease all along.
- */
-const STEP_DOWN_AFTER_MS = 4_000;
 const RETRY_MS = 250;
+
+/** The lease's timing, all derived from its TTL (the defaults: 2 s, 500 ms, 600 ms, 4 s). */
+export function leaseTiming(ttlS: number): { renewMs: number; deadlineMs: number; stepDownAfterMs: number } {
+  return {
+    /** Renewal period: four tries per TTL, each with its own short deadline. */
+    renewMs: ttlS * 250,
+    deadlineMs: ttlS * 300,
+    /**
+     * A leader that could not renew its lease for this long steps down (and lets its agents
+     * go). Longer than the TTL on purpose: when etcd's own leader changes, the new one
+     * extends every lease, so a few seconds of failed renewals usually mean nothing. It
+     * stays below a new leader's reconnect grace (TTL + 5 s), so agents have left a deposed
+     * leader before a new one could mark their nodes down. Writes are fenced by the lease
+     * all along.
+     */
+    stepDownAfterMs: ttlS * 2_000,
+  };
+}
 
 export interface ManagerIdentity {
   id: string;
@@ -54,20 +61,21 @@ export class Election extends EventEmitter<ElectionEvents> {
   private readonly keeper: LeaseKeeper;
   leader: ManagerIdentity | undefined;
 
-  /** `endpoints`: etcd's client URLs, for the lease keeper's own connection. */
+  /**
+   * `endpoints`: etcd's client URLs, for the lease keeper's own connection. `leaseTtlS`:
+   * LEASE_TTL_S; a test of real-time behaviour on a loaded machine may give a longer one.
+   */
   constructor(
     private readonly etcd: Etcd3,
     readonly self: ManagerIdentity,
     endpoints: string[],
     private readonly log: (line: string) => void = () => {},
+    private readonly leaseTtlS = LEASE_TTL_S,
   ) {
     super();
-    this.keeper = new LeaseKeeper(
-      { endpoints, renewMs: RENEW_MS, deadlineMs: RENEW_DEADLINE_MS, stepDownAfterMs: STEP_DOWN_AFTER_MS },
-      (leaseId, reason) => {
-        if (this.role !== 'stopped' && (leaseId === '' || leaseId === this.leaseId)) this.lostLease(reason);
-      },
-    );
+    this.keeper = new LeaseKeeper({ endpoints, ...leaseTiming(leaseTtlS) }, (leaseId, reason) => {
+      if (this.role !== 'stopped' && (leaseId === '' || leaseId === this.leaseId)) this.lostLease(reason);
+    });
   }
 
   get isLeader(): boolean {
@@ -167,7 +175,7 @@ export class Election extends EventEmitter<ElectionEvents> {
   }
 
   private async grantLease(): Promise<void> {
-    const lease = this.etcd.lease(LEASE_TTL_S, { autoKeepAlive: false });
+    const lease = this.etcd.lease(this.leaseTtlS, { autoKeepAlive: false });
     lease.on('lost', () => {}); // the lease keeper reports a lost lease
     this.leaseId = await lease.grant();
     this.lease = lease;
