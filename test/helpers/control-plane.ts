@@ -103,7 +103,11 @@ export async function startControlPlane(prefix: string): Promise<ControlPlane> {
   };
 }
 
-/** A manager on 127.0.0.1:0 against the control plane, state in <dir>/<name>. */
+/**
+ * A manager on 127.0.0.1:0 against the control plane, state in <dir>/<name>. Its leader
+ * lease lasts 6 s, not 2: these tests hand leadership over by closing a manager (the lease
+ * is revoked at once), never by its expiry, and a loaded machine must not lose it under them.
+ */
 export function managerConfig(cp: ControlPlane, name: string, overrides: Partial<ManagerConfig> = {}): ManagerConfig {
   return {
     listen: '127.0.0.1:0',
@@ -115,6 +119,7 @@ export function managerConfig(cp: ControlPlane, name: string, overrides: Partial
     embeddedEtcdPort: 0,
     embeddedNatsPort: 0,
     heartbeatPeriodMs: 1000,
+    leaderLeaseTtlS: 6,
     log: () => {},
     ...overrides,
   };
