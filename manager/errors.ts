@@ -39,6 +39,7 @@ export const notFound = (m: string, o?: ApiErrorOptions) => new ApiError(status.
 export const alreadyExists = (m: string, o?: ApiErrorOptions) => new ApiError(status.ALREADY_EXISTS, m, o);
 export const failedPrecondition = (m: string, o?: ApiErrorOptions) => new ApiError(status.FAILED_PRECONDITION, m, o);
 export const unauthenticated = (m: string, o?: ApiErrorOptions) => new ApiError(status.UNAUTHENTICATED, m, o);
+export const unimplemented = (m: string, o?: ApiErrorOptions) => new ApiError(status.UNIMPLEMENTED, m, o);
 export const unavailable = (m: string, o?: ApiErrorOptions) => new ApiError(status.UNAVAILABLE, m, o);
 
 /** Converts anything thrown in a handler into a gRPC status (internal errors keep their message). */
@@ -58,4 +59,11 @@ export function unary<Req, Res>(fn: (req: Req, peer: string) => Promise<Res>) {
       (err) => callback(toServiceError(err)),
     );
   };
+}
+
+/** A unary handler for a method that this manager does not serve yet. */
+export function notServed(method: string) {
+  return unary(async (): Promise<never> => {
+    throw unimplemented(`${method} is not served by this manager`);
+  });
 }

@@ -41,6 +41,7 @@ import {
   failedPrecondition,
   invalidArgument,
   notFound,
+  notServed,
   toServiceError,
   unary,
   unavailable,
@@ -104,6 +105,18 @@ export class ControlApi {
       removeNetwork: unary((req: RemoveNetworkRequest) => this.removeNetwork(req)),
       lookupService: unary(async (req: LookupServiceRequest) => this.lookupService(req.name)),
       events: (call) => serveEvents(this.deps.events, call),
+      createSecret: notServed('CreateSecret'),
+      getSecret: notServed('GetSecret'),
+      listSecrets: notServed('ListSecrets'),
+      removeSecret: notServed('RemoveSecret'),
+      createConfig: notServed('CreateConfig'),
+      getConfig: notServed('GetConfig'),
+      listConfigs: notServed('ListConfigs'),
+      removeConfig: notServed('RemoveConfig'),
+      getJoinTokens: notServed('GetJoinTokens'),
+      issueClientCertificate: notServed('IssueClientCertificate'),
+      inspectCa: notServed('InspectCA'),
+      rotateCa: notServed('RotateCA'),
     };
   }
 

@@ -7,7 +7,7 @@ import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { ControlClient, ControlService, type ControlServer } from '../../proto/gen/shoal.js';
 import { proxyService, type ProxiedCall, type UnaryCall } from '../service-proxy.js';
 import type { ControlApi } from './control-api.js';
-import { isLocal, isWrite, type LocalControl } from './routes.js';
+import { isForwarded, isLocal, type LocalControl } from './routes.js';
 
 /** A forwarded write rides through a leader change for this long (the CLI waits 10 s). */
 const FORWARD_DEADLINE_MS = 8_000;
@@ -49,7 +49,7 @@ export class ControlRouter {
       return;
     }
     const api = this.view.api();
-    const write = isWrite(call.method);
+    const write = isForwarded(call.method);
     if (api && (!write || this.view.isLeader())) {
       call.delegate(api.implementation());
       return;

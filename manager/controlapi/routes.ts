@@ -9,12 +9,14 @@ import type { MethodName, ProxiedCall, RouteTable } from '../service-proxy.js';
 /**
  * - `write`: changes desired state; a follower forwards it to the leader (a follower's view
  *   is a copy: a write applied to it would be lost, or worse, fight the leader's).
+ * - `leader`: reads only the leader can answer (the CA's state, the join tokens); a follower
+ *   forwards them like writes.
  * - `read`: answered from this manager's view (the leader's state, a follower's watch-fed
  *   copy, or the endpoint catalog every manager keeps).
  * - `local`: served by this manager itself whatever its role (Events: its own NATS
  *   subscription), never forwarded.
  */
-export type Route = 'read' | 'write' | 'local';
+export type Route = 'read' | 'write' | 'leader' | 'local';
 
 /** Per Control method, its route; methods with a stream cannot be writes. */
 export type ControlRoutes = RouteTable<ControlService, Route, 'read' | 'local'>;
@@ -37,6 +39,18 @@ export const CONTROL_ROUTES = {
   removeNetwork: 'write',
   lookupService: 'read',
   events: 'local',
+  createSecret: 'write',
+  getSecret: 'read',
+  listSecrets: 'read',
+  removeSecret: 'write',
+  createConfig: 'write',
+  getConfig: 'read',
+  listConfigs: 'read',
+  removeConfig: 'write',
+  getJoinTokens: 'write',
+  issueClientCertificate: 'leader',
+  inspectCa: 'leader',
+  rotateCa: 'write',
 } as const satisfies ControlRoutes;
 
 export type ControlMethod = MethodName<ControlServer>;
@@ -53,6 +67,8 @@ export function isLocal(call: ProxiedCall<ControlServer>): call is ProxiedCall<C
   return CONTROL_ROUTES[call.method] === 'local';
 }
 
-export function isWrite(method: ControlMethod): boolean {
-  return CONTROL_ROUTES[method] === 'write';
+/** Whether a follower sends this method to the leader (writes, and reads only it can answer). */
+export function isForwarded(method: ControlMethod): boolean {
+  const route: Route = CONTROL_ROUTES[method];
+  return route === 'write' || route === 'leader';
 }

@@ -31,7 +31,15 @@ export class Assignments {
     s.queuedRemovals.clear();
     const tasks = this.state.tasksOnNode(s.nodeId).filter(isAssigned);
     for (const t of tasks) s.sent.set(t.id, sentKey(t));
-    call.write({ kind: AssignmentsMessage_Kind.COMPLETE, tasks, removedTaskIds: [] });
+    call.write({
+      kind: AssignmentsMessage_Kind.COMPLETE,
+      tasks,
+      secrets: [],
+      configs: [],
+      renewCertificate: false,
+      caPem: '',
+      removedTaskIds: [],
+    });
   }
 
   /** A task changed in the state: queue what its node's agent must hear. */
@@ -67,6 +75,10 @@ export class Assignments {
       s.stream.write({
         kind: AssignmentsMessage_Kind.INCREMENTAL,
         tasks: [...s.queuedUpdates.values()],
+        secrets: [],
+        configs: [],
+        renewCertificate: false,
+        caPem: '',
         removedTaskIds: [...s.queuedRemovals],
       });
       s.queuedUpdates.clear();

@@ -25,7 +25,7 @@ import type { LifecycleState } from '../../proto/lifecycle.js';
 import { systemClock, type Clock } from '../../proto/clock.js';
 import type { Change, ClusterState } from '../store/cluster-state.js';
 import type { EndpointView } from '../discovery/view.js';
-import { alreadyExists, invalidArgument, toServiceError, unary, unauthenticated } from '../errors.js';
+import { alreadyExists, invalidArgument, notServed, toServiceError, unary, unauthenticated } from '../errors.js';
 import { Assignments } from './assignments.js';
 import { EndpointStreams } from './endpoints.js';
 import { HeartbeatMonitor } from './heartbeat.js';
@@ -116,6 +116,7 @@ export class Dispatcher {
       assignments: (call) => this.assignments(call),
       networks: (call) => this.networks(call),
       endpoints: (call) => this.endpointStreams.serve(call),
+      renewCertificate: notServed('RenewCertificate'),
     };
   }
 

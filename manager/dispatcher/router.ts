@@ -21,6 +21,7 @@ export const DISPATCHER_ROUTES = {
   updateTaskStatus: 'leader',
   networks: 'leader',
   endpoints: 'leader',
+  renewCertificate: 'leader',
 } as const satisfies DispatcherRoutes;
 
 export function leaderOnly(

@@ -48,6 +48,8 @@ export const webSpec: ServiceSpec = {
   health: undefined,
   networks: [],
   stopGracePeriodMs: 10_000,
+  secrets: [],
+  configs: [],
 };
 
 /** backend: 10.50.0.0/16 with leases of host1 and another node, used by two services. */

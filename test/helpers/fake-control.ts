@@ -417,8 +417,29 @@ export class FakeControl {
         });
         this.#streamsChanged();
       },
+      ...notServedYet(),
     };
   }
+}
+
+/** Control methods this fake does not serve (yet): UNIMPLEMENTED. */
+function notServedYet() {
+  const refuse = (_call: unknown, cb: (err: Failure, res: null) => void) =>
+    cb({ code: grpcStatus.UNIMPLEMENTED, details: 'not served by the fake' }, null);
+  return {
+    createSecret: refuse,
+    getSecret: refuse,
+    listSecrets: refuse,
+    removeSecret: refuse,
+    createConfig: refuse,
+    getConfig: refuse,
+    listConfigs: refuse,
+    removeConfig: refuse,
+    getJoinTokens: refuse,
+    issueClientCertificate: refuse,
+    inspectCa: refuse,
+    rotateCa: refuse,
+  };
 }
 
 function isFailure(x: unknown): x is Failure {
@@ -441,6 +462,8 @@ export function fullSpec(spec: Partial<ServiceSpec> & { name: string }): Service
     health: undefined,
     networks: [],
     stopGracePeriodMs: 10_000,
+    secrets: [],
+    configs: [],
     ...spec,
   };
 }

@@ -127,6 +127,7 @@ export class FakeDispatcher {
         call.write(this.networks);
       },
       endpoints: (call) => this.serveEndpoints(call),
+      renewCertificate: (_call, cb) => cb({ code: status.UNIMPLEMENTED, details: 'not served' }, null),
       assignments: (call) => {
         if (this.stalled) return;
         if (!this.leader) return void call.emit('error', NOT_LEADER);
@@ -139,6 +140,10 @@ export class FakeDispatcher {
         call.write({
           kind: AssignmentsMessage_Kind.COMPLETE,
           tasks: this.tasks.get(s.nodeId) ?? [],
+          secrets: [],
+          configs: [],
+          renewCertificate: false,
+          caPem: '',
           removedTaskIds: [],
         });
       },

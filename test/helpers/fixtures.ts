@@ -52,6 +52,8 @@ export function makeSpec(name: string, opts: Partial<ServiceSpec> = {}): Service
     health: undefined,
     networks: [],
     stopGracePeriodMs: undefined,
+    secrets: [],
+    configs: [],
     ...opts,
   };
 }

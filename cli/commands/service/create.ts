@@ -89,6 +89,8 @@ function build({ flags, positionals }: Parsed): CreateOptions {
     restart,
     health,
     networks,
+    secrets: [],
+    configs: [],
   };
   if (stopGracePeriodMs !== undefined) spec.stopGracePeriodMs = stopGracePeriodMs;
   return { spec, wait };

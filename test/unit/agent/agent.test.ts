@@ -73,6 +73,10 @@ test('incremental assignments reach the worker: desired SHUTDOWN stops and remov
   d.push('node1', {
     kind: AssignmentsMessage_Kind.INCREMENTAL,
     tasks: [withDesired(makeTask('t1'), TaskState.SHUTDOWN, TaskState.RUNNING)],
+    secrets: [],
+    configs: [],
+    renewCertificate: false,
+    caPem: '',
     removedTaskIds: [],
   });
   await until(() => statesSent(d, 't1').includes(TaskState.SHUTDOWN));

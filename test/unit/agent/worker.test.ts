@@ -162,6 +162,10 @@ test('COMPLETE set: tasks not in it are stopped and removed, kept tasks are not 
   worker.handle({
     kind: AssignmentsMessage_Kind.COMPLETE,
     tasks: [makeTask('b', { slot: 2 }), makeTask('c', { slot: 3 })],
+    secrets: [],
+    configs: [],
+    renewCertificate: false,
+    caPem: '',
     removedTaskIds: [],
   });
   await worker.settled();
@@ -185,6 +189,10 @@ test('INCREMENTAL: new tasks start, changed tasks follow, removed ids are torn d
   worker.handle({
     kind: AssignmentsMessage_Kind.INCREMENTAL,
     tasks: [makeTask('c', { slot: 3 }), withDesired(b, TaskState.SHUTDOWN, TaskState.RUNNING)],
+    secrets: [],
+    configs: [],
+    renewCertificate: false,
+    caPem: '',
     removedTaskIds: ['a'],
   });
   await worker.settled();

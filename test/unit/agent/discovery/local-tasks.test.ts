@@ -96,6 +96,10 @@ test('local fast path: a task told to stop leaves the answers before its contain
   d.push('node1', {
     kind: AssignmentsMessage_Kind.INCREMENTAL,
     tasks: [withDesired(makeTask('t2', { slot: 2 }), TaskState.SHUTDOWN, TaskState.RUNNING)],
+    secrets: [],
+    configs: [],
+    renewCertificate: false,
+    caPem: '',
     removedTaskIds: [],
   });
   await until(() => !ids(cache.get('web')).includes('t2'), 't2 dropped');

@@ -452,6 +452,10 @@ run('the agent process: runs tasks on Docker, keeps its node id, and a restart a
   d.push('node1', {
     kind: AssignmentsMessage_Kind.INCREMENTAL,
     tasks: [withDesired(task, TaskState.REMOVE, TaskState.RUNNING)],
+    secrets: [],
+    configs: [],
+    renewCertificate: false,
+    caPem: '',
     removedTaskIds: [],
   });
   await until(() => d.updates.some((u) => u.taskId === task.id && u.status?.state === TaskState.SHUTDOWN), 'SHUTDOWN');
