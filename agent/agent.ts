@@ -14,10 +14,15 @@
 // The tasks and their containers are untouched meanwhile: a partitioned agent keeps running
 // them, and reports what happened once it is connected again.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { credentials } from '@grpc/grpc-js';
+import { credentials, Metadata, status as GrpcStatus, type ChannelCredentials } from '@grpc/grpc-js';
 import { handleType, handleWhen, retry } from 'cockatiel';
 import type { LifecycleState } from '../proto/lifecycle.js';
-import { DispatcherClient, type NodeDescription } from '../proto/gen/shoal.js';
+import {
+  AssignmentsMessage_Kind,
+  DispatcherClient,
+  type AssignmentsMessage,
+  type NodeDescription,
+} from '../proto/gen/shoal.js';
 import { BACKOFF_BASE_MS, BACKOFF_MAX_MS, backoffMs, JitteredBackoff, retryUntilAborted } from './backoff.js';
 import type { Clock } from '../proto/clock.js';
 import type { EngineDescription, Executor } from './exec/executor.js';
@@ -57,7 +62,11 @@ export interface AgentOptions {
   endpoints?: EndpointsFollower;
   /** Told what this host's tasks do (discovery's asker map and local fast path). */
   taskObserver?: TaskObserver;
-  /** Tests: a client per address (default: insecure grpc-js client). */
+  /** The node's certificate: the channels' mutual TLS, and what the manager says about roots. */
+  identity?: AgentIdentity;
+  /** The manager refused this node for good (node rm): the agent stops trying. */
+  onRemoved?: (message: string) => void;
+  /** Tests: a client per address (default: a grpc-js client with the identity's credentials). */
   connect?: (address: string) => DispatcherClient;
   /** Tests: the session's CONNECT_TIMEOUT_MS. */
   connectTimeoutMs?: number;
@@ -87,6 +96,12 @@ class RoundFailed extends Error {
   override name = 'RoundFailed';
 }
 
+/** What the agent needs of its certificate (identity.ts). */
+export interface AgentIdentity {
+  credentials(): ChannelCredentials;
+  rootsChanged(caPem: string): void;
+}
+
 export class Agent {
   private _state: LifecycleState = 'new';
   private readonly opts: AgentOptions;
@@ -100,6 +115,8 @@ export class Agent {
   private loop: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   private registered: ((info: SessionInfo) => void)[] = [];
+  /** The client of the session under way (certificate renewals go through it). */
+  private activeClient: DispatcherClient | undefined;
 
   constructor(opts: AgentOptions) {
     if (opts.managers.length === 0) throw new Error('agent needs at least one manager address');
@@ -265,7 +282,11 @@ export class Agent {
       random: this.random,
       ...(this.opts.connectTimeoutMs !== undefined && { connectTimeoutMs: this.opts.connectTimeoutMs }),
       ...(this.opts.clock !== undefined && { clock: this.opts.clock }),
-      onAssignments: (msg) => this.worker.handle(msg),
+      onAssignments: (msg) => {
+        if (msg.renewCertificate) this.opts.identity?.rootsChanged(msg.caPem);
+        if (isNoticeOnly(msg)) return;
+        this.worker.handle(msg);
+      },
       onRegistered: (info) => this.onRegistered(info, address),
       ...(this.opts.endpoints !== undefined && { endpoints: this.opts.endpoints }),
       ...(this.opts.network !== undefined && {
@@ -274,12 +295,18 @@ export class Agent {
       }),
     });
     let ended: SessionError | undefined;
+    this.activeClient = client;
     try {
       await session.run(signal);
     } catch (err) {
       ended = toSessionError(err, 'session');
     } finally {
+      if (this.activeClient === client) this.activeClient = undefined;
       client.close();
+    }
+    if (ended?.code === GrpcStatus.PERMISSION_DENIED && /removed from the cluster/.test(ended.message)) {
+      this.log(`agent: ${ended.message}`);
+      this.opts.onRemoved?.(ended.message);
     }
     const result = { established: session.established, forgotten: ended?.forgotten ?? false };
     if (signal.aborted) return result;
@@ -291,7 +318,7 @@ export class Agent {
       lastLogged.set(address, why);
       this.log(`agent: ${address}: ${why}`);
       if (ended !== undefined && !ended.retryable)
-        this.log('agent: the manager refused the join token; retrying in case it changes');
+        this.log('agent: the manager refused this node; retrying in case that changes');
     }
     return result;
   }
@@ -333,6 +360,32 @@ export class Agent {
     if (this.opts.connect) return this.opts.connect(address);
     // A fresh channel per attempt: grpc-js' own reconnect backoff (up to 120 s) would
     // otherwise hide a manager that is back.
-    return new DispatcherClient(address, credentials.createInsecure());
+    return new DispatcherClient(address, this.opts.identity?.credentials() ?? credentials.createInsecure(), {
+      'grpc.enable_http_proxy': 0,
+    });
   }
+
+  /** RenewCertificate over the session under way (the node's identity calls it). */
+  renewCertificate(csrPem: string): Promise<{ certPem: string; caPem: string }> {
+    const client = this.activeClient;
+    if (!client) return Promise.reject(new Error('not connected to a manager'));
+    return new Promise((resolve, reject) =>
+      client.renewCertificate({ csrPem }, new Metadata(), { deadline: Date.now() + RENEW_TIMEOUT_MS }, (err, res) =>
+        err ? reject(new Error(err.details || err.message)) : resolve(res),
+      ),
+    );
+  }
+}
+
+const RENEW_TIMEOUT_MS = 10_000;
+
+/** A message that only tells the agent about its certificate (no task, secret or config in it). */
+function isNoticeOnly(msg: AssignmentsMessage): boolean {
+  return (
+    msg.kind === AssignmentsMessage_Kind.INCREMENTAL &&
+    msg.tasks.length === 0 &&
+    msg.removedTaskIds.length === 0 &&
+    msg.secrets.length === 0 &&
+    msg.configs.length === 0
+  );
 }

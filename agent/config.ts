@@ -69,7 +69,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig
   }
 
   const joinToken = values['join-token'] ?? env.SHOAL_JOIN_TOKEN ?? '';
-  if (!help && joinToken === '') throw new UsageError('missing --join-token TOKEN (or SHOAL_JOIN_TOKEN)');
+  // The token is needed only to join (a node with a certificate in STATE-DIR/tls ignores it): see identity.ts.
 
   const name = values.name ?? os.hostname();
   if (name.trim() === '') throw new UsageError('--name must not be empty');

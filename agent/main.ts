@@ -23,7 +23,19 @@ if (config.help) {
   process.exit(0);
 }
 
-const node = new AgentNode({ config, log: stdoutLog });
+const node = new AgentNode({
+  config,
+  log: stdoutLog,
+  onRemoved: (message) => {
+    // Removed for good: stop (containers keep running), exit 3 so a supervisor can tell.
+    void node.close().finally(() => {
+      process.stderr.write(
+        `shoal-agent: ${message}; to join again: delete STATE-DIR/tls and start with a fresh join token\n`,
+      );
+      process.exit(3);
+    });
+  },
+});
 
 let signals = 0;
 const stop = (signal: NodeJS.Signals) => {

@@ -27,6 +27,7 @@ import { execRunner, type CommandRunner } from './network/commands.js';
 import { NetworkController } from './network/controller.js';
 import { DockerodeNetworks, type DockerNetworks } from './network/docker.js';
 import { keepNodeId, readNodeId } from './node-id.js';
+import { NodeIdentity } from './identity.js';
 import type { DispatcherClient } from '../proto/gen/shoal.js';
 
 /** The DNS server listens on this port of every network's gateway (containers ask there). */
@@ -43,8 +44,10 @@ export interface AgentNodeOptions {
   dockerNetworks?: DockerNetworks;
   /** Tests: the address the routing mesh listens on (default 0.0.0.0). */
   ingressHost?: string;
-  /** Tests: a Dispatcher client per manager address. */
+  /** Tests: a Dispatcher client per manager address (then no certificate is obtained: no TLS). */
   connect?: (address: string) => DispatcherClient;
+  /** The cluster removed this node (node rm): the agent stops trying; main exits. */
+  onRemoved?: (message: string) => void;
 }
 
 export class AgentNode implements Closable {
@@ -57,6 +60,8 @@ export class AgentNode implements Closable {
   private closing: Promise<void> | undefined;
   private agentValue: Agent | undefined;
   private dnsValue: DnsServer | undefined;
+  /** Ends a join that is still retrying when close() comes. */
+  private readonly abort = new AbortController();
 
   constructor(opts: AgentNodeOptions) {
     this.opts = opts;
@@ -108,6 +113,7 @@ export class AgentNode implements Closable {
     this.closing ??= (async () => {
       const wasStarting = this.starting;
       this.stateValue = 'stopping';
+      this.abort.abort();
       await wasStarting?.catch(() => {});
       await this.tearDown();
       this.stateValue = 'stopped';
@@ -120,7 +126,21 @@ export class AgentNode implements Closable {
   private async bringUp(): Promise<void> {
     const { config } = this.opts;
     const log = this.log;
-    const nodeId = await readNodeId(config.stateDir);
+    // Who this node is: its certificate (joining with the token the first time).
+    let identity: NodeIdentity | undefined;
+    if (this.opts.connect === undefined) {
+      const id = await NodeIdentity.obtain({
+        stateDir: config.stateDir,
+        managers: config.managers,
+        joinToken: config.joinToken,
+        hostname: config.name,
+        log,
+        signal: this.abort.signal,
+      });
+      identity = id;
+      this.made.push({ name: 'node identity', close: () => id.close() });
+    }
+    const nodeId = identity?.nodeId ?? (await readNodeId(config.stateDir));
 
     // Overlay networks: ip/bridge/iptables in the agent's own network namespace, Docker bridge
     // networks on its engine.
@@ -186,6 +206,8 @@ export class AgentNode implements Closable {
       executor,
       nodeId,
       onNodeId: (id) => keepNodeId(config.stateDir, id),
+      ...(identity !== undefined && { identity }),
+      ...(this.opts.onRemoved !== undefined && { onRemoved: this.opts.onRemoved }),
       log,
       ...(this.opts.connect !== undefined && { connect: this.opts.connect }),
     });
@@ -198,6 +220,7 @@ export class AgentNode implements Closable {
         (nodeId ? `, node id ${nodeId}` : ''),
     );
     agent.start();
+    identity?.startRenewal((csrPem) => agent.renewCertificate(csrPem));
   }
 
   /** Close what was made, last first; one failure does not keep the others open. */

@@ -2,7 +2,7 @@
 // client that knows "no manager there" (a refused connection fails in milliseconds, a silent
 // host after the connect timeout) from a manager that answers. Timeouts run on the injected
 // clock, so tests move time themselves.
-import { connectivityState, credentials } from '@grpc/grpc-js';
+import { connectivityState, credentials, type ChannelCredentials } from '@grpc/grpc-js';
 import type { Closable } from '../proto/lifecycle.js';
 import { ControlClient } from '../proto/gen/shoal.js';
 import type { Clock } from '../proto/clock.js';
@@ -71,9 +71,12 @@ export class ManagerChannels implements Closable {
   /** Index of the address that answered last: calls and streams start there. */
   current = 0;
 
+  #credentials: ChannelCredentials | undefined;
+
   constructor(
     readonly addresses: readonly string[],
     readonly clock: Clock,
+    private readonly credentialsOf: () => ChannelCredentials = () => credentials.createInsecure(),
   ) {
     if (addresses.length === 0) throw new Error('ManagerChannels needs at least one address');
   }
@@ -87,7 +90,8 @@ export class ManagerChannels implements Closable {
     let client = this.#clients.get(index);
     if (client === undefined) {
       // Never route manager traffic through an HTTP proxy from the environment.
-      client = new ControlClient(this.address(index), credentials.createInsecure(), {
+      this.#credentials ??= this.credentialsOf();
+      client = new ControlClient(this.address(index), this.#credentials, {
         'grpc.enable_http_proxy': 0,
         'grpc.keepalive_time_ms': KEEPALIVE_MS,
         'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,

@@ -1,7 +1,7 @@
 // The CLI's only door to the manager: promisified Control calls with a deadline, failover
 // across several manager addresses, and gRPC errors converted once, here, to CliErrors.
 // channels.ts holds the channels and the connect waits; event-stream.ts the events stream.
-import { type CallOptions, Metadata, type ServiceError, status } from '@grpc/grpc-js';
+import { type CallOptions, type ChannelCredentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import type {
   ControlClient,
   EventsRequest,
@@ -95,6 +95,8 @@ export interface GrpcControlApiOptions {
   connectMs?: number;
   /** Whose time the connect timeouts and the deadline run on (default: the system's). */
   clock?: Clock;
+  /** How to authenticate (mutual TLS with the CLI's bundle); asked when the first channel opens. Default: plaintext (tests). */
+  credentials?: () => ChannelCredentials;
 }
 
 export class GrpcControlApi implements ControlApi {
@@ -108,7 +110,7 @@ export class GrpcControlApi implements ControlApi {
   constructor(addresses: readonly string[], options: GrpcControlApiOptions = {}) {
     if (addresses.length === 0) throw new Error('GrpcControlApi needs at least one address');
     this.#clock = options.clock ?? systemClock;
-    this.#channels = new ManagerChannels(addresses, this.#clock);
+    this.#channels = new ManagerChannels(addresses, this.#clock, options.credentials);
     this.#label = options.label ?? addresses.join(',');
     this.#deadlineMs = options.deadlineMs ?? CALL_DEADLINE_MS;
     this.#connectMs = Math.min(options.connectMs ?? CONNECT_MS, this.#deadlineMs);

@@ -1,6 +1,7 @@
 // `shoal`: the process around run.ts: its streams, environment, clock, signals and exit status.
 import { systemClock } from '../proto/clock.js';
 import { GrpcControlApi } from './client.js';
+import { cliCredentials } from './credentials.js';
 import { runShoal } from './run.js';
 
 // `shoal service ls | head -1`: a reader that went away is not worth a stack trace.
@@ -14,7 +15,7 @@ process.exitCode = await runShoal(process.argv.slice(2), {
   out: (text) => void process.stdout.write(`${text}\n`),
   err: (text) => void process.stderr.write(`${text}\n`),
   clock: systemClock,
-  connect: (hosts, label) => new GrpcControlApi(hosts, { label }),
+  connect: (hosts, label) => new GrpcControlApi(hosts, { label, credentials: () => cliCredentials(process.env) }),
   interrupts: () => {
     const interrupted = new AbortController();
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => interrupted.abort());

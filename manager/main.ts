@@ -1,8 +1,7 @@
 // shoal-manager: flags -> Manager. Wiring only.
 import { parseArgs } from 'node:util';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { MAX_CERT_EXPIRY_MS, MIN_CERT_EXPIRY_MS } from './security/authority.js';
 import { Manager } from './manager.js';
 import { DURATION_EXAMPLES, parseDuration } from '../proto/duration.js';
 import { DEFAULT_NETWORK_SUBNET, validateDefaultSubnet } from './allocator/allocator.js';
@@ -21,6 +20,11 @@ try {
       advertise: { type: 'string', default: '' },
       'state-dir': { type: 'string', default: '/var/lib/shoal/manager' },
       'join-token': { type: 'string' },
+      join: { type: 'string' },
+      'join-listen': { type: 'string', default: '' },
+      'cert-expiry': { type: 'string' },
+      'external-ca-cert': { type: 'string' },
+      'external-ca-key': { type: 'string' },
       'etcd-endpoints': { type: 'string', default: process.env.SHOAL_ETCD_ENDPOINTS ?? '' },
       'nats-url': { type: 'string', default: process.env.SHOAL_NATS_URL ?? '' },
       'embedded-etcd-port': { type: 'string', default: '12379' },
@@ -39,10 +43,17 @@ try {
 
 if (values.help) {
   process.stdout.write(
-    'usage: shoal-manager [--listen HOST:PORT] [--advertise HOST:PORT] [--state-dir DIR] [--join-token TOKEN]\n' +
+    'usage: shoal-manager [--listen HOST:PORT] [--advertise HOST:PORT] [--state-dir DIR]\n' +
+      '                     [--join-listen HOST:PORT] [--join MANAGER:PORT --join-token SHOAL-1-...]\n' +
+      '                     [--cert-expiry 2160h] [--external-ca-cert FILE --external-ca-key FILE]\n' +
       '                     [--etcd-endpoints URL,...] [--nats-url URL] [--heartbeat-period 500ms]\n' +
       '                     [--http-listen HOST:PORT|off (127.0.0.1:8500)] [--default-network-subnet CIDR (10.42.0.0/16)]\n' +
       'With no --etcd-endpoints / --nats-url, runs its own etcd and nats-server (embedded).\n' +
+      '--listen: mutual TLS only (the Control API for admin certificates, the Dispatcher for nodes).\n' +
+      '--join-listen: where nodes fetch the CA and join with a token (default: the --listen port + 1).\n' +
+      '--join, --join-token: a further manager joins the cluster of that manager with the manager token.\n' +
+      "--cert-expiry: node certificates' lifetime (default 2160h = 90 days; renewed at 50-80%).\n" +
+      'The admin bundle for the CLI is written to STATE-DIR/{ca,cert,key}.pem (export SHOAL_CERT_PATH=STATE-DIR).\n' +
       '--default-network-subnet: the subnet of the default network `shoal` when it is first created (a /24 per node: a /16 holds 256 nodes).\n' +
       '--http-listen serves the Consul-shaped HTTP API (GET /v1/health/service/NAME?passing, ...); off: not served.\n',
   );
@@ -56,15 +67,38 @@ function port(name: string, v: string): number {
 }
 
 const stateDir = values['state-dir'];
-mkdirSync(stateDir, { recursive: true });
-let joinToken = values['join-token'] ?? process.env.SHOAL_JOIN_TOKEN ?? '';
-const tokenFile = join(stateDir, 'join-token');
-if (!joinToken) {
-  if (existsSync(tokenFile)) joinToken = readFileSync(tokenFile, 'utf8').trim();
-  else {
-    joinToken = `SHOAL-${randomBytes(24).toString('hex')}`;
-    writeFileSync(tokenFile, joinToken + '\n', { mode: 0o600 });
-  }
+mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+const joinToken = values['join-token'] ?? process.env.SHOAL_JOIN_TOKEN ?? '';
+const joinAt = values.join ?? '';
+if ((joinToken === '') !== (joinAt === ''))
+  fail('--join and --join-token go together (a further manager joins with both)');
+
+let certExpiryMs: number | undefined;
+if (values['cert-expiry'] !== undefined) {
+  certExpiryMs = parseDuration(values['cert-expiry']);
+  if (certExpiryMs === undefined || certExpiryMs < MIN_CERT_EXPIRY_MS || certExpiryMs > MAX_CERT_EXPIRY_MS)
+    fail(
+      `invalid --cert-expiry "${values['cert-expiry']}": expected a duration from 1m to 87600h (10 years), like 2160h`,
+    );
+}
+
+let externalCa: { certPem: string; keyPem: string } | undefined;
+if ((values['external-ca-cert'] === undefined) !== (values['external-ca-key'] === undefined))
+  fail('--external-ca-cert and --external-ca-key go together');
+if (values['external-ca-cert'] !== undefined && values['external-ca-key'] !== undefined) {
+  const read = (flag: string, file: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      fail(
+        `--${flag} ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+      );
+    }
+  };
+  externalCa = {
+    certPem: read('external-ca-cert', values['external-ca-cert']),
+    keyPem: read('external-ca-key', values['external-ca-key']),
+  };
 }
 const httpListen = values['http-listen'].trim();
 if (httpListen !== 'off') {
@@ -91,7 +125,10 @@ const manager = new Manager({
   listen: values.listen,
   advertise: values.advertise,
   stateDir,
-  joinToken,
+  joinListen: values['join-listen'],
+  ...(joinToken ? { join: { token: joinToken, address: joinAt } } : {}),
+  certExpiryMs,
+  externalCa,
   etcdEndpoints: values['etcd-endpoints']
     .split(',')
     .map((s) => s.trim())
@@ -118,7 +155,7 @@ process.on('SIGINT', () => void shutdown('SIGINT'));
 
 try {
   await manager.start();
-  log(`join token in ${values['join-token'] ? '--join-token' : tokenFile}`);
+  log(`join port ${manager.joinAddress}; admin bundle in ${stateDir} (export SHOAL_CERT_PATH=${stateDir})`);
 } catch (err) {
   process.stderr.write(`shoal-manager: ${(err as Error).message}\n`);
   await manager.close().catch(() => {});

@@ -6,9 +6,16 @@
 // reads served, writes forwarded to the leader, agents sent to the leader). The endpoint
 // catalog lives for the manager's whole life, whatever its role.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Server, ServerCredentials, status } from '@grpc/grpc-js';
+import { hostname } from 'node:os';
+import { Server, status } from '@grpc/grpc-js';
 import { ExponentialBackoff, handleAll, noJitterGenerator, retry as cockatielRetry } from 'cockatiel';
-import { ControlService, DispatcherService, type DispatcherServer } from '../proto/gen/shoal.js';
+import { ControlService, DispatcherService, NodeCAService, type DispatcherServer } from '../proto/gen/shoal.js';
+import { joinAddressOf } from '../proto/pki/join.js';
+import { controlWithAuth, dispatcherWithAuth } from './security/authz.js';
+import { ManagerSecurity } from './security/manager-security.js';
+import type { ClusterAuthority } from './security/authority.js';
+import { nodeCaService } from './security/node-ca.js';
+import { SecurityApi } from './controlapi/security-api.js';
 import type { LifecycleState } from '../proto/lifecycle.js';
 import { newId } from '../proto/naming.js';
 import { ControlApi } from './controlapi/control-api.js';
@@ -30,10 +37,18 @@ import { EtcdStore, type RemoteChange } from './store/etcd-store.js';
 import { Writer } from './store/writer.js';
 
 export interface ManagerConfig {
+  /** The mutual-TLS port (Control, Dispatcher). */
   listen: string;
   advertise: string; // empty: same as listen
+  /** The join port (NodeCA: server TLS only); default: the --listen port + 1. */
+  joinListen?: string;
   stateDir: string;
-  joinToken: string;
+  /** A manager token and a manager's address: this manager joins that cluster (it has no cluster key yet). */
+  join?: { token: string; address: string };
+  /** Node certificates' lifetime (--cert-expiry); default 90 days, or what the cluster has. */
+  certExpiryMs?: number;
+  /** The root the cluster is created with (--external-ca-cert/--external-ca-key); default: a new one. */
+  externalCa?: { certPem: string; keyPem: string };
   etcdEndpoints: string[]; // empty: embedded
   natsUrl: string; // empty: embedded
   embeddedEtcdPort: number;
@@ -92,6 +107,8 @@ export class Manager {
   private stopEndpointEvents: (() => void) | undefined;
   private http: ConsulHttpApi | undefined;
   private server: Server | undefined;
+  private joinServer: Server | undefined;
+  private security: ManagerSecurity | undefined;
   private router: ControlRouter | undefined;
   private term: LeaderTerm | FollowerTerm | undefined;
   /** Bumped on every role change, so a slow term start cannot install a stale term. */
@@ -100,6 +117,8 @@ export class Manager {
   boundAddress = '';
   /** Where the HTTP API listens ('' when off). */
   httpAddress = '';
+  /** Where joiners fetch the CA and join (server TLS only). */
+  joinAddress = '';
 
   constructor(private readonly config: ManagerConfig) {}
 
@@ -109,6 +128,12 @@ export class Manager {
 
   get isLeader(): boolean {
     return this.term?.role === 'leader';
+  }
+
+  /** The cluster's certificate authority (join tokens, members), once started. */
+  get authority(): ClusterAuthority {
+    if (!this.security) throw new Error('the manager has not started');
+    return this.security.authority;
   }
 
   /** This manager's endpoint catalog (what LookupService, the HTTP API and agents are answered from). */
@@ -147,8 +172,25 @@ export class Manager {
     const relay = new EventRelay(natsUrl, log);
     this.relay = relay;
 
+    const security = new ManagerSecurity({
+      stateDir: this.config.stateDir,
+      hostname: hostname(),
+      join: this.config.join,
+      certExpiryMs: this.config.certExpiryMs,
+      external: this.config.externalCa,
+      log,
+    });
+    this.security = security;
+    const etcd = this.store.etcd;
+    await retry(() => security.start(etcd), 'start the cluster authority', log);
+    security.authority.on('changed', (rec) => {
+      if (this.term?.role === 'leader') this.term.dispatcher.pushCa(rec.roots.join(''));
+    });
+    const clusterId = () => security.authority.clusterId;
+
     // Serve first (as a follower until elected), so the port answers from the start.
     this.router = new ControlRouter({
+      credentials: () => security.clientCredentials(),
       api: () => (this.term?.role === 'leader' || this.term?.loaded ? this.term.api : undefined),
       isLeader: () => this.isLeader,
       leaderAddress: () => {
@@ -158,15 +200,14 @@ export class Manager {
       local: { events: (call) => serveEvents(relay, call) },
     });
     const server = new Server({ 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_permit_without_calls': 1 });
-    server.addService(DispatcherService, this.dispatcherRouter());
-    server.addService(ControlService, this.router.implementation());
+    server.addService(DispatcherService, dispatcherWithAuth(this.dispatcherRouter(), clusterId));
+    server.addService(ControlService, controlWithAuth(this.router.implementation(), clusterId));
     const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(this.config.listen, ServerCredentials.createInsecure(), (err, p) =>
-        err ? reject(err) : resolve(p),
-      ),
+      server.bindAsync(this.config.listen, security.serverCredentials, (err, p) => (err ? reject(err) : resolve(p))),
     );
     this.server = server;
     this.boundAddress = this.config.listen.replace(/:\d+$/, `:${port}`);
+    await this.startJoinPort(security);
     const advertise = this.config.advertise || this.boundAddress;
     await this.startHttp(catalog);
 
@@ -189,6 +230,28 @@ export class Manager {
     log(
       `shoal manager listening on ${this.boundAddress} (id ${this.id})${this.httpAddress ? `; HTTP API on ${this.httpAddress}` : ''}`,
     );
+  }
+
+  /** The join port: NodeCA (the roots, Join) over server-only TLS, default the gRPC port + 1. */
+  private async startJoinPort(security: ManagerSecurity): Promise<void> {
+    const listen = this.config.joinListen || joinAddressOf(this.boundAddress);
+    const server = new Server();
+    server.addService(
+      NodeCAService,
+      nodeCaService(
+        security,
+        () => security.key,
+        async () => ((await this.election?.managers()) ?? []).map((m) => m.address),
+        this.config.log,
+      ),
+    );
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(listen, security.joinServerCredentials, (err, p) =>
+        err ? reject(new Error(`join port ${listen}: ${err.message}`, { cause: err })) : resolve(p),
+      ),
+    );
+    this.joinServer = server;
+    this.joinAddress = listen.replace(/:\d+$/, `:${port}`);
   }
 
   /** The Consul-shaped HTTP API, after the gRPC server; a taken port fails the start. */
@@ -245,7 +308,9 @@ export class Manager {
         });
       });
     }
+    this.joinServer?.forceShutdown();
     await this.endTerm();
+    await this.security?.close();
     await this.router?.close();
     await this.relay?.close();
     this.stopEndpointEvents?.();
@@ -292,8 +357,17 @@ export class Manager {
     );
     loop.onSlowPass = log;
     const catalog = this.catalog!;
+    const security = this.security!;
+    const securityApi = new SecurityApi(security.authority, state);
     const dispatcher = new Dispatcher(state, {
-      joinToken: this.config.joinToken,
+      security: {
+        isMember: async (id) => (await security.authority.member(id)) !== undefined,
+        renew: async (id, csrPem) => {
+          const issued = await security.authority.renew(id, 'worker', csrPem);
+          void securityApi.finishRotationIfDone().catch((err: unknown) => log(`security: ${(err as Error).message}`));
+          return { certPem: issued.certPem, caPem: issued.caPem };
+        },
+      },
       heartbeatPeriodMs: this.config.heartbeatPeriodMs,
       log,
       endpoints: catalog,
@@ -305,6 +379,7 @@ export class Manager {
       managers: () => election.managers(),
       endpoints: catalog,
       events: this.relay,
+      security: securityApi,
     });
     const registry = new EndpointRegistry(state, writer, store, { log });
     const stopEvents = this.events?.followState(state) ?? (() => {});

@@ -13,6 +13,7 @@ import type {
   UntypedServiceImplementation,
   sendUnaryData,
 } from '@grpc/grpc-js';
+import type { ServerSurfaceCall } from '@grpc/grpc-js/build/src/server-call.js';
 
 /** The method names of a service implementation (`ControlServer`), without grpc-js's index signature. */
 export type MethodName<S> = Extract<
@@ -46,6 +47,8 @@ export type DefinitionOf<S> = { readonly [M in MethodName<S>]: MethodShape };
 interface CallBase<S, M extends MethodName<S>> {
   readonly method: M;
   readonly definition: MethodShape;
+  /** grpc-js's call itself: its peer, its client certificate (getAuthContext), a server stream's request. */
+  readonly call: ServerSurfaceCall;
   /** Hands the call, as it came, to the same method of `impl`. */
   delegate(impl: Pick<S, M>): void;
   /** Ends the call with this status (a unary call's callback, a stream's 'error' event). */
@@ -89,6 +92,7 @@ export function proxyService<S extends UntypedServiceImplementation>(
         const base = {
           method,
           definition: def,
+          call,
           delegate: (target: Pick<S, MethodName<S>>) => handlerOf(target)(call, callback),
           refuse: (err: Partial<ServiceError>) => callback(err),
         };
@@ -107,6 +111,7 @@ export function proxyService<S extends UntypedServiceImplementation>(
         route({
           method,
           definition: def,
+          call,
           kind: 'stream',
           delegate: (target) => handlerOf(target)(call),
           refuse: (err) => call.emit('error', err),

@@ -28,6 +28,9 @@ import type {
   ScaleServiceRequest,
   Service,
   UpdateNodeRequest,
+  GetJoinTokensRequest,
+  IssueClientCertificateRequest,
+  RotateCARequest,
 } from '../../proto/gen/shoal.js';
 import { Availability, NodeStatus, ServiceMode } from '../../proto/gen/shoal.js';
 import { AllocationError, Allocator } from '../allocator/allocator.js';
@@ -42,11 +45,13 @@ import {
   invalidArgument,
   notFound,
   notServed,
+  unimplemented,
   toServiceError,
   unary,
   unavailable,
 } from '../errors.js';
 import type { EndpointView } from '../discovery/view.js';
+import type { SecurityApi } from './security-api.js';
 import { validateReplicas, validateSpec } from './validate.js';
 import { serviceStatus } from './service-status.js';
 import { checkPortConflicts } from './ports.js';
@@ -66,6 +71,8 @@ export interface ControlApiDeps {
   endpoints?: EndpointView;
   /** The manager's event relay (Events); without it, Events is UNAVAILABLE. */
   events?: EventFollower;
+  /** Join tokens, client certificates, the CA (the leader's); without it those calls are UNIMPLEMENTED. */
+  security?: SecurityApi;
   now?: () => number;
 }
 
@@ -113,10 +120,12 @@ export class ControlApi {
       getConfig: notServed('GetConfig'),
       listConfigs: notServed('ListConfigs'),
       removeConfig: notServed('RemoveConfig'),
-      getJoinTokens: notServed('GetJoinTokens'),
-      issueClientCertificate: notServed('IssueClientCertificate'),
-      inspectCa: notServed('InspectCA'),
-      rotateCa: notServed('RotateCA'),
+      getJoinTokens: unary((req: GetJoinTokensRequest) => this.security().joinTokens(req)),
+      issueClientCertificate: unary((req: IssueClientCertificateRequest) =>
+        this.security().issueClientCertificate(req),
+      ),
+      inspectCa: unary(() => this.security().inspect()),
+      rotateCa: unary((req: RotateCARequest) => this.security().rotate(req)),
     };
   }
 
@@ -192,12 +201,19 @@ export class ControlApi {
     return {};
   }
 
+  private security(): SecurityApi {
+    if (!this.deps.security) throw unimplemented('this manager has no certificate authority');
+    return this.deps.security;
+  }
+
   async removeNode(req: RemoveNodeRequest): Promise<Record<string, never>> {
     const node = this.findNode(req.ref);
     const name = node.description?.hostname ?? node.id;
     if (node.status !== NodeStatus.DOWN && !req.force) {
       throw failedPrecondition(`node ${name} is not down: stop its agent first, or use --force`);
     }
+    // Its certificate first: an agent still running is refused when it registers again.
+    await this.deps.security?.revoke(node.id);
     // Its tasks are forgotten (replicated ones are replaced elsewhere), its leases released.
     for (const t of this.state.tasksOnNode(node.id)) this.state.deleteTask(t.id);
     this.state.deleteNode(node.id);

@@ -3,7 +3,7 @@
 // (LookupService from its endpoint catalog) and forwards writes to the leader. Local calls
 // (Events) are served by every manager itself, whatever its role or view, never forwarded.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { credentials, status, type ServiceError } from '@grpc/grpc-js';
+import { credentials, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { ControlClient, ControlService, type ControlServer } from '../../proto/gen/shoal.js';
 import { proxyService, type ProxiedCall, type UnaryCall } from '../service-proxy.js';
 import type { ControlApi } from './control-api.js';
@@ -23,11 +23,14 @@ export interface RouterView {
   leaderAddress(): string | undefined;
   /** What serves the local methods (Events, see serveEvents); without it the term's API serves them. */
   local?: LocalControl;
+  /** How this manager authenticates to the leader (mutual TLS; a new value after each renewal). */
+  credentials?: () => ChannelCredentials;
 }
 
 export class ControlRouter {
   private client: ControlClient | undefined;
   private clientAddress = '';
+  private clientCredentials: ChannelCredentials | undefined;
   private closed = false;
 
   constructor(private readonly view: RouterView) {}
@@ -101,10 +104,12 @@ export class ControlRouter {
     call: UnaryCall<ControlServer>,
     deadline: number,
   ): Promise<{ err: Partial<ServiceError> | null; res?: unknown }> {
-    if (!this.client || this.clientAddress !== address) {
+    const creds = this.view.credentials?.() ?? credentials.createInsecure();
+    if (!this.client || this.clientAddress !== address || (this.view.credentials && creds !== this.clientCredentials)) {
       this.client?.close();
-      this.client = new ControlClient(address, credentials.createInsecure());
+      this.client = new ControlClient(address, creds, { 'grpc.enable_http_proxy': 0 });
       this.clientAddress = address;
+      this.clientCredentials = creds;
     }
     const def = call.definition;
     return new Promise((resolve) => {

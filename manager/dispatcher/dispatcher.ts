@@ -15,24 +15,45 @@ import type {
   Node,
   RegisterRequest,
   RegisterResponse,
+  RenewCertificateRequest,
+  RenewCertificateResponse,
   UpdateTaskStatusRequest,
   UpdateTaskStatusResponse,
 } from '../../proto/gen/shoal.js';
-import { Availability, NodeStatus } from '../../proto/gen/shoal.js';
+import { AssignmentsMessage_Kind, Availability, NodeStatus } from '../../proto/gen/shoal.js';
 import { newId } from '../../proto/naming.js';
 import { canTransition } from '../../proto/task-state.js';
 import type { LifecycleState } from '../../proto/lifecycle.js';
 import { systemClock, type Clock } from '../../proto/clock.js';
 import type { Change, ClusterState } from '../store/cluster-state.js';
 import type { EndpointView } from '../discovery/view.js';
-import { alreadyExists, invalidArgument, notServed, toServiceError, unary, unauthenticated } from '../errors.js';
+import {
+  alreadyExists,
+  ApiError,
+  invalidArgument,
+  toServiceError,
+  unary,
+  unauthenticated,
+  unimplemented,
+} from '../errors.js';
+import { status } from '@grpc/grpc-js';
 import { Assignments } from './assignments.js';
 import { EndpointStreams } from './endpoints.js';
 import { HeartbeatMonitor } from './heartbeat.js';
 import { newSession, Sessions, type Session } from './session.js';
 
+/** What the cluster authority does for the dispatcher (manager/security/); absent in unit tests without TLS. */
+export interface DispatcherSecurity {
+  /** Whether a node still holds its membership (node rm takes it away). */
+  isMember(nodeId: string): Promise<boolean>;
+  /** A new certificate for the node (the CSR's key stays on the node). */
+  renew(nodeId: string, csrPem: string): Promise<RenewCertificateResponse>;
+}
+
 export interface DispatcherOptions {
-  joinToken: string;
+  /** Without `security` (unit tests): the shared token Register checks. */
+  joinToken?: string;
+  security?: DispatcherSecurity;
   heartbeatPeriodMs: number;
   /** Wall-clock time (Date.now): heartbeats, status timestamps. */
   now?: () => number;
@@ -116,16 +137,23 @@ export class Dispatcher {
       assignments: (call) => this.assignments(call),
       networks: (call) => this.networks(call),
       endpoints: (call) => this.endpointStreams.serve(call),
-      renewCertificate: notServed('RenewCertificate'),
+      renewCertificate: unary((req: RenewCertificateRequest) => this.renewCertificate(req)),
     };
   }
 
   // ------------------------------------------------------------ handlers
 
   async register(req: RegisterRequest, peer: string): Promise<RegisterResponse> {
-    if (!tokenMatches(req.joinToken, this.opts.joinToken)) throw unauthenticated('invalid join token');
+    const security = this.opts.security;
+    if (!security && !tokenMatches(req.joinToken, this.opts.joinToken ?? ''))
+      throw unauthenticated('invalid join token');
     const hostname = req.description?.hostname ?? '';
     if (!hostname) throw invalidArgument('node description has no hostname');
+    if (security && !(await security.isMember(req.nodeId)))
+      throw new ApiError(
+        status.PERMISSION_DENIED,
+        `node ${req.nodeId} was removed from the cluster (node rm): it must join again with a token`,
+      );
     const now = this.now();
     let node = req.nodeId ? this.state.nodes.get(req.nodeId) : undefined;
     if (!node) {
@@ -137,10 +165,11 @@ export class Dispatcher {
             `a node named "${hostname}" is already connected (node ${sameName.id}); give this agent another --name`,
           );
         }
-        node = sameName;
+        // With certificates, a node is who its certificate names: a new one never takes an old one's place.
+        if (!security) node = sameName;
       }
     }
-    const id = node?.id ?? (req.nodeId || newId());
+    const id = security ? req.nodeId : (node?.id ?? (req.nodeId || newId()));
     const updated: Node = {
       id,
       description: { ...req.description!, address: peerAddress(peer) },
@@ -247,6 +276,34 @@ export class Dispatcher {
       const msg = this.networksMessage();
       for (const s of this.sessions.values()) s.networkStream?.write(msg);
     });
+  }
+
+  /** The node is the one its certificate names: security/authz.ts puts that id on the request. */
+  private async renewCertificate(
+    req: RenewCertificateRequest & { nodeId?: string },
+  ): Promise<RenewCertificateResponse> {
+    const security = this.opts.security;
+    if (!security) throw unimplemented('this manager issues no certificates');
+    const nodeId = req.nodeId ?? '';
+    if (!nodeId) throw invalidArgument('no node identity');
+    return security.renew(nodeId, req.csrPem);
+  }
+
+  /**
+   * Tells every connected agent the roots to trust now and to renew its certificate (a CA
+   * rotation started or ended); the agents answer with RenewCertificate.
+   */
+  pushCa(caPem: string): void {
+    for (const s of this.sessions.values())
+      s.stream?.write({
+        kind: AssignmentsMessage_Kind.INCREMENTAL, // nothing added or removed
+        tasks: [],
+        removedTaskIds: [],
+        secrets: [],
+        configs: [],
+        renewCertificate: true,
+        caPem,
+      });
   }
 
   // ------------------------------------------------------------ sessions

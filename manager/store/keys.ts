@@ -44,3 +44,11 @@ export function parseKey(k: string): { kind: Kind; id: string } | undefined {
   if (!KINDS.includes(kind)) return undefined;
   return { kind, id: rest.slice(slash + 1) };
 }
+
+/** The cluster's CA and join tokens (one JSON record), and who holds a certificate (members/<id>). */
+export const SECURITY_ROOT = '/shoal/security/';
+export const CA_KEY = `${SECURITY_ROOT}ca`;
+export const MEMBERS_PREFIX = `${SECURITY_ROOT}members/`;
+export function memberKey(id: string): string {
+  return `${MEMBERS_PREFIX}${id}`;
+}

@@ -1,13 +1,19 @@
 // A real etcd and nats-server in temp dirs, for tests that run the manager's parts (or
 // whole managers) in-process against them. Ports are picked free; one that another
 // process took meanwhile (tests run in parallel) makes the start try again on new ones.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { embeddedEtcd, embeddedNats, type EmbeddedProcess } from '../../manager/embedded.js';
 import type { ManagerConfig } from '../../manager/manager.js';
+import { newClusterKey, readClusterKey, writeClusterKey } from '../../manager/security/cluster-key.js';
 import { freePort } from './ports.js';
+import type { ChannelCredentials } from '@grpc/grpc-js';
+import type { Manager } from '../../manager/manager.js';
+import { readBundle } from '../../proto/pki/bundle.js';
+import { managerCredentials } from '../../proto/pki/grpc-tls.js';
+import { joinCluster } from '../../proto/pki/join.js';
 
 /** Tries at a start whose port was taken between picking it and binding it. */
 const START_ATTEMPTS = 4;
@@ -25,6 +31,8 @@ export interface ControlPlane {
   dir: string;
   etcdUrl: string;
   natsUrl: string;
+  /** The cluster key every manager of this control plane holds. */
+  clusterKey: Buffer;
   /** Stops NATS and etcd and removes the temp dir (close the managers first); idempotent. */
   close(): Promise<void>;
 }
@@ -94,6 +102,7 @@ export async function startControlPlane(prefix: string): Promise<ControlPlane> {
     dir,
     etcdUrl: etcd.url,
     natsUrl: nats.url,
+    clusterKey: newClusterKey(),
     close: () =>
       (closing ??= (async () => {
         await nats.close();
@@ -109,11 +118,14 @@ export async function startControlPlane(prefix: string): Promise<ControlPlane> {
  * is revoked at once), never by its expiry, and a loaded machine must not lose it under them.
  */
 export function managerConfig(cp: ControlPlane, name: string, overrides: Partial<ManagerConfig> = {}): ManagerConfig {
+  // The managers of one control plane share its cluster key (as managers that joined would).
+  const stateDir = join(cp.dir, name);
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  if (!readClusterKey(stateDir)) writeClusterKey(stateDir, cp.clusterKey);
   return {
     listen: '127.0.0.1:0',
     advertise: '',
     stateDir: join(cp.dir, name),
-    joinToken: 'T',
     etcdEndpoints: [cp.etcdUrl],
     natsUrl: cp.natsUrl,
     embeddedEtcdPort: 0,
@@ -123,4 +135,19 @@ export function managerConfig(cp: ControlPlane, name: string, overrides: Partial
     log: () => {},
     ...overrides,
   };
+}
+
+/** A Control client with the admin bundle a manager wrote into its state directory. */
+export function adminCredentials(stateDir: string): ChannelCredentials {
+  return managerCredentials(readBundle(stateDir));
+}
+
+/** Mutual-TLS credentials of a new worker node joined to `m`'s cluster with its worker token. */
+export async function workerCredentials(
+  m: Manager,
+  hostname: string,
+): Promise<{ nodeId: string; credentials: ChannelCredentials }> {
+  const { worker } = await m.authority.tokens();
+  const joined = await joinCluster(m.joinAddress, worker, hostname);
+  return { nodeId: joined.id, credentials: managerCredentials(joined.bundle, joined.clusterId) };
 }

@@ -7,11 +7,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import http from 'node:http';
 import net from 'node:net';
 import { connect, JSONCodec } from 'nats';
-import { credentials, type ServiceError } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
 import { ControlClient, DispatcherClient, type Event, type ServiceEndpoints } from '../../../proto/gen/shoal.js';
 import { TaskState } from '../../../proto/task-state.js';
 import { Manager } from '../../../manager/manager.js';
-import { managerConfig, startControlPlane } from '../../helpers/control-plane.js';
+import { adminCredentials, managerConfig, workerCredentials, startControlPlane } from '../../helpers/control-plane.js';
+import { join } from 'node:path';
 import { makeSpec } from '../../helpers/fixtures.js';
 import { until } from '../../helpers/until.js';
 
@@ -51,7 +52,7 @@ test('an endpoint flows from the leader to both managers: LookupService, HTTP AP
       const m = new Manager(managerConfig(cp, `m${i}`, { httpListen: '127.0.0.1:0', heartbeatPeriodMs: 60_000 }));
       await m.start();
       managers.push(m);
-      clients.push(new ControlClient(m.boundAddress, credentials.createInsecure()));
+      clients.push(new ControlClient(m.boundAddress, adminCredentials(join(cp.dir, `m${i}`))));
     }
     await until(() => managers.some((m) => m.isLeader), 'a leader');
     const leader = managers.find((m) => m.isLeader)!;
@@ -66,7 +67,8 @@ test('an endpoint flows from the leader to both managers: LookupService, HTTP AP
     stream.on('error', () => {});
 
     // An agent joins the leader; a service is created; its task runs.
-    const agent = new DispatcherClient(leader.boundAddress, credentials.createInsecure());
+    const worker = await workerCredentials(leader, 'host1');
+    const agent = new DispatcherClient(leader.boundAddress, worker.credentials);
     const reg = await call<{ nodeId: string; sessionId: string }>((cb) =>
       agent.register(
         {

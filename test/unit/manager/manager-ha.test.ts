@@ -1,10 +1,11 @@
 // Two managers in this process against a real etcd: one leads, the follower serves reads
 // from its watch and forwards writes, and the follower takes over when the leader stops.
 import test from 'ava';
-import { credentials, type ServiceError } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
 import { ControlClient, type ListServicesResponse, type ListManagersResponse } from '../../../proto/gen/shoal.js';
 import { Manager } from '../../../manager/manager.js';
-import { managerConfig, startControlPlane } from '../../helpers/control-plane.js';
+import { adminCredentials, managerConfig, startControlPlane } from '../../helpers/control-plane.js';
+import { join } from 'node:path';
 import { makeSpec } from '../../helpers/fixtures.js';
 import { until } from '../../helpers/until.js';
 
@@ -21,7 +22,7 @@ test('leader election, forwarded writes, follower reads, hand-over on stop', asy
       const m = new Manager(managerConfig(cp, `m${i}`));
       await m.start();
       managers.push(m);
-      clients.push(new ControlClient(m.boundAddress, credentials.createInsecure()));
+      clients.push(new ControlClient(m.boundAddress, adminCredentials(join(cp.dir, `m${i}`))));
     }
     await until(() => managers.some((m) => m.isLeader), 'a leader');
     t.is(managers.filter((m) => m.isLeader).length, 1, 'exactly one leader');

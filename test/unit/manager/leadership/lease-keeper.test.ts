@@ -2,12 +2,13 @@
 // the lease TTL (a long GC, 1,000 agents' I/O) must not cost the leadership. Before the
 // worker, the renewals waited behind the loop and etcd expired the lease.
 import test from 'ava';
-import { Metadata, credentials } from '@grpc/grpc-js';
+import { Metadata } from '@grpc/grpc-js';
 import { Etcd3 } from 'etcd3';
 import { ControlClient, type Service } from '../../../../proto/gen/shoal.js';
 import { LEADER_KEY } from '../../../../manager/leadership/election.js';
 import { Manager } from '../../../../manager/manager.js';
-import { managerConfig, startControlPlane } from '../../../helpers/control-plane.js';
+import { adminCredentials, managerConfig, startControlPlane } from '../../../helpers/control-plane.js';
+import { join } from 'node:path';
 import { makeSpec } from '../../../helpers/fixtures.js';
 import { until } from '../../../helpers/until.js';
 
@@ -39,7 +40,7 @@ test('a leader whose event loop is held for longer than the lease TTL still lead
     // A write through the leader after the hold: it is committed fenced on the leader key's
     // lease (refused if another lease held it), and by the time it is answered the loop
     // has run what queued up during the hold (the lease keeper's messages, the watch).
-    const control = new ControlClient(m.boundAddress, credentials.createInsecure());
+    const control = new ControlClient(m.boundAddress, adminCredentials(join(cp.dir, 'm')));
     try {
       await new Promise<Service>((resolve, reject) =>
         control.createService(

@@ -1,0 +1,98 @@
+// The Control API's security calls: join tokens (print, rotate), client certificates for
+// teammates' CLIs, the CA's state and its rotation. Served by the leader.
+import type {
+  CAStatus,
+  GetJoinTokensRequest,
+  IssueClientCertificateRequest,
+  IssueClientCertificateResponse,
+  JoinTokens,
+  RotateCARequest,
+} from '../../proto/gen/shoal.js';
+import { NodeStatus } from '../../proto/gen/shoal.js';
+import { X509Certificate } from 'node:crypto';
+import type { ClusterAuthority } from '../security/authority.js';
+import type { ClusterState } from '../store/cluster-state.js';
+import { invalidArgument } from '../errors.js';
+
+const CLIENT_NAME_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const MAX_PEM = 16 * 1024;
+
+export class SecurityApi {
+  constructor(
+    private readonly authority: ClusterAuthority,
+    private readonly state: ClusterState,
+  ) {}
+
+  async joinTokens(req: GetJoinTokensRequest): Promise<JoinTokens> {
+    return this.authority.tokens({ worker: req.rotateWorker, manager: req.rotateManager });
+  }
+
+  async issueClientCertificate(req: IssueClientCertificateRequest): Promise<IssueClientCertificateResponse> {
+    if (!CLIENT_NAME_RE.test(req.name))
+      throw invalidArgument(
+        `invalid client name "${req.name.slice(0, 80)}": use 1-63 lowercase letters, digits or '-', not starting or ending with '-'`,
+      );
+    if (req.csrPem.length > MAX_PEM) throw invalidArgument(`the certificate request is over ${MAX_PEM} bytes`);
+    try {
+      const issued = await this.authority.issue(`admin-${req.name}`, 'admin', req.csrPem);
+      return { certPem: issued.certPem, caPem: issued.caPem };
+    } catch (err) {
+      if (err instanceof Error && /certificate request/.test(err.message)) throw invalidArgument(err.message);
+      throw err;
+    }
+  }
+
+  async inspect(): Promise<CAStatus> {
+    const rec = this.authority.record;
+    const waiting = await this.waitingFor();
+    return {
+      clusterId: rec.clusterId,
+      caPem: this.authority.caPem,
+      digest: this.authority.digest,
+      certExpiryMs: rec.certExpiryMs,
+      rotating: rec.roots.length > 1,
+      nodes: waiting.total,
+      nodesRenewed: waiting.total - waiting.ids.length,
+      rootNotAfterMs: Date.parse(new X509Certificate(rec.roots[0]!).validTo),
+    };
+  }
+
+  async rotate(req: RotateCARequest): Promise<CAStatus> {
+    if (this.authority.record.roots.length > 1)
+      throw invalidArgument('a CA rotation is already under way (shoal ca inspect shows its progress)');
+    if ((req.certPem === '') !== (req.keyPem === ''))
+      throw invalidArgument('an external root needs both its certificate and its key');
+    if (req.certPem.length > MAX_PEM || req.keyPem.length > MAX_PEM)
+      throw invalidArgument(`the CA certificate or key is over ${MAX_PEM} bytes`);
+    try {
+      await this.authority.rotate(req.certPem ? { certPem: req.certPem, keyPem: req.keyPem } : undefined);
+    } catch (err) {
+      if (err instanceof Error && /CA (certificate|key)/.test(err.message)) throw invalidArgument(err.message);
+      throw err;
+    }
+    return this.inspect();
+  }
+
+  /**
+   * The worker nodes a rotation waits for: ready nodes whose newest certificate is not of
+   * the signing root (down nodes do not hold it up: they join again after it ends).
+   */
+  async waitingFor(): Promise<{ total: number; ids: string[] }> {
+    const digest = this.authority.digest;
+    const members = (await this.authority.members()).filter((m) => m.role === 'worker');
+    const ready = members.filter((m) => this.state.nodes.get(m.id)?.status === NodeStatus.READY);
+    return { total: ready.length, ids: ready.filter((m) => m.digest !== digest).map((m) => m.id) };
+  }
+
+  /** Ends a rotation once every ready worker has a certificate of the new root. */
+  async finishRotationIfDone(): Promise<boolean> {
+    if (this.authority.record.roots.length < 2) return false;
+    if ((await this.waitingFor()).ids.length > 0) return false;
+    await this.authority.finishRotation();
+    return true;
+  }
+
+  async revoke(nodeId: string): Promise<void> {
+    await this.authority.revoke(nodeId);
+  }
+}
