@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { credentials, Metadata, status as GrpcStatus, type ChannelCredentials } from '@grpc/grpc-js';
 import { handleType, handleWhen, retry } from 'cockatiel';
 import type { LifecycleState } from '../proto/lifecycle.js';
+import { MANAGER_CHANNEL_OPTIONS } from '../proto/pki/grpc-tls.js';
 import {
   AssignmentsMessage_Kind,
   DispatcherClient,
@@ -362,6 +363,7 @@ export class Agent {
     // otherwise hide a manager that is back.
     return new DispatcherClient(address, this.opts.identity?.credentials() ?? credentials.createInsecure(), {
       'grpc.enable_http_proxy': 0,
+      ...MANAGER_CHANNEL_OPTIONS,
     });
   }
 

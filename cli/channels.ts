@@ -2,6 +2,7 @@
 // client that knows "no manager there" (a refused connection fails in milliseconds, a silent
 // host after the connect timeout) from a manager that answers. Timeouts run on the injected
 // clock, so tests move time themselves.
+import { MANAGER_CHANNEL_OPTIONS } from '../proto/pki/grpc-tls.js';
 import { connectivityState, credentials, type ChannelCredentials } from '@grpc/grpc-js';
 import type { Closable } from '../proto/lifecycle.js';
 import { ControlClient } from '../proto/gen/shoal.js';
@@ -93,6 +94,7 @@ export class ManagerChannels implements Closable {
       this.#credentials ??= this.credentialsOf();
       client = new ControlClient(this.address(index), this.#credentials, {
         'grpc.enable_http_proxy': 0,
+        ...MANAGER_CHANNEL_OPTIONS,
         'grpc.keepalive_time_ms': KEEPALIVE_MS,
         'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
       });

@@ -3,6 +3,7 @@
 // (LookupService from its endpoint catalog) and forwards writes to the leader. Local calls
 // (Events) are served by every manager itself, whatever its role or view, never forwarded.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { MANAGER_CHANNEL_OPTIONS } from '../../proto/pki/grpc-tls.js';
 import { credentials, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { ControlClient, ControlService, type ControlServer } from '../../proto/gen/shoal.js';
 import { proxyService, type ProxiedCall, type UnaryCall } from '../service-proxy.js';
@@ -107,7 +108,7 @@ export class ControlRouter {
     const creds = this.view.credentials?.() ?? credentials.createInsecure();
     if (!this.client || this.clientAddress !== address || (this.view.credentials && creds !== this.clientCredentials)) {
       this.client?.close();
-      this.client = new ControlClient(address, creds, { 'grpc.enable_http_proxy': 0 });
+      this.client = new ControlClient(address, creds, { 'grpc.enable_http_proxy': 0, ...MANAGER_CHANNEL_OPTIONS });
       this.clientAddress = address;
       this.clientCredentials = creds;
     }

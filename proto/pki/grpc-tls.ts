@@ -5,7 +5,13 @@
 import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
 import type { PeerCertificate } from 'node:tls';
 import type { TlsBundle } from './bundle.js';
-import { identityOfSubject, type Identity } from './x509.js';
+import { identityOfSubject, MANAGER_SERVER_NAME, type Identity } from './x509.js';
+
+/**
+ * Channel options for every client of a manager: the TLS server name is the one every
+ * manager's certificate carries (an IP address as server name is not allowed by RFC 6066).
+ */
+export const MANAGER_CHANNEL_OPTIONS = { 'grpc.ssl_target_name_override': MANAGER_SERVER_NAME } as const;
 
 function checkManager(clusterId: string | undefined) {
   return (_host: string, cert: PeerCertificate): Error | undefined => {

@@ -4,7 +4,7 @@
 import { Metadata, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { NodeCAClient, Role, type GetRootCAResponse, type JoinResponse } from '../gen/shoal.js';
 import type { TlsBundle } from './bundle.js';
-import { bootstrapCredentials, pinnedCredentials } from './grpc-tls.js';
+import { bootstrapCredentials, MANAGER_CHANNEL_OPTIONS, pinnedCredentials } from './grpc-tls.js';
 import { bundleHasDigest, parseToken, TOKEN_SHAPE } from './token.js';
 import { newKeyAndCsr, type RoleName } from './x509.js';
 
@@ -48,7 +48,7 @@ const deadline = () => ({ deadline: Date.now() + CALL_TIMEOUT_MS });
 export async function joinCluster(joinAddress: string, token: string, hostname: string): Promise<Joined> {
   const parsed = parseToken(token);
   if (!parsed) throw new JoinError(`the join token is malformed (expected ${TOKEN_SHAPE})`, true);
-  const open = new NodeCAClient(joinAddress, bootstrapCredentials(), { 'grpc.enable_http_proxy': 0 });
+  const open = new NodeCAClient(joinAddress, bootstrapCredentials(), { 'grpc.enable_http_proxy': 0, ...MANAGER_CHANNEL_OPTIONS });
   let caPem: string;
   try {
     caPem = (
@@ -74,7 +74,7 @@ export async function joinCluster(joinAddress: string, token: string, hostname: 
     );
   }
   const { keyPem, csrPem } = await newKeyAndCsr();
-  const pinned = new NodeCAClient(joinAddress, pinnedCredentials(caPem), { 'grpc.enable_http_proxy': 0 });
+  const pinned = new NodeCAClient(joinAddress, pinnedCredentials(caPem), { 'grpc.enable_http_proxy': 0, ...MANAGER_CHANNEL_OPTIONS });
   let res: JoinResponse;
   try {
     res = await new Promise<JoinResponse>((resolve, reject) =>

@@ -13,6 +13,7 @@ import { TaskState } from '../../../proto/task-state.js';
 import { Manager } from '../../../manager/manager.js';
 import { adminCredentials, managerConfig, workerCredentials, startControlPlane } from '../../helpers/control-plane.js';
 import { join } from 'node:path';
+import { MANAGER_CHANNEL_OPTIONS } from '../../../proto/pki/grpc-tls.js';
 import { makeSpec } from '../../helpers/fixtures.js';
 import { until } from '../../helpers/until.js';
 
@@ -52,7 +53,7 @@ test('an endpoint flows from the leader to both managers: LookupService, HTTP AP
       const m = new Manager(managerConfig(cp, `m${i}`, { httpListen: '127.0.0.1:0', heartbeatPeriodMs: 60_000 }));
       await m.start();
       managers.push(m);
-      clients.push(new ControlClient(m.boundAddress, adminCredentials(join(cp.dir, `m${i}`))));
+      clients.push(new ControlClient(m.boundAddress, adminCredentials(join(cp.dir, `m${i}`)), MANAGER_CHANNEL_OPTIONS));
     }
     await until(() => managers.some((m) => m.isLeader), 'a leader');
     const leader = managers.find((m) => m.isLeader)!;
@@ -68,7 +69,7 @@ test('an endpoint flows from the leader to both managers: LookupService, HTTP AP
 
     // An agent joins the leader; a service is created; its task runs.
     const worker = await workerCredentials(leader, 'host1');
-    const agent = new DispatcherClient(leader.boundAddress, worker.credentials);
+    const agent = new DispatcherClient(leader.boundAddress, worker.credentials, MANAGER_CHANNEL_OPTIONS);
     const reg = await call<{ nodeId: string; sessionId: string }>((cb) =>
       agent.register(
         {

@@ -6,6 +6,7 @@ import { ControlClient, type ListServicesResponse, type ListManagersResponse } f
 import { Manager } from '../../../manager/manager.js';
 import { adminCredentials, managerConfig, startControlPlane } from '../../helpers/control-plane.js';
 import { join } from 'node:path';
+import { MANAGER_CHANNEL_OPTIONS } from '../../../proto/pki/grpc-tls.js';
 import { makeSpec } from '../../helpers/fixtures.js';
 import { until } from '../../helpers/until.js';
 
@@ -22,7 +23,7 @@ test('leader election, forwarded writes, follower reads, hand-over on stop', asy
       const m = new Manager(managerConfig(cp, `m${i}`));
       await m.start();
       managers.push(m);
-      clients.push(new ControlClient(m.boundAddress, adminCredentials(join(cp.dir, `m${i}`))));
+      clients.push(new ControlClient(m.boundAddress, adminCredentials(join(cp.dir, `m${i}`)), MANAGER_CHANNEL_OPTIONS));
     }
     await until(() => managers.some((m) => m.isLeader), 'a leader');
     t.is(managers.filter((m) => m.isLeader).length, 1, 'exactly one leader');

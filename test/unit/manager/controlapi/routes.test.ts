@@ -16,20 +16,27 @@ test('no method with a stream is a write (a stream cannot be forwarded)', (t) =>
   }
 });
 
-test('the writes are the calls that change desired state; Events is local', (t) => {
+test('the writes are the calls that change desired state; CA reads go to the leader; Events is local', (t) => {
   const byRoute = (route: string) =>
     Object.entries(CONTROL_ROUTES)
       .filter(([, r]) => r === route)
       .map(([m]) => m)
       .sort();
   t.deepEqual(byRoute('write'), [
+    'createConfig',
     'createNetwork',
+    'createSecret',
     'createService',
+    'getJoinTokens',
+    'removeConfig',
     'removeNetwork',
     'removeNode',
+    'removeSecret',
     'removeService',
+    'rotateCa',
     'scaleService',
     'updateNode',
   ]);
+  t.deepEqual(byRoute('leader'), ['inspectCa', 'issueClientCertificate']);
   t.deepEqual(byRoute('local'), ['events']);
 });

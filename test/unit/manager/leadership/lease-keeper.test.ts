@@ -9,6 +9,7 @@ import { LEADER_KEY } from '../../../../manager/leadership/election.js';
 import { Manager } from '../../../../manager/manager.js';
 import { adminCredentials, managerConfig, startControlPlane } from '../../../helpers/control-plane.js';
 import { join } from 'node:path';
+import { MANAGER_CHANNEL_OPTIONS } from '../../../../proto/pki/grpc-tls.js';
 import { makeSpec } from '../../../helpers/fixtures.js';
 import { until } from '../../../helpers/until.js';
 
@@ -40,7 +41,7 @@ test('a leader whose event loop is held for longer than the lease TTL still lead
     // A write through the leader after the hold: it is committed fenced on the leader key's
     // lease (refused if another lease held it), and by the time it is answered the loop
     // has run what queued up during the hold (the lease keeper's messages, the watch).
-    const control = new ControlClient(m.boundAddress, adminCredentials(join(cp.dir, 'm')));
+    const control = new ControlClient(m.boundAddress, adminCredentials(join(cp.dir, 'm')), MANAGER_CHANNEL_OPTIONS);
     try {
       await new Promise<Service>((resolve, reject) =>
         control.createService(
