@@ -1,12 +1,14 @@
 // shoal-manager: flags -> Manager. Wiring only.
 import { parseArgs } from 'node:util';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Manager } from './manager.js';
 import { DURATION_EXAMPLES, parseDuration } from '../proto/duration.js';
 import { DEFAULT_NETWORK_SUBNET, validateDefaultSubnet } from './allocator/allocator.js';
 import { watchEventLoop } from './loop-stall.js';
+import { STORE_FLAG_OPTIONS, STORE_FLAGS_HELP, storeSecurity, type StoreSecurity } from './config/store-flags.js';
+import { privateDir } from './config/private-dir.js';
 
 function fail(message: string): never {
   process.stderr.write(`shoal-manager: ${message}\n`);
@@ -28,6 +30,7 @@ try {
       'heartbeat-period': { type: 'string', default: '500ms' },
       'http-listen': { type: 'string', default: '127.0.0.1:8500' },
       'default-network-subnet': { type: 'string', default: DEFAULT_NETWORK_SUBNET },
+      ...STORE_FLAG_OPTIONS,
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -42,6 +45,7 @@ if (values.help) {
     'usage: shoal-manager [--listen HOST:PORT] [--advertise HOST:PORT] [--state-dir DIR] [--join-token TOKEN]\n' +
       '                     [--etcd-endpoints URL,...] [--nats-url URL] [--heartbeat-period 500ms]\n' +
       '                     [--http-listen HOST:PORT|off (127.0.0.1:8500)] [--default-network-subnet CIDR (10.42.0.0/16)]\n' +
+      STORE_FLAGS_HELP +
       'With no --etcd-endpoints / --nats-url, runs its own etcd and nats-server (embedded).\n' +
       '--default-network-subnet: the subnet of the default network `shoal` when it is first created (a /24 per node: a /16 holds 256 nodes).\n' +
       '--http-listen serves the Consul-shaped HTTP API (GET /v1/health/service/NAME?passing, ...); off: not served.\n',
@@ -56,7 +60,17 @@ function port(name: string, v: string): number {
 }
 
 const stateDir = values['state-dir'];
-mkdirSync(stateDir, { recursive: true });
+const etcdEndpoints = values['etcd-endpoints']
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+let security: StoreSecurity;
+try {
+  security = storeSecurity(values, etcdEndpoints, values['nats-url']);
+  privateDir(stateDir); // 0700 (an existing one too): keys, passwords and tokens live here
+} catch (err) {
+  fail((err as Error).message);
+}
 let joinToken = values['join-token'] ?? process.env.SHOAL_JOIN_TOKEN ?? '';
 const tokenFile = join(stateDir, 'join-token');
 if (!joinToken) {
@@ -92,11 +106,9 @@ const manager = new Manager({
   advertise: values.advertise,
   stateDir,
   joinToken,
-  etcdEndpoints: values['etcd-endpoints']
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean),
+  etcdEndpoints,
   natsUrl: values['nats-url'],
+  ...security,
   embeddedEtcdPort: port('embedded-etcd-port', values['embedded-etcd-port']),
   embeddedNatsPort: port('embedded-nats-port', values['embedded-nats-port']),
   heartbeatPeriodMs,
