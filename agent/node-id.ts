@@ -1,6 +1,7 @@
 // The node id the manager gave, kept in --state-dir so that a restarted agent is the same node.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { ensureStateDir } from './state-dir.js';
 
 const NODE_ID_FILE = 'node-id';
 
@@ -20,11 +21,11 @@ export async function readNodeId(stateDir: string | undefined): Promise<string> 
   }
 }
 
-/** Keep `id` in `stateDir` (written aside, then renamed: never half a file). */
+/** Keep `id` in `stateDir` (0700; written aside, then renamed: never half a file). */
 export async function keepNodeId(stateDir: string | undefined, id: string): Promise<void> {
   if (stateDir === undefined) return;
-  await mkdir(stateDir, { recursive: true });
+  await ensureStateDir(stateDir);
   const file = path.join(stateDir, NODE_ID_FILE);
-  await writeFile(`${file}.tmp`, `${id}\n`);
+  await writeFile(`${file}.tmp`, `${id}\n`, { mode: 0o600 });
   await rename(`${file}.tmp`, file);
 }

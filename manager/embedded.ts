@@ -1,11 +1,19 @@
 // The embedded default: with no etcd endpoints or NATS URL configured, the manager runs
 // its own etcd and nats-server as child processes, on loopback, with data in its state
 // directory. A child left behind by a manager that crashed is ended before a new start.
+// Neither trusts loopback alone (any local user can connect there): etcd serves TLS to
+// clients and peers and accepts only certificates of the state dir's own CA
+// (config/local-pki.ts); nats-server requires a user and a random password kept 0600 in
+// the state dir. A client without them is refused (etcd at the handshake, NATS at CONNECT).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, openSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
+import type { EtcdTls, NatsAuth } from './config/connections.js';
+import { localPki } from './config/local-pki.js';
+import { privateDir, writeSecret } from './config/private-dir.js';
 
 const READY_TIMEOUT_MS = 30_000;
 /** A child that ignores SIGTERM this long is killed. */
@@ -20,10 +28,10 @@ export class EmbeddedProcess {
 
   constructor(
     readonly name: string,
-    private readonly stateDir: string,
+    protected readonly stateDir: string,
     private readonly command: string,
     private readonly args: string[],
-    private readonly port: number,
+    protected readonly port: number,
     private readonly log: (line: string) => void,
   ) {}
 
@@ -31,8 +39,14 @@ export class EmbeddedProcess {
     return join(this.stateDir, `${this.name}.pid`);
   }
 
+  /** Runs in start() before the child is spawned (makes its credentials). */
+  protected prepare(): Promise<void> {
+    return Promise.resolve();
+  }
+
   async start(): Promise<void> {
-    mkdirSync(this.stateDir, { recursive: true });
+    privateDir(this.stateDir);
+    await this.prepare();
     killLeftover(this.pidFile, this.command, this.log);
     const out = openSync(join(this.stateDir, `${this.name}.log`), 'a');
     const child = spawn(this.command, this.args, { stdio: ['ignore', out, out] });
@@ -107,39 +121,113 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
-export function embeddedEtcd(stateDir: string, clientPort: number, log: (l: string) => void): EmbeddedProcess {
-  const peerPort = clientPort + 1;
-  const client = `http://127.0.0.1:${clientPort}`;
-  const peer = `http://127.0.0.1:${peerPort}`;
-  return new EmbeddedProcess(
-    'etcd',
-    stateDir,
-    'etcd',
-    [
-      '--name',
-      'shoal',
-      '--data-dir',
-      join(stateDir, 'etcd'),
-      '--listen-client-urls',
-      client,
-      '--advertise-client-urls',
-      client,
-      '--listen-peer-urls',
-      peer,
-      '--initial-advertise-peer-urls',
-      peer,
-      '--initial-cluster',
-      `shoal=${peer}`,
-      '--auto-compaction-retention',
-      '1',
-      '--quota-backend-bytes',
-      String(4 * 1024 ** 3),
-    ],
-    clientPort,
-    log,
-  );
+/** The embedded NATS user; the password is random, in <state>/nats-password (0600). */
+const NATS_USER = 'shoal';
+
+/** etcd on 127.0.0.1 (client `port`, peer `port + 1`), TLS both ways with the state dir's own CA. */
+export class EmbeddedEtcd extends EmbeddedProcess {
+  readonly endpoint: string;
+  #tls: EtcdTls | undefined;
+
+  constructor(stateDir: string, clientPort: number, log: (l: string) => void) {
+    const tlsDir = join(stateDir, 'etcd-tls');
+    const f = (name: string) => join(tlsDir, name);
+    const client = `https://127.0.0.1:${clientPort}`;
+    const peer = `https://127.0.0.1:${clientPort + 1}`;
+    super(
+      'etcd',
+      stateDir,
+      'etcd',
+      [
+        '--name',
+        'shoal',
+        '--data-dir',
+        join(stateDir, 'etcd'),
+        '--listen-client-urls',
+        client,
+        '--advertise-client-urls',
+        client,
+        '--listen-peer-urls',
+        peer,
+        '--initial-advertise-peer-urls',
+        peer,
+        '--initial-cluster',
+        `shoal=${peer}`,
+        // Clients and peers: TLS, and only certificates of this state dir's CA get in.
+        '--client-cert-auth',
+        '--trusted-ca-file',
+        f('ca.pem'),
+        '--cert-file',
+        f('member.pem'),
+        '--key-file',
+        f('member-key.pem'),
+        '--peer-client-cert-auth',
+        '--peer-trusted-ca-file',
+        f('ca.pem'),
+        '--peer-cert-file',
+        f('member.pem'),
+        '--peer-key-file',
+        f('member-key.pem'),
+        '--auto-compaction-retention',
+        '1',
+        '--quota-backend-bytes',
+        String(4 * 1024 ** 3),
+      ],
+      clientPort,
+      log,
+    );
+    this.endpoint = client;
+  }
+
+  /** The client certificate the manager's etcd connections present (after start()). */
+  get tls(): EtcdTls {
+    if (!this.#tls) throw new Error('embedded etcd not started');
+    return this.#tls;
+  }
+
+  protected override async prepare(): Promise<void> {
+    // Checked against 'localhost' (in the member certificate), not the IP: Node warns when TLS names an IP.
+    this.#tls = { ...(await localPki(join(this.stateDir, 'etcd-tls'))).client, serverName: 'localhost' };
+  }
 }
 
-export function embeddedNats(stateDir: string, port: number, log: (l: string) => void): EmbeddedProcess {
-  return new EmbeddedProcess('nats', stateDir, 'nats-server', ['-a', '127.0.0.1', '-p', String(port)], port, log);
+/** nats-server on 127.0.0.1:`port`, requiring NATS_USER and the state dir's password. */
+export class EmbeddedNats extends EmbeddedProcess {
+  readonly url: string;
+  #auth: NatsAuth | undefined;
+
+  constructor(stateDir: string, port: number, log: (l: string) => void) {
+    super('nats', stateDir, 'nats-server', ['-c', join(stateDir, 'nats.conf')], port, log);
+    this.url = `nats://127.0.0.1:${port}`;
+  }
+
+  /** What the manager's NATS connections authenticate with (after start()). */
+  get auth(): NatsAuth {
+    if (!this.#auth) throw new Error('embedded NATS not started');
+    return this.#auth;
+  }
+
+  protected override prepare(): Promise<void> {
+    const passFile = join(this.stateDir, 'nats-password');
+    let pass = existsSync(passFile) ? readFileSync(passFile, 'utf8').trim() : '';
+    if (!/^[0-9a-f]{32,}$/.test(pass)) {
+      pass = randomBytes(24).toString('hex');
+      writeSecret(passFile, pass + '\n');
+    }
+    // The config holds the password too: written 0600 on every start (the port may change).
+    writeSecret(
+      join(this.stateDir, 'nats.conf'),
+      `listen: "127.0.0.1:${this.port}"\nauthorization {\n  user: "${NATS_USER}"\n  password: "${pass}"\n}\n`,
+    );
+    this.#auth = { user: NATS_USER, pass };
+    return Promise.resolve();
+  }
+}
+
+export function embeddedEtcd(stateDir: string, clientPort: number, log: (l: string) => void): EmbeddedEtcd {
+  return new EmbeddedEtcd(stateDir, clientPort, log);
+}
+
+export function embeddedNats(stateDir: string, port: number, log: (l: string) => void): EmbeddedNats {
+  return new EmbeddedNats(stateDir, port, log);
 }

@@ -1,11 +1,13 @@
 // shoal-manager: flags -> Manager. Wiring only.
 import { parseArgs } from 'node:util';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { MAX_CERT_EXPIRY_MS, MIN_CERT_EXPIRY_MS } from './security/authority.js';
 import { Manager } from './manager.js';
 import { DURATION_EXAMPLES, parseDuration } from '../proto/duration.js';
 import { DEFAULT_NETWORK_SUBNET, validateDefaultSubnet } from './allocator/allocator.js';
 import { watchEventLoop } from './loop-stall.js';
+import { STORE_FLAG_OPTIONS, STORE_FLAGS_HELP, storeSecurity, type StoreSecurity } from './config/store-flags.js';
+import { privateDir } from './config/private-dir.js';
 
 function fail(message: string): never {
   process.stderr.write(`shoal-manager: ${message}\n`);
@@ -32,6 +34,7 @@ try {
       'heartbeat-period': { type: 'string', default: '500ms' },
       'http-listen': { type: 'string', default: '127.0.0.1:8500' },
       'default-network-subnet': { type: 'string', default: DEFAULT_NETWORK_SUBNET },
+      ...STORE_FLAG_OPTIONS,
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -48,6 +51,7 @@ if (values.help) {
       '                     [--cert-expiry 2160h] [--external-ca-cert FILE --external-ca-key FILE]\n' +
       '                     [--etcd-endpoints URL,...] [--nats-url URL] [--heartbeat-period 500ms]\n' +
       '                     [--http-listen HOST:PORT|off (127.0.0.1:8500)] [--default-network-subnet CIDR (10.42.0.0/16)]\n' +
+      STORE_FLAGS_HELP +
       'With no --etcd-endpoints / --nats-url, runs its own etcd and nats-server (embedded).\n' +
       '--listen: mutual TLS only (the Control API for admin certificates, the Dispatcher for nodes).\n' +
       '--join-listen: where nodes fetch the CA and join with a token (default: the --listen port + 1).\n' +
@@ -67,7 +71,17 @@ function port(name: string, v: string): number {
 }
 
 const stateDir = values['state-dir'];
-mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+const etcdEndpoints = values['etcd-endpoints']
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+let security: StoreSecurity;
+try {
+  security = storeSecurity(values, etcdEndpoints, values['nats-url']);
+  privateDir(stateDir); // 0700 (an existing one too): keys, passwords and tokens live here
+} catch (err) {
+  fail((err as Error).message);
+}
 const joinToken = values['join-token'] ?? process.env.SHOAL_JOIN_TOKEN ?? '';
 const joinAt = values.join ?? '';
 if ((joinToken === '') !== (joinAt === ''))
@@ -129,11 +143,9 @@ const manager = new Manager({
   ...(joinToken ? { join: { token: joinToken, address: joinAt } } : {}),
   certExpiryMs,
   externalCa,
-  etcdEndpoints: values['etcd-endpoints']
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean),
+  etcdEndpoints,
   natsUrl: values['nats-url'],
+  ...security,
   embeddedEtcdPort: port('embedded-etcd-port', values['embedded-etcd-port']),
   embeddedNatsPort: port('embedded-nats-port', values['embedded-nats-port']),
   heartbeatPeriodMs,

@@ -24,6 +24,7 @@ import { ControlLoop } from './control-loop.js';
 import { Dispatcher } from './dispatcher/dispatcher.js';
 import { leaderOnly } from './dispatcher/router.js';
 import { EmbeddedProcess, embeddedEtcd, embeddedNats } from './embedded.js';
+import type { EtcdTls, NatsAuth } from './config/connections.js';
 import { EventPublisher } from './events/publisher.js';
 import { EventRelay } from './events/relay.js';
 import { EndpointCatalog } from './discovery/catalog.js';
@@ -51,6 +52,10 @@ export interface ManagerConfig {
   externalCa?: { certPem: string; keyPem: string };
   etcdEndpoints: string[]; // empty: embedded
   natsUrl: string; // empty: embedded
+  /** TLS towards an external etcd (--etcd-cacert ...); the embedded one brings its own. */
+  etcdTls?: EtcdTls;
+  /** Credentials for an external NATS (--nats-tls-*, --nats-creds); the embedded one brings its own. */
+  natsAuth?: NatsAuth;
   embeddedEtcdPort: number;
   embeddedNatsPort: number;
   heartbeatPeriodMs: number;
@@ -146,30 +151,29 @@ export class Manager {
     this.lifecycle = 'starting';
     const { log } = this.config;
 
-    let etcdEndpoints = this.config.etcdEndpoints;
+    let { etcdEndpoints, etcdTls, natsUrl, natsAuth } = this.config;
     if (etcdEndpoints.length === 0) {
       const etcd = embeddedEtcd(this.config.stateDir, this.config.embeddedEtcdPort, log);
       await etcd.start();
       this.embedded.push(etcd);
-      etcdEndpoints = [`http://127.0.0.1:${this.config.embeddedEtcdPort}`];
+      [etcdEndpoints, etcdTls] = [[etcd.endpoint], etcd.tls];
     }
-    let natsUrl = this.config.natsUrl;
     if (!natsUrl) {
       const nats = embeddedNats(this.config.stateDir, this.config.embeddedNatsPort, log);
       await nats.start();
       this.embedded.push(nats);
-      natsUrl = `nats://127.0.0.1:${this.config.embeddedNatsPort}`;
+      [natsUrl, natsAuth] = [nats.url, nats.auth];
     }
-    this.store = new EtcdStore(etcdEndpoints);
-    this.electionStore = new EtcdStore(etcdEndpoints, { ownConnection: true });
-    this.events = new EventPublisher(natsUrl, log);
+    this.store = new EtcdStore(etcdEndpoints, { tls: etcdTls });
+    this.electionStore = new EtcdStore(etcdEndpoints, { ownConnection: true, tls: etcdTls });
+    this.events = new EventPublisher(natsUrl, log, natsAuth);
     this.events.connect();
     const catalog = new EndpointCatalog(this.store, { log });
     this.catalog = catalog;
     catalog.start();
     // Only the leader publishes endpoint events (every manager sees the same commits).
     this.stopEndpointEvents = this.events.followEndpoints(catalog, () => this.isLeader);
-    const relay = new EventRelay(natsUrl, log);
+    const relay = new EventRelay(natsUrl, log, natsAuth);
     this.relay = relay;
 
     const security = new ManagerSecurity({
@@ -214,7 +218,7 @@ export class Manager {
     const election = new Election(
       this.electionStore.etcd,
       { id: this.id, address: advertise, startedAtMs: Date.now() },
-      etcdEndpoints,
+      { endpoints: etcdEndpoints, tls: etcdTls },
       log,
       this.config.leaderLeaseTtlS,
     );

@@ -2,6 +2,7 @@
 // events are dropped and nothing else waits for it.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, JSONCodec, type NatsConnection } from 'nats';
+import { natsOptions, type NatsAuth } from '../config/connections.js';
 import { AvailabilityToJSON, NodeStatusToJSON } from './enum-names.js';
 import { PublishMode, type Task } from '../../proto/gen/shoal.js';
 import type { EndpointEvent } from '../discovery/catalog.js';
@@ -24,6 +25,8 @@ export class EventPublisher {
   constructor(
     private readonly url: string,
     private readonly log: (line: string) => void = () => {},
+    /** The server's credentials (config/connections.ts): user/password, TLS or a .creds file. */
+    private readonly auth?: NatsAuth,
   ) {}
 
   /** Connects in the background, retrying forever; never blocks the manager's start. */
@@ -75,6 +78,7 @@ export class EventPublisher {
     while (!this.closed) {
       try {
         const nc = await connect({
+          ...natsOptions(this.auth),
           servers: this.url,
           reconnect: true,
           maxReconnectAttempts: -1,

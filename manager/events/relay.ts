@@ -5,6 +5,7 @@
 // while NATS is away, events are lost and followers just see none.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, Events, type Msg, type NatsConnection, type NatsError, type Subscription } from 'nats';
+import { natsOptions, type NatsAuth } from '../config/connections.js';
 import type { Event, EventsRequest } from '../../proto/gen/shoal.js';
 import { SUBJECT_ROOT, subjects } from './subjects.js';
 
@@ -40,6 +41,8 @@ export class EventRelay {
   constructor(
     private readonly natsUrl: string,
     private readonly log: (l: string) => void,
+    /** The server's credentials (config/connections.ts): user/password, TLS or a .creds file. */
+    private readonly auth?: NatsAuth,
   ) {}
 
   /**
@@ -102,6 +105,7 @@ export class EventRelay {
     while (this.#state === 'connecting') {
       try {
         const nc = await connect({
+          ...natsOptions(this.auth),
           servers: this.natsUrl,
           reconnect: true,
           maxReconnectAttempts: -1, // once connected, nats.js reconnects forever

@@ -7,6 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EventEmitter } from 'node:events';
 import type { Etcd3, Lease, Watcher } from 'etcd3';
+import type { EtcdTls } from '../config/connections.js';
 import type { ICompare } from 'etcd3/lib/rpc.js';
 import type { ManagerInfo } from '../../proto/gen/shoal.js';
 import { ROOT } from '../store/keys.js';
@@ -62,18 +63,18 @@ export class Election extends EventEmitter<ElectionEvents> {
   leader: ManagerIdentity | undefined;
 
   /**
-   * `endpoints`: etcd's client URLs, for the lease keeper's own connection. `leaseTtlS`:
+   * `keeperEtcd`: etcd's client URLs and TLS, for the lease keeper's own connection. `leaseTtlS`:
    * LEASE_TTL_S; a test of real-time behaviour on a loaded machine may give a longer one.
    */
   constructor(
     private readonly etcd: Etcd3,
     readonly self: ManagerIdentity,
-    endpoints: string[],
+    keeperEtcd: { endpoints: string[]; tls?: EtcdTls },
     private readonly log: (line: string) => void = () => {},
     private readonly leaseTtlS = LEASE_TTL_S,
   ) {
     super();
-    this.keeper = new LeaseKeeper({ endpoints, ...leaseTiming(leaseTtlS) }, (leaseId, reason) => {
+    this.keeper = new LeaseKeeper({ ...keeperEtcd, ...leaseTiming(leaseTtlS) }, (leaseId, reason) => {
       if (this.role !== 'stopped' && (leaseId === '' || leaseId === this.leaseId)) this.lostLease(reason);
     });
   }

@@ -9,12 +9,24 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Etcd3 } from 'etcd3';
 import { ConsecutiveBreaker, circuitBreaker, handleAll, noop } from 'cockatiel';
 
-const { endpoints, renewMs, deadlineMs, stepDownAfterMs } = workerData;
+const { endpoints, tls, renewMs, deadlineMs, stepDownAfterMs } = workerData;
 
 const etcd = new Etcd3({
   hosts: endpoints,
+  // As config/connections.ts etcdCredentials (a worker cannot load TypeScript).
+  ...(tls
+    ? {
+        credentials: {
+          rootCertificate: Buffer.from(tls.ca),
+          ...(tls.cert && tls.key ? { certChain: Buffer.from(tls.cert), privateKey: Buffer.from(tls.key) } : {}),
+        },
+      }
+    : {}),
   dialTimeout: 2_000,
-  grpcOptions: { 'grpc.use_local_subchannel_pool': 1 },
+  grpcOptions: {
+    'grpc.use_local_subchannel_pool': 1,
+    ...(tls?.serverName ? { 'grpc.ssl_target_name_override': tls.serverName } : {}),
+  },
   faultHandling: {
     // As the manager's own client: a failed member is skipped for a second (with one
     // member there is nowhere else to go, so no breaker).

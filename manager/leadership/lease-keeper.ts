@@ -4,9 +4,12 @@
 // let etcd expire the 2 s lease: the leader stepped down and its agents had to register
 // again. The worker only renews; granting, the leader key and fencing stay in Election.
 import { Worker } from 'node:worker_threads';
+import type { EtcdTls } from '../config/connections.js';
 
 export interface LeaseKeeperOptions {
   endpoints: string[];
+  /** The CA and client certificate (PEM text; the worker gets a copy). */
+  tls?: EtcdTls;
   renewMs: number;
   deadlineMs: number;
   /** Without one successful renewal for this long, the lease is given up as lost. */

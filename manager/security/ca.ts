@@ -25,7 +25,7 @@ export class CertificateAuthority {
 
   /** A new self-signed root for a cluster. */
   static async create(clusterId: string, nowMs = Date.now()): Promise<CertificateAuthority> {
-    const keys = (await webcrypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify']));
+    const keys = await webcrypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify']);
     const cert = await x509.X509CertificateGenerator.createSelfSigned({
       serialNumber: serial(),
       name: `CN=shoal-root-ca, O=${clusterId}`,

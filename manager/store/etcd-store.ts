@@ -14,6 +14,7 @@ import { LeaseNotFoundError, MAX_OPS_PER_TXN, NotLeaderError, StoreUnavailableEr
 import { ENDPOINTS_PREFIX, ROOT, key, parseKey, prefixEnd } from './keys.js';
 import { addToSnapshot } from './codec.js';
 import type { Kind } from './keys.js';
+import { etcdCredentials, etcdGrpcOptions, type EtcdTls } from '../config/connections.js';
 
 const DIAL_TIMEOUT_MS = 2_000;
 /**
@@ -47,13 +48,19 @@ export class EtcdStore implements Store, ChangeSource, LeaseStore {
   private guard: ICompare | undefined;
   private closed = false;
 
-  /** `ownConnection`: its own TCP connection (grpc-js shares one between identical clients otherwise). */
-  constructor(endpoints: string[], opts: { ownConnection?: boolean } = {}) {
+  /**
+   * `ownConnection`: its own TCP connection (grpc-js shares one between identical clients
+   * otherwise). `tls`: the CA and client certificate (the embedded etcd's, or --etcd-cacert...).
+   */
+  constructor(endpoints: string[], opts: { ownConnection?: boolean; tls?: EtcdTls } = {}) {
+    const credentials = etcdCredentials(opts.tls);
     this.client = new Etcd3({
       hosts: endpoints,
+      ...(credentials ? { credentials } : {}),
       dialTimeout: DIAL_TIMEOUT_MS,
       grpcOptions: {
         'grpc.max_receive_message_length': MAX_RECEIVE_BYTES,
+        ...etcdGrpcOptions(opts.tls),
         ...(opts.ownConnection ? { 'grpc.use_local_subchannel_pool': 1 } : {}),
       },
       // Per attempt (a retry gets a fresh deadline); streams (watch, keepalive) have none.

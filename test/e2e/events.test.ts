@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
 import { connect, JSONCodec, type NatsConnection } from 'nats';
 import {
-  BED,
+  bedNatsOptions,
   HTTPD,
   IMAGE,
   REPO,
@@ -24,9 +24,6 @@ import {
   waitFor,
   waitNodesReady,
 } from '../helpers/bed.js';
-
-// plain bed: the manager's embedded nats-server; --managers/--etcd: the bed's own
-const NATS_URL = BED.etcd > 0 ? BED.natsUrl : 'nats://127.0.0.1:14222';
 
 interface Seen {
   at: number;
@@ -65,7 +62,8 @@ const about = (list: Seen[], act: string, taskId: string, since = 0) =>
 
 test.before(async () => {
   await waitNodesReady();
-  nc = await connect({ servers: NATS_URL, name: 'shoal-e2e-events' });
+  // plain bed: the manager's embedded nats-server; --managers/--etcd: the bed's own (both need credentials)
+  nc = await connect({ ...bedNatsOptions(), name: 'shoal-e2e-events' });
   const sub = nc.subscribe(`shoal.events.endpoint.${name}`);
   const codec = JSONCodec<Record<string, unknown>>();
   void (async () => {

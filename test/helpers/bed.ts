@@ -11,12 +11,16 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
+import type { ConnectionOptions } from 'nats';
 import { LABEL } from '../../proto/naming.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SHOAL_BIN = path.join(REPO, 'cli/bin/shoal');
 const LOCAL_CLUSTER = path.join(REPO, 'deploy/local-cluster');
 const BED_RUN = '/run/shoal-bed';
+const BED_STATE = '/var/lib/shoal-bed';
+/** The bed's store CA and client pair (deploy/bed-tls.sh), for its own etcd and NATS. */
+const BED_TLS = `${BED_STATE}/tls`;
 
 export const SHOAL_HOST = process.env.SHOAL_HOST ?? '10.213.0.1:4242';
 export const IMAGE = process.env.SHOAL_DEMO_IMAGE ?? '10.213.0.1:5000/shoal/busybox:latest';
@@ -45,8 +49,32 @@ export const BED = {
   etcd: recorded('etcd', 0),
   natsUrl: 'nats://127.0.0.1:24222',
   managerAddress: (n: number): string => `10.213.0.1:${4241 + n}`,
-  etcdEndpoint: (n: number): string => `http://127.0.0.1:${22379 + 2 * (n - 1)}`,
+  etcdEndpoint: (n: number): string => `https://127.0.0.1:${22379 + 2 * (n - 1)}`,
 };
+
+/** etcdctl's (and curl's) flags for the bed's own etcd: its members take only certificates of the bed's CA. */
+export const ETCD_CLIENT_TLS: readonly string[] = [
+  '--cacert',
+  `${BED_TLS}/ca.pem`,
+  '--cert',
+  `${BED_TLS}/client.pem`,
+  '--key',
+  `${BED_TLS}/client-key.pem`,
+];
+
+/**
+ * nats.js options for the bed's NATS: with --managers/--etcd the bed's nats-server (TLS, a
+ * client certificate of the bed's CA); on the plain bed manager1's embedded one (127.0.0.1:14222,
+ * user shoal and the password in its state dir). Read when called (the bed must be up).
+ */
+export function bedNatsOptions(): Partial<ConnectionOptions> & { servers: string } {
+  if (BED.etcd > 0) {
+    const pem = (f: string) => readFileSync(`${BED_TLS}/${f}`, 'utf8');
+    return { servers: BED.natsUrl, tls: { ca: pem('ca.pem'), cert: pem('client.pem'), key: pem('client-key.pem') } };
+  }
+  const pass = readFileSync(`${BED_STATE}/manager1/nats-password`, 'utf8').trim();
+  return { servers: 'nats://127.0.0.1:14222', user: 'shoal', pass };
+}
 
 /** Throws (so every test of the file fails saying why) unless the bed has this shape. */
 export function requireBed(want: { managers?: number; etcd?: number }): void {

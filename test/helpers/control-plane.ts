@@ -1,11 +1,15 @@
 // A real etcd and nats-server in temp dirs, for tests that run the manager's parts (or
 // whole managers) in-process against them. Ports are picked free; one that another
 // process took meanwhile (tests run in parallel) makes the start try again on new ones.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+// Both require credentials as the manager's embedded ones do: etcd a client certificate
+// (`tls`), NATS a user and password (`auth`); natsOptions/etcdCredentials turn them into
+// the client libraries' options.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { embeddedEtcd, embeddedNats, type EmbeddedProcess } from '../../manager/embedded.js';
+import type { EtcdTls, NatsAuth } from '../../manager/config/connections.js';
 import type { ManagerConfig } from '../../manager/manager.js';
 import { newClusterKey, readClusterKey, writeClusterKey } from '../../manager/security/cluster-key.js';
 import { freePort } from './ports.js';
@@ -21,18 +25,28 @@ const START_ATTEMPTS = 4;
 export interface Started {
   dir: string;
   port: number;
-  /** etcd: http://127.0.0.1:PORT; NATS: nats://127.0.0.1:PORT */
+  /** etcd: https://127.0.0.1:PORT; NATS: nats://127.0.0.1:PORT */
   url: string;
   /** Stops the process and removes its temp dir; idempotent. */
   close(): Promise<void>;
 }
 
+export interface StartedEtcd extends Started {
+  tls: EtcdTls;
+}
+
+export interface StartedNats extends Started {
+  auth: NatsAuth;
+}
+
 export interface ControlPlane {
   dir: string;
   etcdUrl: string;
+  etcdTls: EtcdTls;
   natsUrl: string;
   /** The cluster key every manager of this control plane holds. */
   clusterKey: Buffer;
+  natsAuth: NatsAuth;
   /** Stops NATS and etcd and removes the temp dir (close the managers first); idempotent. */
   close(): Promise<void>;
 }
@@ -45,13 +59,13 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-async function start(
+async function start<P extends EmbeddedProcess>(
   prefix: string,
-  make: (dir: string, port: number) => EmbeddedProcess,
+  make: (dir: string, port: number) => P,
   pickPort: () => Promise<number>,
   scheme: string,
   fixedPort: number | undefined,
-): Promise<Started> {
+): Promise<Started & { proc: P }> {
   for (let attempt = 1; ; attempt++) {
     const dir = mkdtempSync(join(tmpdir(), prefix));
     const port = fixedPort ?? (await pickPort());
@@ -68,6 +82,7 @@ async function start(
     return {
       dir,
       port,
+      proc,
       url: `${scheme}://127.0.0.1:${port}`,
       close: () => (closing ??= proc.close().then(() => rmSync(dir, { recursive: true, force: true }))),
     };
@@ -75,19 +90,35 @@ async function start(
 }
 
 /** etcd on a free client port whose next port (the peer port) is free too. */
-export function startEtcd(prefix: string): Promise<Started> {
+export async function startEtcd(prefix: string): Promise<StartedEtcd> {
   const pick = async () => {
     for (;;) {
       const p = await freePort();
       if (p < 65_535 && (await portFree(p + 1))) return p;
     }
   };
-  return start(prefix, (dir, port) => embeddedEtcd(dir, port, () => {}), pick, 'http', undefined);
+  const { proc, ...started } = await start(
+    prefix,
+    (dir, port) => embeddedEtcd(dir, port, () => {}),
+    pick,
+    'https',
+    undefined,
+  );
+  return { ...started, tls: proc.tls };
 }
 
-/** nats-server on a free port, or on `port` (to start one again where another was). */
-export function startNats(prefix: string, port?: number): Promise<Started> {
-  return start(prefix, (dir, p) => embeddedNats(dir, p, () => {}), freePort, 'nats', port);
+/**
+ * nats-server on a free port, or on `port` (to start one again where another was);
+ * `password` (32+ hex digits): this one instead of a random one (a client made before the
+ * server, or a server started again, keeps working).
+ */
+export async function startNats(prefix: string, port?: number, password?: string): Promise<StartedNats> {
+  const make = (dir: string, p: number) => {
+    if (password) writeFileSync(join(dir, 'nats-password'), password, { mode: 0o600 });
+    return embeddedNats(dir, p, () => {});
+  };
+  const { proc, ...started } = await start(prefix, make, freePort, 'nats', port);
+  return { ...started, auth: proc.auth };
 }
 
 export async function startControlPlane(prefix: string): Promise<ControlPlane> {
@@ -101,8 +132,10 @@ export async function startControlPlane(prefix: string): Promise<ControlPlane> {
   return {
     dir,
     etcdUrl: etcd.url,
+    etcdTls: etcd.tls,
     natsUrl: nats.url,
     clusterKey: newClusterKey(),
+    natsAuth: nats.auth,
     close: () =>
       (closing ??= (async () => {
         await nats.close();
@@ -127,7 +160,9 @@ export function managerConfig(cp: ControlPlane, name: string, overrides: Partial
     advertise: '',
     stateDir: join(cp.dir, name),
     etcdEndpoints: [cp.etcdUrl],
+    etcdTls: cp.etcdTls,
     natsUrl: cp.natsUrl,
+    natsAuth: cp.natsAuth,
     embeddedEtcdPort: 0,
     embeddedNatsPort: 0,
     heartbeatPeriodMs: 1000,

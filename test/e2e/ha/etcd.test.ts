@@ -4,6 +4,7 @@
 import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  ETCD_CLIENT_TLS,
   BED,
   HTTPD,
   IMAGE,
@@ -38,8 +39,16 @@ test.before(async () => {
 /** The member number of etcd's raft leader (etcdctl endpoint status). */
 async function etcdLeader(): Promise<number> {
   const endpoints = Array.from({ length: BED.etcd }, (_, i) => BED.etcdEndpoint(i + 1));
-  const r = await runProgram('etcdctl', ['--endpoints', endpoints.join(','), 'endpoint', 'status', '-w', 'simple']);
-  // "http://127.0.0.1:22379, 81642ce3e5c10452, 3.4.23, 25 kB, true, false, 2, 23, 23, "
+  const r = await runProgram('etcdctl', [
+    '--endpoints',
+    endpoints.join(','),
+    ...ETCD_CLIENT_TLS,
+    'endpoint',
+    'status',
+    '-w',
+    'simple',
+  ]);
+  // "https://127.0.0.1:22379, 81642ce3e5c10452, 3.4.23, 25 kB, true, false, 2, 23, 23, "
   for (const line of r.stdout.split('\n')) {
     const f = line.split(',').map((s) => s.trim());
     if (f[4] === 'true') return endpoints.indexOf(f[0]!) + 1;

@@ -4,7 +4,7 @@ import test from 'ava';
 import { connect, JSONCodec, type NatsConnection } from 'nats';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  BED,
+  bedNatsOptions,
   HTTPD,
   IMAGE,
   countPerHost,
@@ -38,7 +38,7 @@ test.before(async () => {
   await waitNodesReady();
   // reconnect for ever, quickly: the test's own subscriber must outlive the outage
   nc = await connect({
-    servers: BED.natsUrl,
+    ...bedNatsOptions(),
     reconnect: true,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 200,

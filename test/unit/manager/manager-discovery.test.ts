@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import http from 'node:http';
 import net from 'node:net';
 import { connect, JSONCodec } from 'nats';
+import { natsOptions } from '../../../manager/config/connections.js';
 import type { ServiceError } from '@grpc/grpc-js';
 import { ControlClient, DispatcherClient, type Event, type ServiceEndpoints } from '../../../proto/gen/shoal.js';
 import { TaskState } from '../../../proto/task-state.js';
@@ -40,7 +41,7 @@ test('an endpoint flows from the leader to both managers: LookupService, HTTP AP
   const natsUrl = cp.natsUrl;
   const managers: Manager[] = [];
   const clients: ControlClient[] = [];
-  const sub = await connect({ servers: natsUrl });
+  const sub = await connect({ ...natsOptions(cp.natsAuth), servers: natsUrl });
   const codec = JSONCodec<Record<string, unknown>>();
   const published: Record<string, unknown>[] = [];
   const s = sub.subscribe('shoal.events.endpoint.>');

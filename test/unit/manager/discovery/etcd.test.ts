@@ -44,8 +44,8 @@ function task(id: string, nodeId: string, ip: string): Task {
 
 test('endpoints on real etcd: leases per node, keepalive, revoke on node down, expiry after the leader goes, catalog follows', async (t) => {
   const etcd = await startEtcd('shoal-endpoints-');
-  const store = new EtcdStore([etcd.url]);
-  const catalogStore = new EtcdStore([etcd.url]);
+  const store = new EtcdStore([etcd.url], { tls: etcd.tls });
+  const catalogStore = new EtcdStore([etcd.url], { tls: etcd.tls });
   const writer = new Writer(store);
   const state = new ClusterState(writer);
   const catalog = new EndpointCatalog(catalogStore);
@@ -131,7 +131,7 @@ test('endpoints on real etcd: leases per node, keepalive, revoke on node down, e
 
 test('a new leader re-puts what should exist on its own leases before the old ones expire', async (t) => {
   const etcd = await startEtcd('shoal-endpoints-');
-  const store = new EtcdStore([etcd.url]);
+  const store = new EtcdStore([etcd.url], { tls: etcd.tls });
   const writer = new Writer(store);
   const state = new ClusterState(writer);
   const catalog = new EndpointCatalog(store);

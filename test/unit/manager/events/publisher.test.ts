@@ -2,6 +2,7 @@
 // and nothing more once the state's subscription is dropped.
 import test from 'ava';
 import { connect, JSONCodec } from 'nats';
+import { natsOptions } from '../../../../manager/config/connections.js';
 import { NodeStatus } from '../../../../proto/gen/shoal.js';
 import { TaskState } from '../../../../proto/task-state.js';
 import { EventPublisher } from '../../../../manager/events/publisher.js';
@@ -11,7 +12,7 @@ import { until } from '../../../helpers/until.js';
 
 test('publishes task, node, service and health events; nothing after the subscription is dropped', async (t) => {
   const nats = await startNats('shoal-events-');
-  const sub = await connect({ servers: nats.url });
+  const sub = await connect({ ...natsOptions(nats.auth), servers: nats.url });
   const codec = JSONCodec<Record<string, unknown>>();
   const got: { subject: string; data: Record<string, unknown> }[] = [];
   const s = sub.subscribe('shoal.events.>');
@@ -19,7 +20,7 @@ test('publishes task, node, service and health events; nothing after the subscri
     for await (const m of s) got.push({ subject: m.subject, data: codec.decode(m.data) });
   })();
   await sub.flush();
-  const publisher = new EventPublisher(nats.url);
+  const publisher = new EventPublisher(nats.url, undefined, nats.auth);
   publisher.connect();
   const core = new Core([makeNode('host1')]);
   const stopFollowing = publisher.followState(core.state);

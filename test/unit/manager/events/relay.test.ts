@@ -2,6 +2,8 @@
 // unsubscribing, closing, and a NATS that comes late or restarts.
 import test from 'ava';
 import { connect, type NatsConnection } from 'nats';
+import { randomBytes } from 'node:crypto';
+import { natsOptions, type NatsAuth } from '../../../../manager/config/connections.js';
 import type { Event, EventsRequest } from '../../../../proto/gen/shoal.js';
 import { EventRelay } from '../../../../manager/events/relay.js';
 import { subjects } from '../../../../manager/events/subjects.js';
@@ -11,21 +13,31 @@ import { turns, until } from '../../../helpers/until.js';
 
 type Teardown = { teardown(fn: () => unknown): void };
 
+/** Every server of this file takes this password, so clients made before a server (or kept across a restart) get in. */
+const PASSWORD = randomBytes(16).toString('hex');
+const AUTH: NatsAuth = { user: 'shoal', pass: PASSWORD };
+
 async function natsServer(t: Teardown, port?: number): Promise<Started> {
-  const nats = await startNats('shoal-relay-', port);
+  const nats = await startNats('shoal-relay-', port, PASSWORD);
   t.teardown(() => nats.close());
   return nats;
 }
 
 async function publisher(t: Teardown, url: string): Promise<NatsConnection> {
-  const nc = await connect({ servers: url, reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+  const nc = await connect({
+    ...natsOptions(AUTH),
+    servers: url,
+    reconnect: true,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 100,
+  });
   t.teardown(() => nc.close());
   return nc;
 }
 
 function relayFor(t: Teardown, url: string): { relay: EventRelay; logs: string[] } {
   const logs: string[] = [];
-  const relay = new EventRelay(url, (l) => logs.push(l));
+  const relay = new EventRelay(url, (l) => logs.push(l), AUTH);
   t.teardown(() => relay.close());
   return { relay, logs };
 }

@@ -4,6 +4,7 @@
 import test from 'ava';
 import { Metadata } from '@grpc/grpc-js';
 import { Etcd3 } from 'etcd3';
+import { etcdCredentials, etcdGrpcOptions } from '../../../../manager/config/connections.js';
 import { ControlClient, type Service } from '../../../../proto/gen/shoal.js';
 import { LEADER_KEY } from '../../../../manager/leadership/election.js';
 import { Manager } from '../../../../manager/manager.js';
@@ -24,7 +25,11 @@ test('a leader whose event loop is held for longer than the lease TTL still lead
   const m = new Manager(
     managerConfig(cp, 'm', { httpListen: 'off', log: (l) => lines.push(l), leaderLeaseTtlS: TTL_S }),
   );
-  const client = new Etcd3({ hosts: cp.etcdUrl });
+  const client = new Etcd3({
+    hosts: cp.etcdUrl,
+    credentials: etcdCredentials(cp.etcdTls),
+    grpcOptions: etcdGrpcOptions(cp.etcdTls),
+  });
   try {
     await m.start();
     await until(() => m.isLeader, 'elected');

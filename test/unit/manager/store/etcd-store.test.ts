@@ -11,7 +11,7 @@ import { freePort } from '../../../helpers/ports.js';
 
 test('load: 6,000 tasks of ~1.5 KB (9 MB, over the 4 MB message limit) load whole, at one revision, without endpoints', async (t) => {
   const etcd = await startEtcd('shoal-load-');
-  const store = new EtcdStore([etcd.url]);
+  const store = new EtcdStore([etcd.url], { tls: etcd.tls });
   try {
     const writer = new Writer(store);
     const state = new ClusterState(writer);
