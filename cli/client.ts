@@ -6,6 +6,9 @@ import type {
   ControlClient,
   EventsRequest,
   ListManagersResponse,
+  CAStatus,
+  IssueClientCertificateResponse,
+  JoinTokens,
   ListNetworksResponse,
   ListNodesResponse,
   ListServicesResponse,
@@ -69,6 +72,11 @@ export interface ControlApi extends Closable {
    * with a CliError saying which stream ended and why.
    */
   events(request: EventsRequest, sink: EventSink, signal: AbortSignal): Promise<void>;
+  /** The join tokens, after rotating the ones asked for. */
+  joinTokens(rotate: { worker?: boolean; manager?: boolean }): Promise<JoinTokens>;
+  issueClientCertificate(name: string, csrPem: string): Promise<IssueClientCertificateResponse>;
+  inspectCa(): Promise<CAStatus>;
+  rotateCa(certPem: string, keyPem: string): Promise<CAStatus>;
 }
 
 type Callback<T> = (error: ServiceError | null, response: T) => void;
@@ -242,6 +250,25 @@ export class GrpcControlApi implements ControlApi {
     const request: ListTasksRequest = { service: filter.service ?? '', node: filter.node ?? '' };
     const res = await this.#call<ListTasksResponse>((c, md, o, cb) => c.listTasks(request, md, o, cb));
     return res.tasks;
+  }
+
+  joinTokens(rotate: { worker?: boolean; manager?: boolean }): Promise<JoinTokens> {
+    const request = { rotateWorker: rotate.worker ?? false, rotateManager: rotate.manager ?? false };
+    return this.#call<JoinTokens>((c, md, o, cb) => c.getJoinTokens(request, md, o, cb));
+  }
+
+  issueClientCertificate(name: string, csrPem: string): Promise<IssueClientCertificateResponse> {
+    return this.#call<IssueClientCertificateResponse>((c, md, o, cb) =>
+      c.issueClientCertificate({ name, csrPem }, md, o, cb),
+    );
+  }
+
+  inspectCa(): Promise<CAStatus> {
+    return this.#call<CAStatus>((c, md, o, cb) => c.inspectCa({}, md, o, cb));
+  }
+
+  rotateCa(certPem: string, keyPem: string): Promise<CAStatus> {
+    return this.#call<CAStatus>((c, md, o, cb) => c.rotateCa({ certPem, keyPem }, md, o, cb));
   }
 
   async removeNode(ref: string, force: boolean): Promise<void> {

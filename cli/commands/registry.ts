@@ -2,13 +2,15 @@
 // it. A new command goes in its resource's folder (and that folder's index.ts); a new
 // resource adds one line here.
 import type { Registry } from './command.js';
+import { caCommands } from './ca/index.js';
 import { events } from './events/events.js';
+import { joinToken } from './join-token/join-token.js';
 import { managerCommands } from './manager/index.js';
 import { networkCommands } from './network/index.js';
 import { nodeCommands } from './node/index.js';
 import { serviceCommands } from './service/index.js';
 
 export const REGISTRY: Registry = {
-  groups: [managerCommands, networkCommands, nodeCommands, serviceCommands],
-  commands: [events],
+  groups: [caCommands, managerCommands, networkCommands, nodeCommands, serviceCommands],
+  commands: [events, joinToken],
 };

@@ -23,6 +23,8 @@ const BED_STATE = '/var/lib/shoal-bed';
 const BED_TLS = `${BED_STATE}/tls`;
 
 export const SHOAL_HOST = process.env.SHOAL_HOST ?? '10.213.0.1:4242';
+/** The admin bundle manager1 wrote (deploy/local-cluster prints it as SHOAL_CERT_PATH). */
+export const SHOAL_CERT_PATH = process.env.SHOAL_CERT_PATH ?? `${BED_STATE}/manager1`;
 export const IMAGE = process.env.SHOAL_DEMO_IMAGE ?? '10.213.0.1:5000/shoal/busybox:latest';
 
 /** Commands that keep a container running and stop at once (with --stop-grace-period 1s). */
@@ -113,7 +115,7 @@ function run(file: string, args: readonly string[], env: NodeJS.ProcessEnv, time
 
 /** Runs `shoal ARGS` against the bed's manager. Never throws: look at `code`. */
 export function shoal(...args: string[]): Promise<RunResult> {
-  return run(SHOAL_BIN, args, { ...process.env, SHOAL_HOST }, CLI_TIMEOUT_MS);
+  return run(SHOAL_BIN, args, { ...process.env, SHOAL_HOST, SHOAL_CERT_PATH }, CLI_TIMEOUT_MS);
 }
 
 function describe(args: readonly string[], r: RunResult): string {
@@ -135,7 +137,7 @@ export async function shoalJson<T = Record<string, unknown>>(...args: string[]):
 
 /** Runs `shoal ARGS` with a deadline of its own (e.g. one attempt during a fail-over). */
 export function shoalWithin(timeoutMs: number, ...args: string[]): Promise<RunResult> {
-  return run(SHOAL_BIN, args, { ...process.env, SHOAL_HOST }, timeoutMs);
+  return run(SHOAL_BIN, args, { ...process.env, SHOAL_HOST, SHOAL_CERT_PATH }, timeoutMs);
 }
 
 /** Runs `deploy/local-cluster ARGS` (e.g. stop-agent host2). Never throws: look at `code`. */
