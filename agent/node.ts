@@ -27,7 +27,7 @@ import { execRunner, type CommandRunner } from './network/commands.js';
 import { NetworkController } from './network/controller.js';
 import { DockerodeNetworks, type DockerNetworks } from './network/docker.js';
 import { keepNodeId, readNodeId } from './node-id.js';
-import { NodeIdentity } from './identity.js';
+import { NodeIdentity, type IdentityOptions } from './identity.js';
 import type { DispatcherClient } from '../proto/gen/shoal.js';
 
 /** The DNS server listens on this port of every network's gateway (containers ask there). */
@@ -46,6 +46,8 @@ export interface AgentNodeOptions {
   ingressHost?: string;
   /** Tests: a Dispatcher client per manager address (then no certificate is obtained: no TLS). */
   connect?: (address: string) => DispatcherClient;
+  /** Tests: how the node gets its certificate (default: NodeIdentity.obtain; undefined: no TLS). */
+  obtainIdentity?: (opts: IdentityOptions) => Promise<NodeIdentity | undefined>;
   /** The cluster removed this node (node rm): the agent stops trying; main exits. */
   onRemoved?: (message: string) => void;
 }
@@ -129,7 +131,8 @@ export class AgentNode implements Closable {
     // Who this node is: its certificate (joining with the token the first time).
     let identity: NodeIdentity | undefined;
     if (this.opts.connect === undefined) {
-      const id = await NodeIdentity.obtain({
+      const obtain = this.opts.obtainIdentity ?? ((o: IdentityOptions) => NodeIdentity.obtain(o));
+      const id = await obtain({
         stateDir: config.stateDir,
         managers: config.managers,
         joinToken: config.joinToken,
@@ -138,7 +141,7 @@ export class AgentNode implements Closable {
         signal: this.abort.signal,
       });
       identity = id;
-      this.made.push({ name: 'node identity', close: () => id.close() });
+      if (id) this.made.push({ name: 'node identity', close: () => id.close() });
     }
     const nodeId = identity?.nodeId ?? (await readNodeId(config.stateDir));
 

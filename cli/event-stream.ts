@@ -45,8 +45,10 @@ type StreamEnd = { aborted: true } | { aborted: false; code: status; details: st
 /** Why an event stream ended, in a few words. */
 function streamEndWhy(end: { code: status; details: string }): string {
   if (end.code === status.OK) return 'the manager closed it';
-  // Only a server going away cancels a stream we did not cancel ourselves.
-  if (end.code === status.CANCELLED) return 'the manager went away';
+  // Only a server going away cancels a stream we did not cancel ourselves; over TLS its
+  // connection closing shows as UNAVAILABLE "Connection dropped".
+  if (end.code === status.CANCELLED || (end.code === status.UNAVAILABLE && /^Connection dropped/.test(end.details)))
+    return 'the manager went away';
   return statusText(end.code, end.details);
 }
 

@@ -2,10 +2,10 @@
 // binary, or cli/run.ts in process) and the CLI's client against. Keeps services/nodes/tasks/
 // networks in memory, resolves refs like the manager (id, name or hostname, unique id prefix)
 // and records every call.
+import { fakeManagerServerCredentials } from './test-pki.js';
 import {
   type sendUnaryData,
   Server,
-  ServerCredentials,
   type ServerUnaryCall,
   type ServerWritableStream,
   status as grpcStatus,
@@ -94,7 +94,7 @@ export class FakeControl {
     const server = new Server();
     server.addService(ControlService, this.#implementation());
     const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+      server.bindAsync('127.0.0.1:0', fakeManagerServerCredentials(), (err, p) => (err ? reject(err) : resolve(p))),
     );
     this.#server = server;
     return `127.0.0.1:${port}`;

@@ -5,6 +5,7 @@
 //   - the real cli/bin/shoal as a child process: to completion (shoal), or left running with
 //     its output collected as it comes (RunningShoal: `shoal events`).
 import { type ChildProcess, spawn } from 'node:child_process';
+import { ADMIN_CERT_PATH, adminTestCredentials } from './test-pki.js';
 import { fileURLToPath } from 'node:url';
 import { type Clock, systemClock } from '../../proto/clock.js';
 import { GrpcControlApi } from '../../cli/client.js';
@@ -83,7 +84,12 @@ export async function runInProcess(
     out: (text) => void (stdout += `${text}\n`),
     err: (text) => void (stderr += `${text}\n`),
     clock: options.clock ?? systemClock,
-    connect: (hosts, label) => new GrpcControlApi(hosts, { label, clock: options.apiClock ?? new ManualClock() }),
+    connect: (hosts, label) =>
+      new GrpcControlApi(hosts, {
+        label,
+        clock: options.apiClock ?? new ManualClock(),
+        credentials: adminTestCredentials,
+      }),
     interrupts: () => new AbortController().signal,
   });
   return { code, stdout, stderr };
@@ -101,6 +107,7 @@ export interface Result {
 function spawnShoal(args: string[], host: string | undefined): ChildProcess {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.SHOAL_HOST;
+  env.SHOAL_CERT_PATH = ADMIN_CERT_PATH;
   if (host !== undefined) env.SHOAL_HOST = host;
   return spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
 }

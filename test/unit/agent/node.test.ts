@@ -47,6 +47,7 @@ async function setup(t: ExecutionContext, opts: { stateDir?: string } = {}) {
     commands: new FakeHost({ device: 'eth0', address: '10.213.0.11', mtu: 1500 }),
     dockerNetworks: new FakeDockerNetworks(),
     ingressHost: '127.0.0.1',
+    obtainIdentity: async () => undefined, // the fake dispatcher is plaintext
   });
   t.teardown(() => node.close());
   return { d, fx, node, lines, stateDir };

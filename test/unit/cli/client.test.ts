@@ -5,6 +5,7 @@
 // The last tests run the real cli/bin/shoal the same way a user would.
 import { status as grpcStatus } from '@grpc/grpc-js';
 import test from 'ava';
+import { adminTestCredentials } from '../../helpers/test-pki.js';
 import { GrpcControlApi } from '../../../cli/client.js';
 import { ManagerError, UnreachableError } from '../../../cli/errors.js';
 import { NODE1, NODE2, startFake } from '../../helpers/fake-control.js';
@@ -26,7 +27,7 @@ function api(
   addresses: string[],
   options: ConstructorParameters<typeof GrpcControlApi>[1] = {},
 ): GrpcControlApi {
-  const a = new GrpcControlApi(addresses, { clock: new ManualClock(), ...options });
+  const a = new GrpcControlApi(addresses, { clock: new ManualClock(), credentials: adminTestCredentials, ...options });
   t.teardown(() => a.close());
   return a;
 }
@@ -156,7 +157,7 @@ test('listManagers returns the managers as given', async (t) => {
 
 test('close: idempotent; a call after it is refused', async (t) => {
   const { host } = await fake(t, 'web');
-  const client = new GrpcControlApi([host], { clock: new ManualClock() });
+  const client = new GrpcControlApi([host], { clock: new ManualClock(), credentials: adminTestCredentials });
   t.deepEqual(names(await client.listServices()), ['web']);
   await Promise.all([client.close(), client.close()]);
   await client.close();

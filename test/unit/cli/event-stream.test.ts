@@ -3,6 +3,7 @@
 // stream ended by the manager, failover to the next address, no manager at all).
 import { status as grpcStatus } from '@grpc/grpc-js';
 import test from 'ava';
+import { adminTestCredentials } from '../../helpers/test-pki.js';
 import { GrpcControlApi } from '../../../cli/client.js';
 import { ManagerError } from '../../../cli/errors.js';
 import { type FakeControl, startFake } from '../../helpers/fake-control.js';
@@ -14,7 +15,7 @@ type Teardown = { teardown(fn: () => Promise<void> | void): void };
 
 /** A client on `clock`, by default a ManualClock nobody moves: no connect timeout fires. */
 function api(t: Teardown, addresses: string[], clock = new ManualClock()): GrpcControlApi {
-  const a = new GrpcControlApi(addresses, { clock });
+  const a = new GrpcControlApi(addresses, { clock, credentials: adminTestCredentials });
   t.teardown(() => a.close());
   return a;
 }
