@@ -107,9 +107,9 @@ export function checkResourceName(what: string, name: string): void {
 
 function checkResources(r: Resources | undefined, label: string): void {
   if (!r) return;
-  if (!Number.isSafeInteger(r.nanoCpus) || r.nanoCpus < 0 || r.nanoCpus > MAX_NANO_CPUS)
+  if (!Number.isFinite(r.nanoCpus) || r.nanoCpus < 0 || r.nanoCpus > MAX_NANO_CPUS)
     throw new InputError(`invalid --${label}-cpu ${r.nanoCpus / 1e9}: between 0 and ${MAX_NANO_CPUS / 1e9} CPUs`);
-  if (!Number.isSafeInteger(r.memoryBytes) || r.memoryBytes < 0 || r.memoryBytes > MAX_MEMORY_BYTES)
+  if (!Number.isFinite(r.memoryBytes) || r.memoryBytes < 0 || r.memoryBytes > MAX_MEMORY_BYTES)
     throw new InputError(`invalid --${label}-memory ${r.memoryBytes}: between 0 and ${MAX_MEMORY_BYTES} bytes`);
 }
 
