@@ -6,6 +6,7 @@ import { connectivityState, credentials } from '@grpc/grpc-js';
 import type { Closable } from '../proto/lifecycle.js';
 import { ControlClient } from '../proto/gen/shoal.js';
 import type { Clock } from '../proto/clock.js';
+import { CLIENT_MESSAGE_LIMITS } from '../proto/limits.js';
 
 /**
  * A stream (`shoal events`) has no deadline: keepalive pings tell a manager that went
@@ -88,6 +89,7 @@ export class ManagerChannels implements Closable {
     if (client === undefined) {
       // Never route manager traffic through an HTTP proxy from the environment.
       client = new ControlClient(this.address(index), credentials.createInsecure(), {
+        ...CLIENT_MESSAGE_LIMITS,
         'grpc.enable_http_proxy': 0,
         'grpc.keepalive_time_ms': KEEPALIVE_MS,
         'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,

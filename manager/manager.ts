@@ -28,6 +28,7 @@ import { ClusterState } from './store/cluster-state.js';
 import { decodeLease, decodeNetwork, decodeNode, decodeService, decodeTask } from './store/codec.js';
 import { EtcdStore, type RemoteChange } from './store/etcd-store.js';
 import { Writer } from './store/writer.js';
+import { SERVER_MESSAGE_LIMITS } from '../proto/limits.js';
 
 export interface ManagerConfig {
   listen: string;
@@ -157,7 +158,11 @@ export class Manager {
       },
       local: { events: (call) => serveEvents(relay, call) },
     });
-    const server = new Server({ 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_permit_without_calls': 1 });
+    const server = new Server({
+      ...SERVER_MESSAGE_LIMITS,
+      'grpc.keepalive_time_ms': 10_000,
+      'grpc.keepalive_permit_without_calls': 1,
+    });
     server.addService(DispatcherService, this.dispatcherRouter());
     server.addService(ControlService, this.router.implementation());
     const port = await new Promise<number>((resolve, reject) =>

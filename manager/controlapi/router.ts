@@ -8,6 +8,7 @@ import { ControlClient, ControlService, type ControlServer } from '../../proto/g
 import { proxyService, type ProxiedCall, type UnaryCall } from '../service-proxy.js';
 import type { ControlApi } from './control-api.js';
 import { isForwarded, isLocal, type LocalControl } from './routes.js';
+import { CLIENT_MESSAGE_LIMITS } from '../../proto/limits.js';
 
 /** A forwarded write rides through a leader change for this long (the CLI waits 10 s). */
 const FORWARD_DEADLINE_MS = 8_000;
@@ -103,7 +104,7 @@ export class ControlRouter {
   ): Promise<{ err: Partial<ServiceError> | null; res?: unknown }> {
     if (!this.client || this.clientAddress !== address) {
       this.client?.close();
-      this.client = new ControlClient(address, credentials.createInsecure());
+      this.client = new ControlClient(address, credentials.createInsecure(), CLIENT_MESSAGE_LIMITS);
       this.clientAddress = address;
     }
     const def = call.definition;
