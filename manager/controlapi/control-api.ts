@@ -375,14 +375,14 @@ export const MAX_QUEUED_EVENTS = 4_096;
  * its own NATS subscription, never forwarded.
  */
 export function serveEvents(relay: EventFollower | undefined, call: ServerWritableStream<EventsRequest, Event>): void {
-  if (!relay) {
-    call.emit('error', toServiceError(unavailable('events are not available on this manager')));
-    return;
-  }
   try {
     validateEvents(call.request);
   } catch (err) {
     call.emit('error', toServiceError(err));
+    return;
+  }
+  if (!relay) {
+    call.emit('error', toServiceError(unavailable('events are not available on this manager')));
     return;
   }
   let done = false;
