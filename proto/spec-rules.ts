@@ -30,6 +30,9 @@ import {
 import { NameError, checkName } from './names.js';
 import { quote } from './quote.js';
 
+/** Event types (the 3rd token of the manager's NATS subjects): `shoal events --filter type=`, Control.Events. */
+export const EVENT_TYPES = ['task', 'node', 'service', 'health', 'endpoint'] as const;
+
 export class InputError extends Error {
   override name = 'InputError';
 }

@@ -7,12 +7,16 @@ import { Availability } from '../../proto/gen/shoal.js';
 import { CidrError, contains, formatCidr, parseIpv4, parseNetworkSubnet } from '../../proto/cidr.js';
 import { MAX_LABELS, MAX_REF_LENGTH } from '../../proto/limits.js';
 import { quote } from '../../proto/quote.js';
-import { checkLabels, checkLength, checkRef, checkResourceName, checkText } from '../../proto/spec-rules.js';
+import {
+  EVENT_TYPES,
+  checkLabels,
+  checkLength,
+  checkRef,
+  checkResourceName,
+  checkText,
+} from '../../proto/spec-rules.js';
 import { invalidArgument } from '../errors.js';
 import { asInvalid } from './validate.js';
-
-/** Event types a client may ask for (the 3rd token of manager/events/subjects.ts's subjects). */
-export const EVENT_TYPES: readonly string[] = ['task', 'node', 'service', 'health', 'endpoint'];
 
 export type RefKind = 'node' | 'service' | 'network';
 
@@ -91,7 +95,7 @@ export function validateListTasks(req: ListTasksRequest): void {
 export function validateEvents(req: EventsRequest): void {
   asInvalid(() => checkLength(req.types.length, EVENT_TYPES.length, 'event types'));
   for (const t of req.types)
-    if (!EVENT_TYPES.includes(t))
+    if (!(EVENT_TYPES as readonly string[]).includes(t))
       throw invalidArgument(`invalid event type ${quote(t)}: expected ${EVENT_TYPES.join(', ')}`);
   if (req.name !== '') asInvalid(() => checkRef(req.name, 'service'));
 }
