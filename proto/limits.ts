@@ -12,8 +12,8 @@ const MiB = 1024 * KiB;
 export const MAX_REQUEST_BYTES = 4 * MiB;
 /**
  * The largest answer (gRPC send on the manager, receive on clients): listings of large
- * clusters (ListTasks of 100,000 tasks is ~60 MB of JSON-like protobuf at most) and an
- * agent's complete assignment set. Was grpc-js's default (4 MiB receive, no send cap).
+ * clusters and an agent's complete assignment set carry a spec copy per task, so answers
+ * get a larger cap than requests. Was grpc-js's default (4 MiB receive, no send cap).
  */
 export const MAX_RESPONSE_BYTES = 64 * MiB;
 
