@@ -33,6 +33,7 @@ import { StatusReporter } from './reporter.js';
 import { Session, toSessionError, type EndpointsFollower, type SessionError, type SessionInfo } from './session.js';
 import { Worker, type TaskObserver } from './worker.js';
 import type { NetworkController } from './network/controller.js';
+import { CLIENT_MESSAGE_LIMITS } from '../proto/limits.js';
 
 /** Longest delay between tries of an engine that is not up yet (one log line each). */
 const ENGINE_RETRY_MAX_MS = 5_000;
@@ -362,6 +363,7 @@ export class Agent {
     // A fresh channel per attempt: grpc-js' own reconnect backoff (up to 120 s) would
     // otherwise hide a manager that is back.
     return new DispatcherClient(address, this.opts.identity?.credentials() ?? credentials.createInsecure(), {
+      ...CLIENT_MESSAGE_LIMITS,
       'grpc.enable_http_proxy': 0,
       ...MANAGER_CHANNEL_OPTIONS,
     });

@@ -7,6 +7,7 @@ import { connectivityState, credentials, type ChannelCredentials } from '@grpc/g
 import type { Closable } from '../proto/lifecycle.js';
 import { ControlClient } from '../proto/gen/shoal.js';
 import type { Clock } from '../proto/clock.js';
+import { CLIENT_MESSAGE_LIMITS } from '../proto/limits.js';
 
 /**
  * A stream (`shoal events`) has no deadline: keepalive pings tell a manager that went
@@ -93,6 +94,7 @@ export class ManagerChannels implements Closable {
       // Never route manager traffic through an HTTP proxy from the environment.
       this.#credentials ??= this.credentialsOf();
       client = new ControlClient(this.address(index), this.#credentials, {
+        ...CLIENT_MESSAGE_LIMITS,
         'grpc.enable_http_proxy': 0,
         ...MANAGER_CHANNEL_OPTIONS,
         'grpc.keepalive_time_ms': KEEPALIVE_MS,

@@ -36,6 +36,7 @@ import { ClusterState } from './store/cluster-state.js';
 import { decodeLease, decodeNetwork, decodeNode, decodeService, decodeTask } from './store/codec.js';
 import { EtcdStore, type RemoteChange } from './store/etcd-store.js';
 import { Writer } from './store/writer.js';
+import { SERVER_MESSAGE_LIMITS } from '../proto/limits.js';
 
 export interface ManagerConfig {
   /** The mutual-TLS port (Control, Dispatcher). */
@@ -69,6 +70,7 @@ export interface ManagerConfig {
 }
 
 const SHUTDOWN_GRACE_MS = 2_000;
+const JOIN_MESSAGE_LIMIT = 64 * 1024;
 const RELOAD_RETRY_MS = 250;
 /** Tries to start the election (etcd may still be starting) before the manager gives up. */
 const START_ATTEMPTS = 60;
@@ -203,7 +205,11 @@ export class Manager {
       },
       local: { events: (call) => serveEvents(relay, call) },
     });
-    const server = new Server({ 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_permit_without_calls': 1 });
+    const server = new Server({
+      ...SERVER_MESSAGE_LIMITS,
+      'grpc.keepalive_time_ms': 10_000,
+      'grpc.keepalive_permit_without_calls': 1,
+    });
     server.addService(DispatcherService, dispatcherWithAuth(this.dispatcherRouter(), clusterId));
     server.addService(ControlService, controlWithAuth(this.router.implementation(), clusterId));
     const port = await new Promise<number>((resolve, reject) =>
@@ -239,7 +245,8 @@ export class Manager {
   /** The join port: NodeCA (the roots, Join) over server-only TLS, default the gRPC port + 1. */
   private async startJoinPort(security: ManagerSecurity): Promise<void> {
     const listen = this.config.joinListen || joinAddressOf(this.boundAddress);
-    const server = new Server();
+    // A join is a token, a CSR and a hostname: nothing bigger is taken from a stranger.
+    const server = new Server({ 'grpc.max_receive_message_length': JOIN_MESSAGE_LIMIT });
     server.addService(
       NodeCAService,
       nodeCaService(
@@ -352,6 +359,7 @@ export class Manager {
     const writer = new Writer(store);
     writer.onError = (err) => log(`store: ${err.message} (will retry)`);
     writer.onFenced = (err) => election.fenced(err.message);
+    writer.onDropped = (line) => log(line);
     const state = new ClusterState(writer);
     state.load(snapshot);
     const loop = new ControlLoop(

@@ -45,11 +45,34 @@ export function tryParseCidr(text: string): Cidr | undefined {
 }
 
 /**
- * A network's subnet: a CIDR from /8 to /24 (each host leases a /24 of it). Throws a
- * CidrError naming `label` and the problem.
+ * Blocks no overlay network may use: packets to them never reach a container (loopback,
+ * link-local, multicast, reserved) or mean "this host" (0.0.0.0/8).
+ */
+export const RESERVED_BLOCKS: ReadonlyArray<{ block: string; what: string }> = [
+  { block: '0.0.0.0/8', what: '"this network"' },
+  { block: '127.0.0.0/8', what: 'loopback' },
+  { block: '169.254.0.0/16', what: 'link-local' },
+  { block: '224.0.0.0/4', what: 'multicast' },
+  { block: '240.0.0.0/4', what: 'reserved' },
+];
+
+/**
+ * A network's subnet: a CIDR from /8 to /24 (each host leases a /24 of it), clear of
+ * RESERVED_BLOCKS. Throws a CidrError naming `label` and the problem.
  */
 export function parseNetworkSubnet(text: string, label = 'subnet'): Cidr {
-  return parseBlock(text, label, MIN_NETWORK_PREFIX, HOST_PREFIX_LEN, ` (each host gets a /${HOST_PREFIX_LEN} of it)`);
+  const c = parseBlock(
+    text,
+    label,
+    MIN_NETWORK_PREFIX,
+    HOST_PREFIX_LEN,
+    ` (each host gets a /${HOST_PREFIX_LEN} of it)`,
+  );
+  for (const r of RESERVED_BLOCKS) {
+    if (overlaps(c, parseCidr(r.block)))
+      throw new CidrError(`invalid ${label} "${text}": it overlaps ${r.block} (${r.what}), which no network may use`);
+  }
+  return c;
 }
 
 function parseBlock(text: string, label: string, minPrefix: number, maxPrefix: number, why: string): Cidr {

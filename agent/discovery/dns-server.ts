@@ -8,12 +8,16 @@
 //                      -> records scoped to the networks the asker shares (by source address)
 //                      no answer from the manager: SERVFAIL; no such service: NXDOMAIN
 //     NXDOMAIN      -> single-label names, tasks.*, _x._tcp that are no service
-//     forward       -> the raw query to each upstream in turn (TCP for TCP), relayed as is;
-//                      SERVFAIL when none answers
+//     forward       -> only for this host's containers (a task address, an address of this
+//                      host's lease of a network) and loopback; anyone else: REFUSED (not
+//                      an open resolver). The raw query to each upstream in turn (TCP for
+//                      TCP), relayed as is; SERVFAIL when none answers
 //   UDP answers over 512 bytes (or the query's EDNS size) are cut to what fits, with TC set.
 //
 // Listens on the addresses it is given (setListen: every ready network's gateway port 53 and
-// --dns-listen); an address that cannot be bound (not there yet, in use) is retried.
+// --dns-listen); an address that cannot be bound (not there yet, in use) is retried. At most
+// MAX_TCP_CONNECTIONS TCP connections at once (more are closed at once), each with at most
+// MAX_TCP_PENDING queries unanswered, closed after TCP_IDLE_MS without a query.
 import dgram from 'node:dgram';
 import net from 'node:net';
 import dnsPacket, { type Answer, type DecodedPacket, type Packet } from 'dns-packet';
@@ -29,12 +33,16 @@ import { forward, FORWARD_TIMEOUT_MS, type Exchange, type Upstream } from './ups
 export const BIND_RETRY_MS = 3_000;
 /** A TCP connection with no query for this long is closed. */
 const TCP_IDLE_MS = 10_000;
+/** TCP connections at once; a further one is closed at once (a container needs one or two). */
+export const MAX_TCP_CONNECTIONS = 64;
+/** Queries one TCP connection may have unanswered; a connection sending more is closed. */
+const MAX_TCP_PENDING = 32;
 /** Forwarded queries in flight at most (each holds a socket); more get SERVFAIL. */
 const MAX_FORWARDS = 512;
 /** Largest UDP answer we offer in our own OPT record (the DNS flag day's size). */
 const OUR_UDP_SIZE = 1232;
 
-const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4 } as const;
+const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
 type Rcode = keyof typeof RCODE;
 
 /** dns-packet's per-record size (not in its type declarations). */
@@ -58,6 +66,8 @@ export interface DnsServerOptions {
   clock?: Clock;
   /** Tests: how one upstream is asked (default: upstream.ts' UDP and TCP exchanges). */
   exchange?: Exchange;
+  /** Default MAX_TCP_CONNECTIONS. */
+  maxTcpConnections?: number;
 }
 
 interface Binding {
@@ -87,6 +97,9 @@ export class DnsServer {
   private readonly clock: Clock;
   private readonly exchange: Exchange | undefined;
   private forwarding = 0;
+  private readonly maxTcpConnections: number;
+  /** When a refused connection was last logged (one line per minute at most). */
+  private lastTcpRefusalLog = -Infinity;
   /** Running from construction (listening where setListen says); close() stops it for good. */
   private state: LifecycleState = 'running';
 
@@ -100,6 +113,7 @@ export class DnsServer {
     this.bindRetryMs = opts.bindRetryMs ?? BIND_RETRY_MS;
     this.clock = opts.clock ?? systemClock;
     this.exchange = opts.exchange;
+    this.maxTcpConnections = opts.maxTcpConnections ?? MAX_TCP_CONNECTIONS;
   }
 
   setUpstreams(upstreams: Upstream[]): void {
@@ -168,10 +182,10 @@ export class DnsServer {
     if (opcode !== 0) return this.reply(q, 'NOTIMP', [], [], transport, false);
     const question = q.questions?.[0];
     if (question === undefined || q.questions?.length !== 1) return this.reply(q, 'FORMERR', [], [], transport, false);
-    if ((question.class ?? 'IN') !== 'IN') return this.forwarded(raw, q, transport);
+    if ((question.class ?? 'IN') !== 'IN') return this.forwarded(raw, q, source, transport);
 
     const m = meaning(question.name, (n) => this.source.serviceName(n));
-    if (m.kind === 'forward') return this.forwarded(raw, q, transport);
+    if (m.kind === 'forward') return this.forwarded(raw, q, source, transport);
     if (m.kind === 'nxdomain') return this.reply(q, 'NXDOMAIN', [], [], transport, true);
     const se = await this.source.lookup(m.service);
     if (se === undefined) return this.reply(q, 'SERVFAIL', [], [], transport, false);
@@ -180,7 +194,14 @@ export class DnsServer {
     return this.reply(q, r.rcode, r.answers, r.additionals, transport, true);
   }
 
-  private async forwarded(raw: Buffer, q: DecodedPacket, transport: 'udp' | 'tcp'): Promise<Buffer> {
+  /** Outside names are resolved for this host's containers and loopback only. */
+  private mayForward(source: string): boolean {
+    const networks = this.askers.networksOf(source);
+    return networks === 'all' || networks.size > 0;
+  }
+
+  private async forwarded(raw: Buffer, q: DecodedPacket, source: string, transport: 'udp' | 'tcp'): Promise<Buffer> {
+    if (!this.mayForward(source)) return this.reply(q, 'REFUSED', [], [], transport, false);
     if (this.forwarding >= MAX_FORWARDS || this.upstreams.length === 0)
       return this.reply(q, 'SERVFAIL', [], [], transport, false);
     this.forwarding++;
@@ -341,7 +362,17 @@ export class DnsServer {
   }
 
   private serveTcp(sock: net.Socket): void {
+    if (this.conns.size >= this.maxTcpConnections) {
+      sock.destroy();
+      const now = this.clock.now();
+      if (now - this.lastTcpRefusalLog >= 60_000) {
+        this.lastTcpRefusalLog = now;
+        this.log(`dns: ${this.maxTcpConnections} TCP connections open: closing new ones (from ${sock.remoteAddress})`);
+      }
+      return;
+    }
     this.conns.add(sock);
+    let pending = 0;
     sock.setTimeout(TCP_IDLE_MS, () => sock.destroy());
     sock.on('error', () => sock.destroy());
     sock.on('close', () => this.conns.delete(sock));
@@ -354,8 +385,13 @@ export class DnsServer {
         if (buf.length < 2 + n) break;
         const query = Buffer.from(buf.subarray(2, 2 + n));
         buf = buf.subarray(2 + n);
+        if (++pending > MAX_TCP_PENDING) {
+          sock.destroy();
+          return;
+        }
         this.answer(query, source, 'tcp').then(
           (res) => {
+            pending--;
             if (res === undefined || sock.destroyed) return;
             const len = Buffer.alloc(2);
             len.writeUInt16BE(res.length);

@@ -2,6 +2,7 @@
 // and readers that take a flag's value and name the flag when it is wrong. Durations are
 // proto/duration.ts's, the manager's too. Pure; throws UsageError.
 import { DURATION_EXAMPLES, parseDuration } from '../../proto/duration.js';
+import { checkDurationMs, InputError } from '../../proto/spec-rules.js';
 import { UsageError } from '../errors.js';
 import type { FlagValues } from './flags.js';
 
@@ -36,6 +37,16 @@ export function parseKeyValue(text: string): [string, string] | undefined {
   return [text.slice(0, eq), text.slice(eq + 1)];
 }
 
+/** Runs one of proto/spec-rules.ts's checks (the manager's too), its InputError as a UsageError. */
+export function asUsage<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    if (err instanceof InputError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
 // ------------------------------------------------------------------ flag readers
 
 export function sizeFlag(flags: FlagValues, long: string): number | undefined {
@@ -63,6 +74,7 @@ export function durationFlag(flags: FlagValues, long: string, positive = false):
   if (ms === undefined)
     throw new UsageError(`invalid --${long} "${text}": expected a duration like ${DURATION_EXAMPLES}`);
   if (positive && ms <= 0) throw new UsageError(`--${long} must be longer than 0, got "${text}"`);
+  asUsage(() => checkDurationMs(ms, `--${long}`, text));
   return ms;
 }
 

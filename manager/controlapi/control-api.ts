@@ -1,7 +1,7 @@
 // User-facing gRPC: validates requests and writes desired state, nothing else. Every
 // write is durable in the store before the call returns. LookupService answers from the
 // manager's endpoint catalog; Events follows NATS through the manager's event relay.
-import type { ServerWritableStream } from '@grpc/grpc-js';
+import { status, type ServerWritableStream } from '@grpc/grpc-js';
 import type {
   ControlServer,
   CreateServiceRequest,
@@ -32,7 +32,7 @@ import type {
   IssueClientCertificateRequest,
   RotateCARequest,
 } from '../../proto/gen/shoal.js';
-import { Availability, NodeStatus, ServiceMode } from '../../proto/gen/shoal.js';
+import { NodeStatus, ServiceMode } from '../../proto/gen/shoal.js';
 import { AllocationError, Allocator } from '../allocator/allocator.js';
 import { CidrError, HOST_PREFIX_LEN } from '../../proto/cidr.js';
 import { TaskState } from '../../proto/task-state.js';
@@ -52,7 +52,15 @@ import {
 } from '../errors.js';
 import type { EndpointView } from '../discovery/view.js';
 import type { SecurityApi } from './security-api.js';
-import { validateReplicas, validateSpec } from './validate.js';
+import { validateReplicas, validateSpec, validateStoredSize } from './validate.js';
+import {
+  hostAddresses,
+  validateEvents,
+  validateListTasks,
+  validateNetworkSpec,
+  validateRef,
+  validateUpdateNode,
+} from './validate-requests.js';
 import { serviceStatus } from './service-status.js';
 import { checkPortConflicts } from './ports.js';
 
@@ -130,10 +138,8 @@ export class ControlApi {
   }
 
   async updateNode(req: UpdateNodeRequest): Promise<Node> {
+    validateUpdateNode(req);
     const node = this.findNode(req.ref);
-    if (req.availability !== undefined && !(req.availability in Availability))
-      throw invalidArgument(`invalid availability ${req.availability}`);
-    for (const k of Object.keys(req.labelAdd)) if (!k) throw invalidArgument('label key must not be empty');
     const labels = { ...node.labels, ...req.labelAdd };
     for (const k of req.labelRm) {
       if (!(k in labels)) throw notFound(`node ${node.description?.hostname} has no label "${k}"`);
@@ -146,12 +152,13 @@ export class ControlApi {
       updatedAtMs: this.now(),
     };
     this.state.putNode(updated);
-    await this.deps.sync();
+    await this.durable('nodes', node.id, () => this.state.putNode(node));
     return updated;
   }
 
   async createService(req: CreateServiceRequest): Promise<Service> {
     const spec = validateSpec(req.spec);
+    validateStoredSize(spec, spec.mode === ServiceMode.GLOBAL ? this.state.nodes.size : spec.replicas);
     checkPortConflicts(this.state, spec);
     if (this.state.serviceByName(spec.name)) throw alreadyExists(`service "${spec.name}" already exists`);
     // No --network: the default network, so services reach each other out of the box.
@@ -165,13 +172,13 @@ export class ControlApi {
     const now = this.now();
     const service: Service = { id: newId(), spec, specVersion: 1, createdAtMs: now, updatedAtMs: now };
     this.state.putService(service);
-    await this.deps.sync();
+    await this.durable('services', service.id, () => this.state.deleteService(service.id));
     return service;
   }
 
   /** A read: any manager answers from its own catalog (watch-fed, never a per-call etcd read). */
   lookupService(name: string): ServiceEndpoints {
-    if (!name) throw invalidArgument('a service name is required');
+    validateRef(name, 'service');
     const view = this.deps.endpoints;
     if (!view || !view.loaded) throw unavailable('this manager is still loading the endpoints; try again shortly');
     const se = view.lookup(name);
@@ -180,17 +187,18 @@ export class ControlApi {
   }
 
   async scaleService(req: ScaleServiceRequest): Promise<Service> {
+    validateReplicas(req.replicas);
     const service = this.findService(req.ref);
     if (service.spec?.mode === ServiceMode.GLOBAL)
       throw failedPrecondition(`service "${service.spec.name}" is global: scale works on replicated services only`);
-    validateReplicas(req.replicas);
+    validateStoredSize(service.spec!, req.replicas);
     const updated: Service = {
       ...service,
       spec: { ...service.spec!, replicas: req.replicas },
       updatedAtMs: this.now(),
     };
     this.state.putService(updated);
-    await this.deps.sync();
+    await this.durable('services', service.id, () => this.state.putService(service));
     return updated;
   }
 
@@ -223,13 +231,14 @@ export class ControlApi {
   }
 
   async createNetwork(req: CreateNetworkRequest): Promise<Network> {
-    const spec = req.spec;
-    if (!spec?.name) throw invalidArgument('network name is required');
-    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,30}$/.test(spec.name)) {
-      throw invalidArgument(
-        `invalid network name "${spec.name}": use 1-31 letters, digits, '_', '.' or '-', starting with a letter or digit`,
-      );
-    }
+    const managers = (await this.deps.managers?.()) ?? [];
+    const spec = validateNetworkSpec(
+      req.spec,
+      hostAddresses(
+        this.state.nodes.values(),
+        managers.map((m) => m.address),
+      ),
+    );
     if (this.state.networkByName(spec.name)) throw alreadyExists(`network "${spec.name}" already exists`);
     // Only to choose (it follows the state while open): the leader's control loop has its own.
     const allocator = new Allocator(this.state, this.now);
@@ -255,7 +264,7 @@ export class ControlApi {
       await allocator.close();
     }
     this.state.putNetwork(network);
-    await this.deps.sync();
+    await this.durable('networks', network.id, () => this.state.deleteNetwork(network.id));
     return network;
   }
 
@@ -280,7 +289,7 @@ export class ControlApi {
   }
 
   findNetwork(ref: string): Network {
-    if (!ref) throw invalidArgument('a network name or id is required');
+    validateRef(ref, 'network');
     const byName = this.state.networkByName(ref);
     if (byName) return byName;
     const byId = this.state.networks.get(ref);
@@ -305,6 +314,7 @@ export class ControlApi {
   }
 
   listTasks(req: ListTasksRequest): ListTasksResponse {
+    validateListTasks(req);
     let tasks = req.service
       ? this.state.tasksOfService(this.findService(req.service).id)
       : [...this.state.tasks.values()];
@@ -325,7 +335,7 @@ export class ControlApi {
   // ------------------------------------------------------------ references
 
   findService(ref: string): Service {
-    if (!ref) throw invalidArgument('a service name or id is required');
+    validateRef(ref, 'service');
     const byName = this.state.serviceByName(ref);
     if (byName) return byName;
     const byId = this.state.services.get(ref);
@@ -337,7 +347,7 @@ export class ControlApi {
   }
 
   findNode(ref: string): Node {
-    if (!ref) throw invalidArgument('a node name or id is required');
+    validateRef(ref, 'node');
     const byId = this.state.nodes.get(ref);
     if (byId) return byId;
     const nodes = [...this.state.nodes.values()];
@@ -350,6 +360,18 @@ export class ControlApi {
     throw notFound(`node "${ref}" not found`);
   }
 
+  /**
+   * Waits until the write of `kind/id` is durable; when the store refused it for good (too
+   * large, invalid: store/writer.ts), puts the state back with `undo` and fails the call.
+   */
+  private async durable(kind: 'services' | 'nodes' | 'networks', id: string, undo: () => void): Promise<void> {
+    await this.deps.sync();
+    const refusal = this.state.refusal(kind, id);
+    if (refusal === undefined) return;
+    undo();
+    throw invalidArgument(`not stored: ${refusal.message}`, { cause: refusal });
+  }
+
   private sortedNodes(): Node[] {
     return [...this.state.nodes.values()].sort((a, b) =>
       (a.description?.hostname ?? '').localeCompare(b.description?.hostname ?? ''),
@@ -358,10 +380,23 @@ export class ControlApi {
 }
 
 /**
+ * Events waiting to be sent to one client before its stream is ended with
+ * RESOURCE_EXHAUSTED (an event is ~0.3-1 KB: a few MB at most per slow client). The CLI
+ * reconnects and says events were missed.
+ */
+export const MAX_QUEUED_EVENTS = 4_096;
+
+/**
  * Control.Events: follows the relay until the client cancels. Served by every manager from
  * its own NATS subscription, never forwarded.
  */
 export function serveEvents(relay: EventFollower | undefined, call: ServerWritableStream<EventsRequest, Event>): void {
+  try {
+    validateEvents(call.request);
+  } catch (err) {
+    call.emit('error', toServiceError(err));
+    return;
+  }
   if (!relay) {
     call.emit('error', toServiceError(unavailable('events are not available on this manager')));
     return;
@@ -377,7 +412,14 @@ export function serveEvents(relay: EventFollower | undefined, call: ServerWritab
     stop = relay.follow(
       call.request,
       (e) => {
-        if (!done) call.write(e);
+        if (done) return;
+        if (call.writableLength >= MAX_QUEUED_EVENTS) {
+          finish();
+          const why = `events: this client reads too slowly (${MAX_QUEUED_EVENTS} events waiting to be sent): stream ended, reconnect to follow again`;
+          call.emit('error', toServiceError(new ApiError(status.RESOURCE_EXHAUSTED, why)));
+          return;
+        }
+        call.write(e);
       },
       (err) => {
         if (done) return;

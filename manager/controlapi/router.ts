@@ -9,6 +9,7 @@ import { ControlClient, ControlService, type ControlServer } from '../../proto/g
 import { proxyService, type ProxiedCall, type UnaryCall } from '../service-proxy.js';
 import type { ControlApi } from './control-api.js';
 import { isForwarded, isLocal, type LocalControl } from './routes.js';
+import { CLIENT_MESSAGE_LIMITS } from '../../proto/limits.js';
 
 /** A forwarded write rides through a leader change for this long (the CLI waits 10 s). */
 const FORWARD_DEADLINE_MS = 8_000;
@@ -108,7 +109,11 @@ export class ControlRouter {
     const creds = this.view.credentials?.() ?? credentials.createInsecure();
     if (!this.client || this.clientAddress !== address || (this.view.credentials && creds !== this.clientCredentials)) {
       this.client?.close();
-      this.client = new ControlClient(address, creds, { 'grpc.enable_http_proxy': 0, ...MANAGER_CHANNEL_OPTIONS });
+      this.client = new ControlClient(address, creds, {
+        ...CLIENT_MESSAGE_LIMITS,
+        'grpc.enable_http_proxy': 0,
+        ...MANAGER_CHANNEL_OPTIONS,
+      });
       this.clientAddress = address;
       this.clientCredentials = creds;
     }

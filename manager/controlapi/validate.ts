@@ -1,61 +1,59 @@
-// Validation of what users send: every refusal names the input that was wrong.
+// Validation of what users send: every refusal names the input that was wrong. The bounds
+// that need no cluster state are proto/spec-rules.ts's (the CLI checks the same ones, with
+// the same messages); here they become INVALID_ARGUMENT, and a spec gets its defaults.
 import type { ServiceSpec } from '../../proto/gen/shoal.js';
-import { RestartCondition, ServiceMode } from '../../proto/gen/shoal.js';
+import { PublishMode, RestartCondition, ServiceMode } from '../../proto/gen/shoal.js';
 import { ConstraintError, formatConstraint, parseConstraint } from '../../proto/constraint.js';
+import { MAX_SERVICE_STORED_BYTES, TASK_OVERHEAD_BYTES } from '../../proto/limits.js';
+import { quote } from '../../proto/quote.js';
+import { InputError, checkReplicas, checkServiceSpec, formatBytes, specBytes } from '../../proto/spec-rules.js';
 import { DEFAULT_RESTART_DELAY_MS } from '../orchestrator/restart.js';
 import { invalidArgument } from '../errors.js';
 
-const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
-/** A bound that keeps one typo from creating millions of tasks. */
-export const MAX_REPLICAS = 1_000_000;
 export const DEFAULT_STOP_GRACE_MS = 10_000;
 
-export function validateServiceName(name: string): void {
-  if (!name) throw invalidArgument('service name is required (--name)');
-  if (!NAME_RE.test(name)) {
-    throw invalidArgument(
-      `invalid service name "${name}": use 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit`,
-    );
+/** Runs a proto/ check, turning its InputError into INVALID_ARGUMENT. */
+export function asInvalid<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    if (err instanceof InputError || err instanceof ConstraintError) throw invalidArgument(err.message, { cause: err });
+    throw err;
   }
 }
 
 export function validateReplicas(n: number): void {
-  if (!Number.isInteger(n) || n < 0)
-    throw invalidArgument(`invalid replica count ${n}: must be a non-negative integer`);
-  if (n > MAX_REPLICAS) throw invalidArgument(`invalid replica count ${n}: at most ${MAX_REPLICAS}`);
+  asInvalid(() => checkReplicas(n));
+}
+
+/**
+ * What a service occupies in the store with `tasks` tasks (each holds a copy of its spec):
+ * refused over MAX_SERVICE_STORED_BYTES before anything is written.
+ */
+export function validateStoredSize(spec: ServiceSpec, tasks: number): void {
+  const total = (specBytes(spec) + TASK_OVERHEAD_BYTES) * Math.max(1, tasks);
+  if (total > MAX_SERVICE_STORED_BYTES)
+    throw invalidArgument(
+      `service ${quote(spec.name)} would store ${formatBytes(total)} with its ${tasks} tasks, at most ${formatBytes(MAX_SERVICE_STORED_BYTES)}: use fewer replicas or a smaller spec`,
+    );
 }
 
 /** Checks a spec and fills in defaults; returns the spec to store. */
 export function validateSpec(spec: ServiceSpec | undefined): ServiceSpec {
   if (!spec) throw invalidArgument('service spec is missing');
-  validateServiceName(spec.name);
-  if (!spec.image.trim()) throw invalidArgument('service image is required');
-  if (/\s/.test(spec.image)) throw invalidArgument(`invalid image reference "${spec.image}"`);
-  if (spec.mode !== ServiceMode.REPLICATED && spec.mode !== ServiceMode.GLOBAL)
-    throw invalidArgument(`invalid service mode ${spec.mode}`);
-  if (spec.mode === ServiceMode.REPLICATED) validateReplicas(spec.replicas);
-  const constraints = spec.constraints.map((c) => {
-    try {
-      return formatConstraint(parseConstraint(c));
-    } catch (err) {
-      if (err instanceof ConstraintError) throw invalidArgument(err.message, { cause: err });
-      throw err;
-    }
-  });
+  asInvalid(() => checkServiceSpec(spec));
+  const constraints = spec.constraints.map((c) => asInvalid(() => formatConstraint(parseConstraint(c))));
   for (const e of spec.env) {
-    if (!/^[^=\s]+=/.test(e)) throw invalidArgument(`invalid environment variable "${e}": expected KEY=VALUE`);
-  }
-  if ((spec.stopGracePeriodMs ?? 0) < 0) throw invalidArgument('stop grace period must not be negative');
-  for (const r of [spec.reservations, spec.limits]) {
-    if (r && (r.nanoCpus < 0 || r.memoryBytes < 0))
-      throw invalidArgument('cpu and memory amounts must not be negative');
+    if (!/^[^=\s]+=/.test(e)) throw invalidArgument(`invalid environment variable ${quote(e)}: expected KEY=VALUE`);
   }
   const seen = new Set<string>();
   for (const p of spec.ports) {
     if (p.targetPort < 1 || p.targetPort > 65535) throw invalidArgument(`invalid target port ${p.targetPort}`);
     if (p.publishedPort > 65535) throw invalidArgument(`invalid published port ${p.publishedPort}`);
+    if (p.publishMode !== PublishMode.INGRESS && p.publishMode !== PublishMode.HOST)
+      throw invalidArgument(`invalid publish mode ${p.publishMode}`);
     const proto = p.protocol || 'tcp';
-    if (proto !== 'tcp' && proto !== 'udp') throw invalidArgument(`invalid protocol "${p.protocol}": tcp or udp`);
+    if (proto !== 'tcp' && proto !== 'udp') throw invalidArgument(`invalid protocol ${quote(p.protocol)}: tcp or udp`);
     const k = `${proto}/${p.publishedPort}`;
     if (p.publishedPort > 0 && seen.has(k)) throw invalidArgument(`port ${k} is published twice`);
     seen.add(k);
@@ -66,8 +64,6 @@ export function validateSpec(spec: ServiceSpec | undefined): ServiceSpec {
     maxAttempts: 0,
     windowMs: 0,
   };
-  if ((restart.delayMs ?? 0) < 0 || restart.windowMs < 0)
-    throw invalidArgument('restart delay and window must not be negative');
   return {
     ...spec,
     image: spec.image.trim(),

@@ -59,6 +59,15 @@ export class ClusterState {
     for (const l of snap.leases) this.leases.set(leaseId(l.networkId, l.nodeId), l);
   }
 
+  /**
+   * Why the store refused the last write of this object for good (writer.ts), after
+   * `sync()`; undefined when it was stored (or there is no store). The Control API undoes
+   * its change and fails the call with it.
+   */
+  refusal(kind: 'services' | 'nodes' | 'networks', id: string): Error | undefined {
+    return this.writer?.refusal(kind, id);
+  }
+
   /** A copy of the whole view, as a snapshot. */
   snapshot(): Snapshot {
     return {

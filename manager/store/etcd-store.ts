@@ -3,6 +3,8 @@ import {
   Etcd3,
   EtcdLeaseInvalidError,
   GRPCDeadlineExceededError,
+  GRPCInvalidArgumentError,
+  GRPCResourceExhastedError,
   isRecoverableError,
   type IKeyValue,
   type Watcher,
@@ -10,7 +12,14 @@ import {
 import { ConsecutiveBreaker, circuitBreaker, handleAll, handleWhen, noop, retry } from 'cockatiel';
 import type { ICompare } from 'etcd3/lib/rpc.js';
 import type { ChangeSource, KeepAliveStream, KeyChange, LeaseStore, Snapshot, Store, WriteOp } from './store.js';
-import { LeaseNotFoundError, MAX_OPS_PER_TXN, NotLeaderError, StoreUnavailableError, emptySnapshot } from './store.js';
+import {
+  LeaseNotFoundError,
+  MAX_OPS_PER_TXN,
+  NotLeaderError,
+  StoreUnavailableError,
+  WriteRefusedError,
+  emptySnapshot,
+} from './store.js';
 import { ENDPOINTS_PREFIX, ROOT, key, parseKey, prefixEnd } from './keys.js';
 import { addToSnapshot } from './codec.js';
 import type { Kind } from './keys.js';
@@ -154,6 +163,8 @@ export class EtcdStore implements Store, ChangeSource, LeaseStore {
     } catch (err) {
       if (err instanceof EtcdLeaseInvalidError)
         throw new LeaseNotFoundError(`cannot write to etcd: ${err.message}`, { cause: err });
+      if (isRefusedForGood(err))
+        throw new WriteRefusedError(`etcd refused the write: ${(err as Error).message}`, { cause: err });
       throw new StoreUnavailableError(`cannot write to etcd: ${(err as Error).message}`, { cause: err });
     }
     if (!res.succeeded) throw new NotLeaderError('write refused: this manager is no longer the leader');
@@ -312,4 +323,18 @@ function toChange(kv: IKeyValue, deleted: boolean): KeyChange {
   const change: KeyChange = { key: kv.key.toString(), revision: Number(kv.mod_revision) };
   if (!deleted) change.value = kv.value.toString();
   return change;
+}
+
+/**
+ * A write etcd will refuse again however often it is sent: too large (etcd's own "request
+ * is too large", or gRPC's RESOURCE_EXHAUSTED for a message over its receive limit) or
+ * invalid (INVALID_ARGUMENT: too many ops, a key twice). A full database (also
+ * RESOURCE_EXHAUSTED, "database space exceeded") is not: it refuses every write until an
+ * operator frees space, and dropping writes would not help.
+ */
+export function isRefusedForGood(err: unknown): boolean {
+  const message = err instanceof Error ? err.message : String(err);
+  if (/space exceeded|NOSPACE/i.test(message)) return false;
+  if (/request is too large|larger than max|too many operations|duplicate key/i.test(message)) return true;
+  return err instanceof GRPCResourceExhastedError || err instanceof GRPCInvalidArgumentError;
 }

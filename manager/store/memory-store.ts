@@ -3,7 +3,14 @@
 // their keys when revoked or expired, and watches over key ranges (with history, so a
 // watch can start from an earlier revision).
 import type { ChangeSource, KeepAliveStream, KeyChange, LeaseStore, Snapshot, Store, WriteOp } from './store.js';
-import { LeaseNotFoundError, MAX_OPS_PER_TXN, StoreUnavailableError, emptySnapshot } from './store.js';
+import {
+  ETCD_MAX_REQUEST_BYTES,
+  LeaseNotFoundError,
+  MAX_OPS_PER_TXN,
+  StoreUnavailableError,
+  WriteRefusedError,
+  emptySnapshot,
+} from './store.js';
 import { key, parseKey } from './keys.js';
 import { addToSnapshot } from './codec.js';
 
@@ -33,6 +40,8 @@ export class MemoryStore implements Store, ChangeSource, LeaseStore {
   commits = 0;
   /** Set to make commits fail, as when etcd is unreachable. */
   unavailable = false;
+  /** Like etcd's --max-request-bytes: a larger transaction is refused for good. */
+  maxRequestBytes = ETCD_MAX_REQUEST_BYTES;
   private readonly keyLease = new Map<string, string>();
   private readonly history: KeyChange[] = [];
   private compactedAt = 0;
@@ -52,6 +61,11 @@ export class MemoryStore implements Store, ChangeSource, LeaseStore {
   async commit(ops: WriteOp[]): Promise<void> {
     if (this.unavailable) throw new StoreUnavailableError('memory store marked unavailable');
     if (ops.length > MAX_OPS_PER_TXN) throw new Error(`too many operations in one transaction: ${ops.length}`);
+    let bytes = 0;
+    for (const op of ops)
+      bytes += key(op.kind, op.id).length + (op.value === undefined ? 0 : Buffer.byteLength(op.value));
+    if (bytes > this.maxRequestBytes)
+      throw new WriteRefusedError(`etcd refused the write: etcdserver: request is too large (${bytes} bytes)`);
     for (const op of ops) {
       if (op.value !== undefined && op.lease !== undefined && !this.leases.has(op.lease)) {
         throw new LeaseNotFoundError(`cannot write to etcd: requested lease not found (${op.lease})`);

@@ -34,6 +34,26 @@ export interface Store {
 
 /** etcd's default --max-txn-ops. */
 export const MAX_OPS_PER_TXN = 128;
+/** etcd refuses a request over this ("etcdserver: request is too large"): its default --max-request-bytes. */
+export const ETCD_MAX_REQUEST_BYTES = 1.5 * 2 ** 20;
+/**
+ * The writer keeps each transaction's keys and values under this, a third below etcd's
+ * limit for the framing (128 ops of a 10 KB task spec was 1.3 MB: one spec with a few KB
+ * of environment made every task transaction too large, retried forever).
+ */
+export const MAX_TXN_BYTES = 2 ** 20;
+
+/**
+ * The store refused a write for good (a value too large, an invalid transaction): the same
+ * ops will be refused again. The writer drops them and fails whoever waits for them.
+ */
+export class WriteRefusedError extends Error {
+  override name = 'WriteRefusedError';
+  readonly retryable = false;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
 
 export class StoreUnavailableError extends Error {
   override name = 'StoreUnavailableError';

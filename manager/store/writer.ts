@@ -10,9 +10,16 @@
 // `syncDesired()` waits for the second lane only, so `service create` returns once its
 // service is durable instead of after every task write queued before it (2.8 s per
 // create while 100,000 tasks were being placed, in the placement benchmark).
+//
+// A transaction also stays under MAX_TXN_BYTES (etcd refuses large requests). An op the
+// store refuses for good (WriteRefusedError: too large, invalid) is never retried: its
+// transaction is split until the op is alone, the op is dropped with a one-line report
+// (`onDropped`), `refusal(kind, id)` tells whoever waited for it why, and every other
+// write goes on.
 import type { KeySpace } from './keys.js';
+import { key } from './keys.js';
 import type { Store, WriteOp } from './store.js';
-import { LeaseNotFoundError, MAX_OPS_PER_TXN, NotLeaderError } from './store.js';
+import { LeaseNotFoundError, MAX_OPS_PER_TXN, MAX_TXN_BYTES, NotLeaderError, WriteRefusedError } from './store.js';
 
 const RETRY_MIN_MS = 100; // first retry after a failed commit
 const RETRY_MAX_MS = 2_000; // cap while etcd stays away
@@ -31,6 +38,9 @@ interface Waiter {
   resolve: () => void;
 }
 
+/** Refusals remembered for `refusal()`; the oldest is forgotten first. */
+const MAX_REFUSALS = 1_000;
+
 /** Key spaces of the bulk lane: written per task, many at a time. */
 const BULK: ReadonlySet<KeySpace> = new Set<KeySpace>(['tasks', 'endpoints']);
 
@@ -43,6 +53,9 @@ export class Writer {
   onFenced: (err: Error) => void = () => {};
   /** A put was refused because etcd no longer knows its lease (it expired or was revoked). */
   onLeaseLost: (lease: string) => void = () => {};
+  /** An op the store refused for good was dropped (one line; default: stderr). */
+  onDropped: (line: string) => void = (line) => void process.stderr.write(`${line}\n`);
+  private readonly refusals = new Map<string, WriteRefusedError>();
 
   constructor(store: Store) {
     this.bulk = new Lane(store, this);
@@ -55,10 +68,12 @@ export class Writer {
    * written several times in one tick, e.g. created then assigned, is encoded once).
    */
   put(kind: KeySpace, id: string, value: string | (() => string), lease?: string): void {
+    this.refusals.delete(`${kind}/${id}`);
     this.lane(kind).enqueue(lease === undefined ? { kind, id, value } : { kind, id, value, lease });
   }
 
   delete(kind: KeySpace, id: string): void {
+    this.refusals.delete(`${kind}/${id}`);
     this.lane(kind).enqueue({ kind, id });
   }
 
@@ -95,6 +110,26 @@ export class Writer {
     this.closed = true;
     await this.desired.close();
     await this.bulk.close();
+  }
+
+  /**
+   * Why the last write of this key was dropped (the store refused it for good), or
+   * undefined: it was stored, is still queued, or was written again since. Check it after
+   * `sync()` to tell a caller that its write did not happen.
+   */
+  refusal(kind: KeySpace, id: string): WriteRefusedError | undefined {
+    return this.refusals.get(`${kind}/${id}`);
+  }
+
+  /** Called by a lane that dropped an op the store refused for good. */
+  dropped(op: WriteOp, err: Error): void {
+    const k = `${op.kind}/${op.id}`;
+    const bytes = op.value === undefined ? 0 : Buffer.byteLength(op.value);
+    const refusal = new WriteRefusedError(`the store refused ${k} (${bytes} bytes): ${err.message}`, { cause: err });
+    this.refusals.delete(k);
+    this.refusals.set(k, refusal);
+    if (this.refusals.size > MAX_REFUSALS) this.refusals.delete(this.refusals.keys().next().value!);
+    this.onDropped(`store: dropped a write: ${refusal.message}`);
   }
 
   /** Called by a lane whose commit was refused by the guard: both lanes stop. */
@@ -181,19 +216,12 @@ class Lane {
         // Encoded per transaction, just before it is sent: a large flush does not hold the
         // event loop for all of its values at once.
         const chunk = chunks[next++]!.map(materialize);
-        try {
-          await this.store.commit(chunk);
-        } catch (err) {
-          if (err instanceof LeaseNotFoundError) {
-            const left = await this.commitByLease(chunk);
-            if (left.ops.length > 0) {
-              failed.push(...left.ops);
-              lastError = left.error;
-            }
-            continue;
+        for (const part of splitByBytes(chunk)) {
+          const left = await this.commitIsolating(part);
+          if (left.ops.length > 0) {
+            failed.push(...left.ops);
+            lastError = left.error;
           }
-          failed.push(...chunk);
-          lastError = err as Error;
         }
       }
     };
@@ -227,6 +255,29 @@ class Lane {
   }
 
   /**
+   * Commits `ops`; a transaction refused for good is halved until each refused op is alone,
+   * and that op is dropped (reported to the owner). Returns what failed for the ordinary
+   * retry (the store unavailable), with the error.
+   */
+  private async commitIsolating(ops: WriteOp[]): Promise<{ ops: WriteOp[]; error?: Error }> {
+    try {
+      await this.store.commit(ops);
+      return { ops: [] };
+    } catch (err) {
+      if (err instanceof LeaseNotFoundError) return this.commitByLease(ops);
+      if (!(err instanceof WriteRefusedError)) return { ops, error: err as Error };
+      if (ops.length === 1) {
+        this.owner.dropped(ops[0]!, err);
+        return { ops: [] };
+      }
+      const half = Math.ceil(ops.length / 2);
+      const a = await this.commitIsolating(ops.slice(0, half));
+      const b = await this.commitIsolating(ops.slice(half));
+      return { ops: [...a.ops, ...b.ops], error: b.error ?? a.error };
+    }
+  }
+
+  /**
    * A transaction named a lease etcd does not know. Commits its ops again grouped by
    * lease; a group whose lease is gone is committed as deletes (its keys went with the
    * lease) and reported. Returns what still failed, for the ordinary retry.
@@ -256,12 +307,37 @@ class Lane {
           }
           continue;
         }
+        if (err instanceof WriteRefusedError) {
+          const r = await this.commitIsolating(group);
+          left.push(...r.ops);
+          error = r.error ?? error;
+          continue;
+        }
         left.push(...group);
         error = err as Error;
       }
     }
     return { ops: left, error };
   }
+}
+
+/** Consecutive parts of `ops`, each under MAX_TXN_BYTES of keys and values (an op larger alone is a part alone). */
+export function splitByBytes(ops: WriteOp[], max = MAX_TXN_BYTES): WriteOp[][] {
+  const parts: WriteOp[][] = [];
+  let part: WriteOp[] = [];
+  let bytes = 0;
+  for (const op of ops) {
+    const n = key(op.kind, op.id).length + (op.value === undefined ? 0 : Buffer.byteLength(op.value));
+    if (part.length > 0 && bytes + n > max) {
+      parts.push(part);
+      part = [];
+      bytes = 0;
+    }
+    part.push(op);
+    bytes += n;
+  }
+  if (part.length > 0) parts.push(part);
+  return parts;
 }
 
 function materialize(q: Queued): WriteOp {

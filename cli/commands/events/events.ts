@@ -7,6 +7,7 @@ import { formatFlag, noArguments, parseKeyValue } from '../../parse/values.js';
 import type { CommandSpec } from '../command.js';
 import { FORMAT } from '../list.js';
 import { eventLine, eventRow } from './format.js';
+import { EVENT_TYPES } from '../../../proto/spec-rules.js';
 
 const FILTER: FlagSpec = {
   long: 'filter',
@@ -16,8 +17,8 @@ const FILTER: FlagSpec = {
   help: 'type=task|node|service|health|endpoint (repeatable), service=NAME or node=NAME',
 };
 
-/** What `shoal events --filter type=...` accepts: the 3rd token of the NATS subjects. */
-export const EVENT_TYPES = ['task', 'node', 'service', 'health', 'endpoint'] as const;
+/** What `shoal events --filter type=...` accepts (the manager's rule too). */
+export { EVENT_TYPES };
 /** The event types whose subjects end in a service name (node events end in a hostname). */
 const SERVICE_EVENT_TYPES = ['task', 'service', 'health', 'endpoint'];
 

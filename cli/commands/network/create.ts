@@ -2,7 +2,8 @@
 import { CidrError, formatCidr, HOST_PREFIX_LEN, MIN_NETWORK_PREFIX, parseNetworkSubnet } from '../../../proto/cidr.js';
 import type { NetworkSpec } from '../../../proto/gen/shoal.js';
 import { UsageError } from '../../errors.js';
-import { labelFlags } from '../../parse/values.js';
+import { checkLabels, checkResourceName } from '../../../proto/spec-rules.js';
+import { asUsage, labelFlags } from '../../parse/values.js';
 import type { CommandSpec } from '../command.js';
 
 /** `network create --subnet`, normalised (`10.043.0.0/16` -> `10.43.0.0/16`). */
@@ -38,8 +39,10 @@ export const networkCreate: CommandSpec<{ spec: NetworkSpec }> = {
     }
     const name = positionals[0] ?? '';
     if (name.trim() === '') throw new UsageError('network create requires a NETWORK name');
+    asUsage(() => checkResourceName('network name', name));
     const subnetText = flags.string('subnet');
     const labels = labelFlags(flags, 'label');
+    asUsage(() => checkLabels(labels, '--label'));
     return { spec: { name, subnet: subnetText === undefined ? '' : parseSubnet(subnetText), labels } };
   },
   async run({ spec }, ctx) {

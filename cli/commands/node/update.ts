@@ -1,7 +1,8 @@
 // shoal node update: availability and labels.
 import { Availability, type UpdateNodeRequest } from '../../../proto/gen/shoal.js';
 import { UsageError } from '../../errors.js';
-import { labelFlags } from '../../parse/values.js';
+import { checkLabels, checkRef } from '../../../proto/spec-rules.js';
+import { asUsage, labelFlags } from '../../parse/values.js';
 import type { CommandSpec } from '../command.js';
 
 function parseAvailability(text: string): Availability {
@@ -34,8 +35,10 @@ export const nodeUpdate: CommandSpec<{ request: UpdateNodeRequest }> = {
           : `node update takes exactly one NODE, got ${positionals.length}`,
       );
     }
+    asUsage(() => checkRef(positionals[0] ?? '', 'node'));
     const availabilityText = flags.string('availability');
     const labelAdd = labelFlags(flags, 'label-add');
+    asUsage(() => checkLabels(labelAdd, '--label-add'));
     const labelRm = flags.list('label-rm');
     for (const key of labelRm) {
       if (key === '' || key.includes('=')) throw new UsageError(`invalid --label-rm "${key}": expected a label KEY`);

@@ -3,7 +3,8 @@
 import { ServiceMode, type ServiceSpec } from '../../../proto/gen/shoal.js';
 import { UsageError } from '../../errors.js';
 import type { FlagSpec, Parsed } from '../../parse/flags.js';
-import { labelFlags, parseCount } from '../../parse/values.js';
+import { checkServiceSpec } from '../../../proto/spec-rules.js';
+import { asUsage, labelFlags, parseCount } from '../../parse/values.js';
 import type { CommandSpec } from '../command.js';
 import { PUBLISH, publishedPorts } from './ports.js';
 import {
@@ -93,6 +94,8 @@ function build({ flags, positionals }: Parsed): CreateOptions {
     configs: [],
   };
   if (stopGracePeriodMs !== undefined) spec.stopGracePeriodMs = stopGracePeriodMs;
+  // The manager's bounds (name a DNS label, replicas, sizes, durations), refused before any call.
+  asUsage(() => checkServiceSpec(spec));
   return { spec, wait };
 }
 

@@ -1,6 +1,7 @@
 // shoal service scale: SERVICE=REPLICAS..., then wait for them to converge unless --detach.
 import { UsageError } from '../../errors.js';
-import { atLeastOne, parseCount, parseKeyValue } from '../../parse/values.js';
+import { checkReplicas } from '../../../proto/spec-rules.js';
+import { asUsage, atLeastOne, parseCount, parseKeyValue } from '../../parse/values.js';
 import { type CommandSpec, forEachRef } from '../command.js';
 import { DETACH, TIMEOUT, waitFor, type WaitOptions, waitOptions } from './wait.js';
 
@@ -30,6 +31,7 @@ export const serviceScale: CommandSpec<ScaleOptions> = {
       if (replicas === undefined) {
         throw new UsageError(`invalid scale "${text}": replicas must be a non-negative integer, got "${countText}"`);
       }
+      asUsage(() => checkReplicas(replicas));
       if (seen.has(ref)) throw new UsageError(`service "${ref}" is scaled twice`);
       seen.add(ref);
       return { ref, replicas };

@@ -61,3 +61,23 @@ test('block arithmetic: size, contains, overlaps, nthSubnet', (t) => {
   t.false(overlaps(net, parseCidr('10.43.0.0/16')));
   t.is(formatCidr(nthSubnet(net, 24, 7)), '10.42.7.0/24');
 });
+
+test('parseNetworkSubnet: loopback, link-local, multicast, reserved and 0.0.0.0/8 are refused', (t) => {
+  const cases: Array<[string, string]> = [
+    ['127.0.0.0/8', '127.0.0.0/8 (loopback)'],
+    ['127.42.0.0/16', '127.0.0.0/8 (loopback)'],
+    ['169.254.0.0/16', '169.254.0.0/16 (link-local)'],
+    ['169.0.0.0/8', '169.254.0.0/16 (link-local)'],
+    ['224.0.0.0/8', '224.0.0.0/4 (multicast)'],
+    ['239.1.2.0/24', '224.0.0.0/4 (multicast)'],
+    ['240.0.0.0/8', '240.0.0.0/4 (reserved)'],
+    ['0.0.0.0/8', '0.0.0.0/8 ("this network")'],
+  ];
+  for (const [subnet, what] of cases)
+    t.is(
+      t.throws(() => parseNetworkSubnet(subnet, '--subnet'), { instanceOf: CidrError }).message,
+      `invalid --subnet "${subnet}": it overlaps ${what}, which no network may use`,
+    );
+  for (const ok of ['169.253.0.0/16', '223.255.255.0/24', '1.0.0.0/8', '128.0.0.0/8'])
+    t.is(formatCidr(parseNetworkSubnet(ok)), ok);
+});
