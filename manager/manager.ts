@@ -5,6 +5,7 @@
 // dispatcher, endpoint registry) or as follower (state followed through an etcd watch,
 // reads served, writes forwarded to the leader, agents sent to the leader). The endpoint
 // catalog lives for the manager's whole life, whatever its role.
+import { mkdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Server, ServerCredentials, status } from '@grpc/grpc-js';
 import { ExponentialBackoff, handleAll, noJitterGenerator, retry as cockatielRetry } from 'cockatiel';
@@ -25,9 +26,20 @@ import { ConsulHttpApi } from './http/consul-api.js';
 import { serveEvents } from './controlapi/control-api.js';
 import { Election } from './leadership/election.js';
 import { ClusterState } from './store/cluster-state.js';
-import { decodeLease, decodeNetwork, decodeNode, decodeService, decodeTask } from './store/codec.js';
+import {
+  decodeConfig,
+  decodeLease,
+  decodeNetwork,
+  decodeNode,
+  decodeSecret,
+  decodeService,
+  decodeTask,
+  decodeWrappedKey,
+} from './store/codec.js';
 import { EtcdStore, type RemoteChange } from './store/etcd-store.js';
 import { Writer } from './store/writer.js';
+import { Keyring } from './secrets/keyring.js';
+import { newClusterKey, readClusterKey, writeClusterKey } from './security/cluster-key.js';
 
 export interface ManagerConfig {
   listen: string;
@@ -94,6 +106,8 @@ export class Manager {
   private server: Server | undefined;
   private router: ControlRouter | undefined;
   private term: LeaderTerm | FollowerTerm | undefined;
+  /** Seals and opens secrets with the cluster key (read or created in the state dir at start). */
+  private keyring: Keyring | undefined;
   /** Bumped on every role change, so a slow term start cannot install a stale term. */
   private generation = 0;
   readonly id = newId();
@@ -120,6 +134,12 @@ export class Manager {
     if (this.lifecycle !== 'new') throw new Error(`manager cannot start while ${this.lifecycle}`);
     this.lifecycle = 'starting';
     const { log } = this.config;
+    let clusterKey = readClusterKey(this.config.stateDir);
+    if (!clusterKey) {
+      mkdirSync(this.config.stateDir, { recursive: true, mode: 0o700 });
+      writeClusterKey(this.config.stateDir, (clusterKey = newClusterKey()));
+    }
+    this.keyring = new Keyring(clusterKey);
 
     let etcdEndpoints = this.config.etcdEndpoints;
     if (etcdEndpoints.length === 0) {
@@ -297,6 +317,7 @@ export class Manager {
       heartbeatPeriodMs: this.config.heartbeatPeriodMs,
       log,
       endpoints: catalog,
+      keyring: this.keyring,
     });
     // The Control API waits for what it wrote (service, node, network), not for the task writes queued before it.
     const api = new ControlApi({
@@ -305,6 +326,7 @@ export class Manager {
       managers: () => election.managers(),
       endpoints: catalog,
       events: this.relay,
+      keyring: this.keyring,
     });
     const registry = new EndpointRegistry(state, writer, store, { log });
     const stopEvents = this.events?.followState(state) ?? (() => {});
@@ -421,6 +443,12 @@ function applyRemote(state: ClusterState, c: RemoteChange): void {
       return v === undefined ? state.deleteNetwork(c.id) : state.putNetwork(decodeNetwork(v));
     case 'leases':
       return v === undefined ? state.deleteLease(c.id) : state.putLease(decodeLease(v));
+    case 'secrets':
+      return v === undefined ? state.deleteSecret(c.id) : state.putSecret(decodeSecret(v));
+    case 'configs':
+      return v === undefined ? state.deleteConfig(c.id) : state.putConfig(decodeConfig(v));
+    case 'keyring':
+      return v === undefined ? state.deleteWrappedKey(c.id) : state.putWrappedKey(decodeWrappedKey(v));
   }
 }
 

@@ -50,6 +50,10 @@ import type { EndpointView } from '../discovery/view.js';
 import { validateReplicas, validateSpec } from './validate.js';
 import { serviceStatus } from './service-status.js';
 import { checkPortConflicts } from './ports.js';
+import type { Keyring } from '../secrets/keyring.js';
+import { ConfigsApi } from './configs.js';
+import { resolveFileRefs } from './file-refs.js';
+import { SecretsApi } from './secrets.js';
 
 /** What Events needs of manager/events/relay.ts's EventRelay. */
 export interface EventFollower {
@@ -66,6 +70,8 @@ export interface ControlApiDeps {
   endpoints?: EndpointView;
   /** The manager's event relay (Events); without it, Events is UNAVAILABLE. */
   events?: EventFollower;
+  /** Seals secrets (the leader's cluster key); without it CreateSecret is UNAVAILABLE. */
+  keyring?: Keyring;
   now?: () => number;
 }
 
@@ -105,14 +111,8 @@ export class ControlApi {
       removeNetwork: unary((req: RemoveNetworkRequest) => this.removeNetwork(req)),
       lookupService: unary(async (req: LookupServiceRequest) => this.lookupService(req.name)),
       events: (call) => serveEvents(this.deps.events, call),
-      createSecret: notServed('CreateSecret'),
-      getSecret: notServed('GetSecret'),
-      listSecrets: notServed('ListSecrets'),
-      removeSecret: notServed('RemoveSecret'),
-      createConfig: notServed('CreateConfig'),
-      getConfig: notServed('GetConfig'),
-      listConfigs: notServed('ListConfigs'),
-      removeConfig: notServed('RemoveConfig'),
+      ...new SecretsApi({ ...this.deps, now: this.now }).handlers(),
+      ...new ConfigsApi({ ...this.deps, now: this.now }).handlers(),
       getJoinTokens: notServed('GetJoinTokens'),
       issueClientCertificate: notServed('IssueClientCertificate'),
       inspectCa: notServed('InspectCA'),
@@ -142,7 +142,7 @@ export class ControlApi {
   }
 
   async createService(req: CreateServiceRequest): Promise<Service> {
-    const spec = validateSpec(req.spec);
+    const spec = resolveFileRefs(this.state, validateSpec(req.spec));
     checkPortConflicts(this.state, spec);
     if (this.state.serviceByName(spec.name)) throw alreadyExists(`service "${spec.name}" already exists`);
     // No --network: the default network, so services reach each other out of the box.
