@@ -2,13 +2,15 @@
 // it. A new command goes in its resource's folder (and that folder's index.ts); a new
 // resource adds one line here.
 import type { Registry } from './command.js';
+import { configCommands } from './config/index.js';
 import { events } from './events/events.js';
 import { managerCommands } from './manager/index.js';
 import { networkCommands } from './network/index.js';
 import { nodeCommands } from './node/index.js';
+import { secretCommands } from './secret/index.js';
 import { serviceCommands } from './service/index.js';
 
 export const REGISTRY: Registry = {
-  groups: [managerCommands, networkCommands, nodeCommands, serviceCommands],
+  groups: [configCommands, managerCommands, networkCommands, nodeCommands, secretCommands, serviceCommands],
   commands: [events],
 };
