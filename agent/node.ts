@@ -10,6 +10,8 @@
 //           events) -> mesh -> DNS -> cache -> network controller. Containers keep running.
 //
 //   new --start()--> starting --> running --close()--> stopping --> stopped
+import os from 'node:os';
+import path from 'node:path';
 import Docker from 'dockerode';
 import type { Closable, LifecycleState } from '../proto/lifecycle.js';
 import { Agent } from './agent.js';
@@ -190,7 +192,12 @@ export class AgentNode implements Closable {
 
     let executor = this.opts.executor;
     if (executor === undefined) {
-      const docker = new DockerExecutor({ socketPath: config.dockerSocket, log, networks: network });
+      const docker = new DockerExecutor({
+        socketPath: config.dockerSocket,
+        log,
+        networks: network,
+        filesDir: filesDir(config.stateDir, config.name),
+      });
       this.made.push({ name: 'docker executor', close: () => docker.close() });
       executor = docker;
     }
@@ -239,4 +246,9 @@ export class AgentNode implements Closable {
     if (errors.length === 1) throw errors[0];
     if (errors.length > 1) throw new AggregateError(errors, errors.map((e) => (e as Error).message).join('; '));
   }
+}
+
+/** Where tasks' secrets and configs live: a tmpfs the executor mounts under the state dir. */
+function filesDir(stateDir: string | undefined, name: string): string {
+  return path.join(stateDir ?? path.join(os.tmpdir(), `shoal-agent-${name}`), 'files');
 }

@@ -4,6 +4,8 @@
 //   COMPLETE set            reconcile to exactly that set; a listed container whose task is in
 //                           the first set is adopted, any other listed container is removed
 //   INCREMENTAL             add/update the given tasks, remove the given ids
+//   secrets, configs        kept in memory (exec/payloads.ts) while an assigned task uses them;
+//                           each controller reads its task's from there
 //   close()                 stop every runner, leave every container as it is
 //
 // A task that leaves the set is shut down and its container removed; it reports nothing more.
@@ -11,6 +13,7 @@ import { AssignmentsMessage_Kind, Task, type AssignmentsMessage, type TaskStatus
 import type { LifecycleState } from '../proto/lifecycle.js';
 import { LABEL } from '../proto/naming.js';
 import type { Executor, ManagedContainer } from './exec/executor.js';
+import { Payloads } from './exec/payloads.js';
 import { silentLog, type Log } from './log.js';
 import { TaskRunner } from './task-runner.js';
 
@@ -56,6 +59,10 @@ export class Worker {
   private state: LifecycleState = 'new';
   private closing: Promise<void> | undefined;
   private readonly runners = new Map<string, TaskRunner>();
+  /** The task each runner was last given (what the payloads are kept for). */
+  private readonly assigned = new Map<string, Task>();
+  /** The secrets' and configs' data the assigned tasks use; in memory only. */
+  readonly payloads = new Payloads();
   /** By task id: the latest runner whose task left the set, until its container is gone. */
   private readonly departing = new Map<string, TaskRunner>();
   /** Containers listed at start, by task id, until the first COMPLETE set consumes them. */
@@ -104,9 +111,14 @@ export class Worker {
 
   handle(msg: AssignmentsMessage): void {
     if (this.state === 'stopping' || this.state === 'stopped') return; // the agent stops: the next run gets a fresh set
+    if (msg.kind !== AssignmentsMessage_Kind.COMPLETE && msg.kind !== AssignmentsMessage_Kind.INCREMENTAL) {
+      this.log(`worker: ignoring assignments message of unknown kind ${msg.kind}`);
+      return;
+    }
+    this.payloads.receive(msg); // before the tasks: their controllers read them
     if (msg.kind === AssignmentsMessage_Kind.COMPLETE) this.assign(msg.tasks);
-    else if (msg.kind === AssignmentsMessage_Kind.INCREMENTAL) this.update(msg.tasks, msg.removedTaskIds);
-    else this.log(`worker: ignoring assignments message of unknown kind ${msg.kind}`);
+    else this.update(msg.tasks, msg.removedTaskIds);
+    this.payloads.retain(this.assigned.values());
   }
 
   /** A COMPLETE set: afterwards exactly these tasks have runners. */
@@ -164,6 +176,7 @@ export class Worker {
   }
 
   private upsert(task: Task): void {
+    this.assigned.set(task.id, task);
     const runner = this.runners.get(task.id);
     if (runner !== undefined) {
       runner.update(task);
@@ -176,7 +189,7 @@ export class Worker {
       task.id,
       new TaskRunner({
         task,
-        controller: this.executor.controller(task, existing),
+        controller: this.executor.controller(task, existing, this.payloads),
         existing,
         report: (id, status) => {
           this.reporter.report(id, status);
@@ -196,6 +209,7 @@ export class Worker {
     const runner = this.runners.get(id);
     if (runner === undefined) return;
     this.runners.delete(id);
+    this.assigned.delete(id);
     this.reporter.forget(id);
     this.observer?.gone(id, runner.serviceName);
     this.track(runner);

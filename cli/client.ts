@@ -3,7 +3,13 @@
 // channels.ts holds the channels and the connect waits; event-stream.ts the events stream.
 import { type CallOptions, type ChannelCredentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import type {
+  Config,
+  ConfigSpec,
   ControlClient,
+  ListConfigsResponse,
+  ListSecretsResponse,
+  Secret,
+  SecretSpec,
   EventsRequest,
   ListManagersResponse,
   CAStatus,
@@ -66,6 +72,15 @@ export interface ControlApi extends Closable {
   removeNetwork(ref: string): Promise<void>;
   /** A service's endpoints as discovery serves them; NOT_FOUND for an unknown name. */
   lookupService(name: string): Promise<ServiceEndpoints>;
+  /** Secrets: the manager never answers with their data. */
+  createSecret(spec: SecretSpec): Promise<Secret>;
+  getSecret(ref: string): Promise<Secret>;
+  listSecrets(): Promise<Secret[]>;
+  removeSecret(ref: string): Promise<void>;
+  createConfig(spec: ConfigSpec): Promise<Config>;
+  getConfig(ref: string): Promise<Config>;
+  listConfigs(): Promise<Config[]>;
+  removeConfig(ref: string): Promise<void>;
   /**
    * Follows the cluster's events until `signal` aborts (then resolves). When the stream
    * ends otherwise, it continues on another address if one answers; when none does, rejects
@@ -294,6 +309,38 @@ export class GrpcControlApi implements ControlApi {
 
   lookupService(name: string): Promise<ServiceEndpoints> {
     return this.#call<ServiceEndpoints>((c, md, o, cb) => c.lookupService({ name }, md, o, cb));
+  }
+
+  createSecret(spec: SecretSpec): Promise<Secret> {
+    return this.#call<Secret>((c, md, o, cb) => c.createSecret({ spec }, md, o, cb));
+  }
+
+  getSecret(ref: string): Promise<Secret> {
+    return this.#call<Secret>((c, md, o, cb) => c.getSecret({ ref }, md, o, cb));
+  }
+
+  async listSecrets(): Promise<Secret[]> {
+    return (await this.#call<ListSecretsResponse>((c, md, o, cb) => c.listSecrets({}, md, o, cb))).secrets;
+  }
+
+  async removeSecret(ref: string): Promise<void> {
+    await this.#call<object>((c, md, o, cb) => c.removeSecret({ ref }, md, o, cb));
+  }
+
+  createConfig(spec: ConfigSpec): Promise<Config> {
+    return this.#call<Config>((c, md, o, cb) => c.createConfig({ spec }, md, o, cb));
+  }
+
+  getConfig(ref: string): Promise<Config> {
+    return this.#call<Config>((c, md, o, cb) => c.getConfig({ ref }, md, o, cb));
+  }
+
+  async listConfigs(): Promise<Config[]> {
+    return (await this.#call<ListConfigsResponse>((c, md, o, cb) => c.listConfigs({}, md, o, cb))).configs;
+  }
+
+  async removeConfig(ref: string): Promise<void> {
+    await this.#call<object>((c, md, o, cb) => c.removeConfig({ ref }, md, o, cb));
   }
 
   /** See ControlApi.events; the stream and its failover are event-stream.ts's. */

@@ -33,10 +33,20 @@ import { ConsulHttpApi } from './http/consul-api.js';
 import { serveEvents } from './controlapi/control-api.js';
 import { Election } from './leadership/election.js';
 import { ClusterState } from './store/cluster-state.js';
-import { decodeLease, decodeNetwork, decodeNode, decodeService, decodeTask } from './store/codec.js';
+import {
+  decodeConfig,
+  decodeLease,
+  decodeNetwork,
+  decodeNode,
+  decodeSecret,
+  decodeService,
+  decodeTask,
+  decodeWrappedKey,
+} from './store/codec.js';
 import { EtcdStore, type RemoteChange } from './store/etcd-store.js';
 import { Writer } from './store/writer.js';
 import { SERVER_MESSAGE_LIMITS } from '../proto/limits.js';
+import { Keyring } from './secrets/keyring.js';
 
 export interface ManagerConfig {
   /** The mutual-TLS port (Control, Dispatcher). */
@@ -118,6 +128,8 @@ export class Manager {
   private security: ManagerSecurity | undefined;
   private router: ControlRouter | undefined;
   private term: LeaderTerm | FollowerTerm | undefined;
+  /** Seals and opens secrets with the cluster key (read or created in the state dir at start). */
+  private keyring: Keyring | undefined;
   /** Bumped on every role change, so a slow term start cannot install a stale term. */
   private generation = 0;
   readonly id = newId();
@@ -152,7 +164,6 @@ export class Manager {
     if (this.lifecycle !== 'new') throw new Error(`manager cannot start while ${this.lifecycle}`);
     this.lifecycle = 'starting';
     const { log } = this.config;
-
     let { etcdEndpoints, etcdTls, natsUrl, natsAuth } = this.config;
     if (etcdEndpoints.length === 0) {
       const etcd = embeddedEtcd(this.config.stateDir, this.config.embeddedEtcdPort, log);
@@ -189,6 +200,8 @@ export class Manager {
     this.security = security;
     const etcd = this.store.etcd;
     await retry(() => security.start(etcd), 'start the cluster authority', log);
+    // Secrets' data key is wrapped by the cluster key every manager holds (joined ones too).
+    this.keyring = new Keyring(security.key);
     security.authority.on('changed', (rec) => {
       if (this.term?.role === 'leader') this.term.dispatcher.pushCa(rec.roots.join(''));
     });
@@ -383,6 +396,7 @@ export class Manager {
       heartbeatPeriodMs: this.config.heartbeatPeriodMs,
       log,
       endpoints: catalog,
+      keyring: this.keyring,
     });
     // The Control API waits for what it wrote (service, node, network), not for the task writes queued before it.
     const api = new ControlApi({
@@ -392,6 +406,7 @@ export class Manager {
       endpoints: catalog,
       events: this.relay,
       security: securityApi,
+      keyring: this.keyring,
     });
     const registry = new EndpointRegistry(state, writer, store, { log });
     const stopEvents = this.events?.followState(state) ?? (() => {});
@@ -508,6 +523,12 @@ function applyRemote(state: ClusterState, c: RemoteChange): void {
       return v === undefined ? state.deleteNetwork(c.id) : state.putNetwork(decodeNetwork(v));
     case 'leases':
       return v === undefined ? state.deleteLease(c.id) : state.putLease(decodeLease(v));
+    case 'secrets':
+      return v === undefined ? state.deleteSecret(c.id) : state.putSecret(decodeSecret(v));
+    case 'configs':
+      return v === undefined ? state.deleteConfig(c.id) : state.putConfig(decodeConfig(v));
+    case 'keyring':
+      return v === undefined ? state.deleteWrappedKey(c.id) : state.putWrappedKey(decodeWrappedKey(v));
   }
 }
 

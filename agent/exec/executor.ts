@@ -2,6 +2,7 @@
 // test/helpers/fake-executor.ts keeps containers in memory. Nothing here imports an engine.
 import type { Resources, Task } from '../../proto/gen/shoal.js';
 import type { ContainerState, Controller } from './controller.js';
+import type { PayloadLookup } from './payloads.js';
 
 export type { Controller, ContainerState, ContainerStatus, Health, WaitResult, WaitUntil } from './controller.js';
 export { DEFAULT_STOP_GRACE_MS, stopGraceMs } from './controller.js';
@@ -27,6 +28,9 @@ export interface Executor {
   describe(): Promise<EngineDescription>;
   /** Every container carrying LABEL.taskId, stopped ones included. */
   listManaged(): Promise<ManagedContainer[]>;
-  /** The controller for a task; `existing` is its container when one was found at start. */
-  controller(task: Task, existing?: ManagedContainer): Controller;
+  /**
+   * The controller for a task; `existing` is its container when one was found at start;
+   * `payloads` holds the data of the secrets and configs it uses.
+   */
+  controller(task: Task, existing?: ManagedContainer, payloads?: PayloadLookup): Controller;
 }

@@ -44,7 +44,6 @@ import {
   failedPrecondition,
   invalidArgument,
   notFound,
-  notServed,
   unimplemented,
   toServiceError,
   unary,
@@ -63,6 +62,10 @@ import {
 } from './validate-requests.js';
 import { serviceStatus } from './service-status.js';
 import { checkPortConflicts } from './ports.js';
+import type { Keyring } from '../secrets/keyring.js';
+import { ConfigsApi } from './configs.js';
+import { resolveFileRefs } from './file-refs.js';
+import { SecretsApi } from './secrets.js';
 
 /** What Events needs of manager/events/relay.ts's EventRelay. */
 export interface EventFollower {
@@ -81,6 +84,8 @@ export interface ControlApiDeps {
   events?: EventFollower;
   /** Join tokens, client certificates, the CA (the leader's); without it those calls are UNIMPLEMENTED. */
   security?: SecurityApi;
+  /** Seals secrets (the leader's cluster key); without it CreateSecret is UNAVAILABLE. */
+  keyring?: Keyring;
   now?: () => number;
 }
 
@@ -120,14 +125,8 @@ export class ControlApi {
       removeNetwork: unary((req: RemoveNetworkRequest) => this.removeNetwork(req)),
       lookupService: unary(async (req: LookupServiceRequest) => this.lookupService(req.name)),
       events: (call) => serveEvents(this.deps.events, call),
-      createSecret: notServed('CreateSecret'),
-      getSecret: notServed('GetSecret'),
-      listSecrets: notServed('ListSecrets'),
-      removeSecret: notServed('RemoveSecret'),
-      createConfig: notServed('CreateConfig'),
-      getConfig: notServed('GetConfig'),
-      listConfigs: notServed('ListConfigs'),
-      removeConfig: notServed('RemoveConfig'),
+      ...new SecretsApi({ ...this.deps, now: this.now }).handlers(),
+      ...new ConfigsApi({ ...this.deps, now: this.now }).handlers(),
       getJoinTokens: unary((req: GetJoinTokensRequest) => this.security().joinTokens(req)),
       issueClientCertificate: unary((req: IssueClientCertificateRequest) =>
         this.security().issueClientCertificate(req),
@@ -157,7 +156,7 @@ export class ControlApi {
   }
 
   async createService(req: CreateServiceRequest): Promise<Service> {
-    const spec = validateSpec(req.spec);
+    const spec = resolveFileRefs(this.state, validateSpec(req.spec));
     validateStoredSize(spec, spec.mode === ServiceMode.GLOBAL ? this.state.nodes.size : spec.replicas);
     checkPortConflicts(this.state, spec);
     if (this.state.serviceByName(spec.name)) throw alreadyExists(`service "${spec.name}" already exists`);

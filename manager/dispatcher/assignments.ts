@@ -1,13 +1,15 @@
 // The Assignments stream: each agent gets the complete set of its tasks when it opens the
 // stream, then one incremental message per tick with the tasks that changed in a way it
 // must know (desired state, spec version) and the ones removed. Progress the agent itself
-// reported (observed state) is never echoed back.
+// reported (observed state) is never echoed back. The secrets and configs those tasks use
+// travel in the same message, each once per stream (payloads.ts).
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { AssignmentsMessage, AssignmentsRequest, Task } from '../../proto/gen/shoal.js';
 import { AssignmentsMessage_Kind } from '../../proto/gen/shoal.js';
 import { TaskState } from '../../proto/task-state.js';
 import type { ClusterState } from '../store/cluster-state.js';
 import type { Session, Sessions } from './session.js';
+import type { PayloadSource } from './payloads.js';
 
 function sentKey(t: Task): string {
   return `${t.desiredState}/${t.specVersion}`;
@@ -22,6 +24,7 @@ export class Assignments {
   constructor(
     private readonly state: ClusterState,
     private readonly sessions: Sessions,
+    private readonly payloads: PayloadSource,
   ) {}
 
   /** The session's new stream: the complete set first (what was queued for the old one is dropped). */
@@ -29,13 +32,13 @@ export class Assignments {
     s.sent.clear();
     s.queuedUpdates.clear();
     s.queuedRemovals.clear();
+    s.sentFiles.clear();
     const tasks = this.state.tasksOnNode(s.nodeId).filter(isAssigned);
     for (const t of tasks) s.sent.set(t.id, sentKey(t));
     call.write({
       kind: AssignmentsMessage_Kind.COMPLETE,
       tasks,
-      secrets: [],
-      configs: [],
+      ...this.payloads.newFor(tasks, s.sentFiles, s.nodeId),
       renewCertificate: false,
       caPem: '',
       removedTaskIds: [],
@@ -72,11 +75,13 @@ export class Assignments {
     setImmediate(() => {
       s.flushScheduled = false;
       if (!s.stream || (s.queuedUpdates.size === 0 && s.queuedRemovals.size === 0)) return;
+      const tasks = [...s.queuedUpdates.values()];
+      const files = this.payloads.newFor(tasks, s.sentFiles, s.nodeId);
+      if (s.queuedRemovals.size > 0) this.payloads.retain(this.sentTasks(s), s.sentFiles);
       s.stream.write({
         kind: AssignmentsMessage_Kind.INCREMENTAL,
-        tasks: [...s.queuedUpdates.values()],
-        secrets: [],
-        configs: [],
+        tasks,
+        ...files,
         renewCertificate: false,
         caPem: '',
         removedTaskIds: [...s.queuedRemovals],
@@ -84,5 +89,13 @@ export class Assignments {
       s.queuedUpdates.clear();
       s.queuedRemovals.clear();
     });
+  }
+
+  /** The tasks the agent holds now (sent and not removed). */
+  private *sentTasks(s: Session): Iterable<Task> {
+    for (const id of s.sent.keys()) {
+      const t = s.queuedUpdates.get(id) ?? this.state.tasks.get(id);
+      if (t) yield t;
+    }
   }
 }

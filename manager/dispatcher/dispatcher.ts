@@ -41,6 +41,8 @@ import { Assignments } from './assignments.js';
 import { EndpointStreams } from './endpoints.js';
 import { HeartbeatMonitor } from './heartbeat.js';
 import { newSession, Sessions, type Session } from './session.js';
+import { PayloadSource } from './payloads.js';
+import type { Keyring } from '../secrets/keyring.js';
 
 /** What the cluster authority does for the dispatcher (manager/security/); absent in unit tests without TLS. */
 export interface DispatcherSecurity {
@@ -62,6 +64,8 @@ export interface DispatcherOptions {
   log?: (line: string) => void;
   /** Discovery's catalog; without it the Endpoints stream answers UNAVAILABLE. */
   endpoints?: EndpointView;
+  /** Opens secrets for delivery (the leader's cluster key); without it no secret is sent. */
+  keyring?: Keyring;
 }
 
 export class Dispatcher {
@@ -88,7 +92,7 @@ export class Dispatcher {
       log: this.log,
       onDown: (s) => this.endSession(s),
     });
-    this.assignmentStreams = new Assignments(state, this.sessions);
+    this.assignmentStreams = new Assignments(state, this.sessions, new PayloadSource(state, opts.keyring, this.log));
     this.endpointStreams = new EndpointStreams(
       opts.endpoints,
       (nodeId, sessionId) => this.sessions.current(nodeId, sessionId).nodeId,

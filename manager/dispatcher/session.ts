@@ -12,6 +12,7 @@ import type {
   Task,
 } from '../../proto/gen/shoal.js';
 import { notFound } from '../errors.js';
+import type { SentFiles } from './payloads.js';
 
 export interface Session {
   id: string;
@@ -29,6 +30,8 @@ export interface Session {
   sent: Map<string, string>;
   queuedUpdates: Map<string, Task>;
   queuedRemovals: Set<string>;
+  /** The secrets and configs this stream carried to the agent (payloads.ts). */
+  sentFiles: SentFiles;
   flushScheduled: boolean;
 }
 
@@ -40,6 +43,7 @@ export function newSession(nodeId: string, now: number): Session {
     sent: new Map(),
     queuedUpdates: new Map(),
     queuedRemovals: new Set(),
+    sentFiles: new Set(),
     flushScheduled: false,
   };
 }

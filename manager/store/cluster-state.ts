@@ -1,8 +1,8 @@
 // The manager's in-memory view of desired and observed state, with the indexes the
 // orchestrator, scheduler and dispatcher need. Every mutation goes through here: it
 // updates the indexes, queues the write to the store, and tells the listeners.
-import type { Network, Node, Service, SubnetLease, Task } from '../../proto/gen/shoal.js';
-import type { Snapshot } from './store.js';
+import type { Config, Network, Node, Secret, Service, SubnetLease, Task } from '../../proto/gen/shoal.js';
+import type { Snapshot, WrappedKey } from './store.js';
 import type { Writer } from './writer.js';
 import { encode } from './codec.js';
 
@@ -11,7 +11,10 @@ export type Change =
   | { kind: 'service'; id: string; before?: Service; after?: Service }
   | { kind: 'task'; id: string; before?: Task; after?: Task }
   | { kind: 'network'; id: string; before?: Network; after?: Network }
-  | { kind: 'lease'; id: string; before?: SubnetLease; after?: SubnetLease };
+  | { kind: 'lease'; id: string; before?: SubnetLease; after?: SubnetLease }
+  | { kind: 'secret'; id: string; before?: Secret; after?: Secret }
+  | { kind: 'config'; id: string; before?: Config; after?: Config }
+  | { kind: 'keyring'; id: string; before?: WrappedKey; after?: WrappedKey };
 
 /** A lease's id: one per (network, node). */
 export function leaseId(networkId: string, nodeId: string): string {
@@ -26,6 +29,11 @@ export class ClusterState {
   readonly tasks = new Map<string, Task>();
   readonly networks = new Map<string, Network>();
   readonly leases = new Map<string, SubnetLease>();
+  /** spec.data sealed (manager/secrets/keyring.ts): the plaintext is never held here. */
+  readonly secrets = new Map<string, Secret>();
+  readonly configs = new Map<string, Config>();
+  /** Data keys wrapped by the cluster key, by id. */
+  readonly keyring = new Map<string, WrappedKey>();
   private readonly tasksByService = new Map<string, Set<string>>();
   private readonly tasksByNode = new Map<string, Set<string>>();
   /** `${serviceId}/${slot}` -> task ids: one replica slot's current task and history. */
@@ -57,6 +65,12 @@ export class ClusterState {
     this.leases.clear();
     for (const n of snap.networks) this.networks.set(n.id, n);
     for (const l of snap.leases) this.leases.set(leaseId(l.networkId, l.nodeId), l);
+    this.secrets.clear();
+    this.configs.clear();
+    this.keyring.clear();
+    for (const s of snap.secrets) this.secrets.set(s.id, s);
+    for (const c of snap.configs) this.configs.set(c.id, c);
+    for (const k of snap.keyring) this.keyring.set(k.id, k);
   }
 
   /**
@@ -76,6 +90,9 @@ export class ClusterState {
       tasks: [...this.tasks.values()],
       networks: [...this.networks.values()],
       leases: [...this.leases.values()],
+      secrets: [...this.secrets.values()],
+      configs: [...this.configs.values()],
+      keyring: [...this.keyring.values()],
       revision: 0,
     };
   }
@@ -114,6 +131,63 @@ export class ClusterState {
     this.leases.delete(id);
     this.writer?.delete('leases', id);
     this.emit({ kind: 'lease', id, before });
+  }
+
+  // Secrets and configs are immutable: a put is a create (or a follower hearing of one).
+
+  secretByName(name: string): Secret | undefined {
+    for (const s of this.secrets.values()) if (s.spec?.name === name) return s;
+    return undefined;
+  }
+
+  putSecret(secret: Secret): void {
+    const before = this.secrets.get(secret.id);
+    this.secrets.set(secret.id, secret);
+    this.writer?.put('secrets', secret.id, encode('secrets', secret));
+    this.emit({ kind: 'secret', id: secret.id, before, after: secret });
+  }
+
+  deleteSecret(id: string): void {
+    const before = this.secrets.get(id);
+    if (!before) return;
+    this.secrets.delete(id);
+    this.writer?.delete('secrets', id);
+    this.emit({ kind: 'secret', id, before });
+  }
+
+  configByName(name: string): Config | undefined {
+    for (const c of this.configs.values()) if (c.spec?.name === name) return c;
+    return undefined;
+  }
+
+  putConfig(config: Config): void {
+    const before = this.configs.get(config.id);
+    this.configs.set(config.id, config);
+    this.writer?.put('configs', config.id, encode('configs', config));
+    this.emit({ kind: 'config', id: config.id, before, after: config });
+  }
+
+  deleteConfig(id: string): void {
+    const before = this.configs.get(id);
+    if (!before) return;
+    this.configs.delete(id);
+    this.writer?.delete('configs', id);
+    this.emit({ kind: 'config', id, before });
+  }
+
+  putWrappedKey(key: WrappedKey): void {
+    const before = this.keyring.get(key.id);
+    this.keyring.set(key.id, key);
+    this.writer?.put('keyring', key.id, encode('keyring', key));
+    this.emit({ kind: 'keyring', id: key.id, before, after: key });
+  }
+
+  deleteWrappedKey(id: string): void {
+    const before = this.keyring.get(id);
+    if (!before) return;
+    this.keyring.delete(id);
+    this.writer?.delete('keyring', id);
+    this.emit({ kind: 'keyring', id, before });
   }
 
   /**

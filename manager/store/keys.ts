@@ -2,12 +2,24 @@
 
 export const ROOT = '/shoal/v1/';
 
-/** The five kinds of objects ClusterState holds (and snapshots carry). */
-export type Kind = 'nodes' | 'services' | 'tasks' | 'networks' | 'leases';
-export const KINDS: readonly Kind[] = ['nodes', 'services', 'tasks', 'networks', 'leases'];
+/**
+ * The kinds of objects ClusterState holds (and snapshots carry). `secrets` hold their data
+ * sealed (manager/secrets/keyring.ts); `keyring` holds data keys wrapped by the cluster key.
+ */
+export type Kind = 'nodes' | 'services' | 'tasks' | 'networks' | 'leases' | 'secrets' | 'configs' | 'keyring';
+export const KINDS: readonly Kind[] = [
+  'nodes',
+  'services',
+  'tasks',
+  'networks',
+  'leases',
+  'secrets',
+  'configs',
+  'keyring',
+];
 
 /**
- * Every key space the Writer writes: the five kinds, plus the leader's discovery
+ * Every key space the Writer writes: the kinds, plus the leader's discovery
  * endpoints (`endpoints/<service name>/<task id>`, bound to a per-node etcd lease), which
  * are not part of ClusterState: parseKey ignores them, so snapshots never hold them.
  */

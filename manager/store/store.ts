@@ -1,7 +1,17 @@
 // The persistence seam: the manager keeps desired state in memory (ClusterState) and
 // writes it through a Store. etcd in production, memory in unit tests.
-import type { Network, Node, Service, SubnetLease, Task } from '../../proto/gen/shoal.js';
+import type { Config, Network, Node, Secret, Service, SubnetLease, Task } from '../../proto/gen/shoal.js';
 import type { KeySpace } from './keys.js';
+
+/**
+ * A data key as stored (kind 'keyring'): sealed with the cluster key, never in the clear.
+ * `wrapped` is base64 of manager/secrets/cipher.ts's sealed form.
+ */
+export interface WrappedKey {
+  id: string;
+  wrapped: string;
+  createdAtMs: number;
+}
 
 export interface Snapshot {
   nodes: Node[];
@@ -9,11 +19,25 @@ export interface Snapshot {
   tasks: Task[];
   networks: Network[];
   leases: SubnetLease[];
+  /** spec.data sealed (manager/secrets/keyring.ts), never the plaintext. */
+  secrets: Secret[];
+  configs: Config[];
+  keyring: WrappedKey[];
   revision: number;
 }
 
 export function emptySnapshot(revision = 0): Snapshot {
-  return { nodes: [], services: [], tasks: [], networks: [], leases: [], revision };
+  return {
+    nodes: [],
+    services: [],
+    tasks: [],
+    networks: [],
+    leases: [],
+    secrets: [],
+    configs: [],
+    keyring: [],
+    revision,
+  };
 }
 
 /** A put carries the object's JSON; a delete carries none. */

@@ -82,3 +82,29 @@ export const backendNetwork: NetworkDetail = {
   ],
   services: ['web', 'api'],
 };
+/** Two nodes for a fake cluster: host1 ready and active, host2 down and drained. */
+export const NODE1: Node = {
+  id: 'node1aaaaaaaaaaaaaaaaaaaa',
+  description: {
+    hostname: 'host1',
+    resources: { nanoCpus: 2e9, memoryBytes: 2 ** 31 },
+    labels: { zone: 'a' },
+    engineVersion: '27.3.1',
+    os: 'linux',
+    arch: 'x86_64',
+    address: '10.213.0.11',
+  },
+  labels: { ssd: 'true' },
+  availability: Availability.ACTIVE,
+  status: NodeStatus.READY,
+  statusMessage: '',
+  createdAtMs: 1,
+  updatedAtMs: 2,
+};
+export const NODE2: Node = {
+  ...NODE1,
+  id: 'node2bbbbbbbbbbbbbbbbbbbb',
+  description: { ...NODE1.description!, hostname: 'host2', address: '10.213.0.12' },
+  availability: Availability.DRAIN,
+  status: NodeStatus.DOWN,
+};

@@ -35,13 +35,16 @@ import {
   ControlService,
   type ControlServer,
   type ManagerInfo,
-  Availability,
   type Node,
   type Service,
   type ServiceSpec,
   type ServiceStatus,
   type Task,
 } from '../../proto/gen/shoal.js';
+import { NODE1, NODE2 } from './cli-fixtures.js';
+import { FakeFiles } from './fake-files.js';
+
+export { NODE1, NODE2 };
 
 export interface Call {
   method: string;
@@ -69,6 +72,8 @@ export class FakeControl {
   managers: ManagerInfo[] = [];
   networks: Network[] = [];
   leases: SubnetLease[] = [];
+  /** Secrets and configs (fake-files.ts). */
+  readonly files = new FakeFiles(() => this.services);
   /** What LookupService answers for the services that exist (by serviceName). */
   endpoints: Endpoint[] = [];
   /** The Events streams open now. */
@@ -368,7 +373,7 @@ export class FakeControl {
         if (this.services.some((s) => s.spec?.name === spec.name)) {
           return { code: grpcStatus.ALREADY_EXISTS, details: `service "${spec.name}" already exists` };
         }
-        return this.addService(spec);
+        return this.files.missingRef(spec) ?? this.addService(spec);
       }),
       getService: handle('getService', (req: { ref: string }) => this.#service(req.ref)),
       listServices: handle('listServices', () => ({
@@ -417,6 +422,7 @@ export class FakeControl {
         });
         this.#streamsChanged();
       },
+      ...this.files.handlers(handle),
       ...notServedYet(),
     };
   }
@@ -427,14 +433,6 @@ function notServedYet() {
   const refuse = (_call: unknown, cb: (err: Failure, res: null) => void) =>
     cb({ code: grpcStatus.UNIMPLEMENTED, details: 'not served by the fake' }, null);
   return {
-    createSecret: refuse,
-    getSecret: refuse,
-    listSecrets: refuse,
-    removeSecret: refuse,
-    createConfig: refuse,
-    getConfig: refuse,
-    listConfigs: refuse,
-    removeConfig: refuse,
     getJoinTokens: refuse,
     issueClientCertificate: refuse,
     inspectCa: refuse,
@@ -467,33 +465,6 @@ export function fullSpec(spec: Partial<ServiceSpec> & { name: string }): Service
     ...spec,
   };
 }
-
-/** Two nodes for a fake cluster: host1 ready and active, host2 down and drained. */
-export const NODE1: Node = {
-  id: 'node1aaaaaaaaaaaaaaaaaaaa',
-  description: {
-    hostname: 'host1',
-    resources: { nanoCpus: 2e9, memoryBytes: 2 ** 31 },
-    labels: { zone: 'a' },
-    engineVersion: '27.3.1',
-    os: 'linux',
-    arch: 'x86_64',
-    address: '10.213.0.11',
-  },
-  labels: { ssd: 'true' },
-  availability: Availability.ACTIVE,
-  status: NodeStatus.READY,
-  statusMessage: '',
-  createdAtMs: 1,
-  updatedAtMs: 2,
-};
-export const NODE2: Node = {
-  ...NODE1,
-  id: 'node2bbbbbbbbbbbbbbbbbbbb',
-  description: { ...NODE1.description!, hostname: 'host2', address: '10.213.0.12' },
-  availability: Availability.DRAIN,
-  status: NodeStatus.DOWN,
-};
 
 /** A started fake, stopped when the test ends; `nodes` as given (none by default). */
 export async function startFake(

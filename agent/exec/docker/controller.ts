@@ -11,6 +11,8 @@ import { AbortedError, ConflictError, ExecError, NotFoundError } from '../errors
 import type { ManagedContainer } from '../executor.js';
 import { fromDocker, fromPull, isNotFound, isNotModified } from './errors.js';
 import type { HealthEvents } from './health-events.js';
+import type { PayloadLookup } from '../payloads.js';
+import type { TaskFiles } from './files.js';
 import { containerConfig, stopSeconds, taskContainerName } from './spec.js';
 
 /**
@@ -61,6 +63,9 @@ export function addressesOf(networks: Record<string, string> | undefined): Netwo
 export interface DockerControllerOptions {
   /** Tests: HEALTH_SAFETY_NET_MS (a long one shows that the events alone wake the wait). */
   healthSafetyNetMs?: number;
+  /** Where the task's secrets and configs are written (a tmpfs), and their data. */
+  files?: TaskFiles;
+  payloads?: PayloadLookup;
 }
 
 export class DockerController implements Controller {
@@ -113,12 +118,14 @@ export class DockerController implements Controller {
       if (d === undefined) throw new ExecError(`network ${name} is not ready on this host`, { retryable: true });
       dockerNets.push(d);
     }
+    // Before the container (re)starts its files must be there (an adopted one's too).
+    const mounts = await this.fileMounts();
     if (this.id !== undefined && (await this.inspect()) !== undefined) return this.connect(dockerNets.slice(1));
     this.id = undefined;
     // Names resolve through the agent's DNS server on the first network's gateway.
     const first = this.networkNames()[0];
     const gateway = first === undefined ? undefined : this.networks?.gateway?.(first);
-    const config = containerConfig(this.task, dockerNets[0], gateway === undefined ? undefined : [gateway]);
+    const config = containerConfig(this.task, dockerNets[0], gateway === undefined ? undefined : [gateway], mounts);
     // Create first, as `docker run` does: one engine call per task in the common case. A
     // container of our name left by an earlier attempt answers 409 and is adopted; a missing
     // image answers 404 and is pulled, then the create is asked again. (Asking first, by name
@@ -210,14 +217,26 @@ export class DockerController implements Controller {
   }
 
   async remove(): Promise<void> {
-    if (this.id === undefined) return;
-    try {
-      await this.docker.getContainer(this.id).remove({ force: true, v: true });
-    } catch (err) {
-      const e = fromDocker(err, `remove container ${short(this.id)}`);
-      if (e instanceof NotFoundError || e instanceof ConflictError) return; // gone, or going
-      throw e;
+    if (this.id !== undefined) {
+      try {
+        await this.docker.getContainer(this.id).remove({ force: true, v: true });
+      } catch (err) {
+        const e = fromDocker(err, `remove container ${short(this.id)}`);
+        if (!(e instanceof NotFoundError) && !(e instanceof ConflictError)) throw e; // else: gone, or going
+      }
     }
+    // The container is gone: so are its secrets and configs.
+    await this.opts.files?.remove(this.task.id);
+  }
+
+  /** The task's secrets and configs written to the tmpfs; their mounts. */
+  private async fileMounts(): Promise<Docker.MountSettings[]> {
+    const { files, payloads } = this.opts;
+    const spec = this.task.spec;
+    if ((spec?.secrets.length ?? 0) === 0 && (spec?.configs.length ?? 0) === 0) return [];
+    if (files === undefined)
+      throw new ExecError(`task ${this.task.id} uses secrets or configs: this agent cannot mount them`);
+    return files.prepare(this.task, payloads);
   }
 
   async inspect(): Promise<ContainerState | undefined> {

@@ -8,6 +8,8 @@ import { DockerController, containerStatus, healthFromListStatus, type DockerCon
 import { fromDocker } from './errors.js';
 import { HealthEvents } from './health-events.js';
 import type { NetworkAttachments } from '../../network/controller.js';
+import type { PayloadLookup } from '../payloads.js';
+import { TaskFiles } from './files.js';
 
 export interface DockerExecutorOptions {
   /** Path of the engine's unix socket, e.g. /var/run/docker.sock. */
@@ -17,6 +19,11 @@ export interface DockerExecutorOptions {
   networks?: NetworkAttachments;
   /** Tests: how often a container whose health is watched is inspected besides the events. */
   healthSafetyNetMs?: number;
+  /**
+   * Where tasks' secrets and configs are written: a tmpfs the agent mounts there (or finds);
+   * without it, a task using one fails.
+   */
+  filesDir?: string;
 }
 
 export class DockerExecutor implements Executor {
@@ -25,11 +32,17 @@ export class DockerExecutor implements Executor {
   readonly healthEvents: HealthEvents;
   private readonly networks: NetworkAttachments | undefined;
   private readonly controllerOpts: DockerControllerOptions;
+  /** Secrets and configs as files on a tmpfs (undefined without filesDir). */
+  readonly files: TaskFiles | undefined;
 
   constructor(opts: DockerExecutorOptions) {
     this.docker = new Docker({ socketPath: opts.socketPath });
     this.networks = opts.networks;
-    this.controllerOpts = opts.healthSafetyNetMs === undefined ? {} : { healthSafetyNetMs: opts.healthSafetyNetMs };
+    this.files = opts.filesDir === undefined ? undefined : new TaskFiles(opts.filesDir, opts.log);
+    this.controllerOpts = {
+      ...(opts.healthSafetyNetMs !== undefined && { healthSafetyNetMs: opts.healthSafetyNetMs }),
+      ...(this.files !== undefined && { files: this.files }),
+    };
     this.healthEvents = new HealthEvents(this.docker, { ...(opts.log !== undefined && { log: opts.log }) });
   }
 
@@ -78,13 +91,18 @@ export class DockerExecutor implements Executor {
     return out;
   }
 
-  controller(task: Task, existing?: ManagedContainer): Controller {
-    return new DockerController(this.docker, this.healthEvents, task, existing, this.networks, this.controllerOpts);
+  controller(task: Task, existing?: ManagedContainer, payloads?: PayloadLookup): Controller {
+    const opts = payloads === undefined ? this.controllerOpts : { ...this.controllerOpts, payloads };
+    return new DockerController(this.docker, this.healthEvents, task, existing, this.networks, opts);
   }
 
-  /** Stop following the engine (idempotent): its health events stream closes. Containers stay. */
+  /**
+   * Stop following the engine (idempotent): its health events stream closes. Containers stay
+   * (and so do the files of those using secrets or configs).
+   */
   async close(): Promise<void> {
     await this.healthEvents.close();
+    await this.files?.close();
   }
 
   /** "Exited (3) 2 minutes ago" gives it without a call; inspect when the text says nothing. */

@@ -29,12 +29,18 @@ export function taskContainerName(task: Task): string {
 }
 
 /**
+ * `mounts`: the task's secrets and configs (files.ts).
  * `networkMode`: the Docker network to create it on (its first network; others are connected
  * after). `dns`: the resolvers the container uses, i.e. the agent's DNS server on the gateway of
  * that first network (Docker's embedded DNS, 127.0.0.11 on user-defined networks, forwards
  * names it does not know to them, from the container's own address).
  */
-export function containerConfig(task: Task, networkMode?: string, dns?: string[]): Docker.ContainerCreateOptions {
+export function containerConfig(
+  task: Task,
+  networkMode?: string,
+  dns?: string[],
+  mounts: Docker.MountSettings[] = [],
+): Docker.ContainerCreateOptions {
   const spec = task.spec;
   if (spec === undefined || spec.image === '') throw new ExecError(`task ${task.id} has no image to run`);
 
@@ -57,6 +63,8 @@ export function containerConfig(task: Task, networkMode?: string, dns?: string[]
     ...(Object.keys(bindings).length > 0 ? { PortBindings: bindings } : {}),
     ...(networkMode !== undefined ? { NetworkMode: networkMode } : {}),
     ...(dns !== undefined && dns.length > 0 ? { Dns: dns } : {}),
+    // Secrets and configs: files on the agent's tmpfs, read-only (files.ts).
+    ...(mounts.length > 0 ? { Mounts: mounts } : {}),
   };
   return {
     name: taskContainerName(task),

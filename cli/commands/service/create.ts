@@ -24,6 +24,7 @@ import {
   STOP_GRACE_PERIOD,
   stopGracePeriod,
 } from './spec-flags.js';
+import { CONFIG, configRefs, SECRET, secretRefs } from './file-refs.js';
 import { DETACH, TIMEOUT, waitFor, type WaitOptions, waitOptions, type WaitTarget } from './wait.js';
 
 const DEFAULT_REPLICAS = 1; // as docker
@@ -90,8 +91,8 @@ function build({ flags, positionals }: Parsed): CreateOptions {
     restart,
     health,
     networks,
-    secrets: [],
-    configs: [],
+    secrets: secretRefs(flags),
+    configs: configRefs(flags),
   };
   if (stopGracePeriodMs !== undefined) spec.stopGracePeriodMs = stopGracePeriodMs;
   // The manager's bounds (name a DNS label, replicas, sizes, durations), refused before any call.
@@ -114,6 +115,8 @@ export const serviceCreate: CommandSpec<CreateOptions> = {
     LABEL,
     PUBLISH,
     NETWORK,
+    SECRET,
+    CONFIG,
     STOP_GRACE_PERIOD,
     ...HEALTH_FLAGS,
     ...RESTART_FLAGS,

@@ -33,6 +33,7 @@ import {
   task,
 } from '../../../../helpers/docker-engine.js';
 import { FakeDispatcher } from '../../../../helpers/fake-dispatcher.js';
+import { registerFileTests } from '../../../../helpers/engine-files.js';
 
 /** Serial with an engine; without one each test is a skip that says what it needs. */
 const run = (title: string, fn: (t: ExecutionContext) => Promise<void>): void => {
@@ -483,3 +484,5 @@ run('a wait asked with an already aborted signal returns at once (the abort is n
   t.true((await inspectTask('abortedwait')).State.Running, 'returned while the container still runs');
   await worker.close();
 });
+
+registerFileTests(run); // secrets and configs (test/helpers/engine-files.ts)

@@ -86,3 +86,14 @@ test('container config: created on its first network', (t) => {
   t.is(containerConfig(makeTask('t'), 'shoal-a').HostConfig?.NetworkMode, 'shoal-a');
   t.is(containerConfig(makeTask('t')).HostConfig?.NetworkMode, undefined);
 });
+
+test('secrets and configs: read-only bind mounts from the agent, never in the environment', (t) => {
+  const mounts = [{ Type: 'bind' as const, Source: '/state/files/t1/secrets', Target: '/run/secrets', ReadOnly: true }];
+  const task = makeTask('t1', {
+    spec: { env: ['A=1'], secrets: [{ secretId: 's1', secretName: 'pw', target: undefined }] },
+  });
+  const config = containerConfig(task, undefined, undefined, mounts);
+  t.deepEqual(config.HostConfig?.Mounts, mounts);
+  t.deepEqual(config.Env, ['A=1']);
+  t.is(containerConfig(makeTask('t2')).HostConfig?.Mounts, undefined);
+});
