@@ -48,7 +48,10 @@ const deadline = () => ({ deadline: Date.now() + CALL_TIMEOUT_MS });
 export async function joinCluster(joinAddress: string, token: string, hostname: string): Promise<Joined> {
   const parsed = parseToken(token);
   if (!parsed) throw new JoinError(`the join token is malformed (expected ${TOKEN_SHAPE})`, true);
-  const open = new NodeCAClient(joinAddress, bootstrapCredentials(), { 'grpc.enable_http_proxy': 0, ...MANAGER_CHANNEL_OPTIONS });
+  const open = new NodeCAClient(joinAddress, bootstrapCredentials(), {
+    'grpc.enable_http_proxy': 0,
+    ...MANAGER_CHANNEL_OPTIONS,
+  });
   let caPem: string;
   try {
     caPem = (
@@ -74,7 +77,10 @@ export async function joinCluster(joinAddress: string, token: string, hostname: 
     );
   }
   const { keyPem, csrPem } = await newKeyAndCsr();
-  const pinned = new NodeCAClient(joinAddress, pinnedCredentials(caPem), { 'grpc.enable_http_proxy': 0, ...MANAGER_CHANNEL_OPTIONS });
+  const pinned = new NodeCAClient(joinAddress, pinnedCredentials(caPem), {
+    'grpc.enable_http_proxy': 0,
+    ...MANAGER_CHANNEL_OPTIONS,
+  });
   let res: JoinResponse;
   try {
     res = await new Promise<JoinResponse>((resolve, reject) =>
