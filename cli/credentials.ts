@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { hasBundle, readBundle, type TlsBundle } from '../proto/pki/bundle.js';
 import { managerCredentials } from '../proto/pki/grpc-tls.js';
+import { certificateInfo } from '../proto/pki/x509.js';
 import { CliError } from './errors.js';
 
 export const DEFAULT_MANAGER_STATE_DIR = '/var/lib/shoal/manager';
@@ -23,11 +24,23 @@ export function findBundle(env: Readonly<Record<string, string | undefined>>): {
   const candidates = certPathCandidates(env);
   for (const dir of candidates) {
     if (!hasBundle(dir)) continue;
+    let bundle: TlsBundle;
     try {
-      return { dir, bundle: readBundle(dir) };
+      bundle = readBundle(dir);
     } catch (err) {
       throw new CliError(`cannot read the client certificate: ${(err as Error).message}`, { cause: err });
     }
+    let notAfterMs: number;
+    try {
+      notAfterMs = certificateInfo(bundle.certPem).notAfterMs;
+    } catch (err) {
+      throw new CliError(`${dir}/cert.pem: ${(err as Error).message}`, { cause: err });
+    }
+    if (notAfterMs <= Date.now())
+      throw new CliError(
+        `the client certificate in ${dir} expired at ${new Date(notAfterMs).toISOString()}: get a new bundle (shoal ca issue, or a manager's state directory)`,
+      );
+    return { dir, bundle };
   }
   throw new CliError(
     env.SHOAL_CERT_PATH

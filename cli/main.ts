@@ -10,7 +10,7 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   process.exit(process.exitCode ?? 0);
 });
 
-process.exitCode = await runShoal(process.argv.slice(2), {
+const code = await runShoal(process.argv.slice(2), {
   env: process.env,
   out: (text) => void process.stdout.write(`${text}\n`),
   err: (text) => void process.stderr.write(`${text}\n`),
@@ -22,3 +22,6 @@ process.exitCode = await runShoal(process.argv.slice(2), {
     return interrupted.signal;
   },
 });
+// Exit now: a channel still in a TLS handshake with an address that never answered would
+// keep the process alive (stdout and stderr are synchronous for files and pipes on Linux).
+process.exit(code);

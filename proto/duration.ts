@@ -35,3 +35,14 @@ export function parseDuration(text: string): number | undefined {
   if (pos === 0 || !Number.isFinite(total)) return undefined;
   return Math.round(total);
 }
+
+/** A whole number of milliseconds as a Go duration the parser reads back: 2160h, 1m, 90s, 250ms. */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+  ] as const)
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
+}

@@ -43,6 +43,8 @@ export class SecurityApi {
   }
 
   async inspect(): Promise<CAStatus> {
+    // A rotation whose last node renewed (or went down) ends here at the latest.
+    await this.finishRotationIfDone();
     const rec = this.authority.record;
     const waiting = await this.waitingFor();
     return {

@@ -21,6 +21,8 @@ import { open, seal } from './seal.js';
 export const DEFAULT_CERT_EXPIRY_MS = 90 * 24 * 3600_000;
 /** A node certificate lives at least this long (renewal happens at 50-80% of its life). */
 export const MIN_CERT_EXPIRY_MS = 60_000;
+/** Client (admin) certificates are files people hold, renewed by nobody: they last a year whatever --cert-expiry says. */
+export const CLIENT_CERT_LIFETIME_MS = 365 * 24 * 3600_000;
 export const MAX_CERT_EXPIRY_MS = 10 * 365 * 24 * 3600_000;
 
 export interface CaRecord {
@@ -140,7 +142,8 @@ export class ClusterAuthority extends EventEmitter<{ changed: [CaRecord] }> {
   async issue(id: string, role: RoleName, csrPem: string, hostname = ''): Promise<Issued> {
     const rec = this.record;
     const signer = await this.signer();
-    const certPem = await signer.sign({ csrPem, id, role, clusterId: rec.clusterId, lifetimeMs: rec.certExpiryMs });
+    const lifetimeMs = role === 'admin' ? CLIENT_CERT_LIFETIME_MS : rec.certExpiryMs;
+    const certPem = await signer.sign({ csrPem, id, role, clusterId: rec.clusterId, lifetimeMs });
     if (role !== 'admin') {
       const member: MemberRecord = { id, role, hostname, joinedAtMs: this.now(), digest: this.digest };
       const prev = await this.member(id);

@@ -155,7 +155,12 @@ export class ManagerSecurity {
       const b = readBundle(dir);
       try {
         const info = certificateInfo(b.certPem);
-        if (info.clusterId === this.authority.clusterId && this.signedBy(b.certPem, this.authority.record.roots[0]!)) {
+        const halfLife = info.notBeforeMs + (info.notAfterMs - info.notBeforeMs) / 2;
+        if (
+          info.clusterId === this.authority.clusterId &&
+          this.signedBy(b.certPem, this.authority.record.roots[0]!) &&
+          Date.now() < halfLife
+        ) {
           if (b.caPem !== this.authority.caPem) writeBundle(dir, { ...b, caPem: this.authority.caPem });
           return;
         }

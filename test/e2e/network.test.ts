@@ -3,10 +3,12 @@
 // (a 5 MB transfer included), B reaches none of A, all of it survives an agent restart, and
 // after `node rm --force` of a host no neighbour/FDB/route entry on the others points at it.
 import test from 'ava';
+import { readFileSync } from 'node:fs';
 import {
   HOSTS,
   IMAGE,
   HTTPD,
+  localCluster,
   localClusterOk,
   measured,
   removeService,
@@ -214,46 +216,61 @@ test.serial('after an agent restart everything still holds; containers and addre
   await checkAll(t);
 });
 
-test.serial('node rm --force: no neighbour, FDB or route entry on the other hosts points at it', async (t) => {
-  const gone = HOSTS[HOSTS.length - 1]!;
-  const address = `10.213.0.${10 + HOSTS.length}`;
-  const [info] = await shoalJson<{ vni: number; leases: Array<{ node: string; subnet: string; nodeAddress: string }> }>(
-    'network',
-    'inspect',
-    netA,
-  );
-  if (info === undefined) throw new Error(`network inspect ${netA}: nothing`);
-  const vni = info.vni;
-  const subnet = info.leases.find((l) => l.node === gone)?.subnet ?? '';
-  t.is(info.leases.find((l) => l.node === gone)?.nodeAddress, address);
-  t.not(subnet, '', `${gone} has a lease on ${netA}`);
-  const peerIp = subnet.split('/')[0]!;
-  const others = HOSTS.filter((h) => h !== gone);
-  const entries = async (h: string) =>
-    [
-      (await inNetns(h, ['ip', 'neigh', 'show', 'dev', `vx${vni}`])).stdout,
-      (await inNetns(h, ['bridge', 'fdb', 'show', 'dev', `vx${vni}`])).stdout,
-      (await inNetns(h, ['ip', 'route', 'show', 'dev', `vx${vni}`])).stdout,
-    ].join('');
-  for (const h of others) t.true((await entries(h)).includes(address), `${h} has entries for ${gone} first`);
-  await localClusterOk('stop-agent', gone);
-  try {
-    await shoalOk('node', 'rm', '--force', gone);
-    const started = Date.now();
-    for (const h of others) {
-      await waitFor(
-        async () => {
-          const e = await entries(h);
-          return !e.includes(address) && !e.includes(`${peerIp} `) && !e.includes(subnet);
-        },
-        45_000,
-        `no entry for ${gone} (${address}, ${subnet}) on ${h}`,
+test.serial(
+  'node rm --force of a live node: it stays out; no neighbour, FDB or route entry points at it; it joins again with a fresh token',
+  async (t) => {
+    const gone = HOSTS[HOSTS.length - 1]!;
+    const address = `10.213.0.${10 + HOSTS.length}`;
+    const [info] = await shoalJson<{
+      vni: number;
+      leases: Array<{ node: string; subnet: string; nodeAddress: string }>;
+    }>('network', 'inspect', netA);
+    if (info === undefined) throw new Error(`network inspect ${netA}: nothing`);
+    const vni = info.vni;
+    const subnet = info.leases.find((l) => l.node === gone)?.subnet ?? '';
+    t.is(info.leases.find((l) => l.node === gone)?.nodeAddress, address);
+    t.not(subnet, '', `${gone} has a lease on ${netA}`);
+    const peerIp = subnet.split('/')[0]!;
+    const others = HOSTS.filter((h) => h !== gone);
+    const entries = async (h: string) =>
+      [
+        (await inNetns(h, ['ip', 'neigh', 'show', 'dev', `vx${vni}`])).stdout,
+        (await inNetns(h, ['bridge', 'fdb', 'show', 'dev', `vx${vni}`])).stdout,
+        (await inNetns(h, ['ip', 'route', 'show', 'dev', `vx${vni}`])).stdout,
+      ].join('');
+    for (const h of others) t.true((await entries(h)).includes(address), `${h} has entries for ${gone} first`);
+    // Its agent keeps running: node rm revokes its certificate, so it cannot register again.
+    try {
+      await shoalOk('node', 'rm', '--force', gone);
+      const started = Date.now();
+      for (const h of others) {
+        await waitFor(
+          async () => {
+            const e = await entries(h);
+            return !e.includes(address) && !e.includes(`${peerIp} `) && !e.includes(subnet);
+          },
+          45_000,
+          `no entry for ${gone} (${address}, ${subnet}) on ${h}`,
+        );
+      }
+      measured(t, 'node rm --force to its entries gone', Date.now() - started);
+      for (const h of others) t.false((await entries(h)).includes(address), h);
+      // It stays out: its agent was refused and stopped; the node never comes back by itself.
+      const status = await waitFor(
+        async () => new RegExp(`^${gone} .*agent down`, 'm').test((await localCluster('status')).stdout),
+        30_000,
+        `the agent of ${gone} stops once refused`,
       );
+      t.true(status);
+      await new Promise((r) => setTimeout(r, 3_000));
+      const names = (await shoalJson<{ hostname: string }>('node', 'ls')).map((n) => n.hostname);
+      t.false(names.includes(gone), `${gone} is not in node ls: ${names.join(',')}`);
+      const log = readFileSync(`/var/log/shoal-bed/agent-${gone}.log`, 'utf8');
+      t.regex(log, /was removed from the cluster/);
+    } finally {
+      // `deploy/local-cluster rejoin`: its old certificate dropped, it joins with a fresh worker token.
+      await localClusterOk('rejoin', gone);
+      await waitNodesReady(60_000);
     }
-    measured(t, 'node rm --force to its entries gone', Date.now() - started);
-    for (const h of others) t.false((await entries(h)).includes(address), h);
-  } finally {
-    await localClusterOk('start-agent', gone);
-    await waitNodesReady(60_000).catch(() => {});
-  }
-});
+  },
+);

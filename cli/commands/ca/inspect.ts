@@ -1,6 +1,6 @@
 // shoal ca inspect: the cluster's CA (digest, roots, certificate lifetime, rotation progress).
 import type { CAStatus } from '../../../proto/gen/shoal.js';
-import { humanDuration } from '../../output.js';
+import { formatDuration } from '../../../proto/duration.js';
 import { noArguments } from '../../parse/values.js';
 import type { CommandSpec } from '../command.js';
 
@@ -9,7 +9,7 @@ export function caSummary(s: CAStatus): string {
     `Cluster ID:        ${s.clusterId}`,
     `Root CA digest:    ${s.digest}`,
     `Root valid until:  ${new Date(s.rootNotAfterMs).toISOString()}`,
-    `Cert expiry:       ${humanDuration(s.certExpiryMs)}`,
+    `Cert expiry:       ${formatDuration(s.certExpiryMs)}`,
     `Rotation:          ${s.rotating ? `under way, ${s.nodesRenewed} of ${s.nodes} ready nodes renewed` : 'none'}`,
   ].join('\n');
 }

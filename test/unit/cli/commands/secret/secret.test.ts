@@ -1,6 +1,7 @@
 // `shoal secret ...` through the real cli/bin/shoal against the fake Control service: create
 // from a file or stdin, ls, inspect (never the data), rm (refused while in use).
 import { spawn } from 'node:child_process';
+import { ADMIN_CERT_PATH } from '../../../../helpers/test-pki.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,7 +25,7 @@ function tmpFile(t: { teardown(fn: () => void): void }, content: string): string
 /** `shoal args` with `input` on its stdin. */
 function shoalWithStdin(args: string[], host: string, input: string) {
   const child = spawn(process.execPath, [BIN, ...args], {
-    env: { ...process.env, SHOAL_HOST: host },
+    env: { ...process.env, SHOAL_HOST: host, SHOAL_CERT_PATH: ADMIN_CERT_PATH },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stdout = '';
