@@ -81,6 +81,7 @@ export interface ManagerConfig {
 
 const SHUTDOWN_GRACE_MS = 2_000;
 const JOIN_MESSAGE_LIMIT = 64 * 1024;
+const ROTATION_CHECK_MS = 2_000;
 const RELOAD_RETRY_MS = 250;
 /** Tries to start the election (etcd may still be starting) before the manager gives up. */
 const START_ATTEMPTS = 60;
@@ -202,8 +203,13 @@ export class Manager {
     await retry(() => security.start(etcd), 'start the cluster authority', log);
     // Secrets' data key is wrapped by the cluster key every manager holds (joined ones too).
     this.keyring = new Keyring(security.key);
-    security.authority.on('changed', (rec) => {
-      if (this.term?.role === 'leader') this.term.dispatcher.pushCa(rec.roots.join(''));
+    // A rotation started or ended (not a token rotated): the agents trust the new roots and renew.
+    let roots = security.authority.caPem;
+    security.authority.on('changed', () => {
+      const now = security.authority.caPem;
+      if (now === roots) return;
+      roots = now;
+      if (this.term?.role === 'leader') this.term.dispatcher.pushCa(now);
     });
     const clusterId = () => security.authority.clusterId;
 
@@ -411,6 +417,16 @@ export class Manager {
     const registry = new EndpointRegistry(state, writer, store, { log });
     const stopEvents = this.events?.followState(state) ?? (() => {});
     dispatcher.start();
+    // While a CA rotation is under way: nodes not renewed yet are told again (one that
+    // reconnected missed the first word), and the rotation ends once none is left.
+    const rotationTicker = setInterval(() => {
+      if (security.authority.record.roots.length < 2) return;
+      void (async () => {
+        if (await securityApi.finishRotationIfDone()) return;
+        dispatcher.pushCa(security.authority.caPem, new Set((await securityApi.waitingFor()).ids));
+      })().catch((err: unknown) => log(`security: rotation check: ${(err as Error).message}`));
+    }, ROTATION_CHECK_MS);
+    rotationTicker.unref();
     loop.enable();
     void registry.start();
     this.term = {
@@ -422,7 +438,10 @@ export class Manager {
       dispatcherImpl: dispatcher.implementation(),
       api,
       registry,
-      stopEvents,
+      stopEvents: () => {
+        clearInterval(rotationTicker);
+        stopEvents();
+      },
     };
     log(
       `leading: ${snapshot.nodes.length} nodes, ${snapshot.services.length} services, ${snapshot.tasks.length} tasks loaded in ${Date.now() - started} ms`,

@@ -16,6 +16,8 @@ import { invalidArgument } from '../errors.js';
 
 const CLIENT_NAME_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const MAX_PEM = 16 * 1024;
+/** A node down this long no longer holds a CA rotation up. */
+export const ROTATION_DOWN_GRACE_MS = 5 * 60_000;
 
 export class SecurityApi {
   constructor(
@@ -76,17 +78,22 @@ export class SecurityApi {
   }
 
   /**
-   * The worker nodes a rotation waits for: ready nodes whose newest certificate is not of
-   * the signing root (down nodes do not hold it up: they join again after it ends).
+   * The worker nodes a rotation waits for: those whose newest certificate is not of the
+   * signing root, unless their node has been down for ROTATION_DOWN_GRACE_MS (those join
+   * again with a token after it ends; a node down for a moment is waited for).
    */
-  async waitingFor(): Promise<{ total: number; ids: string[] }> {
+  async waitingFor(nowMs = Date.now()): Promise<{ total: number; ids: string[] }> {
     const digest = this.authority.digest;
     const members = (await this.authority.members()).filter((m) => m.role === 'worker');
-    const ready = members.filter((m) => this.state.nodes.get(m.id)?.status === NodeStatus.READY);
-    return { total: ready.length, ids: ready.filter((m) => m.digest !== digest).map((m) => m.id) };
+    const counted = members.filter((m) => {
+      const node = this.state.nodes.get(m.id);
+      if (!node) return false; // removed: its membership goes with it
+      return node.status !== NodeStatus.DOWN || nowMs - node.updatedAtMs < ROTATION_DOWN_GRACE_MS;
+    });
+    return { total: counted.length, ids: counted.filter((m) => m.digest !== digest).map((m) => m.id) };
   }
 
-  /** Ends a rotation once every ready worker has a certificate of the new root. */
+  /** Ends a rotation once every worker it waits for has a certificate of the new root. */
   async finishRotationIfDone(): Promise<boolean> {
     if (this.authority.record.roots.length < 2) return false;
     if ((await this.waitingFor()).ids.length > 0) return false;

@@ -297,17 +297,18 @@ export class Dispatcher {
    * Tells every connected agent the roots to trust now and to renew its certificate (a CA
    * rotation started or ended); the agents answer with RenewCertificate.
    */
-  pushCa(caPem: string): void {
+  pushCa(caPem: string, only?: ReadonlySet<string>): void {
     for (const s of this.sessions.values())
-      s.stream?.write({
-        kind: AssignmentsMessage_Kind.INCREMENTAL, // nothing added or removed
-        tasks: [],
-        removedTaskIds: [],
-        secrets: [],
-        configs: [],
-        renewCertificate: true,
-        caPem,
-      });
+      if (!only || only.has(s.nodeId))
+        s.stream?.write({
+          kind: AssignmentsMessage_Kind.INCREMENTAL, // nothing added or removed
+          tasks: [],
+          removedTaskIds: [],
+          secrets: [],
+          configs: [],
+          renewCertificate: true,
+          caPem,
+        });
   }
 
   // ------------------------------------------------------------ sessions

@@ -129,7 +129,8 @@ export class ClusterAuthority extends EventEmitter<{ changed: [CaRecord] }> {
 
   /** The roots to trust, one PEM bundle, the signing root first. */
   get caPem(): string {
-    return this.record.roots.join('');
+    // One PEM block per line run: OpenSSL does not read "-----END ...----------BEGIN ...".
+    return this.record.roots.map((r) => `${r.trim()}\n`).join('');
   }
 
   get digest(): string {

@@ -10,7 +10,7 @@ export function caSummary(s: CAStatus): string {
     `Root CA digest:    ${s.digest}`,
     `Root valid until:  ${new Date(s.rootNotAfterMs).toISOString()}`,
     `Cert expiry:       ${formatDuration(s.certExpiryMs)}`,
-    `Rotation:          ${s.rotating ? `under way, ${s.nodesRenewed} of ${s.nodes} ready nodes renewed` : 'none'}`,
+    `Rotation:          ${s.rotating ? `under way, ${s.nodesRenewed} of ${s.nodes} nodes renewed` : 'none'}`,
   ].join('\n');
 }
 

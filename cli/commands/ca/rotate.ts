@@ -49,7 +49,7 @@ export const caRotate: CommandSpec<RotateOptions> = {
       const end = ctx.clock.now() + WAIT_MS;
       let shown = '';
       while (s.rotating && ctx.clock.now() < end) {
-        const line = `rotation progress: ${s.nodesRenewed} of ${s.nodes} ready nodes renewed`;
+        const line = `rotation progress: ${s.nodesRenewed} of ${s.nodes} nodes renewed`;
         if (line !== shown) ctx.err((shown = line));
         await ctx.clock.sleep(POLL_MS);
         s = await ctx.api.inspectCa();
