@@ -8,13 +8,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import { Server, status } from '@grpc/grpc-js';
-import { ExponentialBackoff, handleAll, noJitterGenerator, retry as cockatielRetry } from 'cockatiel';
-import { ControlService, DispatcherService, NodeCAService, type DispatcherServer } from '../proto/gen/shoal.js';
+import { retry } from './start-retry.js';
+import { httpToken } from './http/token.js';
+import { ControlService, DispatcherService, type DispatcherServer } from '../proto/gen/shoal.js';
 import { joinAddressOf } from '../proto/pki/join.js';
 import { controlWithAuth, dispatcherWithAuth } from './security/authz.js';
 import { ManagerSecurity } from './security/manager-security.js';
 import type { ClusterAuthority } from './security/authority.js';
-import { nodeCaService } from './security/node-ca.js';
+import { serveJoinPort } from './security/node-ca.js';
 import { SecurityApi } from './controlapi/security-api.js';
 import type { LifecycleState } from '../proto/lifecycle.js';
 import { newId } from '../proto/naming.js';
@@ -33,17 +34,8 @@ import { ConsulHttpApi } from './http/consul-api.js';
 import { serveEvents } from './controlapi/control-api.js';
 import { Election } from './leadership/election.js';
 import { ClusterState } from './store/cluster-state.js';
-import {
-  decodeConfig,
-  decodeLease,
-  decodeNetwork,
-  decodeNode,
-  decodeSecret,
-  decodeService,
-  decodeTask,
-  decodeWrappedKey,
-} from './store/codec.js';
-import { EtcdStore, type RemoteChange } from './store/etcd-store.js';
+import { applyRemote } from './store/apply-remote.js';
+import { EtcdStore } from './store/etcd-store.js';
 import { Writer } from './store/writer.js';
 import { SERVER_MESSAGE_LIMITS } from '../proto/limits.js';
 import { Keyring } from './secrets/keyring.js';
@@ -80,11 +72,7 @@ export interface ManagerConfig {
 }
 
 const SHUTDOWN_GRACE_MS = 2_000;
-const JOIN_MESSAGE_LIMIT = 64 * 1024;
-const ROTATION_CHECK_MS = 2_000;
 const RELOAD_RETRY_MS = 250;
-/** Tries to start the election (etcd may still be starting) before the manager gives up. */
-const START_ATTEMPTS = 60;
 
 interface LeaderTerm {
   role: 'leader';
@@ -263,32 +251,24 @@ export class Manager {
 
   /** The join port: NodeCA (the roots, Join) over server-only TLS, default the gRPC port + 1. */
   private async startJoinPort(security: ManagerSecurity): Promise<void> {
-    const listen = this.config.joinListen || joinAddressOf(this.boundAddress);
-    // A join is a token, a CSR and a hostname: nothing bigger is taken from a stranger.
-    const server = new Server({ 'grpc.max_receive_message_length': JOIN_MESSAGE_LIMIT });
-    server.addService(
-      NodeCAService,
-      nodeCaService(
-        security,
-        () => security.key,
-        async () => ((await this.election?.managers()) ?? []).map((m) => m.address),
-        this.config.log,
-      ),
+    const port = await serveJoinPort(
+      security,
+      this.config.joinListen || joinAddressOf(this.boundAddress),
+      async () => ((await this.election?.managers()) ?? []).map((m) => m.address),
+      this.config.log,
     );
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(listen, security.joinServerCredentials, (err, p) =>
-        err ? reject(new Error(`join port ${listen}: ${err.message}`, { cause: err })) : resolve(p),
-      ),
-    );
-    this.joinServer = server;
-    this.joinAddress = listen.replace(/:\d+$/, `:${port}`);
+    this.joinServer = port.server;
+    this.joinAddress = port.address;
   }
 
   /** The Consul-shaped HTTP API, after the gRPC server; a taken port fails the start. */
   private async startHttp(view: EndpointCatalog): Promise<void> {
     const listen = this.config.httpListen ?? 'off';
     if (!listen || listen === 'off') return;
+    const host = listen.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+    const loopback = host === 'localhost' || host === '::1' || host.startsWith('127.');
     const http = new ConsulHttpApi({
+      ...(loopback ? {} : { token: httpToken(this.config.stateDir) }),
       view,
       leaderAddress: () => this.election?.leader?.address ?? '',
       log: this.config.log,
@@ -417,16 +397,7 @@ export class Manager {
     const registry = new EndpointRegistry(state, writer, store, { log });
     const stopEvents = this.events?.followState(state) ?? (() => {});
     dispatcher.start();
-    // While a CA rotation is under way: nodes not renewed yet are told again (one that
-    // reconnected missed the first word), and the rotation ends once none is left.
-    const rotationTicker = setInterval(() => {
-      if (security.authority.record.roots.length < 2) return;
-      void (async () => {
-        if (await securityApi.finishRotationIfDone()) return;
-        dispatcher.pushCa(security.authority.caPem, new Set((await securityApi.waitingFor()).ids));
-      })().catch((err: unknown) => log(`security: rotation check: ${(err as Error).message}`));
-    }, ROTATION_CHECK_MS);
-    rotationTicker.unref();
+    const stopRotationWatch = securityApi.followRotation((caPem, nodeIds) => dispatcher.pushCa(caPem, nodeIds), log);
     loop.enable();
     void registry.start();
     this.term = {
@@ -439,7 +410,7 @@ export class Manager {
       api,
       registry,
       stopEvents: () => {
-        clearInterval(rotationTicker);
+        stopRotationWatch();
         stopEvents();
       },
     };
@@ -526,46 +497,5 @@ export class Manager {
         };
       },
     );
-  }
-}
-
-function applyRemote(state: ClusterState, c: RemoteChange): void {
-  const v = c.value;
-  switch (c.kind) {
-    case 'nodes':
-      return v === undefined ? state.deleteNode(c.id) : state.putNode(decodeNode(v));
-    case 'services':
-      return v === undefined ? state.deleteService(c.id) : state.putService(decodeService(v));
-    case 'tasks':
-      return v === undefined ? state.deleteTask(c.id) : state.putTask(decodeTask(v));
-    case 'networks':
-      return v === undefined ? state.deleteNetwork(c.id) : state.putNetwork(decodeNetwork(v));
-    case 'leases':
-      return v === undefined ? state.deleteLease(c.id) : state.putLease(decodeLease(v));
-    case 'secrets':
-      return v === undefined ? state.deleteSecret(c.id) : state.putSecret(decodeSecret(v));
-    case 'configs':
-      return v === undefined ? state.deleteConfig(c.id) : state.putConfig(decodeConfig(v));
-    case 'keyring':
-      return v === undefined ? state.deleteWrappedKey(c.id) : state.putWrappedKey(decodeWrappedKey(v));
-  }
-}
-
-/**
- * Starting the election retries while etcd is not there yet (embedded, or a member
- * restarting): 200 ms doubling to 2 s between tries, 60 tries, each failure logged.
- */
-async function retry<T>(fn: () => Promise<T>, what: string, log: (l: string) => void): Promise<T> {
-  const policy = cockatielRetry(handleAll, {
-    maxAttempts: START_ATTEMPTS - 1,
-    backoff: new ExponentialBackoff({ generator: noJitterGenerator, initialDelay: 200, maxDelay: 2_000 }),
-  });
-  const listener = policy.onRetry((r) =>
-    log(`cannot ${what} (attempt ${r.attempt}): ${'error' in r ? r.error.message : 'no result'}`),
-  );
-  try {
-    return await policy.execute(() => fn());
-  } finally {
-    listener.dispose();
   }
 }

@@ -18,6 +18,7 @@ const CLIENT_NAME_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const MAX_PEM = 16 * 1024;
 /** A node down this long no longer holds a CA rotation up. */
 export const ROTATION_DOWN_GRACE_MS = 5 * 60_000;
+const ROTATION_CHECK_MS = 2_000;
 
 export class SecurityApi {
   constructor(
@@ -99,6 +100,23 @@ export class SecurityApi {
     if ((await this.waitingFor()).ids.length > 0) return false;
     await this.authority.finishRotation();
     return true;
+  }
+
+  /**
+   * While a CA rotation is under way: nodes not renewed yet are told again every
+   * ROTATION_CHECK_MS (one that reconnected missed the first word), and the rotation ends
+   * once none is left. Returns the stop.
+   */
+  followRotation(push: (caPem: string, nodeIds: ReadonlySet<string>) => void, log: (l: string) => void): () => void {
+    const timer = setInterval(() => {
+      if (this.authority.record.roots.length < 2) return;
+      void (async () => {
+        if (await this.finishRotationIfDone()) return;
+        push(this.authority.caPem, new Set((await this.waitingFor()).ids));
+      })().catch((err: unknown) => log(`security: rotation check: ${(err as Error).message}`));
+    }, ROTATION_CHECK_MS);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   async revoke(nodeId: string): Promise<void> {

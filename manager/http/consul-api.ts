@@ -2,6 +2,7 @@
 // services: health and catalog lookups with blocking queries, the service list, the leader.
 // Answers come from the EndpointView (watch-fed), never from etcd per request.
 import http from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock } from '../../proto/clock.js';
 import type { LifecycleState } from '../../proto/lifecycle.js';
@@ -34,6 +35,11 @@ export interface ConsulHttpApiOptions {
   log: (l: string) => void;
   /** What a blocking query's deadline is kept by (the system's); the view's own, in tests. */
   clock?: Clock;
+  /**
+   * Required as `Authorization: Bearer TOKEN` (or Consul's `X-Consul-Token`) on every
+   * request; the manager sets one whenever the API listens beyond loopback.
+   */
+  token?: string;
 }
 
 const HEALTH_PREFIX = '/v1/health/service/';
@@ -49,8 +55,10 @@ export class ConsulHttpApi {
   /** One per blocking query in flight; aborted when its client goes away or on close(). */
   private readonly pending = new Set<AbortController>();
   private readonly clock: Clock;
+  private readonly token: Buffer | undefined;
 
   constructor(opts: ConsulHttpApiOptions) {
+    this.token = opts.token ? Buffer.from(opts.token) : undefined;
     this.view = opts.view;
     this.leaderAddress = opts.leaderAddress;
     this.log = opts.log;
@@ -116,6 +124,13 @@ export class ConsulHttpApi {
     this.state = 'stopped';
   }
 
+  private authorized(req: http.IncomingMessage): boolean {
+    const auth = req.headers.authorization ?? '';
+    const given = auth.startsWith('Bearer ') ? auth.slice(7).trim() : String(req.headers['x-consul-token'] ?? '');
+    const g = Buffer.from(given);
+    return this.token !== undefined && g.length === this.token.length && timingSafeEqual(g, this.token);
+  }
+
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     this.serve(req, res).catch((err: unknown) => {
       if (err instanceof HttpError) return this.sendText(res, err.status, err.message, err.headers);
@@ -131,6 +146,14 @@ export class ConsulHttpApi {
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+    if (this.token && !this.authorized(req))
+      throw new HttpError(
+        401,
+        "a token is required: Authorization: Bearer TOKEN (the manager's STATE-DIR/http.token)",
+        {
+          'WWW-Authenticate': 'Bearer',
+        },
+      );
     const route = matchRoute(path);
     if (req.method !== 'GET')
       throw new HttpError(405, `method ${req.method} not allowed on ${path}; use GET`, { Allow: 'GET' });

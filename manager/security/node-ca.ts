@@ -1,9 +1,9 @@
 // The join port's service (server TLS only: a joiner has no certificate yet): the roots,
 // for the joiner to check against its token, and Join, which signs its CSR.
 import type { JoinRequest, NodeCAServer } from '../../proto/gen/shoal.js';
-import { Role } from '../../proto/gen/shoal.js';
+import { NodeCAService, Role } from '../../proto/gen/shoal.js';
 import { invalidArgument, unary, ApiError } from '../errors.js';
-import { status } from '@grpc/grpc-js';
+import { Server, status } from '@grpc/grpc-js';
 import { JoinRefused } from './authority.js';
 import type { ManagerSecurity } from './manager-security.js';
 
@@ -47,4 +47,27 @@ export function nodeCaService(
       };
     }),
   };
+}
+
+/** A join is a token, a CSR and a hostname: nothing bigger is taken from a stranger. */
+const JOIN_MESSAGE_LIMIT = 64 * 1024;
+
+/** Serves NodeCA on `listen` (server TLS only); resolves with the server and its bound address. */
+export async function serveJoinPort(
+  security: ManagerSecurity,
+  listen: string,
+  managers: () => Promise<string[]>,
+  log: (line: string) => void,
+): Promise<{ server: Server; address: string }> {
+  const server = new Server({ 'grpc.max_receive_message_length': JOIN_MESSAGE_LIMIT });
+  server.addService(
+    NodeCAService,
+    nodeCaService(security, () => security.key, managers, log),
+  );
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(listen, security.joinServerCredentials, (err, p) =>
+      err ? reject(new Error(`join port ${listen}: ${err.message}`, { cause: err })) : resolve(p),
+    ),
+  );
+  return { server, address: listen.replace(/:\d+$/, `:${port}`) };
 }

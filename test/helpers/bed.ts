@@ -426,6 +426,11 @@ export function hostAddress(host: string): string {
   return `10.213.0.${10 + Number.parseInt(host.replace(/^host/, ''), 10)}`;
 }
 
+/** Manager N's HTTP API token (it listens beyond loopback on the bed, so it wants one). */
+export function managerHttpToken(n: number): string {
+  return readFileSync(`${BED_STATE}/manager${n}/http.token`, 'utf8').trim();
+}
+
 /** Manager N's Consul-shaped HTTP API (`--http-listen`, see deploy/README.md). */
 export function managerHttp(n: number): string {
   return `10.213.0.1:${8499 + n}`;
@@ -439,9 +444,11 @@ export interface HttpReply {
 
 /** One HTTP GET from the test process on a connection of its own (no keep-alive, so every
  * request is a new TCP connection). Rejects on a network error (e.g. ECONNREFUSED). */
-export function httpGet(url: string, timeoutMs = 10_000): Promise<HttpReply> {
+export function httpGet(url: string, timeoutMs = 10_000, token?: string): Promise<HttpReply> {
+  const headers: Record<string, string> = { connection: 'close' };
+  if (token) headers.authorization = `Bearer ${token}`;
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: false, headers: { connection: 'close' }, timeout: timeoutMs }, (res) => {
+    const req = http.get(url, { agent: false, headers, timeout: timeoutMs }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));

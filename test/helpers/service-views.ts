@@ -7,6 +7,7 @@ import {
   docker,
   httpGet,
   managerHttp,
+  managerHttpToken,
   services,
   tasks,
   waitFor,
@@ -87,7 +88,7 @@ export const consulUrl = (n: number, service: string, query = 'passing') =>
   `http://${managerHttp(n)}/v1/health/service/${service}?${query}`;
 
 export async function consul(n: number, service: string, query = 'passing') {
-  const r = await httpGet(consulUrl(n, service, query), 30_000);
+  const r = await httpGet(consulUrl(n, service, query), 30_000, managerHttpToken(n));
   if (r.status !== 200) throw new Error(`GET ${consulUrl(n, service, query)} -> ${r.status}: ${r.body}`);
   return { index: Number(r.headers['x-consul-index']), entries: JSON.parse(r.body) as ConsulEntry[], at: Date.now() };
 }
