@@ -5,6 +5,7 @@
 // down, one that stalls (partitioned: nothing answers, nothing errors), one that dies (stop()).
 // Discovery: an Endpoints stream with the manager's rules (a catalog tests change; watched
 // names answered at once and on every change; ingress services and the name list to all).
+import { fakeManagerServerCredentials } from './test-pki.js';
 import { Server, ServerCredentials, status, type ServerDuplexStream, type ServerWritableStream } from '@grpc/grpc-js';
 import {
   AssignmentsMessage_Kind,
@@ -151,11 +152,11 @@ export class FakeDispatcher {
     this.server.addService(DispatcherService, impl);
   }
 
-  async start(port = 0): Promise<string> {
+  /** `tls`: mutual TLS with the test PKI (test-pki.ts), for a real agent process holding a test bundle. */
+  async start(port = 0, opts: { tls?: boolean } = {}): Promise<string> {
+    const creds = opts.tls ? fakeManagerServerCredentials() : ServerCredentials.createInsecure();
     const bound = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err, p) =>
-        err ? reject(err) : resolve(p),
-      ),
+      this.server.bindAsync(`127.0.0.1:${port}`, creds, (err, p) => (err ? reject(err) : resolve(p))),
     );
     this.address = `127.0.0.1:${bound}`;
     return this.address;

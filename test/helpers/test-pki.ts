@@ -38,3 +38,8 @@ export function fakeManagerServerCredentials(): ServerCredentials {
 export function adminTestCredentials(): ChannelCredentials {
   return managerCredentials(ADMIN_BUNDLE);
 }
+
+/** A bundle of the test CA for `id` in `role` (e.g. a worker's, written to an agent's STATE/tls). */
+export function issueTestBundle(id: string, role: RoleName): Promise<TlsBundle> {
+  return bundleFor(ca, id, role);
+}

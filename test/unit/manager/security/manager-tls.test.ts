@@ -7,6 +7,7 @@ import { ControlClient, DispatcherClient, type NodeDescription } from '../../../
 import { MANAGER_CHANNEL_OPTIONS, managerCredentials } from '../../../../proto/pki/grpc-tls.js';
 import { JoinError, joinCluster } from '../../../../proto/pki/join.js';
 import { Manager } from '../../../../manager/manager.js';
+import { until } from '../../../helpers/until.js';
 import {
   adminCredentials,
   managerConfig,
@@ -37,6 +38,7 @@ test('mutual TLS: who is let in, and as whom', async (t) => {
   const client = <C extends { close(): void }>(c: C): C => (clients.push(c), c);
   try {
     await m.start();
+    await until(() => m.isLeader, 'elected');
     const addr = m.boundAddress;
 
     // A plaintext client and a TLS client without a certificate: refused at the handshake.

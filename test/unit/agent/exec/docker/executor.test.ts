@@ -4,7 +4,9 @@
 //   SHOAL_TEST_DOCKER_HOST=unix:///tmp/agentdev/docker.sock npx ava test/unit/agent/exec/docker/executor.test.ts
 // The test image (SHOAL_TEST_IMAGE, default shoal-test/busybox:latest) is made from
 // /bin/busybox with `docker import` when the engine does not have it.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { writeBundle } from '../../../../../proto/pki/bundle.js';
+import { issueTestBundle } from '../../../../helpers/test-pki.js';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
@@ -389,7 +391,9 @@ run('the agent process: runs tasks on Docker, keeps its node id, and a restart a
   const service = `maintest-${newId().slice(0, 8)}`;
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'shoal-agent-state-'));
   const d = new FakeDispatcher();
-  await d.start();
+  await d.start(0, { tls: true });
+  // The node's certificate, as joining would have left it (the fake manager has no join port).
+  writeBundle(path.join(stateDir, 'tls'), await issueTestBundle('node1', 'worker'));
   t.teardown(async () => {
     d.stop();
     rmSync(stateDir, { recursive: true, force: true });
@@ -426,7 +430,7 @@ run('the agent process: runs tasks on Docker, keeps its node id, and a restart a
 
   const first = spawnAgent(t, args);
   await until(running, 'task RUNNING');
-  t.is(readFileSync(path.join(stateDir, 'node-id'), 'utf8').trim(), 'node1');
+  t.is(d.registrations[0]?.nodeId, 'node1', "the node id is its certificate's (STATE/tls)");
   t.like(d.registrations[0]?.description, { hostname: 'bedhost', labels: { zone: 'a' } });
   t.true((d.registrations[0]?.description?.resources?.nanoCpus ?? 0) >= 1e9);
   const [c] = await docker.listContainers({ filters: { label: [`${LABEL.taskId}=${task.id}`] } });
@@ -441,7 +445,7 @@ run('the agent process: runs tasks on Docker, keeps its node id, and a restart a
   const before = d.updates.length;
   const second = spawnAgent(t, args);
   await until(() => d.registrations.length === 2, 'second registration');
-  t.is(d.registrations[1]?.nodeId, 'node1', 'node id read back from --state-dir');
+  t.is(d.registrations[1]?.nodeId, 'node1', 'the certificate read back from --state-dir');
   await until(() => d.updates.length > before, 'adopted status');
   const adopted = d.updates.slice(before).find((u) => u.taskId === task.id);
   t.is(adopted?.status?.state, TaskState.RUNNING);
