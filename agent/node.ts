@@ -28,8 +28,9 @@ import { silentLog, type Log } from './log.js';
 import { execRunner, type CommandRunner } from './network/commands.js';
 import { NetworkController } from './network/controller.js';
 import { DockerodeNetworks, type DockerNetworks } from './network/docker.js';
-import { keepNodeId, readNodeId } from './node-id.js';
+import { keepNodeId, readNodeId, StateDirError } from './node-id.js';
 import { NodeIdentity, type IdentityOptions } from './identity.js';
+import { ensureStateDir } from './state-dir.js';
 import type { DispatcherClient } from '../proto/gen/shoal.js';
 
 /** The DNS server listens on this port of every network's gateway (containers ask there). */
@@ -130,7 +131,14 @@ export class AgentNode implements Closable {
   private async bringUp(): Promise<void> {
     const { config } = this.opts;
     const log = this.log;
-    // Who this node is: its certificate (joining with the token the first time).
+    // Who this node is: its certificate (joining with the token the first time), kept in a
+    // state directory only the agent's user may enter.
+    if (config.stateDir !== undefined) {
+      const dir = config.stateDir;
+      await ensureStateDir(dir).catch((err: unknown) => {
+        throw new StateDirError(`--state-dir: ${(err as Error).message}`, { cause: err });
+      });
+    }
     let identity: NodeIdentity | undefined;
     if (this.opts.connect === undefined) {
       const obtain = this.opts.obtainIdentity ?? ((o: IdentityOptions) => NodeIdentity.obtain(o));

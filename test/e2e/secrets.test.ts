@@ -7,6 +7,7 @@ import { statfsSync, readdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { Etcd3 } from 'etcd3';
+import { etcdCredentials, etcdGrpcOptions } from '../../manager/config/connections.js';
 import {
   BED,
   HOSTS,
@@ -48,8 +49,20 @@ function copiesUnder(dir: string, needle: string): { file: string; tmpfs: boolea
 }
 
 async function etcdValues(): Promise<string[]> {
-  const endpoint = BED.etcd > 0 ? BED.etcdEndpoint(1) : 'http://127.0.0.1:12379';
-  const client = new Etcd3({ hosts: endpoint });
+  // The bed's own etcd (HA) or manager1's embedded one: both take only client certificates.
+  const embedded = BED.etcd === 0;
+  const dir = embedded ? '/var/lib/shoal-bed/manager1/etcd-tls' : '/var/lib/shoal-bed/tls';
+  const tls = {
+    ca: readFileSync(`${dir}/ca.pem`, 'utf8'),
+    cert: readFileSync(`${dir}/client.pem`, 'utf8'),
+    key: readFileSync(`${dir}/client-key.pem`, 'utf8'),
+    ...(embedded ? { serverName: 'localhost' } : {}),
+  };
+  const client = new Etcd3({
+    hosts: embedded ? 'https://127.0.0.1:12379' : BED.etcdEndpoint(1),
+    credentials: etcdCredentials(tls),
+    grpcOptions: etcdGrpcOptions(tls),
+  });
   try {
     return Object.values(await client.getAll().prefix('/shoal/').strings());
   } finally {
