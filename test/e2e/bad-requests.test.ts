@@ -82,7 +82,11 @@ test(`${COUNT} generated bad requests (seed ${SEED}) leave the managers up and t
   try {
     await shoalOk('service', 'create', '--name', base, '--replicas', '2', '--stop-grace-period', '1s', IMAGE, ...SLEEP);
     const before = await fingerprint(base);
-    const gen = new BadRequests(SEED, { service: base, node: HOSTS[0]!, network: 'shoal' });
+    // The bed's hosts are 10.213.0.(10+K): those subnets hold them.
+    const gen = new BadRequests(SEED, { service: base, node: HOSTS[0]!, network: 'shoal' }, [
+      '10.213.0.0/24',
+      '10.213.0.0/16',
+    ]);
     const codes = new Map<string, number>();
     const started = Date.now();
     for (let i = 0; i < COUNT; i++) {

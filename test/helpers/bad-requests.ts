@@ -51,6 +51,8 @@ export class BadRequests {
   constructor(
     seed: number,
     private readonly existing: { service: string; node: string; network: string },
+    /** Subnets that hold a node's address (refused as the hosts' own network). */
+    private readonly hostSubnets: readonly string[] = ['192.168.1.0/24', '192.168.0.0/16'],
   ) {
     this.#r = prng(seed);
   }
@@ -219,8 +221,7 @@ export class BadRequests {
             '224.0.0.0/8',
             '240.0.0.0/8',
             '0.0.0.0/8',
-            '192.168.1.0/24',
-            '192.168.0.0/16',
+            ...this.hostSubnets,
             '10.0.0.0/7',
             '10.43.1.0/16',
             'nonsense',
