@@ -50,7 +50,7 @@ export const BED = {
   managers: recorded('managers', 1),
   etcd: recorded('etcd', 0),
   natsUrl: 'nats://127.0.0.1:24222',
-  managerAddress: (n: number): string => `10.213.0.1:${4241 + n}`,
+  managerAddress: (n: number): string => `10.213.0.1:${4240 + 2 * n}`, // 4242, 4244, ... (each join port the next)
   etcdEndpoint: (n: number): string => `https://127.0.0.1:${22379 + 2 * (n - 1)}`,
 };
 
