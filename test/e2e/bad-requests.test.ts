@@ -3,12 +3,12 @@
 // with a one-line message, the cluster is unchanged (services, nodes, networks as the CLI
 // shows them; the containers on the hosts), and a normal `service create` right after works.
 import test from 'ava';
-import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { ControlClient } from '../../proto/gen/shoal.js';
 import { readBundle } from '../../proto/pki/bundle.js';
 import { MANAGER_CHANNEL_OPTIONS, managerCredentials } from '../../proto/pki/grpc-tls.js';
 import { CLIENT_MESSAGE_LIMITS } from '../../proto/limits.js';
-import { BadRequests, type BadRequest } from '../helpers/bad-requests.js';
+import { BadRequests, sendBad } from '../helpers/bad-requests.js';
 import {
   HOSTS,
   IMAGE,
@@ -25,33 +25,6 @@ import {
 
 const SEED = Number(process.env.SHOAL_FUZZ_SEED ?? 4242);
 const COUNT = 1_000;
-
-type Outcome = { ok: true } | { ok: false; code: number; details: string };
-
-function send(client: ControlClient, bad: BadRequest): Promise<Outcome> {
-  const options = { deadline: Date.now() + 10_000 };
-  return new Promise((resolve) => {
-    const done = (err: ServiceError | null) =>
-      resolve(err ? { ok: false, code: err.code, details: err.details } : { ok: true });
-    if (bad.method === 'events') {
-      const stream = client.events(bad.request, new Metadata(), options);
-      stream.on('data', () => {
-        stream.cancel();
-        resolve({ ok: true });
-      });
-      stream.on('error', (e: ServiceError) => done(e));
-      stream.on('end', () => resolve({ ok: true }));
-      return;
-    }
-    const fn = client[bad.method].bind(client) as (
-      req: unknown,
-      md: Metadata,
-      o: object,
-      cb: (err: ServiceError | null) => void,
-    ) => unknown;
-    fn(bad.request, new Metadata(), options, done);
-  });
-}
 
 /** What a user sees of the cluster, without what moves by itself (heartbeats, ages). */
 async function fingerprint(service: string): Promise<string> {
@@ -91,7 +64,7 @@ test(`${COUNT} generated bad requests (seed ${SEED}) leave the managers up and t
     const started = Date.now();
     for (let i = 0; i < COUNT; i++) {
       const bad = gen.next();
-      const r = await send(client, bad);
+      const r = await sendBad(client, bad);
       const what = `#${i} ${bad.method} (${bad.defect}, seed ${SEED})`;
       if (r.ok) {
         t.fail(`${what} was accepted: ${JSON.stringify(bad.request).slice(0, 300)}`);

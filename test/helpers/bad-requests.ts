@@ -16,6 +16,8 @@ import {
   type RestartCondition,
   ServiceMode,
 } from '../../proto/gen/shoal.js';
+import { Metadata, type ServiceError } from '@grpc/grpc-js';
+import type { ControlClient } from '../../proto/gen/shoal.js';
 import { makeSpec } from './fixtures.js';
 
 /** mulberry32: a small seeded PRNG, so a failing case can be replayed. */
@@ -259,4 +261,32 @@ export class BadRequests {
         };
     }
   }
+}
+
+export type Outcome = { ok: true } | { ok: false; code: number; details: string };
+
+/** One bad request through a real client (Events: until the first answer or the end), 10 s deadline. */
+export function sendBad(client: ControlClient, bad: BadRequest): Promise<Outcome> {
+  const options = { deadline: Date.now() + 10_000 };
+  return new Promise((resolve) => {
+    const done = (err: ServiceError | null) =>
+      resolve(err ? { ok: false, code: err.code, details: err.details } : { ok: true });
+    if (bad.method === 'events') {
+      const stream = client.events(bad.request, new Metadata(), options);
+      stream.on('data', () => {
+        stream.cancel();
+        resolve({ ok: true });
+      });
+      stream.on('error', (e: ServiceError) => done(e));
+      stream.on('end', () => resolve({ ok: true }));
+      return;
+    }
+    const fn = client[bad.method].bind(client) as (
+      req: unknown,
+      md: Metadata,
+      o: object,
+      cb: (err: ServiceError | null) => void,
+    ) => unknown;
+    fn(bad.request, new Metadata(), options, done);
+  });
 }

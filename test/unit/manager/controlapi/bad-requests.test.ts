@@ -15,7 +15,7 @@ import {
 import { ControlClient, ControlService, type Service } from '../../../../proto/gen/shoal.js';
 import { CLIENT_MESSAGE_LIMITS, MAX_REQUEST_BYTES, SERVER_MESSAGE_LIMITS } from '../../../../proto/limits.js';
 import { Core, makeNode, makeSpec } from '../../../helpers/fixtures.js';
-import { BadRequests, type BadRequest } from '../../../helpers/bad-requests.js';
+import { BadRequests, sendBad } from '../../../helpers/bad-requests.js';
 
 const SEED = Number(process.env.SHOAL_FUZZ_SEED ?? 12_345);
 const COUNT = 1_000;
@@ -40,28 +40,6 @@ async function setup() {
     await core.close();
   };
   return { core, client, address, close };
-}
-
-type Outcome = { ok: true } | { ok: false; code: number; details: string };
-
-/** One request through the real client (Events: until the first answer or the end). */
-function send(client: ControlClient, bad: BadRequest): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const done = (err: ServiceError | null) =>
-      resolve(err ? { ok: false, code: err.code, details: err.details } : { ok: true });
-    if (bad.method === 'events') {
-      const stream = client.events(bad.request);
-      stream.on('data', () => {
-        stream.cancel();
-        resolve({ ok: true });
-      });
-      stream.on('error', (e: ServiceError) => done(e));
-      stream.on('end', () => resolve({ ok: true }));
-      return;
-    }
-    const fn = client[bad.method].bind(client) as (req: unknown, cb: (err: ServiceError | null) => void) => unknown;
-    fn(bad.request, done);
-  });
 }
 
 /** The state as memory and store hold it, canonical. */
@@ -93,7 +71,7 @@ test(`${COUNT} generated bad requests (seed ${SEED}) are refused, change nothing
   const codes = new Map<string, number>();
   for (let i = 0; i < COUNT; i++) {
     const bad = gen.next();
-    const r = await send(client, bad);
+    const r = await sendBad(client, bad);
     const what = `#${i} ${bad.method} (${bad.defect}, seed ${SEED})`;
     if (r.ok) {
       t.fail(`${what} was accepted: ${JSON.stringify(bad.request).slice(0, 300)}`);
