@@ -35,6 +35,7 @@ import type {
   Task,
   UpdateNodeRequest,
 } from '../proto/gen/shoal.js';
+import { ResolveImage } from '../proto/gen/shoal.js';
 import type { Closable } from '../proto/lifecycle.js';
 import { ManagerChannels } from './channels.js';
 import { type Clock, systemClock } from '../proto/clock.js';
@@ -236,7 +237,9 @@ export class GrpcControlApi implements ControlApi {
   }
 
   createService(spec: ServiceSpec): Promise<Service> {
-    return this.#call<Service>((c, md, o, cb) => c.createService({ spec }, md, o, cb));
+    return this.#call<Service>((c, md, o, cb) =>
+      c.createService({ spec, resolveImage: ResolveImage.ALWAYS, registryAuth: '' }, md, o, cb),
+    );
   }
 
   getService(ref: string): Promise<Service> {

@@ -46,6 +46,7 @@ import {
   notFound,
   unimplemented,
   toServiceError,
+  notServed,
   unary,
   unavailable,
 } from '../errors.js';
@@ -111,6 +112,9 @@ export class ControlApi {
           .map((service) => ({ service, status: serviceStatus(this.state, service) })),
       })),
       scaleService: unary((req: ScaleServiceRequest) => this.scaleService(req)),
+      updateService: notServed('UpdateService'),
+      rollbackService: notServed('RollbackService'),
+      serviceLogs: (call) => call.emit('error', toServiceError(unimplemented('ServiceLogs is not served yet'))),
       removeService: unary((req: RemoveServiceRequest) => this.removeService(req)),
       listTasks: unary(async (req: ListTasksRequest) => this.listTasks(req)),
       listManagers: unary(async () => ({ managers: (await this.deps.managers?.()) ?? [] })),
@@ -155,7 +159,7 @@ export class ControlApi {
     return updated;
   }
 
-  async createService(req: CreateServiceRequest): Promise<Service> {
+  async createService(req: Pick<CreateServiceRequest, 'spec'> & Partial<CreateServiceRequest>): Promise<Service> {
     const spec = resolveFileRefs(this.state, validateSpec(req.spec));
     validateStoredSize(spec, spec.mode === ServiceMode.GLOBAL ? this.state.nodes.size : spec.replicas);
     checkPortConflicts(this.state, spec);
@@ -169,7 +173,16 @@ export class ControlApi {
     for (const name of spec.networks)
       if (!this.state.networkByName(name)) throw notFound(`network "${name}" not found`);
     const now = this.now();
-    const service: Service = { id: newId(), spec, specVersion: 1, createdAtMs: now, updatedAtMs: now };
+    const service: Service = {
+      id: newId(),
+      spec,
+      specVersion: 1,
+      createdAtMs: now,
+      updatedAtMs: now,
+      updateStatus: undefined,
+      previousVersions: [],
+      hasRegistryAuth: false,
+    };
     this.state.putService(service);
     await this.durable('services', service.id, () => this.state.deleteService(service.id));
     return service;

@@ -40,6 +40,7 @@ export class Assignments {
       tasks,
       ...this.payloads.newFor(tasks, s.sentFiles, s.nodeId),
       renewCertificate: false,
+      registryCredentials: [],
       caPem: '',
       removedTaskIds: [],
     });
@@ -83,6 +84,7 @@ export class Assignments {
         tasks,
         ...files,
         renewCertificate: false,
+        registryCredentials: [],
         caPem: '',
         removedTaskIds: [...s.queuedRemovals],
       });

@@ -142,6 +142,9 @@ export class Dispatcher {
       networks: (call) => this.networks(call),
       endpoints: (call) => this.endpointStreams.serve(call),
       renewCertificate: unary((req: RenewCertificateRequest) => this.renewCertificate(req)),
+      logSubscriptions: (call) =>
+        call.emit('error', toServiceError(unimplemented('LogSubscriptions is not served yet'))),
+      publishLogs: (_call, callback) => callback(toServiceError(unimplemented('PublishLogs is not served yet'))),
     };
   }
 
@@ -308,6 +311,7 @@ export class Dispatcher {
           configs: [],
           renewCertificate: true,
           caPem,
+          registryCredentials: [],
         });
   }
 

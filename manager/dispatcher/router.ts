@@ -22,6 +22,8 @@ export const DISPATCHER_ROUTES = {
   networks: 'leader',
   endpoints: 'leader',
   renewCertificate: 'leader',
+  logSubscriptions: 'leader',
+  publishLogs: 'leader',
 } as const satisfies DispatcherRoutes;
 
 export function leaderOnly(

@@ -14,7 +14,9 @@ import {
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type ClientWritableStream,
   type handleBidiStreamingCall,
+  type handleClientStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
@@ -246,6 +248,181 @@ export function restartConditionToJSON(object: RestartCondition): string {
   }
 }
 
+export enum UpdateFailureAction {
+  PAUSE = 0,
+  CONTINUE = 1,
+  /** ROLLBACK - not allowed in a rollback config (a rollback never rolls back) */
+  ROLLBACK = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function updateFailureActionFromJSON(object: any): UpdateFailureAction {
+  switch (object) {
+    case 0:
+    case "UPDATE_FAILURE_ACTION_PAUSE":
+      return UpdateFailureAction.PAUSE;
+    case 1:
+    case "UPDATE_FAILURE_ACTION_CONTINUE":
+      return UpdateFailureAction.CONTINUE;
+    case 2:
+    case "UPDATE_FAILURE_ACTION_ROLLBACK":
+      return UpdateFailureAction.ROLLBACK;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return UpdateFailureAction.UNRECOGNIZED;
+  }
+}
+
+export function updateFailureActionToJSON(object: UpdateFailureAction): string {
+  switch (object) {
+    case UpdateFailureAction.PAUSE:
+      return "UPDATE_FAILURE_ACTION_PAUSE";
+    case UpdateFailureAction.CONTINUE:
+      return "UPDATE_FAILURE_ACTION_CONTINUE";
+    case UpdateFailureAction.ROLLBACK:
+      return "UPDATE_FAILURE_ACTION_ROLLBACK";
+    case UpdateFailureAction.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+export enum UpdateOrder {
+  STOP_FIRST = 0,
+  START_FIRST = 1,
+  UNRECOGNIZED = -1,
+}
+
+export function updateOrderFromJSON(object: any): UpdateOrder {
+  switch (object) {
+    case 0:
+    case "UPDATE_ORDER_STOP_FIRST":
+      return UpdateOrder.STOP_FIRST;
+    case 1:
+    case "UPDATE_ORDER_START_FIRST":
+      return UpdateOrder.START_FIRST;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return UpdateOrder.UNRECOGNIZED;
+  }
+}
+
+export function updateOrderToJSON(object: UpdateOrder): string {
+  switch (object) {
+    case UpdateOrder.STOP_FIRST:
+      return "UPDATE_ORDER_STOP_FIRST";
+    case UpdateOrder.START_FIRST:
+      return "UPDATE_ORDER_START_FIRST";
+    case UpdateOrder.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+export enum MountType {
+  VOLUME = 0,
+  BIND = 1,
+  TMPFS = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function mountTypeFromJSON(object: any): MountType {
+  switch (object) {
+    case 0:
+    case "MOUNT_TYPE_VOLUME":
+      return MountType.VOLUME;
+    case 1:
+    case "MOUNT_TYPE_BIND":
+      return MountType.BIND;
+    case 2:
+    case "MOUNT_TYPE_TMPFS":
+      return MountType.TMPFS;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return MountType.UNRECOGNIZED;
+  }
+}
+
+export function mountTypeToJSON(object: MountType): string {
+  switch (object) {
+    case MountType.VOLUME:
+      return "MOUNT_TYPE_VOLUME";
+    case MountType.BIND:
+      return "MOUNT_TYPE_BIND";
+    case MountType.TMPFS:
+      return "MOUNT_TYPE_TMPFS";
+    case MountType.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+export enum UpdateState {
+  NONE = 0,
+  UPDATING = 1,
+  PAUSED = 2,
+  COMPLETED = 3,
+  ROLLBACK_STARTED = 4,
+  ROLLBACK_PAUSED = 5,
+  ROLLBACK_COMPLETED = 6,
+  UNRECOGNIZED = -1,
+}
+
+export function updateStateFromJSON(object: any): UpdateState {
+  switch (object) {
+    case 0:
+    case "UPDATE_STATE_NONE":
+      return UpdateState.NONE;
+    case 1:
+    case "UPDATE_STATE_UPDATING":
+      return UpdateState.UPDATING;
+    case 2:
+    case "UPDATE_STATE_PAUSED":
+      return UpdateState.PAUSED;
+    case 3:
+    case "UPDATE_STATE_COMPLETED":
+      return UpdateState.COMPLETED;
+    case 4:
+    case "UPDATE_STATE_ROLLBACK_STARTED":
+      return UpdateState.ROLLBACK_STARTED;
+    case 5:
+    case "UPDATE_STATE_ROLLBACK_PAUSED":
+      return UpdateState.ROLLBACK_PAUSED;
+    case 6:
+    case "UPDATE_STATE_ROLLBACK_COMPLETED":
+      return UpdateState.ROLLBACK_COMPLETED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return UpdateState.UNRECOGNIZED;
+  }
+}
+
+export function updateStateToJSON(object: UpdateState): string {
+  switch (object) {
+    case UpdateState.NONE:
+      return "UPDATE_STATE_NONE";
+    case UpdateState.UPDATING:
+      return "UPDATE_STATE_UPDATING";
+    case UpdateState.PAUSED:
+      return "UPDATE_STATE_PAUSED";
+    case UpdateState.COMPLETED:
+      return "UPDATE_STATE_COMPLETED";
+    case UpdateState.ROLLBACK_STARTED:
+      return "UPDATE_STATE_ROLLBACK_STARTED";
+    case UpdateState.ROLLBACK_PAUSED:
+      return "UPDATE_STATE_ROLLBACK_PAUSED";
+    case UpdateState.ROLLBACK_COMPLETED:
+      return "UPDATE_STATE_ROLLBACK_COMPLETED";
+    case UpdateState.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export enum NodeStatus {
   UNKNOWN = 0,
   READY = 1,
@@ -376,6 +553,80 @@ export function roleToJSON(object: Role): string {
   }
 }
 
+export enum LogStream {
+  STDOUT = 0,
+  STDERR = 1,
+  UNRECOGNIZED = -1,
+}
+
+export function logStreamFromJSON(object: any): LogStream {
+  switch (object) {
+    case 0:
+    case "LOG_STREAM_STDOUT":
+      return LogStream.STDOUT;
+    case 1:
+    case "LOG_STREAM_STDERR":
+      return LogStream.STDERR;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return LogStream.UNRECOGNIZED;
+  }
+}
+
+export function logStreamToJSON(object: LogStream): string {
+  switch (object) {
+    case LogStream.STDOUT:
+      return "LOG_STREAM_STDOUT";
+    case LogStream.STDERR:
+      return "LOG_STREAM_STDERR";
+    case LogStream.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+export enum ResolveImage {
+  /** ALWAYS - the manager resolves the tag to a digest (Swarm's default) */
+  ALWAYS = 0,
+  /** CHANGED - only when the image reference changed (updates) */
+  CHANGED = 1,
+  NEVER = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function resolveImageFromJSON(object: any): ResolveImage {
+  switch (object) {
+    case 0:
+    case "RESOLVE_IMAGE_ALWAYS":
+      return ResolveImage.ALWAYS;
+    case 1:
+    case "RESOLVE_IMAGE_CHANGED":
+      return ResolveImage.CHANGED;
+    case 2:
+    case "RESOLVE_IMAGE_NEVER":
+      return ResolveImage.NEVER;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ResolveImage.UNRECOGNIZED;
+  }
+}
+
+export function resolveImageToJSON(object: ResolveImage): string {
+  switch (object) {
+    case ResolveImage.ALWAYS:
+      return "RESOLVE_IMAGE_ALWAYS";
+    case ResolveImage.CHANGED:
+      return "RESOLVE_IMAGE_CHANGED";
+    case ResolveImage.NEVER:
+      return "RESOLVE_IMAGE_NEVER";
+    case ResolveImage.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export interface Resources {
   /** 1e9 = one CPU */
   nanoCpus: number;
@@ -439,11 +690,140 @@ export interface ServiceSpec {
   secrets: SecretReference[];
   /** files at their target path */
   configs: ConfigReference[];
+  /** how a spec change rolls out (unset: Swarm's defaults) */
+  update:
+    | UpdateConfig
+    | undefined;
+  /** how a rollback (automatic or `service rollback`) rolls out */
+  rollback:
+    | UpdateConfig
+    | undefined;
+  /** bumped by `service update --force`: every task is replaced */
+  forceUpdate: number;
+  mounts: Mount[];
+  /** "uid", "uid:gid" or a name (empty: the image's) */
+  user: string;
+  /** empty: the image's */
+  workdir: string;
+  /** non-empty: overrides the image's ENTRYPOINT */
+  entrypoint: string[];
+  /** the container's hostname (empty: docker's default) */
+  hostname: string;
+  /** labels on the containers only */
+  containerLabels: { [key: string]: string };
+  /** e.g. "SIGINT" (empty: the image's, else SIGTERM) */
+  stopSignal: string;
+  /** read-only root filesystem */
+  readOnly: boolean;
+  /** run an init (tini) as PID 1 (unset: the engine's default) */
+  init?:
+    | boolean
+    | undefined;
+  /** e.g. "CAP_NET_ADMIN" */
+  capAdd: string[];
+  capDrop: string[];
+  ulimits: Ulimit[];
+  dns:
+    | DnsConfig
+    | undefined;
+  /** spread over a node label's values, in order */
+  preferences: PlacementPreference[];
+  /** 0: no limit (replicated services only) */
+  maxReplicasPerNode: number;
+  /** extra DNS names on a network (stacks: the short name) */
+  networkAliases: NetworkAliases[];
 }
 
 export interface ServiceSpec_LabelsEntry {
   key: string;
   value: string;
+}
+
+export interface ServiceSpec_ContainerLabelsEntry {
+  key: string;
+  value: string;
+}
+
+/**
+ * Swarm's UpdateConfig plus two deadlines of our own, so that an update never waits forever.
+ * When a service's spec has none, the manager stores Swarm's defaults (parallelism 1, delay 0s,
+ * pause, monitor 5s, max failure ratio 0, stop-first) and ours (healthy 5m, progress 10m).
+ */
+export interface UpdateConfig {
+  /** tasks updated at once; 0 = all at once */
+  parallelism: number;
+  /** between batches */
+  delayMs: number;
+  failureAction: UpdateFailureAction;
+  /** a new task that fails within this long after running counts as failed */
+  monitorMs: number;
+  /** failed/updated above this triggers failure_action */
+  maxFailureRatio: number;
+  order: UpdateOrder;
+  /** a new task not running (healthy) within this long has failed */
+  healthyDeadlineMs: number;
+  /** the whole update not done within this long has failed */
+  progressDeadlineMs: number;
+}
+
+export interface Mount {
+  type: MountType;
+  /** volume name (empty: anonymous), host path for bind, empty for tmpfs */
+  source: string;
+  /** absolute path in the container */
+  target: string;
+  readOnly: boolean;
+  /** do not copy the image's files into a new volume */
+  volumeNocopy: boolean;
+  volumeLabels: { [key: string]: string };
+  /** 0: unlimited */
+  tmpfsSizeBytes: number;
+  /** 0: 01777 */
+  tmpfsMode: number;
+  bindPropagation: string;
+}
+
+export interface Mount_VolumeLabelsEntry {
+  key: string;
+  value: string;
+}
+
+export interface Ulimit {
+  /** e.g. "nofile" */
+  name: string;
+  soft: number;
+  hard: number;
+}
+
+export interface DnsConfig {
+  nameservers: string[];
+  search: string[];
+  options: string[];
+}
+
+export interface PlacementPreference {
+  /** e.g. "node.labels.zone" */
+  spread: string;
+}
+
+export interface NetworkAliases {
+  network: string;
+  aliases: string[];
+}
+
+export interface UpdateStatus {
+  state: UpdateState;
+  startedAtMs: number;
+  completedAtMs: number;
+  /** e.g. "update paused: task web.3: no suitable node (host-mode port 80 in use)" */
+  message: string;
+}
+
+/** A spec the service ran before (kept for `service rollback`). */
+export interface ServiceVersion {
+  specVersion: number;
+  spec: ServiceSpec | undefined;
+  createdAtMs: number;
 }
 
 /** Where a secret or config appears in a task's container, and with which owner and mode. */
@@ -481,6 +861,17 @@ export interface Service {
   specVersion: number;
   createdAtMs: number;
   updatedAtMs: number;
+  /** the last update or rollback, if any */
+  updateStatus:
+    | UpdateStatus
+    | undefined;
+  /**
+   * Earlier specs, oldest first, at most 10 (the current one excluded): `service rollback`
+   * takes the newest back and drops it, so a second rollback goes further back.
+   */
+  previousVersions: ServiceVersion[];
+  /** registry credentials are stored for this service (never shown) */
+  hasRegistryAuth: boolean;
 }
 
 /** Observed state, written from what the agent reports (and by the scheduler up to ASSIGNED). */
@@ -797,6 +1188,55 @@ export interface Event {
   payloadJson: string;
 }
 
+export interface LogSubscriptionsRequest {
+  nodeId: string;
+  sessionId: string;
+}
+
+export interface LogOptions {
+  follow: boolean;
+  /** lines per task from the end; -1: all */
+  tail: number;
+  /** 0: from the start */
+  sinceMs: number;
+  timestamps: boolean;
+}
+
+export interface LogSubscription {
+  id: string;
+  /** tasks of this node to read */
+  taskIds: string[];
+  options:
+    | LogOptions
+    | undefined;
+  /** stop sending for this id */
+  cancel: boolean;
+}
+
+export interface LogLine {
+  taskId: string;
+  stream: LogStream;
+  /** RFC 3339 with nanoseconds, from the engine */
+  timestamp: string;
+  /** one line, without its newline */
+  data: Buffer;
+}
+
+export interface PublishLogsMessage {
+  /** first message */
+  nodeId: string;
+  /** first message */
+  sessionId: string;
+  /** first message */
+  subscriptionId: string;
+  lines: LogLine[];
+  /** the node could not read some task's log */
+  err: string;
+}
+
+export interface PublishLogsResponse {
+}
+
 export interface EndpointsRequest {
   nodeId: string;
   sessionId: string;
@@ -864,6 +1304,11 @@ export interface AssignmentsMessage {
   renewCertificate: boolean;
   /** when set: the roots to trust from now on */
   caPem: string;
+  /**
+   * Registry credentials of the services whose tasks this message carries (all of them in a
+   * complete set): what --with-registry-auth stored, sent only to nodes that run those tasks.
+   */
+  registryCredentials: RegistryCredential[];
 }
 
 export enum AssignmentsMessage_Kind {
@@ -899,6 +1344,12 @@ export function assignmentsMessage_KindToJSON(object: AssignmentsMessage_Kind): 
     default:
       return "UNRECOGNIZED";
   }
+}
+
+export interface RegistryCredential {
+  serviceId: string;
+  /** docker's X-Registry-Auth: base64url JSON {username, password, serveraddress} */
+  auth: string;
 }
 
 export interface TaskStatusUpdate {
@@ -993,6 +1444,49 @@ export interface UpdateNodeRequest_LabelAddEntry {
 
 export interface CreateServiceRequest {
   spec: ServiceSpec | undefined;
+  resolveImage: ResolveImage;
+  /** --with-registry-auth: docker's X-Registry-Auth; stored sealed, never returned */
+  registryAuth: string;
+}
+
+export interface UpdateServiceRequest {
+  ref: string;
+  /** the whole new spec */
+  spec:
+    | ServiceSpec
+    | undefined;
+  /** the version it was based on; refused if the service changed since (0: no check) */
+  specVersion: number;
+  resolveImage: ResolveImage;
+  /** as in create; empty keeps what is stored */
+  registryAuth: string;
+}
+
+export interface RollbackServiceRequest {
+  ref: string;
+}
+
+/** ref: a service (all its tasks, also ended ones still in history) or a task id. */
+export interface ServiceLogsRequest {
+  ref: string;
+  options: LogOptions | undefined;
+}
+
+export interface ServiceLogsMessage {
+  lines: LogLine[];
+  /** Who printed each line, once per task in this stream (before its first line). */
+  sources: LogSource[];
+  /** e.g. "warning: incomplete log stream: node host3 is down" */
+  warning: string;
+}
+
+export interface LogSource {
+  taskId: string;
+  serviceName: string;
+  /** 0: global */
+  slot: number;
+  nodeId: string;
+  nodeHostname: string;
 }
 
 /** ref: a service id, a unique id prefix, or a name. */
@@ -1619,6 +2113,25 @@ function createBaseServiceSpec(): ServiceSpec {
     stopGracePeriodMs: undefined,
     secrets: [],
     configs: [],
+    update: undefined,
+    rollback: undefined,
+    forceUpdate: 0,
+    mounts: [],
+    user: "",
+    workdir: "",
+    entrypoint: [],
+    hostname: "",
+    containerLabels: {},
+    stopSignal: "",
+    readOnly: false,
+    init: undefined,
+    capAdd: [],
+    capDrop: [],
+    ulimits: [],
+    dns: undefined,
+    preferences: [],
+    maxReplicasPerNode: 0,
+    networkAliases: [],
   };
 }
 
@@ -1674,6 +2187,63 @@ export const ServiceSpec: MessageFns<ServiceSpec> = {
     }
     for (const v of message.configs) {
       ConfigReference.encode(v!, writer.uint32(138).fork()).join();
+    }
+    if (message.update !== undefined) {
+      UpdateConfig.encode(message.update, writer.uint32(146).fork()).join();
+    }
+    if (message.rollback !== undefined) {
+      UpdateConfig.encode(message.rollback, writer.uint32(154).fork()).join();
+    }
+    if (message.forceUpdate !== 0) {
+      writer.uint32(160).uint64(message.forceUpdate);
+    }
+    for (const v of message.mounts) {
+      Mount.encode(v!, writer.uint32(170).fork()).join();
+    }
+    if (message.user !== "") {
+      writer.uint32(178).string(message.user);
+    }
+    if (message.workdir !== "") {
+      writer.uint32(186).string(message.workdir);
+    }
+    for (const v of message.entrypoint) {
+      writer.uint32(194).string(v!);
+    }
+    if (message.hostname !== "") {
+      writer.uint32(202).string(message.hostname);
+    }
+    globalThis.Object.entries(message.containerLabels).forEach(([key, value]: [string, string]) => {
+      ServiceSpec_ContainerLabelsEntry.encode({ key: key as any, value }, writer.uint32(210).fork()).join();
+    });
+    if (message.stopSignal !== "") {
+      writer.uint32(218).string(message.stopSignal);
+    }
+    if (message.readOnly !== false) {
+      writer.uint32(224).bool(message.readOnly);
+    }
+    if (message.init !== undefined) {
+      writer.uint32(232).bool(message.init);
+    }
+    for (const v of message.capAdd) {
+      writer.uint32(242).string(v!);
+    }
+    for (const v of message.capDrop) {
+      writer.uint32(250).string(v!);
+    }
+    for (const v of message.ulimits) {
+      Ulimit.encode(v!, writer.uint32(258).fork()).join();
+    }
+    if (message.dns !== undefined) {
+      DnsConfig.encode(message.dns, writer.uint32(266).fork()).join();
+    }
+    for (const v of message.preferences) {
+      PlacementPreference.encode(v!, writer.uint32(274).fork()).join();
+    }
+    if (message.maxReplicasPerNode !== 0) {
+      writer.uint32(280).uint64(message.maxReplicasPerNode);
+    }
+    for (const v of message.networkAliases) {
+      NetworkAliases.encode(v!, writer.uint32(290).fork()).join();
     }
     return writer;
   },
@@ -1830,6 +2400,161 @@ export const ServiceSpec: MessageFns<ServiceSpec> = {
             message.configs.push(ConfigReference.decode(reader, reader.uint32()));
             continue;
           }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.update = UpdateConfig.decode(reader, reader.uint32());
+            continue;
+          }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.rollback = UpdateConfig.decode(reader, reader.uint32());
+            continue;
+          }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.forceUpdate = longToNumber(reader.uint64());
+            continue;
+          }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.mounts.push(Mount.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.user = reader.string();
+            continue;
+          }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            message.workdir = reader.string();
+            continue;
+          }
+          case 24: {
+            if (tag !== 194) {
+              break;
+            }
+
+            message.entrypoint.push(reader.string());
+            continue;
+          }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.hostname = reader.string();
+            continue;
+          }
+          case 26: {
+            if (tag !== 210) {
+              break;
+            }
+
+            const entry26 = ServiceSpec_ContainerLabelsEntry.decode(reader, reader.uint32());
+            if (entry26.value !== undefined) {
+              message.containerLabels[entry26.key] = entry26.value;
+            }
+            continue;
+          }
+          case 27: {
+            if (tag !== 218) {
+              break;
+            }
+
+            message.stopSignal = reader.string();
+            continue;
+          }
+          case 28: {
+            if (tag !== 224) {
+              break;
+            }
+
+            message.readOnly = reader.bool();
+            continue;
+          }
+          case 29: {
+            if (tag !== 232) {
+              break;
+            }
+
+            message.init = reader.bool();
+            continue;
+          }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.capAdd.push(reader.string());
+            continue;
+          }
+          case 31: {
+            if (tag !== 250) {
+              break;
+            }
+
+            message.capDrop.push(reader.string());
+            continue;
+          }
+          case 32: {
+            if (tag !== 258) {
+              break;
+            }
+
+            message.ulimits.push(Ulimit.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 33: {
+            if (tag !== 266) {
+              break;
+            }
+
+            message.dns = DnsConfig.decode(reader, reader.uint32());
+            continue;
+          }
+          case 34: {
+            if (tag !== 274) {
+              break;
+            }
+
+            message.preferences.push(PlacementPreference.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 35: {
+            if (tag !== 280) {
+              break;
+            }
+
+            message.maxReplicasPerNode = longToNumber(reader.uint64());
+            continue;
+          }
+          case 36: {
+            if (tag !== 290) {
+              break;
+            }
+
+            message.networkAliases.push(NetworkAliases.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1883,6 +2608,85 @@ export const ServiceSpec: MessageFns<ServiceSpec> = {
         : [],
       configs: globalThis.Array.isArray(object?.configs)
         ? object.configs.map((e: any) => ConfigReference.fromJSON(e))
+        : [],
+      update: isSet(object.update) ? UpdateConfig.fromJSON(object.update) : undefined,
+      rollback: isSet(object.rollback) ? UpdateConfig.fromJSON(object.rollback) : undefined,
+      forceUpdate: isSet(object.forceUpdate)
+        ? globalThis.Number(object.forceUpdate)
+        : isSet(object.force_update)
+        ? globalThis.Number(object.force_update)
+        : 0,
+      mounts: globalThis.Array.isArray(object?.mounts)
+        ? object.mounts.map((e: any) => Mount.fromJSON(e))
+        : [],
+      user: isSet(object.user) ? globalThis.String(object.user) : "",
+      workdir: isSet(object.workdir) ? globalThis.String(object.workdir) : "",
+      entrypoint: globalThis.Array.isArray(object?.entrypoint)
+        ? object.entrypoint.map((e: any) => globalThis.String(e))
+        : [],
+      hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
+      containerLabels: isObject(object.containerLabels)
+        ? (globalThis.Object.entries(object.containerLabels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.container_labels)
+        ? (globalThis.Object.entries(object.container_labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      stopSignal: isSet(object.stopSignal)
+        ? globalThis.String(object.stopSignal)
+        : isSet(object.stop_signal)
+        ? globalThis.String(object.stop_signal)
+        : "",
+      readOnly: isSet(object.readOnly)
+        ? globalThis.Boolean(object.readOnly)
+        : isSet(object.read_only)
+        ? globalThis.Boolean(object.read_only)
+        : false,
+      init: isSet(object.init) ? globalThis.Boolean(object.init) : undefined,
+      capAdd: globalThis.Array.isArray(object?.capAdd)
+        ? object.capAdd.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.cap_add)
+        ? object.cap_add.map((e: any) => globalThis.String(e))
+        : [],
+      capDrop: globalThis.Array.isArray(object?.capDrop)
+        ? object.capDrop.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.cap_drop)
+        ? object.cap_drop.map((e: any) => globalThis.String(e))
+        : [],
+      ulimits: globalThis.Array.isArray(object?.ulimits) ? object.ulimits.map((e: any) => Ulimit.fromJSON(e)) : [],
+      dns: isSet(object.dns) ? DnsConfig.fromJSON(object.dns) : undefined,
+      preferences: globalThis.Array.isArray(object?.preferences)
+        ? object.preferences.map((e: any) => PlacementPreference.fromJSON(e))
+        : [],
+      maxReplicasPerNode: isSet(object.maxReplicasPerNode)
+        ? globalThis.Number(object.maxReplicasPerNode)
+        : isSet(object.max_replicas_per_node)
+        ? globalThis.Number(object.max_replicas_per_node)
+        : 0,
+      networkAliases: globalThis.Array.isArray(object?.networkAliases)
+        ? object.networkAliases.map((e: any) => NetworkAliases.fromJSON(e))
+        : globalThis.Array.isArray(object?.network_aliases)
+        ? object.network_aliases.map((e: any) => NetworkAliases.fromJSON(e))
         : [],
     };
   },
@@ -1946,6 +2750,69 @@ export const ServiceSpec: MessageFns<ServiceSpec> = {
     if (message.configs?.length) {
       obj.configs = message.configs.map((e) => ConfigReference.toJSON(e));
     }
+    if (message.update !== undefined) {
+      obj.update = UpdateConfig.toJSON(message.update);
+    }
+    if (message.rollback !== undefined) {
+      obj.rollback = UpdateConfig.toJSON(message.rollback);
+    }
+    if (message.forceUpdate !== 0) {
+      obj.forceUpdate = Math.round(message.forceUpdate);
+    }
+    if (message.mounts?.length) {
+      obj.mounts = message.mounts.map((e) => Mount.toJSON(e));
+    }
+    if (message.user !== "") {
+      obj.user = message.user;
+    }
+    if (message.workdir !== "") {
+      obj.workdir = message.workdir;
+    }
+    if (message.entrypoint?.length) {
+      obj.entrypoint = message.entrypoint;
+    }
+    if (message.hostname !== "") {
+      obj.hostname = message.hostname;
+    }
+    if (message.containerLabels) {
+      const entries = globalThis.Object.entries(message.containerLabels) as [string, string][];
+      if (entries.length > 0) {
+        obj.containerLabels = {};
+        entries.forEach(([k, v]) => {
+          obj.containerLabels[k] = v;
+        });
+      }
+    }
+    if (message.stopSignal !== "") {
+      obj.stopSignal = message.stopSignal;
+    }
+    if (message.readOnly !== false) {
+      obj.readOnly = message.readOnly;
+    }
+    if (message.init !== undefined) {
+      obj.init = message.init;
+    }
+    if (message.capAdd?.length) {
+      obj.capAdd = message.capAdd;
+    }
+    if (message.capDrop?.length) {
+      obj.capDrop = message.capDrop;
+    }
+    if (message.ulimits?.length) {
+      obj.ulimits = message.ulimits.map((e) => Ulimit.toJSON(e));
+    }
+    if (message.dns !== undefined) {
+      obj.dns = DnsConfig.toJSON(message.dns);
+    }
+    if (message.preferences?.length) {
+      obj.preferences = message.preferences.map((e) => PlacementPreference.toJSON(e));
+    }
+    if (message.maxReplicasPerNode !== 0) {
+      obj.maxReplicasPerNode = Math.round(message.maxReplicasPerNode);
+    }
+    if (message.networkAliases?.length) {
+      obj.networkAliases = message.networkAliases.map((e) => NetworkAliases.toJSON(e));
+    }
     return obj;
   },
 
@@ -1987,6 +2854,37 @@ export const ServiceSpec: MessageFns<ServiceSpec> = {
     message.stopGracePeriodMs = object.stopGracePeriodMs ?? undefined;
     message.secrets = object.secrets?.map((e) => SecretReference.fromPartial(e)) || [];
     message.configs = object.configs?.map((e) => ConfigReference.fromPartial(e)) || [];
+    message.update = (object.update !== undefined && object.update !== null)
+      ? UpdateConfig.fromPartial(object.update)
+      : undefined;
+    message.rollback = (object.rollback !== undefined && object.rollback !== null)
+      ? UpdateConfig.fromPartial(object.rollback)
+      : undefined;
+    message.forceUpdate = object.forceUpdate ?? 0;
+    message.mounts = object.mounts?.map((e) => Mount.fromPartial(e)) || [];
+    message.user = object.user ?? "";
+    message.workdir = object.workdir ?? "";
+    message.entrypoint = object.entrypoint?.map((e) => e) || [];
+    message.hostname = object.hostname ?? "";
+    message.containerLabels = (globalThis.Object.entries(object.containerLabels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.stopSignal = object.stopSignal ?? "";
+    message.readOnly = object.readOnly ?? false;
+    message.init = object.init ?? undefined;
+    message.capAdd = object.capAdd?.map((e) => e) || [];
+    message.capDrop = object.capDrop?.map((e) => e) || [];
+    message.ulimits = object.ulimits?.map((e) => Ulimit.fromPartial(e)) || [];
+    message.dns = (object.dns !== undefined && object.dns !== null) ? DnsConfig.fromPartial(object.dns) : undefined;
+    message.preferences = object.preferences?.map((e) => PlacementPreference.fromPartial(e)) || [];
+    message.maxReplicasPerNode = object.maxReplicasPerNode ?? 0;
+    message.networkAliases = object.networkAliases?.map((e) => NetworkAliases.fromPartial(e)) || [];
     return message;
   },
 };
@@ -2072,6 +2970,1256 @@ export const ServiceSpec_LabelsEntry: MessageFns<ServiceSpec_LabelsEntry> = {
     const message = createBaseServiceSpec_LabelsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseServiceSpec_ContainerLabelsEntry(): ServiceSpec_ContainerLabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const ServiceSpec_ContainerLabelsEntry: MessageFns<ServiceSpec_ContainerLabelsEntry> = {
+  encode(message: ServiceSpec_ContainerLabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ServiceSpec_ContainerLabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseServiceSpec_ContainerLabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ServiceSpec_ContainerLabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: ServiceSpec_ContainerLabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ServiceSpec_ContainerLabelsEntry>, I>>(
+    base?: I,
+  ): ServiceSpec_ContainerLabelsEntry {
+    return ServiceSpec_ContainerLabelsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ServiceSpec_ContainerLabelsEntry>, I>>(
+    object: I,
+  ): ServiceSpec_ContainerLabelsEntry {
+    const message = createBaseServiceSpec_ContainerLabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseUpdateConfig(): UpdateConfig {
+  return {
+    parallelism: 0,
+    delayMs: 0,
+    failureAction: 0,
+    monitorMs: 0,
+    maxFailureRatio: 0,
+    order: 0,
+    healthyDeadlineMs: 0,
+    progressDeadlineMs: 0,
+  };
+}
+
+export const UpdateConfig: MessageFns<UpdateConfig> = {
+  encode(message: UpdateConfig, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.parallelism !== 0) {
+      writer.uint32(8).uint64(message.parallelism);
+    }
+    if (message.delayMs !== 0) {
+      writer.uint32(16).int64(message.delayMs);
+    }
+    if (message.failureAction !== 0) {
+      writer.uint32(24).int32(message.failureAction);
+    }
+    if (message.monitorMs !== 0) {
+      writer.uint32(32).int64(message.monitorMs);
+    }
+    if (message.maxFailureRatio !== 0) {
+      writer.uint32(41).double(message.maxFailureRatio);
+    }
+    if (message.order !== 0) {
+      writer.uint32(48).int32(message.order);
+    }
+    if (message.healthyDeadlineMs !== 0) {
+      writer.uint32(56).int64(message.healthyDeadlineMs);
+    }
+    if (message.progressDeadlineMs !== 0) {
+      writer.uint32(64).int64(message.progressDeadlineMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateConfig {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateConfig();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.parallelism = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.delayMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.failureAction = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.monitorMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.maxFailureRatio = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.order = reader.int32() as any;
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.healthyDeadlineMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.progressDeadlineMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateConfig {
+    return {
+      parallelism: isSet(object.parallelism) ? globalThis.Number(object.parallelism) : 0,
+      delayMs: isSet(object.delayMs)
+        ? globalThis.Number(object.delayMs)
+        : isSet(object.delay_ms)
+        ? globalThis.Number(object.delay_ms)
+        : 0,
+      failureAction: isSet(object.failureAction)
+        ? updateFailureActionFromJSON(object.failureAction)
+        : isSet(object.failure_action)
+        ? updateFailureActionFromJSON(object.failure_action)
+        : 0,
+      monitorMs: isSet(object.monitorMs)
+        ? globalThis.Number(object.monitorMs)
+        : isSet(object.monitor_ms)
+        ? globalThis.Number(object.monitor_ms)
+        : 0,
+      maxFailureRatio: isSet(object.maxFailureRatio)
+        ? globalThis.Number(object.maxFailureRatio)
+        : isSet(object.max_failure_ratio)
+        ? globalThis.Number(object.max_failure_ratio)
+        : 0,
+      order: isSet(object.order) ? updateOrderFromJSON(object.order) : 0,
+      healthyDeadlineMs: isSet(object.healthyDeadlineMs)
+        ? globalThis.Number(object.healthyDeadlineMs)
+        : isSet(object.healthy_deadline_ms)
+        ? globalThis.Number(object.healthy_deadline_ms)
+        : 0,
+      progressDeadlineMs: isSet(object.progressDeadlineMs)
+        ? globalThis.Number(object.progressDeadlineMs)
+        : isSet(object.progress_deadline_ms)
+        ? globalThis.Number(object.progress_deadline_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: UpdateConfig): unknown {
+    const obj: any = {};
+    if (message.parallelism !== 0) {
+      obj.parallelism = Math.round(message.parallelism);
+    }
+    if (message.delayMs !== 0) {
+      obj.delayMs = Math.round(message.delayMs);
+    }
+    if (message.failureAction !== 0) {
+      obj.failureAction = updateFailureActionToJSON(message.failureAction);
+    }
+    if (message.monitorMs !== 0) {
+      obj.monitorMs = Math.round(message.monitorMs);
+    }
+    if (message.maxFailureRatio !== 0) {
+      obj.maxFailureRatio = floatToJson(message.maxFailureRatio);
+    }
+    if (message.order !== 0) {
+      obj.order = updateOrderToJSON(message.order);
+    }
+    if (message.healthyDeadlineMs !== 0) {
+      obj.healthyDeadlineMs = Math.round(message.healthyDeadlineMs);
+    }
+    if (message.progressDeadlineMs !== 0) {
+      obj.progressDeadlineMs = Math.round(message.progressDeadlineMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateConfig>, I>>(base?: I): UpdateConfig {
+    return UpdateConfig.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateConfig>, I>>(object: I): UpdateConfig {
+    const message = createBaseUpdateConfig();
+    message.parallelism = object.parallelism ?? 0;
+    message.delayMs = object.delayMs ?? 0;
+    message.failureAction = object.failureAction ?? 0;
+    message.monitorMs = object.monitorMs ?? 0;
+    message.maxFailureRatio = object.maxFailureRatio ?? 0;
+    message.order = object.order ?? 0;
+    message.healthyDeadlineMs = object.healthyDeadlineMs ?? 0;
+    message.progressDeadlineMs = object.progressDeadlineMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseMount(): Mount {
+  return {
+    type: 0,
+    source: "",
+    target: "",
+    readOnly: false,
+    volumeNocopy: false,
+    volumeLabels: {},
+    tmpfsSizeBytes: 0,
+    tmpfsMode: 0,
+    bindPropagation: "",
+  };
+}
+
+export const Mount: MessageFns<Mount> = {
+  encode(message: Mount, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== 0) {
+      writer.uint32(8).int32(message.type);
+    }
+    if (message.source !== "") {
+      writer.uint32(18).string(message.source);
+    }
+    if (message.target !== "") {
+      writer.uint32(26).string(message.target);
+    }
+    if (message.readOnly !== false) {
+      writer.uint32(32).bool(message.readOnly);
+    }
+    if (message.volumeNocopy !== false) {
+      writer.uint32(40).bool(message.volumeNocopy);
+    }
+    globalThis.Object.entries(message.volumeLabels).forEach(([key, value]: [string, string]) => {
+      Mount_VolumeLabelsEntry.encode({ key: key as any, value }, writer.uint32(50).fork()).join();
+    });
+    if (message.tmpfsSizeBytes !== 0) {
+      writer.uint32(56).int64(message.tmpfsSizeBytes);
+    }
+    if (message.tmpfsMode !== 0) {
+      writer.uint32(64).uint32(message.tmpfsMode);
+    }
+    if (message.bindPropagation !== "") {
+      writer.uint32(74).string(message.bindPropagation);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Mount {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMount();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.type = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.target = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.readOnly = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.volumeNocopy = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            const entry6 = Mount_VolumeLabelsEntry.decode(reader, reader.uint32());
+            if (entry6.value !== undefined) {
+              message.volumeLabels[entry6.key] = entry6.value;
+            }
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.tmpfsSizeBytes = longToNumber(reader.int64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.tmpfsMode = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.bindPropagation = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Mount {
+    return {
+      type: isSet(object.type) ? mountTypeFromJSON(object.type) : 0,
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      target: isSet(object.target) ? globalThis.String(object.target) : "",
+      readOnly: isSet(object.readOnly)
+        ? globalThis.Boolean(object.readOnly)
+        : isSet(object.read_only)
+        ? globalThis.Boolean(object.read_only)
+        : false,
+      volumeNocopy: isSet(object.volumeNocopy)
+        ? globalThis.Boolean(object.volumeNocopy)
+        : isSet(object.volume_nocopy)
+        ? globalThis.Boolean(object.volume_nocopy)
+        : false,
+      volumeLabels: isObject(object.volumeLabels)
+        ? (globalThis.Object.entries(object.volumeLabels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.volume_labels)
+        ? (globalThis.Object.entries(object.volume_labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      tmpfsSizeBytes: isSet(object.tmpfsSizeBytes)
+        ? globalThis.Number(object.tmpfsSizeBytes)
+        : isSet(object.tmpfs_size_bytes)
+        ? globalThis.Number(object.tmpfs_size_bytes)
+        : 0,
+      tmpfsMode: isSet(object.tmpfsMode)
+        ? globalThis.Number(object.tmpfsMode)
+        : isSet(object.tmpfs_mode)
+        ? globalThis.Number(object.tmpfs_mode)
+        : 0,
+      bindPropagation: isSet(object.bindPropagation)
+        ? globalThis.String(object.bindPropagation)
+        : isSet(object.bind_propagation)
+        ? globalThis.String(object.bind_propagation)
+        : "",
+    };
+  },
+
+  toJSON(message: Mount): unknown {
+    const obj: any = {};
+    if (message.type !== 0) {
+      obj.type = mountTypeToJSON(message.type);
+    }
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.target !== "") {
+      obj.target = message.target;
+    }
+    if (message.readOnly !== false) {
+      obj.readOnly = message.readOnly;
+    }
+    if (message.volumeNocopy !== false) {
+      obj.volumeNocopy = message.volumeNocopy;
+    }
+    if (message.volumeLabels) {
+      const entries = globalThis.Object.entries(message.volumeLabels) as [string, string][];
+      if (entries.length > 0) {
+        obj.volumeLabels = {};
+        entries.forEach(([k, v]) => {
+          obj.volumeLabels[k] = v;
+        });
+      }
+    }
+    if (message.tmpfsSizeBytes !== 0) {
+      obj.tmpfsSizeBytes = Math.round(message.tmpfsSizeBytes);
+    }
+    if (message.tmpfsMode !== 0) {
+      obj.tmpfsMode = Math.round(message.tmpfsMode);
+    }
+    if (message.bindPropagation !== "") {
+      obj.bindPropagation = message.bindPropagation;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Mount>, I>>(base?: I): Mount {
+    return Mount.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Mount>, I>>(object: I): Mount {
+    const message = createBaseMount();
+    message.type = object.type ?? 0;
+    message.source = object.source ?? "";
+    message.target = object.target ?? "";
+    message.readOnly = object.readOnly ?? false;
+    message.volumeNocopy = object.volumeNocopy ?? false;
+    message.volumeLabels = (globalThis.Object.entries(object.volumeLabels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.tmpfsSizeBytes = object.tmpfsSizeBytes ?? 0;
+    message.tmpfsMode = object.tmpfsMode ?? 0;
+    message.bindPropagation = object.bindPropagation ?? "";
+    return message;
+  },
+};
+
+function createBaseMount_VolumeLabelsEntry(): Mount_VolumeLabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const Mount_VolumeLabelsEntry: MessageFns<Mount_VolumeLabelsEntry> = {
+  encode(message: Mount_VolumeLabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Mount_VolumeLabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMount_VolumeLabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Mount_VolumeLabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: Mount_VolumeLabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Mount_VolumeLabelsEntry>, I>>(base?: I): Mount_VolumeLabelsEntry {
+    return Mount_VolumeLabelsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Mount_VolumeLabelsEntry>, I>>(object: I): Mount_VolumeLabelsEntry {
+    const message = createBaseMount_VolumeLabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseUlimit(): Ulimit {
+  return { name: "", soft: 0, hard: 0 };
+}
+
+export const Ulimit: MessageFns<Ulimit> = {
+  encode(message: Ulimit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.soft !== 0) {
+      writer.uint32(16).int64(message.soft);
+    }
+    if (message.hard !== 0) {
+      writer.uint32(24).int64(message.hard);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Ulimit {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUlimit();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.soft = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.hard = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Ulimit {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      soft: isSet(object.soft) ? globalThis.Number(object.soft) : 0,
+      hard: isSet(object.hard) ? globalThis.Number(object.hard) : 0,
+    };
+  },
+
+  toJSON(message: Ulimit): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.soft !== 0) {
+      obj.soft = Math.round(message.soft);
+    }
+    if (message.hard !== 0) {
+      obj.hard = Math.round(message.hard);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Ulimit>, I>>(base?: I): Ulimit {
+    return Ulimit.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Ulimit>, I>>(object: I): Ulimit {
+    const message = createBaseUlimit();
+    message.name = object.name ?? "";
+    message.soft = object.soft ?? 0;
+    message.hard = object.hard ?? 0;
+    return message;
+  },
+};
+
+function createBaseDnsConfig(): DnsConfig {
+  return { nameservers: [], search: [], options: [] };
+}
+
+export const DnsConfig: MessageFns<DnsConfig> = {
+  encode(message: DnsConfig, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.nameservers) {
+      writer.uint32(10).string(v!);
+    }
+    for (const v of message.search) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.options) {
+      writer.uint32(26).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DnsConfig {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDnsConfig();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nameservers.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.search.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.options.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DnsConfig {
+    return {
+      nameservers: globalThis.Array.isArray(object?.nameservers)
+        ? object.nameservers.map((e: any) => globalThis.String(e))
+        : [],
+      search: globalThis.Array.isArray(object?.search) ? object.search.map((e: any) => globalThis.String(e)) : [],
+      options: globalThis.Array.isArray(object?.options) ? object.options.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: DnsConfig): unknown {
+    const obj: any = {};
+    if (message.nameservers?.length) {
+      obj.nameservers = message.nameservers;
+    }
+    if (message.search?.length) {
+      obj.search = message.search;
+    }
+    if (message.options?.length) {
+      obj.options = message.options;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DnsConfig>, I>>(base?: I): DnsConfig {
+    return DnsConfig.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DnsConfig>, I>>(object: I): DnsConfig {
+    const message = createBaseDnsConfig();
+    message.nameservers = object.nameservers?.map((e) => e) || [];
+    message.search = object.search?.map((e) => e) || [];
+    message.options = object.options?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBasePlacementPreference(): PlacementPreference {
+  return { spread: "" };
+}
+
+export const PlacementPreference: MessageFns<PlacementPreference> = {
+  encode(message: PlacementPreference, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.spread !== "") {
+      writer.uint32(10).string(message.spread);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PlacementPreference {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePlacementPreference();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.spread = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PlacementPreference {
+    return { spread: isSet(object.spread) ? globalThis.String(object.spread) : "" };
+  },
+
+  toJSON(message: PlacementPreference): unknown {
+    const obj: any = {};
+    if (message.spread !== "") {
+      obj.spread = message.spread;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PlacementPreference>, I>>(base?: I): PlacementPreference {
+    return PlacementPreference.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PlacementPreference>, I>>(object: I): PlacementPreference {
+    const message = createBasePlacementPreference();
+    message.spread = object.spread ?? "";
+    return message;
+  },
+};
+
+function createBaseNetworkAliases(): NetworkAliases {
+  return { network: "", aliases: [] };
+}
+
+export const NetworkAliases: MessageFns<NetworkAliases> = {
+  encode(message: NetworkAliases, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.network !== "") {
+      writer.uint32(10).string(message.network);
+    }
+    for (const v of message.aliases) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NetworkAliases {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNetworkAliases();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.network = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.aliases.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NetworkAliases {
+    return {
+      network: isSet(object.network) ? globalThis.String(object.network) : "",
+      aliases: globalThis.Array.isArray(object?.aliases) ? object.aliases.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: NetworkAliases): unknown {
+    const obj: any = {};
+    if (message.network !== "") {
+      obj.network = message.network;
+    }
+    if (message.aliases?.length) {
+      obj.aliases = message.aliases;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NetworkAliases>, I>>(base?: I): NetworkAliases {
+    return NetworkAliases.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NetworkAliases>, I>>(object: I): NetworkAliases {
+    const message = createBaseNetworkAliases();
+    message.network = object.network ?? "";
+    message.aliases = object.aliases?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseUpdateStatus(): UpdateStatus {
+  return { state: 0, startedAtMs: 0, completedAtMs: 0, message: "" };
+}
+
+export const UpdateStatus: MessageFns<UpdateStatus> = {
+  encode(message: UpdateStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.state !== 0) {
+      writer.uint32(8).int32(message.state);
+    }
+    if (message.startedAtMs !== 0) {
+      writer.uint32(16).int64(message.startedAtMs);
+    }
+    if (message.completedAtMs !== 0) {
+      writer.uint32(24).int64(message.completedAtMs);
+    }
+    if (message.message !== "") {
+      writer.uint32(34).string(message.message);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateStatus {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.startedAtMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.completedAtMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateStatus {
+    return {
+      state: isSet(object.state) ? updateStateFromJSON(object.state) : 0,
+      startedAtMs: isSet(object.startedAtMs)
+        ? globalThis.Number(object.startedAtMs)
+        : isSet(object.started_at_ms)
+        ? globalThis.Number(object.started_at_ms)
+        : 0,
+      completedAtMs: isSet(object.completedAtMs)
+        ? globalThis.Number(object.completedAtMs)
+        : isSet(object.completed_at_ms)
+        ? globalThis.Number(object.completed_at_ms)
+        : 0,
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+    };
+  },
+
+  toJSON(message: UpdateStatus): unknown {
+    const obj: any = {};
+    if (message.state !== 0) {
+      obj.state = updateStateToJSON(message.state);
+    }
+    if (message.startedAtMs !== 0) {
+      obj.startedAtMs = Math.round(message.startedAtMs);
+    }
+    if (message.completedAtMs !== 0) {
+      obj.completedAtMs = Math.round(message.completedAtMs);
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateStatus>, I>>(base?: I): UpdateStatus {
+    return UpdateStatus.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateStatus>, I>>(object: I): UpdateStatus {
+    const message = createBaseUpdateStatus();
+    message.state = object.state ?? 0;
+    message.startedAtMs = object.startedAtMs ?? 0;
+    message.completedAtMs = object.completedAtMs ?? 0;
+    message.message = object.message ?? "";
+    return message;
+  },
+};
+
+function createBaseServiceVersion(): ServiceVersion {
+  return { specVersion: 0, spec: undefined, createdAtMs: 0 };
+}
+
+export const ServiceVersion: MessageFns<ServiceVersion> = {
+  encode(message: ServiceVersion, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.specVersion !== 0) {
+      writer.uint32(8).uint64(message.specVersion);
+    }
+    if (message.spec !== undefined) {
+      ServiceSpec.encode(message.spec, writer.uint32(18).fork()).join();
+    }
+    if (message.createdAtMs !== 0) {
+      writer.uint32(24).int64(message.createdAtMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ServiceVersion {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseServiceVersion();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.specVersion = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.spec = ServiceSpec.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.createdAtMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ServiceVersion {
+    return {
+      specVersion: isSet(object.specVersion)
+        ? globalThis.Number(object.specVersion)
+        : isSet(object.spec_version)
+        ? globalThis.Number(object.spec_version)
+        : 0,
+      spec: isSet(object.spec) ? ServiceSpec.fromJSON(object.spec) : undefined,
+      createdAtMs: isSet(object.createdAtMs)
+        ? globalThis.Number(object.createdAtMs)
+        : isSet(object.created_at_ms)
+        ? globalThis.Number(object.created_at_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: ServiceVersion): unknown {
+    const obj: any = {};
+    if (message.specVersion !== 0) {
+      obj.specVersion = Math.round(message.specVersion);
+    }
+    if (message.spec !== undefined) {
+      obj.spec = ServiceSpec.toJSON(message.spec);
+    }
+    if (message.createdAtMs !== 0) {
+      obj.createdAtMs = Math.round(message.createdAtMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ServiceVersion>, I>>(base?: I): ServiceVersion {
+    return ServiceVersion.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ServiceVersion>, I>>(object: I): ServiceVersion {
+    const message = createBaseServiceVersion();
+    message.specVersion = object.specVersion ?? 0;
+    message.spec = (object.spec !== undefined && object.spec !== null)
+      ? ServiceSpec.fromPartial(object.spec)
+      : undefined;
+    message.createdAtMs = object.createdAtMs ?? 0;
     return message;
   },
 };
@@ -2416,7 +4564,16 @@ export const ConfigReference: MessageFns<ConfigReference> = {
 };
 
 function createBaseService(): Service {
-  return { id: "", spec: undefined, specVersion: 0, createdAtMs: 0, updatedAtMs: 0 };
+  return {
+    id: "",
+    spec: undefined,
+    specVersion: 0,
+    createdAtMs: 0,
+    updatedAtMs: 0,
+    updateStatus: undefined,
+    previousVersions: [],
+    hasRegistryAuth: false,
+  };
 }
 
 export const Service: MessageFns<Service> = {
@@ -2435,6 +4592,15 @@ export const Service: MessageFns<Service> = {
     }
     if (message.updatedAtMs !== 0) {
       writer.uint32(40).int64(message.updatedAtMs);
+    }
+    if (message.updateStatus !== undefined) {
+      UpdateStatus.encode(message.updateStatus, writer.uint32(50).fork()).join();
+    }
+    for (const v of message.previousVersions) {
+      ServiceVersion.encode(v!, writer.uint32(58).fork()).join();
+    }
+    if (message.hasRegistryAuth !== false) {
+      writer.uint32(64).bool(message.hasRegistryAuth);
     }
     return writer;
   },
@@ -2492,6 +4658,30 @@ export const Service: MessageFns<Service> = {
             message.updatedAtMs = longToNumber(reader.int64());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.updateStatus = UpdateStatus.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.previousVersions.push(ServiceVersion.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.hasRegistryAuth = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2523,6 +4713,21 @@ export const Service: MessageFns<Service> = {
         : isSet(object.updated_at_ms)
         ? globalThis.Number(object.updated_at_ms)
         : 0,
+      updateStatus: isSet(object.updateStatus)
+        ? UpdateStatus.fromJSON(object.updateStatus)
+        : isSet(object.update_status)
+        ? UpdateStatus.fromJSON(object.update_status)
+        : undefined,
+      previousVersions: globalThis.Array.isArray(object?.previousVersions)
+        ? object.previousVersions.map((e: any) => ServiceVersion.fromJSON(e))
+        : globalThis.Array.isArray(object?.previous_versions)
+        ? object.previous_versions.map((e: any) => ServiceVersion.fromJSON(e))
+        : [],
+      hasRegistryAuth: isSet(object.hasRegistryAuth)
+        ? globalThis.Boolean(object.hasRegistryAuth)
+        : isSet(object.has_registry_auth)
+        ? globalThis.Boolean(object.has_registry_auth)
+        : false,
     };
   },
 
@@ -2543,6 +4748,15 @@ export const Service: MessageFns<Service> = {
     if (message.updatedAtMs !== 0) {
       obj.updatedAtMs = Math.round(message.updatedAtMs);
     }
+    if (message.updateStatus !== undefined) {
+      obj.updateStatus = UpdateStatus.toJSON(message.updateStatus);
+    }
+    if (message.previousVersions?.length) {
+      obj.previousVersions = message.previousVersions.map((e) => ServiceVersion.toJSON(e));
+    }
+    if (message.hasRegistryAuth !== false) {
+      obj.hasRegistryAuth = message.hasRegistryAuth;
+    }
     return obj;
   },
 
@@ -2558,6 +4772,11 @@ export const Service: MessageFns<Service> = {
     message.specVersion = object.specVersion ?? 0;
     message.createdAtMs = object.createdAtMs ?? 0;
     message.updatedAtMs = object.updatedAtMs ?? 0;
+    message.updateStatus = (object.updateStatus !== undefined && object.updateStatus !== null)
+      ? UpdateStatus.fromPartial(object.updateStatus)
+      : undefined;
+    message.previousVersions = object.previousVersions?.map((e) => ServiceVersion.fromPartial(e)) || [];
+    message.hasRegistryAuth = object.hasRegistryAuth ?? false;
     return message;
   },
 };
@@ -6904,6 +9123,661 @@ export const Event: MessageFns<Event> = {
   },
 };
 
+function createBaseLogSubscriptionsRequest(): LogSubscriptionsRequest {
+  return { nodeId: "", sessionId: "" };
+}
+
+export const LogSubscriptionsRequest: MessageFns<LogSubscriptionsRequest> = {
+  encode(message: LogSubscriptionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== "") {
+      writer.uint32(10).string(message.nodeId);
+    }
+    if (message.sessionId !== "") {
+      writer.uint32(18).string(message.sessionId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LogSubscriptionsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLogSubscriptionsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sessionId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LogSubscriptionsRequest {
+    return {
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+      sessionId: isSet(object.sessionId)
+        ? globalThis.String(object.sessionId)
+        : isSet(object.session_id)
+        ? globalThis.String(object.session_id)
+        : "",
+    };
+  },
+
+  toJSON(message: LogSubscriptionsRequest): unknown {
+    const obj: any = {};
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.sessionId !== "") {
+      obj.sessionId = message.sessionId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LogSubscriptionsRequest>, I>>(base?: I): LogSubscriptionsRequest {
+    return LogSubscriptionsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LogSubscriptionsRequest>, I>>(object: I): LogSubscriptionsRequest {
+    const message = createBaseLogSubscriptionsRequest();
+    message.nodeId = object.nodeId ?? "";
+    message.sessionId = object.sessionId ?? "";
+    return message;
+  },
+};
+
+function createBaseLogOptions(): LogOptions {
+  return { follow: false, tail: 0, sinceMs: 0, timestamps: false };
+}
+
+export const LogOptions: MessageFns<LogOptions> = {
+  encode(message: LogOptions, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.follow !== false) {
+      writer.uint32(8).bool(message.follow);
+    }
+    if (message.tail !== 0) {
+      writer.uint32(16).int64(message.tail);
+    }
+    if (message.sinceMs !== 0) {
+      writer.uint32(24).int64(message.sinceMs);
+    }
+    if (message.timestamps !== false) {
+      writer.uint32(32).bool(message.timestamps);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LogOptions {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLogOptions();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.follow = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.tail = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.sinceMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.timestamps = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LogOptions {
+    return {
+      follow: isSet(object.follow) ? globalThis.Boolean(object.follow) : false,
+      tail: isSet(object.tail) ? globalThis.Number(object.tail) : 0,
+      sinceMs: isSet(object.sinceMs)
+        ? globalThis.Number(object.sinceMs)
+        : isSet(object.since_ms)
+        ? globalThis.Number(object.since_ms)
+        : 0,
+      timestamps: isSet(object.timestamps) ? globalThis.Boolean(object.timestamps) : false,
+    };
+  },
+
+  toJSON(message: LogOptions): unknown {
+    const obj: any = {};
+    if (message.follow !== false) {
+      obj.follow = message.follow;
+    }
+    if (message.tail !== 0) {
+      obj.tail = Math.round(message.tail);
+    }
+    if (message.sinceMs !== 0) {
+      obj.sinceMs = Math.round(message.sinceMs);
+    }
+    if (message.timestamps !== false) {
+      obj.timestamps = message.timestamps;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LogOptions>, I>>(base?: I): LogOptions {
+    return LogOptions.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LogOptions>, I>>(object: I): LogOptions {
+    const message = createBaseLogOptions();
+    message.follow = object.follow ?? false;
+    message.tail = object.tail ?? 0;
+    message.sinceMs = object.sinceMs ?? 0;
+    message.timestamps = object.timestamps ?? false;
+    return message;
+  },
+};
+
+function createBaseLogSubscription(): LogSubscription {
+  return { id: "", taskIds: [], options: undefined, cancel: false };
+}
+
+export const LogSubscription: MessageFns<LogSubscription> = {
+  encode(message: LogSubscription, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    for (const v of message.taskIds) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.options !== undefined) {
+      LogOptions.encode(message.options, writer.uint32(26).fork()).join();
+    }
+    if (message.cancel !== false) {
+      writer.uint32(32).bool(message.cancel);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LogSubscription {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLogSubscription();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.taskIds.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.options = LogOptions.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.cancel = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LogSubscription {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      taskIds: globalThis.Array.isArray(object?.taskIds)
+        ? object.taskIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.task_ids)
+        ? object.task_ids.map((e: any) => globalThis.String(e))
+        : [],
+      options: isSet(object.options) ? LogOptions.fromJSON(object.options) : undefined,
+      cancel: isSet(object.cancel) ? globalThis.Boolean(object.cancel) : false,
+    };
+  },
+
+  toJSON(message: LogSubscription): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.taskIds?.length) {
+      obj.taskIds = message.taskIds;
+    }
+    if (message.options !== undefined) {
+      obj.options = LogOptions.toJSON(message.options);
+    }
+    if (message.cancel !== false) {
+      obj.cancel = message.cancel;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LogSubscription>, I>>(base?: I): LogSubscription {
+    return LogSubscription.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LogSubscription>, I>>(object: I): LogSubscription {
+    const message = createBaseLogSubscription();
+    message.id = object.id ?? "";
+    message.taskIds = object.taskIds?.map((e) => e) || [];
+    message.options = (object.options !== undefined && object.options !== null)
+      ? LogOptions.fromPartial(object.options)
+      : undefined;
+    message.cancel = object.cancel ?? false;
+    return message;
+  },
+};
+
+function createBaseLogLine(): LogLine {
+  return { taskId: "", stream: 0, timestamp: "", data: Buffer.alloc(0) };
+}
+
+export const LogLine: MessageFns<LogLine> = {
+  encode(message: LogLine, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.taskId !== "") {
+      writer.uint32(10).string(message.taskId);
+    }
+    if (message.stream !== 0) {
+      writer.uint32(16).int32(message.stream);
+    }
+    if (message.timestamp !== "") {
+      writer.uint32(26).string(message.timestamp);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(34).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LogLine {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLogLine();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.stream = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.timestamp = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LogLine {
+    return {
+      taskId: isSet(object.taskId)
+        ? globalThis.String(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.String(object.task_id)
+        : "",
+      stream: isSet(object.stream) ? logStreamFromJSON(object.stream) : 0,
+      timestamp: isSet(object.timestamp) ? globalThis.String(object.timestamp) : "",
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: LogLine): unknown {
+    const obj: any = {};
+    if (message.taskId !== "") {
+      obj.taskId = message.taskId;
+    }
+    if (message.stream !== 0) {
+      obj.stream = logStreamToJSON(message.stream);
+    }
+    if (message.timestamp !== "") {
+      obj.timestamp = message.timestamp;
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LogLine>, I>>(base?: I): LogLine {
+    return LogLine.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LogLine>, I>>(object: I): LogLine {
+    const message = createBaseLogLine();
+    message.taskId = object.taskId ?? "";
+    message.stream = object.stream ?? 0;
+    message.timestamp = object.timestamp ?? "";
+    message.data = object.data ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBasePublishLogsMessage(): PublishLogsMessage {
+  return { nodeId: "", sessionId: "", subscriptionId: "", lines: [], err: "" };
+}
+
+export const PublishLogsMessage: MessageFns<PublishLogsMessage> = {
+  encode(message: PublishLogsMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== "") {
+      writer.uint32(10).string(message.nodeId);
+    }
+    if (message.sessionId !== "") {
+      writer.uint32(18).string(message.sessionId);
+    }
+    if (message.subscriptionId !== "") {
+      writer.uint32(26).string(message.subscriptionId);
+    }
+    for (const v of message.lines) {
+      LogLine.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.err !== "") {
+      writer.uint32(42).string(message.err);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PublishLogsMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePublishLogsMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sessionId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.subscriptionId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.lines.push(LogLine.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.err = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PublishLogsMessage {
+    return {
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+      sessionId: isSet(object.sessionId)
+        ? globalThis.String(object.sessionId)
+        : isSet(object.session_id)
+        ? globalThis.String(object.session_id)
+        : "",
+      subscriptionId: isSet(object.subscriptionId)
+        ? globalThis.String(object.subscriptionId)
+        : isSet(object.subscription_id)
+        ? globalThis.String(object.subscription_id)
+        : "",
+      lines: globalThis.Array.isArray(object?.lines) ? object.lines.map((e: any) => LogLine.fromJSON(e)) : [],
+      err: isSet(object.err) ? globalThis.String(object.err) : "",
+    };
+  },
+
+  toJSON(message: PublishLogsMessage): unknown {
+    const obj: any = {};
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.sessionId !== "") {
+      obj.sessionId = message.sessionId;
+    }
+    if (message.subscriptionId !== "") {
+      obj.subscriptionId = message.subscriptionId;
+    }
+    if (message.lines?.length) {
+      obj.lines = message.lines.map((e) => LogLine.toJSON(e));
+    }
+    if (message.err !== "") {
+      obj.err = message.err;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PublishLogsMessage>, I>>(base?: I): PublishLogsMessage {
+    return PublishLogsMessage.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PublishLogsMessage>, I>>(object: I): PublishLogsMessage {
+    const message = createBasePublishLogsMessage();
+    message.nodeId = object.nodeId ?? "";
+    message.sessionId = object.sessionId ?? "";
+    message.subscriptionId = object.subscriptionId ?? "";
+    message.lines = object.lines?.map((e) => LogLine.fromPartial(e)) || [];
+    message.err = object.err ?? "";
+    return message;
+  },
+};
+
+function createBasePublishLogsResponse(): PublishLogsResponse {
+  return {};
+}
+
+export const PublishLogsResponse: MessageFns<PublishLogsResponse> = {
+  encode(_: PublishLogsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PublishLogsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePublishLogsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): PublishLogsResponse {
+    return {};
+  },
+
+  toJSON(_: PublishLogsResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PublishLogsResponse>, I>>(base?: I): PublishLogsResponse {
+    return PublishLogsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PublishLogsResponse>, I>>(_: I): PublishLogsResponse {
+    const message = createBasePublishLogsResponse();
+    return message;
+  },
+};
+
 function createBaseEndpointsRequest(): EndpointsRequest {
   return { nodeId: "", sessionId: "", watch: [], unwatch: [] };
 }
@@ -7802,7 +10676,16 @@ export const AssignmentsRequest: MessageFns<AssignmentsRequest> = {
 };
 
 function createBaseAssignmentsMessage(): AssignmentsMessage {
-  return { kind: 0, tasks: [], removedTaskIds: [], secrets: [], configs: [], renewCertificate: false, caPem: "" };
+  return {
+    kind: 0,
+    tasks: [],
+    removedTaskIds: [],
+    secrets: [],
+    configs: [],
+    renewCertificate: false,
+    caPem: "",
+    registryCredentials: [],
+  };
 }
 
 export const AssignmentsMessage: MessageFns<AssignmentsMessage> = {
@@ -7827,6 +10710,9 @@ export const AssignmentsMessage: MessageFns<AssignmentsMessage> = {
     }
     if (message.caPem !== "") {
       writer.uint32(58).string(message.caPem);
+    }
+    for (const v of message.registryCredentials) {
+      RegistryCredential.encode(v!, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -7900,6 +10786,14 @@ export const AssignmentsMessage: MessageFns<AssignmentsMessage> = {
             message.caPem = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.registryCredentials.push(RegistryCredential.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -7933,6 +10827,11 @@ export const AssignmentsMessage: MessageFns<AssignmentsMessage> = {
         : isSet(object.ca_pem)
         ? globalThis.String(object.ca_pem)
         : "",
+      registryCredentials: globalThis.Array.isArray(object?.registryCredentials)
+        ? object.registryCredentials.map((e: any) => RegistryCredential.fromJSON(e))
+        : globalThis.Array.isArray(object?.registry_credentials)
+        ? object.registry_credentials.map((e: any) => RegistryCredential.fromJSON(e))
+        : [],
     };
   },
 
@@ -7959,6 +10858,9 @@ export const AssignmentsMessage: MessageFns<AssignmentsMessage> = {
     if (message.caPem !== "") {
       obj.caPem = message.caPem;
     }
+    if (message.registryCredentials?.length) {
+      obj.registryCredentials = message.registryCredentials.map((e) => RegistryCredential.toJSON(e));
+    }
     return obj;
   },
 
@@ -7974,6 +10876,96 @@ export const AssignmentsMessage: MessageFns<AssignmentsMessage> = {
     message.configs = object.configs?.map((e) => FilePayload.fromPartial(e)) || [];
     message.renewCertificate = object.renewCertificate ?? false;
     message.caPem = object.caPem ?? "";
+    message.registryCredentials = object.registryCredentials?.map((e) => RegistryCredential.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRegistryCredential(): RegistryCredential {
+  return { serviceId: "", auth: "" };
+}
+
+export const RegistryCredential: MessageFns<RegistryCredential> = {
+  encode(message: RegistryCredential, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.serviceId !== "") {
+      writer.uint32(10).string(message.serviceId);
+    }
+    if (message.auth !== "") {
+      writer.uint32(18).string(message.auth);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RegistryCredential {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRegistryCredential();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.serviceId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.auth = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RegistryCredential {
+    return {
+      serviceId: isSet(object.serviceId)
+        ? globalThis.String(object.serviceId)
+        : isSet(object.service_id)
+        ? globalThis.String(object.service_id)
+        : "",
+      auth: isSet(object.auth) ? globalThis.String(object.auth) : "",
+    };
+  },
+
+  toJSON(message: RegistryCredential): unknown {
+    const obj: any = {};
+    if (message.serviceId !== "") {
+      obj.serviceId = message.serviceId;
+    }
+    if (message.auth !== "") {
+      obj.auth = message.auth;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RegistryCredential>, I>>(base?: I): RegistryCredential {
+    return RegistryCredential.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RegistryCredential>, I>>(object: I): RegistryCredential {
+    const message = createBaseRegistryCredential();
+    message.serviceId = object.serviceId ?? "";
+    message.auth = object.auth ?? "";
     return message;
   },
 };
@@ -9440,13 +12432,19 @@ export const UpdateNodeRequest_LabelAddEntry: MessageFns<UpdateNodeRequest_Label
 };
 
 function createBaseCreateServiceRequest(): CreateServiceRequest {
-  return { spec: undefined };
+  return { spec: undefined, resolveImage: 0, registryAuth: "" };
 }
 
 export const CreateServiceRequest: MessageFns<CreateServiceRequest> = {
   encode(message: CreateServiceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.spec !== undefined) {
       ServiceSpec.encode(message.spec, writer.uint32(10).fork()).join();
+    }
+    if (message.resolveImage !== 0) {
+      writer.uint32(16).int32(message.resolveImage);
+    }
+    if (message.registryAuth !== "") {
+      writer.uint32(26).string(message.registryAuth);
     }
     return writer;
   },
@@ -9472,6 +12470,22 @@ export const CreateServiceRequest: MessageFns<CreateServiceRequest> = {
             message.spec = ServiceSpec.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.resolveImage = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.registryAuth = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -9485,13 +12499,31 @@ export const CreateServiceRequest: MessageFns<CreateServiceRequest> = {
   },
 
   fromJSON(object: any): CreateServiceRequest {
-    return { spec: isSet(object.spec) ? ServiceSpec.fromJSON(object.spec) : undefined };
+    return {
+      spec: isSet(object.spec) ? ServiceSpec.fromJSON(object.spec) : undefined,
+      resolveImage: isSet(object.resolveImage)
+        ? resolveImageFromJSON(object.resolveImage)
+        : isSet(object.resolve_image)
+        ? resolveImageFromJSON(object.resolve_image)
+        : 0,
+      registryAuth: isSet(object.registryAuth)
+        ? globalThis.String(object.registryAuth)
+        : isSet(object.registry_auth)
+        ? globalThis.String(object.registry_auth)
+        : "",
+    };
   },
 
   toJSON(message: CreateServiceRequest): unknown {
     const obj: any = {};
     if (message.spec !== undefined) {
       obj.spec = ServiceSpec.toJSON(message.spec);
+    }
+    if (message.resolveImage !== 0) {
+      obj.resolveImage = resolveImageToJSON(message.resolveImage);
+    }
+    if (message.registryAuth !== "") {
+      obj.registryAuth = message.registryAuth;
     }
     return obj;
   },
@@ -9504,6 +12536,559 @@ export const CreateServiceRequest: MessageFns<CreateServiceRequest> = {
     message.spec = (object.spec !== undefined && object.spec !== null)
       ? ServiceSpec.fromPartial(object.spec)
       : undefined;
+    message.resolveImage = object.resolveImage ?? 0;
+    message.registryAuth = object.registryAuth ?? "";
+    return message;
+  },
+};
+
+function createBaseUpdateServiceRequest(): UpdateServiceRequest {
+  return { ref: "", spec: undefined, specVersion: 0, resolveImage: 0, registryAuth: "" };
+}
+
+export const UpdateServiceRequest: MessageFns<UpdateServiceRequest> = {
+  encode(message: UpdateServiceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ref !== "") {
+      writer.uint32(10).string(message.ref);
+    }
+    if (message.spec !== undefined) {
+      ServiceSpec.encode(message.spec, writer.uint32(18).fork()).join();
+    }
+    if (message.specVersion !== 0) {
+      writer.uint32(24).uint64(message.specVersion);
+    }
+    if (message.resolveImage !== 0) {
+      writer.uint32(32).int32(message.resolveImage);
+    }
+    if (message.registryAuth !== "") {
+      writer.uint32(42).string(message.registryAuth);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateServiceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateServiceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ref = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.spec = ServiceSpec.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.specVersion = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.resolveImage = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.registryAuth = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateServiceRequest {
+    return {
+      ref: isSet(object.ref) ? globalThis.String(object.ref) : "",
+      spec: isSet(object.spec) ? ServiceSpec.fromJSON(object.spec) : undefined,
+      specVersion: isSet(object.specVersion)
+        ? globalThis.Number(object.specVersion)
+        : isSet(object.spec_version)
+        ? globalThis.Number(object.spec_version)
+        : 0,
+      resolveImage: isSet(object.resolveImage)
+        ? resolveImageFromJSON(object.resolveImage)
+        : isSet(object.resolve_image)
+        ? resolveImageFromJSON(object.resolve_image)
+        : 0,
+      registryAuth: isSet(object.registryAuth)
+        ? globalThis.String(object.registryAuth)
+        : isSet(object.registry_auth)
+        ? globalThis.String(object.registry_auth)
+        : "",
+    };
+  },
+
+  toJSON(message: UpdateServiceRequest): unknown {
+    const obj: any = {};
+    if (message.ref !== "") {
+      obj.ref = message.ref;
+    }
+    if (message.spec !== undefined) {
+      obj.spec = ServiceSpec.toJSON(message.spec);
+    }
+    if (message.specVersion !== 0) {
+      obj.specVersion = Math.round(message.specVersion);
+    }
+    if (message.resolveImage !== 0) {
+      obj.resolveImage = resolveImageToJSON(message.resolveImage);
+    }
+    if (message.registryAuth !== "") {
+      obj.registryAuth = message.registryAuth;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateServiceRequest>, I>>(base?: I): UpdateServiceRequest {
+    return UpdateServiceRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateServiceRequest>, I>>(object: I): UpdateServiceRequest {
+    const message = createBaseUpdateServiceRequest();
+    message.ref = object.ref ?? "";
+    message.spec = (object.spec !== undefined && object.spec !== null)
+      ? ServiceSpec.fromPartial(object.spec)
+      : undefined;
+    message.specVersion = object.specVersion ?? 0;
+    message.resolveImage = object.resolveImage ?? 0;
+    message.registryAuth = object.registryAuth ?? "";
+    return message;
+  },
+};
+
+function createBaseRollbackServiceRequest(): RollbackServiceRequest {
+  return { ref: "" };
+}
+
+export const RollbackServiceRequest: MessageFns<RollbackServiceRequest> = {
+  encode(message: RollbackServiceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ref !== "") {
+      writer.uint32(10).string(message.ref);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RollbackServiceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRollbackServiceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ref = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RollbackServiceRequest {
+    return { ref: isSet(object.ref) ? globalThis.String(object.ref) : "" };
+  },
+
+  toJSON(message: RollbackServiceRequest): unknown {
+    const obj: any = {};
+    if (message.ref !== "") {
+      obj.ref = message.ref;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RollbackServiceRequest>, I>>(base?: I): RollbackServiceRequest {
+    return RollbackServiceRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RollbackServiceRequest>, I>>(object: I): RollbackServiceRequest {
+    const message = createBaseRollbackServiceRequest();
+    message.ref = object.ref ?? "";
+    return message;
+  },
+};
+
+function createBaseServiceLogsRequest(): ServiceLogsRequest {
+  return { ref: "", options: undefined };
+}
+
+export const ServiceLogsRequest: MessageFns<ServiceLogsRequest> = {
+  encode(message: ServiceLogsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ref !== "") {
+      writer.uint32(10).string(message.ref);
+    }
+    if (message.options !== undefined) {
+      LogOptions.encode(message.options, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ServiceLogsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseServiceLogsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ref = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.options = LogOptions.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ServiceLogsRequest {
+    return {
+      ref: isSet(object.ref) ? globalThis.String(object.ref) : "",
+      options: isSet(object.options) ? LogOptions.fromJSON(object.options) : undefined,
+    };
+  },
+
+  toJSON(message: ServiceLogsRequest): unknown {
+    const obj: any = {};
+    if (message.ref !== "") {
+      obj.ref = message.ref;
+    }
+    if (message.options !== undefined) {
+      obj.options = LogOptions.toJSON(message.options);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ServiceLogsRequest>, I>>(base?: I): ServiceLogsRequest {
+    return ServiceLogsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ServiceLogsRequest>, I>>(object: I): ServiceLogsRequest {
+    const message = createBaseServiceLogsRequest();
+    message.ref = object.ref ?? "";
+    message.options = (object.options !== undefined && object.options !== null)
+      ? LogOptions.fromPartial(object.options)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseServiceLogsMessage(): ServiceLogsMessage {
+  return { lines: [], sources: [], warning: "" };
+}
+
+export const ServiceLogsMessage: MessageFns<ServiceLogsMessage> = {
+  encode(message: ServiceLogsMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.lines) {
+      LogLine.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.sources) {
+      LogSource.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.warning !== "") {
+      writer.uint32(26).string(message.warning);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ServiceLogsMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseServiceLogsMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.lines.push(LogLine.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sources.push(LogSource.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.warning = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ServiceLogsMessage {
+    return {
+      lines: globalThis.Array.isArray(object?.lines) ? object.lines.map((e: any) => LogLine.fromJSON(e)) : [],
+      sources: globalThis.Array.isArray(object?.sources) ? object.sources.map((e: any) => LogSource.fromJSON(e)) : [],
+      warning: isSet(object.warning) ? globalThis.String(object.warning) : "",
+    };
+  },
+
+  toJSON(message: ServiceLogsMessage): unknown {
+    const obj: any = {};
+    if (message.lines?.length) {
+      obj.lines = message.lines.map((e) => LogLine.toJSON(e));
+    }
+    if (message.sources?.length) {
+      obj.sources = message.sources.map((e) => LogSource.toJSON(e));
+    }
+    if (message.warning !== "") {
+      obj.warning = message.warning;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ServiceLogsMessage>, I>>(base?: I): ServiceLogsMessage {
+    return ServiceLogsMessage.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ServiceLogsMessage>, I>>(object: I): ServiceLogsMessage {
+    const message = createBaseServiceLogsMessage();
+    message.lines = object.lines?.map((e) => LogLine.fromPartial(e)) || [];
+    message.sources = object.sources?.map((e) => LogSource.fromPartial(e)) || [];
+    message.warning = object.warning ?? "";
+    return message;
+  },
+};
+
+function createBaseLogSource(): LogSource {
+  return { taskId: "", serviceName: "", slot: 0, nodeId: "", nodeHostname: "" };
+}
+
+export const LogSource: MessageFns<LogSource> = {
+  encode(message: LogSource, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.taskId !== "") {
+      writer.uint32(10).string(message.taskId);
+    }
+    if (message.serviceName !== "") {
+      writer.uint32(18).string(message.serviceName);
+    }
+    if (message.slot !== 0) {
+      writer.uint32(24).uint64(message.slot);
+    }
+    if (message.nodeId !== "") {
+      writer.uint32(34).string(message.nodeId);
+    }
+    if (message.nodeHostname !== "") {
+      writer.uint32(42).string(message.nodeHostname);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LogSource {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLogSource();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.serviceName = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.slot = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.nodeHostname = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LogSource {
+    return {
+      taskId: isSet(object.taskId)
+        ? globalThis.String(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.String(object.task_id)
+        : "",
+      serviceName: isSet(object.serviceName)
+        ? globalThis.String(object.serviceName)
+        : isSet(object.service_name)
+        ? globalThis.String(object.service_name)
+        : "",
+      slot: isSet(object.slot) ? globalThis.Number(object.slot) : 0,
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+      nodeHostname: isSet(object.nodeHostname)
+        ? globalThis.String(object.nodeHostname)
+        : isSet(object.node_hostname)
+        ? globalThis.String(object.node_hostname)
+        : "",
+    };
+  },
+
+  toJSON(message: LogSource): unknown {
+    const obj: any = {};
+    if (message.taskId !== "") {
+      obj.taskId = message.taskId;
+    }
+    if (message.serviceName !== "") {
+      obj.serviceName = message.serviceName;
+    }
+    if (message.slot !== 0) {
+      obj.slot = Math.round(message.slot);
+    }
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.nodeHostname !== "") {
+      obj.nodeHostname = message.nodeHostname;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LogSource>, I>>(base?: I): LogSource {
+    return LogSource.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LogSource>, I>>(object: I): LogSource {
+    const message = createBaseLogSource();
+    message.taskId = object.taskId ?? "";
+    message.serviceName = object.serviceName ?? "";
+    message.slot = object.slot ?? 0;
+    message.nodeId = object.nodeId ?? "";
+    message.nodeHostname = object.nodeHostname ?? "";
     return message;
   },
 };
@@ -11437,6 +15022,30 @@ export const DispatcherService = {
       Buffer.from(RenewCertificateResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RenewCertificateResponse => RenewCertificateResponse.decode(value),
   },
+  /** Log requests for this node's tasks (from `service logs` on any manager), as they come. */
+  logSubscriptions: {
+    path: "/shoal.v1.Dispatcher/LogSubscriptions" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: LogSubscriptionsRequest): Buffer =>
+      Buffer.from(LogSubscriptionsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): LogSubscriptionsRequest => LogSubscriptionsRequest.decode(value),
+    responseSerialize: (value: LogSubscription): Buffer => Buffer.from(LogSubscription.encode(value).finish()),
+    responseDeserialize: (value: Buffer): LogSubscription => LogSubscription.decode(value),
+  },
+  /**
+   * The lines that answer one subscription; the agent ends the stream when it is done (or
+   * the manager cancels it when the user stops following).
+   */
+  publishLogs: {
+    path: "/shoal.v1.Dispatcher/PublishLogs" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: PublishLogsMessage): Buffer => Buffer.from(PublishLogsMessage.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PublishLogsMessage => PublishLogsMessage.decode(value),
+    responseSerialize: (value: PublishLogsResponse): Buffer => Buffer.from(PublishLogsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PublishLogsResponse => PublishLogsResponse.decode(value),
+  },
 } as const;
 
 export interface DispatcherServer extends UntypedServiceImplementation {
@@ -11464,6 +15073,13 @@ export interface DispatcherServer extends UntypedServiceImplementation {
    * when the manager asks for it (a CA rotation).
    */
   renewCertificate: handleUnaryCall<RenewCertificateRequest, RenewCertificateResponse>;
+  /** Log requests for this node's tasks (from `service logs` on any manager), as they come. */
+  logSubscriptions: handleServerStreamingCall<LogSubscriptionsRequest, LogSubscription>;
+  /**
+   * The lines that answer one subscription; the agent ends the stream when it is done (or
+   * the manager cancels it when the user stops following).
+   */
+  publishLogs: handleClientStreamingCall<PublishLogsMessage, PublishLogsResponse>;
 }
 
 export interface DispatcherClient extends Client {
@@ -11559,6 +15175,36 @@ export interface DispatcherClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RenewCertificateResponse) => void,
   ): ClientUnaryCall;
+  /** Log requests for this node's tasks (from `service logs` on any manager), as they come. */
+  logSubscriptions(
+    request: LogSubscriptionsRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<LogSubscription>;
+  logSubscriptions(
+    request: LogSubscriptionsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<LogSubscription>;
+  /**
+   * The lines that answer one subscription; the agent ends the stream when it is done (or
+   * the manager cancels it when the user stops following).
+   */
+  publishLogs(
+    callback: (error: ServiceError | null, response: PublishLogsResponse) => void,
+  ): ClientWritableStream<PublishLogsMessage>;
+  publishLogs(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PublishLogsResponse) => void,
+  ): ClientWritableStream<PublishLogsMessage>;
+  publishLogs(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PublishLogsResponse) => void,
+  ): ClientWritableStream<PublishLogsMessage>;
+  publishLogs(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PublishLogsResponse) => void,
+  ): ClientWritableStream<PublishLogsMessage>;
 }
 
 export const DispatcherClient = makeGenericClientConstructor(DispatcherService, "shoal.v1.Dispatcher") as unknown as {
@@ -11632,6 +15278,37 @@ export const ControlService = {
     requestDeserialize: (value: Buffer): ScaleServiceRequest => ScaleServiceRequest.decode(value),
     responseSerialize: (value: Service): Buffer => Buffer.from(Service.encode(value).finish()),
     responseDeserialize: (value: Buffer): Service => Service.decode(value),
+  },
+  /** Replaces the spec and rolls the change out by its update config. */
+  updateService: {
+    path: "/shoal.v1.Control/UpdateService" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateServiceRequest): Buffer => Buffer.from(UpdateServiceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateServiceRequest => UpdateServiceRequest.decode(value),
+    responseSerialize: (value: Service): Buffer => Buffer.from(Service.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Service => Service.decode(value),
+  },
+  /** Goes back to the previous spec (by the rollback config); again goes further back. */
+  rollbackService: {
+    path: "/shoal.v1.Control/RollbackService" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RollbackServiceRequest): Buffer =>
+      Buffer.from(RollbackServiceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RollbackServiceRequest => RollbackServiceRequest.decode(value),
+    responseSerialize: (value: Service): Buffer => Buffer.from(Service.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Service => Service.decode(value),
+  },
+  /** The stdout and stderr of a service's (or one task's) containers, from every node. */
+  serviceLogs: {
+    path: "/shoal.v1.Control/ServiceLogs" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ServiceLogsRequest): Buffer => Buffer.from(ServiceLogsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ServiceLogsRequest => ServiceLogsRequest.decode(value),
+    responseSerialize: (value: ServiceLogsMessage): Buffer => Buffer.from(ServiceLogsMessage.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ServiceLogsMessage => ServiceLogsMessage.decode(value),
   },
   removeService: {
     path: "/shoal.v1.Control/RemoveService" as const,
@@ -11857,6 +15534,12 @@ export interface ControlServer extends UntypedServiceImplementation {
   getService: handleUnaryCall<GetServiceRequest, Service>;
   listServices: handleUnaryCall<ListServicesRequest, ListServicesResponse>;
   scaleService: handleUnaryCall<ScaleServiceRequest, Service>;
+  /** Replaces the spec and rolls the change out by its update config. */
+  updateService: handleUnaryCall<UpdateServiceRequest, Service>;
+  /** Goes back to the previous spec (by the rollback config); again goes further back. */
+  rollbackService: handleUnaryCall<RollbackServiceRequest, Service>;
+  /** The stdout and stderr of a service's (or one task's) containers, from every node. */
+  serviceLogs: handleServerStreamingCall<ServiceLogsRequest, ServiceLogsMessage>;
   removeService: handleUnaryCall<RemoveServiceRequest, RemoveServiceResponse>;
   listTasks: handleUnaryCall<ListTasksRequest, ListTasksResponse>;
   /** The managers sharing this cluster's store, and which one leads. */
@@ -11991,6 +15674,45 @@ export interface ControlClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Service) => void,
   ): ClientUnaryCall;
+  /** Replaces the spec and rolls the change out by its update config. */
+  updateService(
+    request: UpdateServiceRequest,
+    callback: (error: ServiceError | null, response: Service) => void,
+  ): ClientUnaryCall;
+  updateService(
+    request: UpdateServiceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Service) => void,
+  ): ClientUnaryCall;
+  updateService(
+    request: UpdateServiceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Service) => void,
+  ): ClientUnaryCall;
+  /** Goes back to the previous spec (by the rollback config); again goes further back. */
+  rollbackService(
+    request: RollbackServiceRequest,
+    callback: (error: ServiceError | null, response: Service) => void,
+  ): ClientUnaryCall;
+  rollbackService(
+    request: RollbackServiceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Service) => void,
+  ): ClientUnaryCall;
+  rollbackService(
+    request: RollbackServiceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Service) => void,
+  ): ClientUnaryCall;
+  /** The stdout and stderr of a service's (or one task's) containers, from every node. */
+  serviceLogs(request: ServiceLogsRequest, options?: Partial<CallOptions>): ClientReadableStream<ServiceLogsMessage>;
+  serviceLogs(
+    request: ServiceLogsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ServiceLogsMessage>;
   removeService(
     request: RemoveServiceRequest,
     callback: (error: ServiceError | null, response: RemoveServiceResponse) => void,
@@ -12329,6 +16051,10 @@ function bytesFromBase64(b64: string): Uint8Array {
 
 function base64FromBytes(arr: Uint8Array): string {
   return globalThis.Buffer.from(arr).toString("base64");
+}
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;

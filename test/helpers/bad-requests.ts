@@ -181,7 +181,7 @@ export class BadRequests {
       case 1:
       case 2: {
         const { spec, defect } = this.badSpec();
-        return { method: 'createService', request: { spec }, defect };
+        return { method: 'createService', request: { spec, resolveImage: 0, registryAuth: '' }, defect };
       }
       case 3:
         return this.int(2) === 0

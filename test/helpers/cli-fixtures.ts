@@ -6,7 +6,7 @@ import {
   type Node,
   NodeStatus,
   ServiceMode,
-  type ServiceSpec,
+  ServiceSpec,
 } from '../../proto/gen/shoal.js';
 
 export const T0 = Date.parse('2026-01-02T03:04:05.000Z');
@@ -33,6 +33,7 @@ export const hostNode: Node = {
 
 /** web: 3 replicas of busybox with a constraint and reservations. */
 export const webSpec: ServiceSpec = {
+  ...ServiceSpec.fromPartial({}),
   name: 'web',
   image: 'busybox:latest',
   command: ['sh', '-c', 'sleep 1d'],

@@ -74,6 +74,7 @@ export function registerFileTests(run: Run): void {
         configs: [{ id: 'c1', data: Buffer.from(CONFIG) }],
         renewCertificate: false,
         caPem: '',
+        registryCredentials: [],
       });
       const target = (name: string, uid = 0, gid = 0, mode = 0o444) => ({ name, uid, gid, mode });
       const tk = task(newId(), 1, {

@@ -37,7 +37,7 @@ import {
   type ManagerInfo,
   type Node,
   type Service,
-  type ServiceSpec,
+  ServiceSpec,
   type ServiceStatus,
   type Task,
 } from '../../proto/gen/shoal.js';
@@ -134,6 +134,9 @@ export class FakeControl {
       specVersion: 1,
       createdAtMs: Date.parse('2026-01-01T00:00:00Z'),
       updatedAtMs: Date.parse('2026-01-01T00:00:00Z'),
+      updateStatus: undefined,
+      previousVersions: [],
+      hasRegistryAuth: false,
     };
     this.services.push(service);
     return service;
@@ -409,6 +412,12 @@ export class FakeControl {
           index: 1,
         };
       }),
+      updateService: (_call: unknown, cb: sendUnaryData<Service>) =>
+        cb({ code: grpcStatus.UNIMPLEMENTED, details: 'not served by the fake' }, null),
+      rollbackService: (_call: unknown, cb: sendUnaryData<Service>) =>
+        cb({ code: grpcStatus.UNIMPLEMENTED, details: 'not served by the fake' }, null),
+      serviceLogs: (call: ServerWritableStream<unknown, unknown>) =>
+        void call.emit('error', { code: grpcStatus.UNIMPLEMENTED, details: 'not served by the fake' }),
       events: (call: ServerWritableStream<EventsRequest, Event>) => {
         this.calls.push({ method: 'events', request: call.request });
         this.onCall?.('events');
@@ -446,6 +455,7 @@ function isFailure(x: unknown): x is Failure {
 
 export function fullSpec(spec: Partial<ServiceSpec> & { name: string }): ServiceSpec {
   return {
+    ...ServiceSpec.fromPartial({}),
     image: 'busybox',
     command: [],
     env: [],

@@ -129,6 +129,8 @@ export class FakeDispatcher {
       },
       endpoints: (call) => this.serveEndpoints(call),
       renewCertificate: (_call, cb) => cb({ code: status.UNIMPLEMENTED, details: 'not served' }, null),
+      logSubscriptions: (call) => void call.emit('error', { code: status.UNIMPLEMENTED, details: 'not served' }),
+      publishLogs: (_call, cb) => cb({ code: status.UNIMPLEMENTED, details: 'not served' }, null),
       assignments: (call) => {
         if (this.stalled) return;
         if (!this.leader) return void call.emit('error', NOT_LEADER);
@@ -145,6 +147,7 @@ export class FakeDispatcher {
           configs: [],
           renewCertificate: false,
           caPem: '',
+          registryCredentials: [],
           removedTaskIds: [],
         });
       },

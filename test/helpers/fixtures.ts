@@ -1,6 +1,7 @@
 // Builders for nodes, specs and a manager core (state + control loop) on a memory store,
 // with a controllable clock. Used by the manager's unit tests.
-import type { NetworkAddress, Node, ServiceSpec, Task } from '../../proto/gen/shoal.js';
+import type { NetworkAddress, Node, Task } from '../../proto/gen/shoal.js';
+import { ServiceSpec } from '../../proto/gen/shoal.js';
 import { Availability, NodeStatus, ServiceMode } from '../../proto/gen/shoal.js';
 import { TaskState } from '../../proto/task-state.js';
 import { ClusterState } from '../../manager/store/cluster-state.js';
@@ -37,6 +38,7 @@ export function makeNode(
 
 export function makeSpec(name: string, opts: Partial<ServiceSpec> = {}): ServiceSpec {
   return {
+    ...ServiceSpec.fromPartial({}),
     name,
     image: 'registry.local/busybox:latest',
     command: [],

@@ -1,6 +1,6 @@
 // shoal service create: flags -> a ServiceSpec (checked before anything is sent), create it,
 // wait for it to converge unless --detach, print its id.
-import { ServiceMode, type ServiceSpec } from '../../../proto/gen/shoal.js';
+import { ServiceMode, ServiceSpec } from '../../../proto/gen/shoal.js';
 import { UsageError } from '../../errors.js';
 import type { FlagSpec, Parsed } from '../../parse/flags.js';
 import { checkServiceSpec } from '../../../proto/spec-rules.js';
@@ -77,6 +77,7 @@ function build({ flags, positionals }: Parsed): CreateOptions {
   const wait = waitOptions(flags);
 
   const spec: ServiceSpec = {
+    ...ServiceSpec.fromPartial({}),
     name,
     image,
     command,

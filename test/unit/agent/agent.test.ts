@@ -77,6 +77,7 @@ test('incremental assignments reach the worker: desired SHUTDOWN stops and remov
     configs: [],
     renewCertificate: false,
     caPem: '',
+    registryCredentials: [],
     removedTaskIds: [],
   });
   await until(() => statesSent(d, 't1').includes(TaskState.SHUTDOWN));

@@ -166,6 +166,7 @@ test('COMPLETE set: tasks not in it are stopped and removed, kept tasks are not 
     configs: [],
     renewCertificate: false,
     caPem: '',
+    registryCredentials: [],
     removedTaskIds: [],
   });
   await worker.settled();
@@ -193,6 +194,7 @@ test('INCREMENTAL: new tasks start, changed tasks follow, removed ids are torn d
     configs: [],
     renewCertificate: false,
     caPem: '',
+    registryCredentials: [],
     removedTaskIds: ['a'],
   });
   await worker.settled();

@@ -89,7 +89,9 @@ test('an endpoint flows from the leader to both managers: LookupService, HTTP AP
         cb,
       ),
     );
-    await call((cb) => followerClient.createService({ spec: makeSpec('web', { replicas: 1 }) }, cb));
+    await call((cb) =>
+      followerClient.createService({ spec: makeSpec('web', { replicas: 1 }), resolveImage: 0, registryAuth: '' }, cb),
+    );
     await until(
       () =>
         (leader.state!.tasksOfService(leader.state!.serviceByName('web')!.id)[0]?.status?.state ?? 0) >=

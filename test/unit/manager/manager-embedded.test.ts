@@ -81,7 +81,9 @@ test('embedded etcd and NATS: the manager works with its credentials; a client w
 
   const control = new ControlClient(m.boundAddress, adminCredentials(stateDir), MANAGER_CHANNEL_OPTIONS);
   t.teardown(() => control.close());
-  await call((cb) => control.createService({ spec: makeSpec('web', { replicas: 1 }) }, cb));
+  await call((cb) =>
+    control.createService({ spec: makeSpec('web', { replicas: 1 }), resolveImage: 0, registryAuth: '' }, cb),
+  );
   const list = await call<ListServicesResponse>((cb) => control.listServices({}, cb));
   t.deepEqual(
     list.services.map((s) => s.service?.spec?.name),

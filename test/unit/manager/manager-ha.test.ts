@@ -31,7 +31,12 @@ test('leader election, forwarded writes, follower reads, hand-over on stop', asy
     const followerIdx = 1 - leaderIdx;
 
     // A write sent to the follower is forwarded; both views then show it.
-    await call((cb) => clients[followerIdx]!.createService({ spec: makeSpec('web', { replicas: 2 }) }, cb));
+    await call((cb) =>
+      clients[followerIdx]!.createService(
+        { spec: makeSpec('web', { replicas: 2 }), resolveImage: 0, registryAuth: '' },
+        cb,
+      ),
+    );
     await until(async () => {
       const r = await call<ListServicesResponse>((cb) => clients[followerIdx]!.listServices({}, cb));
       return r.services.length === 1 && (r.services[0]?.status?.desired ?? 0) === 2;

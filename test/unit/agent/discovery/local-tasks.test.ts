@@ -100,6 +100,7 @@ test('local fast path: a task told to stop leaves the answers before its contain
     configs: [],
     renewCertificate: false,
     caPem: '',
+    registryCredentials: [],
     removedTaskIds: [],
   });
   await until(() => !ids(cache.get('web')).includes('t2'), 't2 dropped');

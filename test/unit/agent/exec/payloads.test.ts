@@ -12,7 +12,17 @@ import { makeTask, RecordingReporter } from '../../../helpers/agent-support.js';
 const ref = (id: string) => ({ secretId: id, secretName: `name-${id}`, target: undefined });
 
 function msg(kind: AssignmentsMessage_Kind, over: Partial<AssignmentsMessage>): AssignmentsMessage {
-  return { kind, tasks: [], removedTaskIds: [], secrets: [], configs: [], renewCertificate: false, caPem: '', ...over };
+  return {
+    kind,
+    tasks: [],
+    removedTaskIds: [],
+    secrets: [],
+    configs: [],
+    renewCertificate: false,
+    caPem: '',
+    registryCredentials: [],
+    ...over,
+  };
 }
 
 /** A fake executor that records what each controller could read when it was made. */

@@ -92,7 +92,9 @@ test(`${COUNT} generated bad requests (seed ${SEED}) are refused, change nothing
   t.is(fingerprint(core), before, 'state (memory and store) unchanged');
 
   const created = await new Promise<Service>((res, rej) =>
-    client.createService({ spec: makeSpec('after') }, (e, s) => (e ? rej(e) : res(s))),
+    client.createService({ spec: makeSpec('after'), resolveImage: 0, registryAuth: '' }, (e, s) =>
+      e ? rej(e) : res(s),
+    ),
   );
   t.is(created.spec?.name, 'after');
   t.truthy(core.state.serviceByName('after'));
@@ -131,7 +133,9 @@ test('a raw request over the 4 MiB cap is refused with RESOURCE_EXHAUSTED; the s
   t.not(garbage.code, status.OK);
   // still serving
   const s = await new Promise<Service>((res, rej) =>
-    client.createService({ spec: makeSpec('after') }, (e, v) => (e ? rej(e) : res(v))),
+    client.createService({ spec: makeSpec('after'), resolveImage: 0, registryAuth: '' }, (e, v) =>
+      e ? rej(e) : res(v),
+    ),
   );
   t.is(s.spec?.name, 'after');
 });
@@ -142,7 +146,10 @@ test('a spec of 2 MiB (under the gRPC cap, over the spec bound) is refused befor
   await core.writer.sync();
   const commits = core.store.commits;
   const err = await new Promise<ServiceError>((res) =>
-    client.createService({ spec: makeSpec('huge', { env: [`K=${'v'.repeat(2 * 2 ** 20)}`] }) }, (e) => res(e!)),
+    client.createService(
+      { spec: makeSpec('huge', { env: [`K=${'v'.repeat(2 * 2 ** 20)}`] }), resolveImage: 0, registryAuth: '' },
+      (e) => res(e!),
+    ),
   );
   t.is(err.code, status.INVALID_ARGUMENT);
   t.regex(err.details, /^invalid --env "K=v+"\.\.\.\(2097154 characters\): 2097154 bytes, at most 32 KiB$/);

@@ -20,7 +20,18 @@ const host = (published: number, target = 80, protocol = 'tcp'): PortConfig => (
 
 function stateWith(...specs: ServiceSpec[]): ClusterState {
   const state = new ClusterState();
-  specs.forEach((spec, i) => state.putService({ id: `svc${i}`, spec, specVersion: 1, createdAtMs: 1, updatedAtMs: 1 }));
+  specs.forEach((spec, i) =>
+    state.putService({
+      id: `svc${i}`,
+      spec,
+      specVersion: 1,
+      createdAtMs: 1,
+      updatedAtMs: 1,
+      updateStatus: undefined,
+      previousVersions: [],
+      hasRegistryAuth: false,
+    }),
+  );
   return state;
 }
 

@@ -55,7 +55,7 @@ async function pair(t: { teardown(fn: () => unknown): void }) {
 test('a write sent to a follower is forwarded: it lands in the leader state, and the answer is the leader one', async (t) => {
   const { leaderCore, followerCore, follower } = await pair(t);
   const created = await call<Service>((cb) =>
-    follower.client.createService({ spec: makeSpec('web', { replicas: 2 }) }, cb),
+    follower.client.createService({ spec: makeSpec('web', { replicas: 2 }), resolveImage: 0, registryAuth: '' }, cb),
   );
   t.is(created.spec?.name, 'web');
   t.is(leaderCore.state.serviceByName('web')?.id, created.id, 'written by the leader');
@@ -79,7 +79,7 @@ test('a write the leader refuses comes back through the follower with the leader
   const { leaderCore, follower } = await pair(t);
   await leaderCore.api.createService({ spec: makeSpec('web') });
   const err = (await t.throwsAsync(
-    call((cb) => follower.client.createService({ spec: makeSpec('web') }, cb)),
+    call((cb) => follower.client.createService({ spec: makeSpec('web'), resolveImage: 0, registryAuth: '' }, cb)),
   )) as unknown as ServiceError;
   t.is(err.code, status.ALREADY_EXISTS);
   t.is(err.details, 'service "web" already exists');

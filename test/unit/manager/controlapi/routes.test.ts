@@ -33,9 +33,11 @@ test('the writes are the calls that change desired state; CA reads go to the lea
     'removeNode',
     'removeSecret',
     'removeService',
+    'rollbackService',
     'rotateCa',
     'scaleService',
     'updateNode',
+    'updateService',
   ]);
   t.deepEqual(byRoute('leader'), ['inspectCa', 'issueClientCertificate']);
   t.deepEqual(byRoute('local'), ['events']);

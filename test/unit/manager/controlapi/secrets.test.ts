@@ -49,7 +49,8 @@ async function setup(t: { teardown(fn: () => Promise<void> | void): void }) {
       call<Config>((cb) => client.createConfig({ spec: { name, labels: {}, data: Buffer.from(data) } }, cb)),
     getConfig: (ref: string) => call<Config>((cb) => client.getConfig({ ref }, cb)),
     removeConfig: (ref: string) => call((cb) => client.removeConfig({ ref }, cb)),
-    createService: (spec: ServiceSpec) => call<Service>((cb) => client.createService({ spec }, cb)),
+    createService: (spec: ServiceSpec) =>
+      call<Service>((cb) => client.createService({ spec, resolveImage: 0, registryAuth: '' }, cb)),
     removeService: (ref: string) => call((cb) => client.removeService({ ref }, cb)),
   };
   return { core, c };

@@ -19,7 +19,16 @@ import { turns, until } from '../../../helpers/until.js';
 import { hasIngressPorts } from '../../../../manager/dispatcher/endpoints.js';
 
 function service(id: string, spec: Partial<ServiceSpec> & { name: string }): string {
-  const s: Service = { id, spec: makeSpec(spec.name, spec), specVersion: 1, createdAtMs: 0, updatedAtMs: 0 };
+  const s: Service = {
+    id,
+    spec: makeSpec(spec.name, spec),
+    specVersion: 1,
+    createdAtMs: 0,
+    updatedAtMs: 0,
+    updateStatus: undefined,
+    previousVersions: [],
+    hasRegistryAuth: false,
+  };
   return encode('services', s);
 }
 

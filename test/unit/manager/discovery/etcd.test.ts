@@ -59,6 +59,9 @@ test('endpoints on real etcd: leases per node, keepalive, revoke on node down, e
       specVersion: 1,
       createdAtMs: 0,
       updatedAtMs: 0,
+      updateStatus: undefined,
+      previousVersions: [],
+      hasRegistryAuth: false,
     });
     await writer.sync();
     catalog.start();
@@ -138,7 +141,16 @@ test('a new leader re-puts what should exist on its own leases before the old on
   const registries: EndpointRegistry[] = [];
   try {
     state.putNode(makeNode('host1'));
-    state.putService({ id: 's-web', spec: makeSpec('web'), specVersion: 1, createdAtMs: 0, updatedAtMs: 0 });
+    state.putService({
+      id: 's-web',
+      spec: makeSpec('web'),
+      specVersion: 1,
+      createdAtMs: 0,
+      updatedAtMs: 0,
+      updateStatus: undefined,
+      previousVersions: [],
+      hasRegistryAuth: false,
+    });
     state.putTask(task('t1', 'id-host1', '10.42.1.2'));
     catalog.start();
     const first = new EndpointRegistry(state, writer, store, { ttlSeconds: TTL_S, keepAliveMs: 400 });

@@ -50,7 +50,7 @@ test('a leader whose event loop is held for longer than the lease TTL still lead
     try {
       await new Promise<Service>((resolve, reject) =>
         control.createService(
-          { spec: makeSpec('after-the-hold') },
+          { spec: makeSpec('after-the-hold'), resolveImage: 0, registryAuth: '' },
           new Metadata(),
           { deadline: Date.now() + 20_000 },
           (e, r) => (e ? reject(e) : resolve(r)),

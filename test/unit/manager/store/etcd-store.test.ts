@@ -17,7 +17,16 @@ test('load: 6,000 tasks of ~1.5 KB (9 MB, over the 4 MB message limit) load whol
     const state = new ClusterState(writer);
     state.putNode(makeNode('host1'));
     const spec = makeSpec('web', { replicas: 6000, env: [`PAD=${'x'.repeat(1200)}`] });
-    state.putService({ id: 's-web', spec, specVersion: 1, createdAtMs: 0, updatedAtMs: 0 });
+    state.putService({
+      id: 's-web',
+      spec,
+      specVersion: 1,
+      createdAtMs: 0,
+      updatedAtMs: 0,
+      updateStatus: undefined,
+      previousVersions: [],
+      hasRegistryAuth: false,
+    });
     for (let i = 0; i < 6000; i++) {
       state.putTask({
         id: `t${String(i).padStart(5, '0')}`,

@@ -461,6 +461,7 @@ run('the agent process: runs tasks on Docker, keeps its node id, and a restart a
     configs: [],
     renewCertificate: false,
     caPem: '',
+    registryCredentials: [],
     removedTaskIds: [],
   });
   await until(() => d.updates.some((u) => u.taskId === task.id && u.status?.state === TaskState.SHUTDOWN), 'SHUTDOWN');

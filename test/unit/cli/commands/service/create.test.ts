@@ -20,7 +20,7 @@ test('service create: docker defaults', (t) => {
   t.is(spec.mode, ServiceMode.REPLICATED);
   t.is(spec.replicas, 1);
   // unset: the manager's defaults (10 s grace, restart any after 1 s), the image's health check
-  t.false('stopGracePeriodMs' in spec);
+  t.is(spec.stopGracePeriodMs, undefined);
   t.is(spec.restart, undefined);
   t.is(spec.health, undefined);
   t.is(spec.reservations, undefined);

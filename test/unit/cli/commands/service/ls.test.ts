@@ -10,7 +10,16 @@ import { T0 } from '../../../../helpers/cli-fixtures.js';
 
 test('serviceTable: docker columns, running/desired, ids truncated unless --no-trunc', (t) => {
   const spec = fullSpec({ name: 'web', image: 'busybox:latest', mode: ServiceMode.REPLICATED, replicas: 3 });
-  const service: Service = { id: 's1cccccccccccccccccccccccc', spec, specVersion: 2, createdAtMs: T0, updatedAtMs: T0 };
+  const service: Service = {
+    id: 's1cccccccccccccccccccccccc',
+    spec,
+    specVersion: 2,
+    createdAtMs: T0,
+    updatedAtMs: T0,
+    updateStatus: undefined,
+    previousVersions: [],
+    hasRegistryAuth: false,
+  };
   const row = serviceRow(service, { desired: 3, running: 2, stopping: 1, pendingReason: '' });
   const lines = serviceTable([row]).split('\n');
   t.regex(lines[0] ?? '', /^ID +NAME +MODE +REPLICAS +IMAGE +PORTS$/);

@@ -5,7 +5,16 @@ import { RestartCondition, type Service, ServiceMode } from '../../../../../prot
 import { T0, webSpec as spec } from '../../../../helpers/cli-fixtures.js';
 
 test('serviceRow: desired and running from the status', (t) => {
-  const service: Service = { id: 's1cccccccccccccccccccccccc', spec, specVersion: 2, createdAtMs: T0, updatedAtMs: T0 };
+  const service: Service = {
+    id: 's1cccccccccccccccccccccccc',
+    spec,
+    specVersion: 2,
+    createdAtMs: T0,
+    updatedAtMs: T0,
+    updateStatus: undefined,
+    previousVersions: [],
+    hasRegistryAuth: false,
+  };
   const row = serviceRow(service, { desired: 3, running: 2, stopping: 1, pendingReason: '' });
   t.like(row, {
     id: service.id,
@@ -50,6 +59,9 @@ test('serviceRow: restart policy and health check; unset grace period is null', 
     specVersion: 1,
     createdAtMs: T0,
     updatedAtMs: T0,
+    updateStatus: undefined,
+    previousVersions: [],
+    hasRegistryAuth: false,
   };
   const row = serviceRow(service, undefined);
   t.is(row.stopGracePeriodMs, null);
@@ -85,6 +97,9 @@ test('serviceRow: networks', (t) => {
     specVersion: 1,
     createdAtMs: T0,
     updatedAtMs: T0,
+    updateStatus: undefined,
+    previousVersions: [],
+    hasRegistryAuth: false,
   };
   t.deepEqual(serviceRow(service, undefined).networks, ['backend', 'front']);
   t.deepEqual(serviceRow({ ...service, spec }, undefined).networks, []);

@@ -37,7 +37,16 @@ function fake(steps: Step[]) {
           ? []
           : [
               {
-                service: { id, spec: undefined, specVersion: 1, createdAtMs: 0, updatedAtMs: 0 },
+                service: {
+                  id,
+                  spec: undefined,
+                  specVersion: 1,
+                  createdAtMs: 0,
+                  updatedAtMs: 0,
+                  updateStatus: undefined,
+                  previousVersions: [],
+                  hasRegistryAuth: false,
+                },
                 status: { desired: 0, running: 0, stopping: 0, pendingReason: '', ...s },
               },
             ],
