@@ -36,6 +36,7 @@ import type {
   UpdateNodeRequest,
 } from '../proto/gen/shoal.js';
 import { ResolveImage } from '../proto/gen/shoal.js';
+import type { ImageRequestOptions } from './commands/service/image-flags.js';
 import type { Closable } from '../proto/lifecycle.js';
 import { ManagerChannels } from './channels.js';
 import { type Clock, systemClock } from '../proto/clock.js';
@@ -59,7 +60,7 @@ export interface ControlApi extends Closable {
   listNodes(): Promise<Node[]>;
   getNode(ref: string): Promise<Node>;
   updateNode(request: UpdateNodeRequest): Promise<Node>;
-  createService(spec: ServiceSpec): Promise<Service>;
+  createService(spec: ServiceSpec, options?: ImageRequestOptions): Promise<Service>;
   getService(ref: string): Promise<Service>;
   listServices(): Promise<ServiceSummary[]>;
   scaleService(ref: string, replicas: number): Promise<Service>;
@@ -236,9 +237,10 @@ export class GrpcControlApi implements ControlApi {
     return this.#call<Node>((c, md, o, cb) => c.updateNode(request, md, o, cb));
   }
 
-  createService(spec: ServiceSpec): Promise<Service> {
+  createService(spec: ServiceSpec, options?: ImageRequestOptions): Promise<Service> {
+    const image = options ?? { resolveImage: ResolveImage.ALWAYS, registryAuth: '' };
     return this.#call<Service>((c, md, o, cb) =>
-      c.createService({ spec, resolveImage: ResolveImage.ALWAYS, registryAuth: '' }, md, o, cb),
+      c.createService({ spec, resolveImage: image.resolveImage, registryAuth: image.registryAuth }, md, o, cb),
     );
   }
 

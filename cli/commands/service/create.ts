@@ -25,6 +25,8 @@ import {
   stopGracePeriod,
 } from './spec-flags.js';
 import { CONFIG, configRefs, SECRET, secretRefs } from './file-refs.js';
+import { CONTAINER_CREATE_FLAGS, containerOptions } from './container-flags.js';
+import { IMAGE_FLAGS, type ImageRequestOptions, imageRequestOptions } from './image-flags.js';
 import { DETACH, TIMEOUT, waitFor, type WaitOptions, waitOptions, type WaitTarget } from './wait.js';
 
 const DEFAULT_REPLICAS = 1; // as docker
@@ -40,6 +42,7 @@ const MODE: FlagSpec = { long: 'mode', type: 'string', value: 'MODE', help: 'rep
 
 export interface CreateOptions {
   spec: ServiceSpec;
+  image: ImageRequestOptions;
   /** undefined: --detach. */
   wait: WaitOptions | undefined;
 }
@@ -95,10 +98,11 @@ function build({ flags, positionals }: Parsed): CreateOptions {
     secrets: secretRefs(flags),
     configs: configRefs(flags),
   };
+  Object.assign(spec, containerOptions(flags));
   if (stopGracePeriodMs !== undefined) spec.stopGracePeriodMs = stopGracePeriodMs;
   // The manager's bounds (name a DNS label, replicas, sizes, durations), refused before any call.
   asUsage(() => checkServiceSpec(spec));
-  return { spec, wait };
+  return { spec, image: imageRequestOptions(flags, image), wait };
 }
 
 export const serviceCreate: CommandSpec<CreateOptions> = {
@@ -121,12 +125,14 @@ export const serviceCreate: CommandSpec<CreateOptions> = {
     STOP_GRACE_PERIOD,
     ...HEALTH_FLAGS,
     ...RESTART_FLAGS,
+    ...CONTAINER_CREATE_FLAGS,
+    ...IMAGE_FLAGS,
     DETACH,
     TIMEOUT,
   ],
   build,
-  async run({ spec, wait }, ctx) {
-    const service = await ctx.api.createService(spec);
+  async run({ spec, image, wait }, ctx) {
+    const service = await ctx.api.createService(spec, image);
     if (wait !== undefined) {
       const target: WaitTarget = { id: service.id, name: service.spec?.name || spec.name };
       if (spec.mode === ServiceMode.REPLICATED) target.desired = spec.replicas;
