@@ -64,6 +64,10 @@ export interface ControlApi extends Closable {
   getService(ref: string): Promise<Service>;
   listServices(): Promise<ServiceSummary[]>;
   scaleService(ref: string, replicas: number): Promise<Service>;
+  /** Replaces the service's spec (based on `specVersion`; 0: whatever it is now) and rolls it out. */
+  updateService(ref: string, spec: ServiceSpec, specVersion: number, options?: ImageRequestOptions): Promise<Service>;
+  /** Back to the previous spec (again: further back). */
+  rollbackService(ref: string): Promise<Service>;
   removeService(ref: string): Promise<void>;
   listTasks(filter: Partial<ListTasksRequest>): Promise<Task[]>;
   listManagers(): Promise<ManagerInfo[]>;
@@ -255,6 +259,16 @@ export class GrpcControlApi implements ControlApi {
 
   scaleService(ref: string, replicas: number): Promise<Service> {
     return this.#call<Service>((c, md, o, cb) => c.scaleService({ ref, replicas }, md, o, cb));
+  }
+
+  updateService(ref: string, spec: ServiceSpec, specVersion: number, options?: ImageRequestOptions): Promise<Service> {
+    const image = options ?? { resolveImage: ResolveImage.ALWAYS, registryAuth: '' };
+    const request = { ref, spec, specVersion, resolveImage: image.resolveImage, registryAuth: image.registryAuth };
+    return this.#call<Service>((c, md, o, cb) => c.updateService(request, md, o, cb));
+  }
+
+  rollbackService(ref: string): Promise<Service> {
+    return this.#call<Service>((c, md, o, cb) => c.rollbackService({ ref }, md, o, cb));
   }
 
   async removeService(ref: string): Promise<void> {
