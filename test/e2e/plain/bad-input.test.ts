@@ -1,7 +1,7 @@
 // Bad input is refused with one line on stderr that names the problem, exit code 1, and
 // nothing changes in the cluster.
 import test from 'ava';
-import { IMAGE, SLEEP, removeService, services, shoal, uniqueName, waitNodesReady } from '../helpers/bed.js';
+import { IMAGE, SLEEP, removeService, services, shoal, uniqueName, waitNodesReady } from '../../helpers/bed.js';
 
 test.before(async () => {
   await waitNodesReady();

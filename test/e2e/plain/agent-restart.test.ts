@@ -13,7 +13,7 @@ import {
   uniqueName,
   waitForValue,
   waitNodesReady,
-} from '../helpers/bed.js';
+} from '../../helpers/bed.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 test.before(async () => {

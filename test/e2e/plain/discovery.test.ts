@@ -27,8 +27,8 @@ import {
   waitFor,
   waitNodesReady,
   type Container,
-} from '../helpers/bed.js';
-import { DnsWatch, nslookup, type Answer } from '../helpers/dns-watch.js';
+} from '../../helpers/bed.js';
+import { DnsWatch, nslookup, type Answer } from '../../helpers/dns-watch.js';
 import {
   consul,
   consulUrl,
@@ -39,7 +39,7 @@ import {
   settled,
   startedAtMs,
   type LookupRow,
-} from '../helpers/service-views.js';
+} from '../../helpers/service-views.js';
 
 const NEW_TASK_BUDGET_MS = 200; // issue 5: the answer has the new tasks within 0.2 s of their running
 const KILLED_BUDGET_MS = 500; // issue 5: a killed task's IP leaves the answer within 0.5 s

@@ -20,7 +20,7 @@ import {
   waitFor,
   waitNodesReady,
   type Container,
-} from '../helpers/bed.js';
+} from '../../helpers/bed.js';
 
 /** A page naming its container (its hostname), served by busybox httpd. */
 const PAGE_SERVER = ['sh', '-c', 'mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 80 -h /www'];

@@ -19,7 +19,7 @@ import {
   uniqueName,
   waitForValue,
   waitNodesReady,
-} from '../helpers/bed.js';
+} from '../../helpers/bed.js';
 
 const RESCHEDULE_BUDGET_MS = 5_000;
 const HEAL_BUDGET_MS = 10_000;

@@ -20,7 +20,7 @@ import {
   waitFor,
   waitNodesReady,
   type TaskRow,
-} from '../helpers/bed.js';
+} from '../../helpers/bed.js';
 
 const BED_RUN = '/run/shoal-bed';
 

@@ -14,7 +14,7 @@ import {
   waitFor,
   waitForValue,
   waitNodesReady,
-} from '../helpers/bed.js';
+} from '../../helpers/bed.js';
 
 test.before(async () => {
   await waitNodesReady();

@@ -16,7 +16,7 @@ import {
   waitFor,
   waitForValue,
   waitNodesReady,
-} from '../helpers/bed.js';
+} from '../../helpers/bed.js';
 
 const REPLACE_BUDGET_MS = 3_000;
 

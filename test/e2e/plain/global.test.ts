@@ -12,7 +12,7 @@ import {
   waitForValue,
   waitNodesReady,
   HOSTS,
-} from '../helpers/bed.js';
+} from '../../helpers/bed.js';
 
 test.before(async () => {
   await waitNodesReady();

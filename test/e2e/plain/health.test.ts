@@ -14,7 +14,7 @@ import {
   uniqueName,
   waitNodesReady,
   type TaskRow,
-} from '../helpers/bed.js';
+} from '../../helpers/bed.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const FAILING = ['--health-cmd', 'exit 1', '--health-interval', '1s', '--health-retries', '1'];
