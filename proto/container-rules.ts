@@ -192,7 +192,7 @@ export function checkDns(dns: DnsConfig | undefined): void {
 function checkCapabilities(caps: string[], label: string): void {
   checkLength(caps.length, MAX_CAPABILITIES, `${label} values`);
   for (const c of caps)
-    if (normalizeCapability(c) !== c)
+    if (normalizeCapability(c) === undefined)
       throw new InputError(`invalid ${label} ${quote(c)}: not a Linux capability (e.g. NET_ADMIN or ALL)`);
 }
 
@@ -209,7 +209,7 @@ export function checkContainerOptions(spec: ServiceSpec): void {
       `invalid --hostname ${quote(spec.hostname)}: expected a host name (letters, digits, "-", ".")`,
     );
   checkLabels(spec.containerLabels, '--container-label');
-  if (spec.stopSignal !== '' && normalizeSignal(spec.stopSignal) !== spec.stopSignal)
+  if (spec.stopSignal !== '' && normalizeSignal(spec.stopSignal) === undefined)
     throw new InputError(
       `invalid --stop-signal ${quote(spec.stopSignal)}: expected a signal name (e.g. SIGINT) or number`,
     );
