@@ -84,7 +84,7 @@ export class SpreadTree {
     let b = this.root;
     visit(b);
     for (const value of path) {
-      const children = (b.children ??= new Map());
+      const children = (b.children ??= new Map<string, Branch>());
       let next = children.get(value);
       if (!next) children.set(value, (next = { count: 0, available: 0 }));
       b = next;
