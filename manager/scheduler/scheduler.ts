@@ -144,11 +144,15 @@ export class Scheduler {
     });
     const reason = heap.size === 0 ? this.pipeline.explain(nodes.length) : '';
     let assigned = 0;
+    let exhausted: string | undefined;
     for (const task of group) {
       const best = heap.pop();
       if (!best) {
-        // Nodes ran out within the group (resources or ports): explain against all of them.
-        this.markPending(task, reason || this.explainAll(task, nodes));
+        // Nodes ran out within the group (resources, ports, replicas per node): explain
+        // against all of them, once: nothing changes for the rest of the group (O(nodes) per
+        // group, not per task: 7,200 waiting tasks x 1,000 nodes took 8 s).
+        exhausted ??= reason || this.explainAll(task, nodes);
+        this.markPending(task, exhausted);
         continue;
       }
       this.assign(task, best.node); // updates best's counts through the state listener
