@@ -8,10 +8,13 @@ import {
   containersOf,
   docker,
   dockerCli,
+  countPerHost,
   execIn,
   measured,
   removeService,
+  shoal,
   shoalOk,
+  tasks,
   timeUntil,
   uniqueName,
   waitFor,
@@ -105,5 +108,40 @@ test.serial('--user 1000:1000 runs the process as uid 1000', async (t) => {
     t.is((await execIn(c!.host, c!.id, ['id', '-u'])).stdout.trim(), '1000');
   } finally {
     await removeService(name);
+  }
+});
+
+test.serial('--placement-pref spread=node.labels.zone and --max-replicas-per-node', async (t) => {
+  const spread = uniqueName('zones');
+  const capped = uniqueName('capped');
+  const zones: Record<string, string> = { host1: 'a', host2: 'b', host3: 'b' };
+  try {
+    for (const [host, zone] of Object.entries(zones))
+      await shoalOk('node', 'update', '--label-add', `zone=${zone}`, host);
+    // zone a (host1) gets half of the tasks, zone b's two hosts a quarter each.
+    await shoalOk(
+      'service', 'create', '--name', spread, '--replicas', '4', '--placement-pref', 'spread=node.labels.zone',
+      '--stop-grace-period', '1s', IMAGE, 'sleep', '3600',
+    ); // prettier-ignore
+    t.deepEqual(await countPerHost(spread), { host1: 2, host2: 1, host3: 1 });
+
+    // 4 replicas, at most 1 per node, 3 nodes: 3 run, one waits and says why.
+    const r = await shoal(
+      'service', 'create', '--name', capped, '--replicas', '4', '--max-replicas-per-node', '1',
+      '--stop-grace-period', '1s', '--timeout', '20s', IMAGE, 'sleep', '3600',
+    ); // prettier-ignore
+    t.is(r.code, 1, 'create cannot converge');
+    t.regex(r.stderr, /max replicas per node limit \(1\) reached/);
+    const pending = await waitFor(
+      async () => (await tasks(capped)).find((row) => row.state === 'pending'),
+      10_000,
+      'a pending task',
+    );
+    t.regex(pending.error, /^no suitable node \(3 nodes: max replicas per node limit \(1\) reached\)$/);
+    t.deepEqual(await countPerHost(capped), { host1: 1, host2: 1, host3: 1 });
+  } finally {
+    await removeService(spread);
+    await removeService(capped);
+    for (const host of Object.keys(zones)) await shoal('node', 'update', '--label-rm', 'zone', host);
   }
 });
