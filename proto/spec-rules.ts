@@ -29,6 +29,7 @@ import {
 } from './limits.js';
 import { NameError, checkName } from './names.js';
 import { quote } from './quote.js';
+import { checkContainerOptions } from './container-rules.js';
 
 /** Event types (the 3rd token of the manager's NATS subjects): `shoal events --filter type=`, Control.Events. */
 export const EVENT_TYPES = ['task', 'node', 'service', 'health', 'endpoint'] as const;
@@ -164,6 +165,7 @@ export function checkServiceSpec(spec: ServiceSpec): void {
   if (spec.stopGracePeriodMs !== undefined) checkDurationMs(spec.stopGracePeriodMs, '--stop-grace-period');
   checkHealth(spec.health);
   checkRestart(spec.restart);
+  checkContainerOptions(spec); // proto/container-rules.ts: mounts, user, ulimits, dns, ...
   const size = specBytes(spec);
   if (size > MAX_SPEC_BYTES)
     throw new InputError(

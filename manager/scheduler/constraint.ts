@@ -8,7 +8,8 @@ export function effectiveLabels(node: Node): Record<string, string> {
   return { ...(node.description?.labels ?? {}), ...node.labels };
 }
 
-function nodeValue(node: Node, key: string): string | undefined {
+/** What a constraint or a spread preference reads from a node (undefined: the node has no such value). */
+export function nodeValue(node: Node, key: string): string | undefined {
   switch (key) {
     case 'node.id':
       return node.id;

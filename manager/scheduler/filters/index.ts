@@ -7,6 +7,7 @@ import type { Constraint } from '../../../proto/constraint.js';
 import { parseConstraint } from '../../../proto/constraint.js';
 import { matches } from '../constraint.js';
 import type { Filter } from './filter.js';
+import { MaxReplicasFilter } from './max-replicas.js';
 
 export class ReadyFilter implements Filter {
   readonly reason = 'node not ready';
@@ -93,5 +94,6 @@ export function defaultFilters(): Filter[] {
     cpuFilter(),
     memoryFilter(),
     new HostPortFilter(),
+    new MaxReplicasFilter(),
   ];
 }
