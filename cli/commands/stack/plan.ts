@@ -1,0 +1,92 @@
+// What `stack deploy` does, decided before the first call: the stack's objects (convert.ts)
+// against what the cluster holds now -> create what is missing, update the services whose
+// spec changed (with the spec_version read), leave the others alone (same containers),
+// and with --prune remove the stack's services no longer in the file. Pure.
+import { ServiceSpec, type Service } from '../../../proto/gen/shoal.js';
+import { ComposeError } from './compose/load.js';
+import { NAMESPACE_LABEL, type StackFile, type StackNetwork, type StackObjects } from './compose/convert.js';
+
+export interface ClusterNow {
+  services: Service[];
+  networks: string[];
+  secrets: string[];
+  configs: string[];
+}
+
+export type Action =
+  | { kind: 'create-network'; network: StackNetwork }
+  | { kind: 'create-file'; file: StackFile }
+  | { kind: 'create-service'; spec: ServiceSpec }
+  | { kind: 'update-service'; id: string; spec: ServiceSpec; specVersion: number }
+  | { kind: 'remove-service'; id: string; name: string };
+
+export interface Plan {
+  actions: Action[];
+  /** Services whose spec is the one stored: not touched. */
+  unchanged: string[];
+}
+
+export function stackServices(services: readonly Service[], stack: string): Service[] {
+  return services.filter((s) => s.spec?.labels[NAMESPACE_LABEL] === stack);
+}
+
+/** The fields the manager fills in itself, out of the comparison (ids from names, defaults). */
+function comparable(spec: ServiceSpec, stored: ServiceSpec): unknown {
+  const s: ServiceSpec = ServiceSpec.fromPartial(spec);
+  s.secrets = s.secrets.map((r) => ({ ...r, secretId: '' }));
+  s.configs = s.configs.map((r) => ({ ...r, configId: '' }));
+  // The manager stores its update defaults when none is given, and may pin the image to a digest.
+  if (spec.update === undefined) s.update = stored.update;
+  if (spec.rollback === undefined) s.rollback = stored.rollback;
+  if (stored.image.startsWith(`${spec.image}@`)) s.image = stored.image;
+  s.forceUpdate = stored.forceUpdate;
+  return ServiceSpec.toJSON(s);
+}
+
+/** True when deploying `desired` over `stored` would change nothing. */
+export function sameSpec(desired: ServiceSpec, stored: ServiceSpec): boolean {
+  const a = JSON.stringify(comparable(desired, stored));
+  const b = JSON.stringify(comparable(stored, stored));
+  return a === b;
+}
+
+export function planDeploy(objects: StackObjects, now: ClusterNow, stack: string, prune: boolean): Plan {
+  const actions: Action[] = [];
+  for (const network of objects.networks) {
+    const exists = now.networks.includes(network.name);
+    if (network.external) {
+      if (!exists) {
+        throw new ComposeError(
+          `network "${network.name}" is declared as external, but could not be found. You need to create a network before the stack is deployed`,
+        );
+      }
+    } else if (!exists) actions.push({ kind: 'create-network', network });
+  }
+  for (const file of objects.files) {
+    const exists = (file.kind === 'secret' ? now.secrets : now.configs).includes(file.name);
+    if (file.external && !exists) {
+      throw new ComposeError(`${file.kind} "${file.name}" is declared as external, but could not be found`);
+    }
+    // Secrets and configs are immutable: one that exists is used as it is.
+    if (!file.external && !exists) actions.push({ kind: 'create-file', file });
+  }
+  const unchanged: string[] = [];
+  const byName = new Map(now.services.map((s) => [s.spec?.name ?? '', s] as const));
+  for (const spec of objects.services) {
+    const current = byName.get(spec.name);
+    if (current === undefined) actions.push({ kind: 'create-service', spec });
+    else if (current.spec !== undefined && sameSpec(spec, current.spec)) unchanged.push(spec.name);
+    else {
+      const next = { ...spec, forceUpdate: current.spec?.forceUpdate ?? 0 };
+      actions.push({ kind: 'update-service', id: current.id, spec: next, specVersion: current.specVersion });
+    }
+  }
+  if (prune) {
+    const wanted = new Set(objects.services.map((s) => s.name));
+    for (const s of stackServices(now.services, stack)) {
+      if (!wanted.has(s.spec?.name ?? ''))
+        actions.push({ kind: 'remove-service', id: s.id, name: s.spec?.name ?? s.id });
+    }
+  }
+  return { actions, unchanged };
+}
