@@ -30,14 +30,21 @@ export function stackServices(services: readonly Service[], stack: string): Serv
   return services.filter((s) => s.spec?.labels[NAMESPACE_LABEL] === stack);
 }
 
-/** The fields the manager fills in itself, out of the comparison (ids from names, defaults). */
+/**
+ * `spec` as the manager would store it next to `stored`: the fields the manager fills in
+ * itself are taken from the stored spec (ids from names, a digest-pinned image, and every
+ * optional field the file leaves unset: the manager stores its default there, e.g. the
+ * restart policy, the stop grace period, the update configs).
+ */
 function comparable(spec: ServiceSpec, stored: ServiceSpec): unknown {
   const s: ServiceSpec = ServiceSpec.fromPartial(spec);
+  const fill = s as unknown as Record<string, unknown>;
+  for (const [key, value] of Object.entries(stored)) if (fill[key] === undefined) fill[key] = value;
+  if (s.restart !== undefined && s.restart.delayMs === undefined && stored.restart?.delayMs !== undefined) {
+    s.restart = { ...s.restart, delayMs: stored.restart.delayMs };
+  }
   s.secrets = s.secrets.map((r) => ({ ...r, secretId: '' }));
   s.configs = s.configs.map((r) => ({ ...r, configId: '' }));
-  // The manager stores its update defaults when none is given, and may pin the image to a digest.
-  if (spec.update === undefined) s.update = stored.update;
-  if (spec.rollback === undefined) s.rollback = stored.rollback;
   if (stored.image.startsWith(`${spec.image}@`)) s.image = stored.image;
   s.forceUpdate = stored.forceUpdate;
   return ServiceSpec.toJSON(s);

@@ -39,6 +39,8 @@ function asText(v: unknown): string {
 }
 
 export const NAMESPACE_LABEL = 'com.docker.stack.namespace';
+/** A secret's or config's file mode when the file gives none (docker's, and the manager's). */
+const DEFAULT_FILE_MODE = 0o444;
 /**
  * Between the stack's name and an object's: docker writes STACK_NAME, but shoal's service
  * and network names are DNS labels (proto/names.ts: no '_'), so shoal writes STACK-NAME.
@@ -410,7 +412,7 @@ function fileRefs(
     const key = asText(d.source ?? '');
     const name = ctx.fileNames[kind].get(key);
     if (name === undefined) fail(`${where}.${i}`, `refers to undefined ${kind} ${key}`);
-    const mode = d.mode === undefined ? 0 : Number(d.mode);
+    const mode = d.mode === undefined ? DEFAULT_FILE_MODE : Number(d.mode);
     const target = {
       name: typeof d.target === 'string' ? d.target : kind === 'secret' ? key : `/${key}`,
       uid: d.uid === undefined ? 0 : Number(d.uid),
