@@ -46,16 +46,13 @@ export function loadCompose(sources: readonly ComposeSource[], env: ReadonlyMap<
   if (sources.length === 0) throw new ComposeError('please specify a compose file (with --compose-file)');
   const ignored: string[] = [];
   const deprecated: string[] = [];
-  const refused: string[] = [];
   const files = sources.map((source) => {
     const file = loadOne(source, env);
     const found = serviceKeys(asDict(file.services) as Record<string, Dict>);
     ignored.push(...found.ignored);
     deprecated.push(...found.deprecated);
-    refused.push(...found.refused.map((r) => `${r} in ${source.path}`));
     return file;
   });
-  if (refused.length > 0) throw new ComposeError(`compose file contains unsupported options: ${refused.join(', ')}`);
   const compose = files.reduce((merged, next) => mergeCompose(merged, next), {} as Dict);
   const warnings: string[] = [];
   if (ignored.length > 0) warnings.push(`Ignoring unsupported options: ${uniqueSorted(ignored).join(', ')}`);
@@ -111,6 +108,11 @@ function loadOne({ path, text }: ComposeSource, env: ReadonlyMap<string, string>
     throw new ComposeError(
       `${at(doc.getIn(['version'], true) as Node)}: unsupported Compose file version: ${asText(version)} (stack deploy reads 3.x)`,
     );
+  }
+  // Keys Swarm refuses, before the schema (which does not know them).
+  const refused = serviceKeys(asDict(data.services) as Record<string, Dict>).refused;
+  if (refused.length > 0) {
+    throw new ComposeError(`compose file contains unsupported options: ${refused.join(', ')} (in ${path})`);
   }
   if (!validate(data)) throw new ComposeError(schemaMessage(validate.errors ?? [], doc, at));
   absolutePaths(data, dirname(path));
@@ -192,10 +194,14 @@ export function dictOf(value: unknown): Record<string, string | null> {
 
 /** Lists merged by a key (docker's merge): a later entry with the same key replaces the earlier. */
 const KEYED_LISTS: Record<string, (item: unknown) => string> = {
-  ports: (p) =>
-    typeof p === 'object' && p !== null
-      ? `${asText((p as Dict).published)}/${asText((p as Dict).protocol ?? 'tcp')}`
-      : asText(p),
+  ports: (p) => {
+    if (typeof p === 'object' && p !== null) {
+      const d = p as Dict;
+      return `${asText(d.published)}/${asText(d.protocol ?? 'tcp')}`;
+    }
+    const [ports = '', protocol = 'tcp'] = asText(p).split('/');
+    return `${ports.split(':')[0] ?? ''}/${protocol}`;
+  },
   volumes: (v) =>
     typeof v === 'object' && v !== null ? asText((v as Dict).target) : (asText(v).split(':')[1] ?? asText(v)),
   secrets: (s) => (typeof s === 'object' && s !== null ? asText((s as Dict).source) : asText(s)),
