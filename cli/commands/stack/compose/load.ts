@@ -159,12 +159,26 @@ function schemaMessage(errors: readonly ErrorObject[], doc: Document, at: (n: No
   return `${at(node ?? (doc.contents as Node))}: ${key === '' ? '(top level)' : key}: ${message}`;
 }
 
-/** env_file and the `file:` of secrets and configs are relative to the compose file's folder. */
+/** env_file, relative bind sources and the `file:` of secrets and configs are relative to the compose file's folder. */
 function absolutePaths(data: Dict, dir: string): void {
   for (const service of Object.values(asDict(data.services))) {
     const s = asDict(service);
     if (typeof s.env_file === 'string') s.env_file = [s.env_file];
     if (Array.isArray(s.env_file)) s.env_file = s.env_file.map((f) => resolve(dir, asText(f)));
+    // A bind mount's relative host path (./data:/data) too.
+    if (Array.isArray(s.volumes)) {
+      s.volumes = s.volumes.map((v: unknown) => {
+        if (typeof v === 'string' && v.startsWith('.') && v.includes(':')) {
+          const colon = v.indexOf(':');
+          return `${resolve(dir, v.slice(0, colon))}${v.slice(colon)}`;
+        }
+        const d = asDict(v);
+        if (d.type === 'bind' && typeof d.source === 'string' && d.source.startsWith('.')) {
+          return { ...d, source: resolve(dir, d.source) };
+        }
+        return v;
+      });
+    }
   }
   for (const kind of ['secrets', 'configs']) {
     for (const def of Object.values(asDict(data[kind]))) {
