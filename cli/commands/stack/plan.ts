@@ -50,10 +50,23 @@ function comparable(spec: ServiceSpec, stored: ServiceSpec): unknown {
   return ServiceSpec.toJSON(s);
 }
 
+/** JSON with every object's keys sorted (label maps compare whatever their order). */
+function sortedJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(sortedJson).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    const keys = Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${sortedJson(o[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
 /** True when deploying `desired` over `stored` would change nothing. */
 export function sameSpec(desired: ServiceSpec, stored: ServiceSpec): boolean {
-  const a = JSON.stringify(comparable(desired, stored));
-  const b = JSON.stringify(comparable(stored, stored));
+  const a = sortedJson(comparable(desired, stored));
+  const b = sortedJson(comparable(stored, stored));
   return a === b;
 }
 

@@ -100,3 +100,9 @@ test('an external network, secret or config that does not exist stops the deploy
     message: 'config "conf" is declared as external, but could not be found',
   });
 });
+
+test('sameSpec: label maps compare whatever their key order', (t) => {
+  const a = spec('app-web', { labels: { a: '1', ...LABEL } });
+  const b = stored(spec('app-web', { labels: { ...LABEL, a: '1' } }), 'w1').spec!;
+  t.true(sameSpec(a, b));
+});
