@@ -11,8 +11,18 @@ import { networkCommands } from './network/index.js';
 import { nodeCommands } from './node/index.js';
 import { secretCommands } from './secret/index.js';
 import { serviceCommands } from './service/index.js';
+import { stackCommands } from './stack/index.js';
 
 export const REGISTRY: Registry = {
-  groups: [caCommands, configCommands, managerCommands, networkCommands, nodeCommands, secretCommands, serviceCommands],
+  groups: [
+    caCommands,
+    configCommands,
+    managerCommands,
+    networkCommands,
+    nodeCommands,
+    secretCommands,
+    serviceCommands,
+    stackCommands,
+  ],
   commands: [events, joinToken],
 };

@@ -10,7 +10,7 @@
 // managers and nodes keys, but never tasks, which sort after services.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { systemClock, type Clock } from '../../proto/clock.js';
-import { PublishMode, type Endpoint, type ServiceEndpoints } from '../../proto/gen/shoal.js';
+import { PublishMode, type Endpoint, type PortConfig, type ServiceEndpoints } from '../../proto/gen/shoal.js';
 import { ENDPOINTS_PREFIX, prefixEnd } from '../store/keys.js';
 import type { ChangeSource, KeyChange } from '../store/store.js';
 import type { LifecycleState } from '../../proto/lifecycle.js';
@@ -126,6 +126,10 @@ export class EndpointCatalog implements EndpointView {
 
   lookup(name: string): ServiceEndpoints {
     const e = this.c.entries.get(name);
+    if (!e?.service) {
+      const alias = this.aliasLookup(name, e === undefined);
+      if (alias !== undefined) return alias;
+    }
     if (!e)
       return { name, exists: false, networks: [], ports: [], endpoints: [], index: Math.max(1, this.loadRevision) };
     if (!e.cached) {
@@ -140,6 +144,34 @@ export class EndpointCatalog implements EndpointView {
       };
     }
     return e.cached;
+  }
+
+  /**
+   * A name that is an alias of services on some of their networks (ServiceSpec.network_aliases,
+   * e.g. a stack's short names): their endpoints, on those networks only (DNS answers with
+   * an endpoint's address on a network the asker shares), and their target ports without a
+   * published port (an alias never publishes on the routing mesh). A service of that name wins.
+   */
+  private aliasLookup(name: string, unknown: boolean): ServiceEndpoints | undefined {
+    const targets = this.c.aliasTargets(name);
+    if (targets.length === 0) {
+      if (!unknown || this.c.aliasRevision === 0) return undefined;
+      // Perhaps a former alias: not there, at an index no lower than its last answer's.
+      const index = Math.max(1, this.loadRevision, this.c.aliasRevision);
+      return { name, exists: false, networks: [], ports: [], endpoints: [], index };
+    }
+    const networks: string[] = [];
+    const endpoints: Endpoint[] = [];
+    const ports: PortConfig[] = [];
+    let index = this.c.aliasRevision;
+    for (const service of new Set(targets.map((t) => t.service))) {
+      const real = this.lookup(service);
+      index = Math.max(index, real.index);
+      endpoints.push(...real.endpoints);
+      for (const p of real.ports) ports.push({ ...p, publishedPort: 0 });
+    }
+    for (const t of targets) if (!networks.includes(t.network)) networks.push(t.network);
+    return { name, exists: true, networks, ports, endpoints, index: Math.max(1, index) };
   }
 
   publishesIngress(name: string): boolean {
@@ -278,6 +310,13 @@ export class EndpointCatalog implements EndpointView {
     } else {
       this.namesIndex = Math.max(1, revision);
     }
+    if (wasLoaded) {
+      // Aliases (rare): every alias before and after the reload is reported changed.
+      for (const name of [...old.serviceNames(), ...this.serviceNames()])
+        if (!fresh.entries.get(name)?.service) changed.add(name);
+      if (old.aliasRevision > 0 || fresh.aliasRevision > 0)
+        fresh.aliasRevision = Math.max(fresh.aliasRevision, old.aliasRevision, revision);
+    }
     this.isLoaded = true;
     for (const r of this.loadWaiters.splice(0)) r();
     this.notify(changed, true);
@@ -310,6 +349,8 @@ export class EndpointCatalog implements EndpointView {
       const e = this.c.entries.get(name);
       if (e) e.cached = undefined;
     }
+    // An alias answers with its services' endpoints: it changes when they do.
+    for (const name of [...changed]) for (const alias of this.c.aliasNamesOf(name)) changed.add(alias);
     this.notify(changed, namesChanged);
   }
 

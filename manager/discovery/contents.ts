@@ -2,7 +2,14 @@
 // service's networks and ports, its endpoints, the revision of its last change), built
 // from the endpoint, service and network keys, one key change at a time. The catalog
 // (catalog.ts) builds one per load and applies each watch batch to the current one.
-import { Endpoint, Network, Service, type PortConfig, type ServiceEndpoints } from '../../proto/gen/shoal.js';
+import {
+  Endpoint,
+  Network,
+  type NetworkAliases,
+  Service,
+  type PortConfig,
+  type ServiceEndpoints,
+} from '../../proto/gen/shoal.js';
 import { DEFAULT_NETWORK_NAME } from '../allocator/allocator.js';
 import { ENDPOINTS_PREFIX, prefix } from '../store/keys.js';
 import type { KeyChange } from '../store/store.js';
@@ -15,6 +22,14 @@ export interface ServiceInfo {
   /** spec.networks as stored (empty: the default network) */
   specNetworks: string[];
   ports: PortConfig[];
+  /** spec.network_aliases: extra names of this service on one of its networks (stacks). */
+  aliases: NetworkAliases[];
+}
+
+/** One service an alias names, on one network. */
+export interface AliasTarget {
+  service: string;
+  network: string;
 }
 
 export interface Entry {
@@ -36,6 +51,8 @@ export class CatalogContents {
   readonly serviceNameById = new Map<string, string>();
   readonly networks = new Map<string, { name: string; isDefault: boolean }>();
   defaultNetwork = DEFAULT_NETWORK_NAME;
+  /** The revision of the last change to any service's aliases (an alias's index is never below it). */
+  aliasRevision = 0;
 
   constructor(private readonly hooks: ContentHooks) {}
 
@@ -93,14 +110,21 @@ export class CatalogContents {
     const id = kv.key.slice(SERVICES_PREFIX.length);
     const oldName = this.serviceNameById.get(id);
     this.serviceNameById.set(id, name);
-    const info: ServiceInfo = { id, specNetworks: service.spec?.networks ?? [], ports: service.spec?.ports ?? [] };
+    const info: ServiceInfo = {
+      id,
+      specNetworks: service.spec?.networks ?? [],
+      ports: service.spec?.ports ?? [],
+      aliases: service.spec?.networkAliases ?? [],
+    };
     const e = this.entry(name);
     const before = e.service;
     if (before && before.id === id && sameServiceInfo(before, info)) return undefined; // e.g. a scale: nothing discovery shows
+    const aliasNames = [...aliasesOf(before), ...aliasesOf(info)];
+    if (aliasNames.length > 0) this.aliasRevision = Math.max(this.aliasRevision, kv.revision);
     e.service = info;
     e.index = Math.max(e.index, kv.revision);
     e.cached = undefined;
-    const names = [name];
+    const names = [name, ...new Set(aliasNames)];
     if (oldName !== undefined && oldName !== name) {
       // Renamed (shoal does not rename services, but a key is a key).
       const o = this.entries.get(oldName);
@@ -121,10 +145,12 @@ export class CatalogContents {
     this.serviceNameById.delete(id);
     const e = this.entries.get(name);
     if (!e?.service || e.service.id !== id) return undefined;
+    const aliasNames = aliasesOf(e.service);
+    if (aliasNames.length > 0) this.aliasRevision = Math.max(this.aliasRevision, kv.revision);
     e.service = undefined;
     e.index = Math.max(e.index, kv.revision);
     e.cached = undefined;
-    return { names: [name], existence: true };
+    return { names: [name, ...new Set(aliasNames)], existence: true };
   }
 
   putNetwork(k: string, value: string): void {
@@ -158,11 +184,32 @@ export class CatalogContents {
     return changed;
   }
 
-  /** Service names, sorted. */
+  /** Service names and the aliases of services (each once), sorted: the cluster's DNS names. */
   serviceNames(): string[] {
-    const names: string[] = [];
-    for (const e of this.entries.values()) if (e.service) names.push(e.name);
-    return names.sort();
+    const names = new Set<string>();
+    for (const e of this.entries.values()) {
+      if (!e.service) continue;
+      names.add(e.name);
+      for (const a of aliasesOf(e.service)) names.add(a);
+    }
+    return [...names].sort();
+  }
+
+  /** The services (and networks) `alias` names; empty when a service has that name itself. */
+  aliasTargets(alias: string): AliasTarget[] {
+    if (this.entries.get(alias)?.service) return [];
+    const out: AliasTarget[] = [];
+    for (const e of this.entries.values()) {
+      for (const na of e.service?.aliases ?? []) {
+        if (na.aliases.includes(alias)) out.push({ service: e.name, network: na.network });
+      }
+    }
+    return out;
+  }
+
+  /** The aliases of the service named `name` (to wake their watchers when it changes). */
+  aliasNamesOf(name: string): string[] {
+    return aliasesOf(this.entries.get(name)?.service);
   }
 }
 
@@ -180,8 +227,16 @@ function defaultNetworkName(networks: Map<string, { name: string; isDefault: boo
   return DEFAULT_NETWORK_NAME;
 }
 
+function aliasesOf(s: ServiceInfo | undefined): string[] {
+  return (s?.aliases ?? []).flatMap((na) => na.aliases);
+}
+
 function sameServiceInfo(a: ServiceInfo, b: ServiceInfo): boolean {
-  return a.specNetworks.join(',') === b.specNetworks.join(',') && JSON.stringify(a.ports) === JSON.stringify(b.ports);
+  return (
+    a.specNetworks.join(',') === b.specNetworks.join(',') &&
+    JSON.stringify(a.ports) === JSON.stringify(b.ports) &&
+    JSON.stringify(a.aliases) === JSON.stringify(b.aliases)
+  );
 }
 
 export function sameEntry(a: Entry, b: Entry, defA: string, defB: string): boolean {
