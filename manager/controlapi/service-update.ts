@@ -24,9 +24,7 @@ export async function updateService(d: ServiceUpdateDeps, req: UpdateServiceRequ
   const service = d.findService(req.ref);
   const current = service.spec!;
   if (req.specVersion !== 0 && req.specVersion !== service.specVersion)
-    throw failedPrecondition(
-      `service ${current.name} changed since version ${req.specVersion}: run the update again`,
-    );
+    throw failedPrecondition(`service ${current.name} changed since version ${req.specVersion}: run the update again`);
   let spec = withUpdateDefaults(resolveFileRefs(d.state, validateSpec(req.spec)));
   if (spec.name !== current.name)
     throw invalidArgument(`the name of service ${current.name} cannot change (to ${spec.name})`);
@@ -46,7 +44,9 @@ export async function updateService(d: ServiceUpdateDeps, req: UpdateServiceRequ
   const now = d.now();
   const latest = d.findService(service.id); // the pin may have awaited: compare with what is stored now
   if (latest.specVersion !== service.specVersion)
-    throw failedPrecondition(`service ${current.name} changed since version ${service.specVersion}: run the update again`);
+    throw failedPrecondition(
+      `service ${current.name} changed since version ${service.specVersion}: run the update again`,
+    );
   let updated: Service;
   if (sameSpec(spec, current)) {
     // Nothing changed: no new version. A paused update goes on (as `docker service update` does).

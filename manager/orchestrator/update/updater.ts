@@ -92,7 +92,10 @@ export class Updater {
     } else if (c.kind === 'task') {
       const t = c.after ?? c.before!;
       if (!c.after) this.runningAt.delete(t.id);
-      else if (observedState(c.after) === TaskState.RUNNING && (!c.before || observedState(c.before) !== TaskState.RUNNING))
+      else if (
+        observedState(c.after) === TaskState.RUNNING &&
+        (!c.before || observedState(c.before) !== TaskState.RUNNING)
+      )
         this.runningAt.set(t.id, this.now());
       if (rollingOut(this.state.services.get(t.serviceId))) this.dirty.add(t.serviceId);
     }
@@ -153,7 +156,15 @@ export class Updater {
   /** Reads the service's slots: which are out of date, in flight, failed. */
   private survey(service: Service, cfg: UpdateConfig, now: number): Survey {
     const started = service.updateStatus!.startedAtMs;
-    const s: Survey = { outdated: [], inFlight: 0, updated: 0, failed: [], lastRunningAt: 0, stableAt: 0, wake: Infinity };
+    const s: Survey = {
+      outdated: [],
+      inFlight: 0,
+      updated: 0,
+      failed: [],
+      lastRunningAt: 0,
+      stableAt: 0,
+      wake: Infinity,
+    };
     for (const slot of this.slots(service)) {
       const mine = slot.tasks.filter((t) => upToDate(t, service) && t.createdAtMs >= started);
       if (mine.length > 0) s.updated++;
