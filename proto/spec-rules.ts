@@ -4,7 +4,13 @@
 // or by their spec field where no flag does. Pure: throws InputError; defaults and what
 // needs the cluster's state (existence, conflicts) are the manager's.
 import type { HealthConfig, Resources, RestartPolicy, ServiceSpec, UpdateConfig } from './gen/shoal.js';
-import { RestartCondition, ServiceMode, UpdateFailureAction, UpdateOrder } from './gen/shoal.js';
+import {
+  RestartCondition,
+  ServiceMode,
+  ServiceSpec as ServiceSpecCodec,
+  UpdateFailureAction,
+  UpdateOrder,
+} from './gen/shoal.js';
 import {
   MAX_ATTEMPTS,
   MAX_COMMAND_ARGS,
@@ -222,4 +228,27 @@ export function checkUpdateConfig(c: UpdateConfig, kind: 'update' | 'rollback'):
 export function checkUpdateConfigs(spec: ServiceSpec): void {
   if (spec.update) checkUpdateConfig(spec.update, 'update');
   if (spec.rollback) checkUpdateConfig(spec.rollback, 'rollback');
+}
+
+/** A stable text of a value: keys sorted, undefined dropped (map order does not matter). */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .filter((k) => o[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/**
+ * The part of a spec a task runs, as comparable text: everything but the replica count and
+ * the update and rollback configs (changing only those replaces no task, as in Swarm).
+ * force_update is part of it, so `service update --force` makes every task out of date.
+ */
+export function containerSpecKey(spec: ServiceSpec): string {
+  return canonicalJson(ServiceSpecCodec.toJSON({ ...spec, replicas: 0, update: undefined, rollback: undefined }));
 }
