@@ -181,3 +181,19 @@ test('service rollback goes back a version each time, then refuses', async (t) =
   t.is(none.code, 1);
   t.is(none.stderr, 'shoal: service web has no previous version to roll back to\n');
 });
+
+test('service inspect shows the version, the update status and the versions kept', async (t) => {
+  const { fake, host } = await startFake(t, [NODE1]);
+  fake.addService({ name: 'web', image: 'busybox:1', update: { ...DEFAULT_UPDATE_CONFIG } });
+  t.is((await shoal(['service', 'update', '-d', '--image', 'busybox:2', 'web'], host)).code, 0);
+  const r = await shoal(['service', 'inspect', 'web'], host);
+  t.is(r.code, 0, r.stderr);
+  const [row] = JSON.parse(r.stdout) as Array<Record<string, unknown>>;
+  t.like(row, {
+    specVersion: 2,
+    previousVersions: 1,
+    previousSpecVersion: 1,
+    updateStatus: { state: 'updating', message: 'update in progress', completedAt: null },
+    updateConfig: { parallelism: 1, failureAction: 'pause', order: 'stop-first', healthyDeadlineMs: 300_000 },
+  });
+});
