@@ -5,6 +5,7 @@ import type { ClusterState } from './store/cluster-state.js';
 import { Orchestrator } from './orchestrator/orchestrator.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { Allocator, type AllocatorOptions } from './allocator/allocator.js';
+import { Updater } from './orchestrator/update/updater.js';
 
 /** A pass longer than this is logged: the event loop (heartbeats, etcd deadlines) waits for it. */
 const SLOW_PASS_MS = 250;
@@ -24,6 +25,7 @@ export class ControlLoop {
   readonly orchestrator: Orchestrator;
   readonly scheduler: Scheduler;
   readonly allocator: Allocator;
+  readonly updater: Updater;
   private scheduled = false;
   private enabled = false;
   private readonly off: () => void;
@@ -35,7 +37,9 @@ export class ControlLoop {
     this.orchestrator = new Orchestrator(state, now);
     this.scheduler = new Scheduler(state, now);
     this.allocator = new Allocator(state, now, opts);
+    this.updater = new Updater(state, now);
     this.orchestrator.onWake = () => this.kick();
+    this.updater.onWake = () => this.kick();
     this.off = state.onChange(() => this.kick());
   }
 
@@ -44,6 +48,7 @@ export class ControlLoop {
     this.enabled = true;
     this.allocator.ensureDefaultNetwork();
     this.orchestrator.markAll();
+    this.updater.markAll();
     this.kick();
   }
 
@@ -76,12 +81,14 @@ export class ControlLoop {
       for (let round = 0; round < MAX_ROUNDS_PER_PASS; round++) {
         const allocated = this.allocator.hasWork ? this.allocator.run() : 0;
         const orchestrated = this.orchestrator.hasWork ? this.orchestrator.run(assignLimit) : 0;
+        const updated = this.updater.hasWork ? this.updater.run() : 0;
         const scheduled = this.scheduler.hasWork ? this.scheduler.run(assignLimit).assigned : 0;
         a += allocated;
-        o += orchestrated;
+        o += orchestrated + updated;
         s += scheduled;
         if (
-          allocated + orchestrated + scheduled === 0 &&
+          allocated + orchestrated + updated + scheduled === 0 &&
+          !this.updater.hasWork &&
           !this.orchestrator.hasWork &&
           !this.scheduler.hasWork &&
           !this.allocator.hasWork
@@ -105,6 +112,7 @@ export class ControlLoop {
     this.off();
     await this.allocator.close();
     await this.scheduler.close();
+    await this.updater.close();
     await this.orchestrator.close();
   }
 }

@@ -3,8 +3,14 @@
 // the same one-line message. Fields are named by the CLI flag that sets them (`--replicas`),
 // or by their spec field where no flag does. Pure: throws InputError; defaults and what
 // needs the cluster's state (existence, conflicts) are the manager's.
-import type { HealthConfig, Resources, RestartPolicy, ServiceSpec } from './gen/shoal.js';
-import { RestartCondition, ServiceMode } from './gen/shoal.js';
+import type { HealthConfig, Resources, RestartPolicy, ServiceSpec, UpdateConfig } from './gen/shoal.js';
+import {
+  RestartCondition,
+  ServiceMode,
+  ServiceSpec as ServiceSpecCodec,
+  UpdateFailureAction,
+  UpdateOrder,
+} from './gen/shoal.js';
 import {
   MAX_ATTEMPTS,
   MAX_COMMAND_ARGS,
@@ -176,4 +182,75 @@ export function checkServiceSpec(spec: ServiceSpec): void {
 /** A spec's size as stored (JSON), what every task's copy costs. */
 export function specBytes(spec: ServiceSpec): number {
   return bytes(JSON.stringify(spec));
+}
+
+// ------------------------------------------------------------ update and rollback configs
+
+/** Swarm's defaults (api/defaults/service.go) plus our two deadlines (an update never waits forever). */
+export const DEFAULT_UPDATE_CONFIG: UpdateConfig = {
+  parallelism: 1,
+  delayMs: 0,
+  failureAction: UpdateFailureAction.PAUSE,
+  monitorMs: 5_000,
+  maxFailureRatio: 0,
+  order: UpdateOrder.STOP_FIRST,
+  healthyDeadlineMs: 5 * 60_000,
+  progressDeadlineMs: 10 * 60_000,
+};
+
+/** Tasks replaced at once at most (`--update-parallelism`); 0 means all. */
+export const MAX_UPDATE_PARALLELISM = 100_000;
+
+/**
+ * One update (`--update-*`) or rollback (`--rollback-*`) config: counts, durations, enums; a
+ * rollback config may not say `rollback` (a rollback never rolls back).
+ */
+export function checkUpdateConfig(c: UpdateConfig, kind: 'update' | 'rollback'): void {
+  const f = (name: string) => `--${kind}-${name}`;
+  checkCount(c.parallelism, MAX_UPDATE_PARALLELISM, f('parallelism'));
+  checkDurationMs(c.delayMs, f('delay'));
+  checkDurationMs(c.monitorMs, f('monitor'));
+  checkDurationMs(c.healthyDeadlineMs, f('healthy-deadline'));
+  checkDurationMs(c.progressDeadlineMs, f('progress-deadline'));
+  if (c.healthyDeadlineMs === 0) throw new InputError(`invalid ${f('healthy-deadline')} 0s: must be positive`);
+  if (c.progressDeadlineMs === 0) throw new InputError(`invalid ${f('progress-deadline')} 0s: must be positive`);
+  if (!Number.isFinite(c.maxFailureRatio) || c.maxFailureRatio < 0 || c.maxFailureRatio > 1)
+    throw new InputError(`invalid ${f('max-failure-ratio')} ${c.maxFailureRatio}: between 0 and 1`);
+  const actions = kind === 'update' ? 'pause, continue or rollback' : 'pause or continue';
+  const validAction =
+    c.failureAction === UpdateFailureAction.PAUSE ||
+    c.failureAction === UpdateFailureAction.CONTINUE ||
+    (kind === 'update' && c.failureAction === UpdateFailureAction.ROLLBACK);
+  if (!validAction) throw new InputError(`invalid ${f('failure-action')} ${c.failureAction}: expected ${actions}`);
+  if (c.order !== UpdateOrder.STOP_FIRST && c.order !== UpdateOrder.START_FIRST)
+    throw new InputError(`invalid ${f('order')} ${c.order}: expected stop-first or start-first`);
+}
+
+/** Both configs of a spec, when set. */
+export function checkUpdateConfigs(spec: ServiceSpec): void {
+  if (spec.update) checkUpdateConfig(spec.update, 'update');
+  if (spec.rollback) checkUpdateConfig(spec.rollback, 'rollback');
+}
+
+/** A stable text of a value: keys sorted, undefined dropped (map order does not matter). */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .filter((k) => o[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/**
+ * The part of a spec a task runs, as comparable text: everything but the replica count and
+ * the update and rollback configs (changing only those replaces no task, as in Swarm).
+ * force_update is part of it, so `service update --force` makes every task out of date.
+ */
+export function containerSpecKey(spec: ServiceSpec): string {
+  return canonicalJson(ServiceSpecCodec.toJSON({ ...spec, replicas: 0, update: undefined, rollback: undefined }));
 }

@@ -28,6 +28,8 @@ import type {
   ScaleServiceRequest,
   Service,
   UpdateNodeRequest,
+  UpdateServiceRequest,
+  RollbackServiceRequest,
   GetJoinTokensRequest,
   IssueClientCertificateRequest,
   RotateCARequest,
@@ -46,13 +48,12 @@ import {
   notFound,
   unimplemented,
   toServiceError,
-  notServed,
   unary,
   unavailable,
 } from '../errors.js';
 import type { EndpointView } from '../discovery/view.js';
 import type { SecurityApi } from './security-api.js';
-import { validateReplicas, validateSpec, validateStoredSize } from './validate.js';
+import { validateReplicas, validateSpec, validateStoredSize, withUpdateDefaults } from './validate.js';
 import {
   hostAddresses,
   validateEvents,
@@ -67,6 +68,7 @@ import type { Keyring } from '../secrets/keyring.js';
 import { ConfigsApi } from './configs.js';
 import { resolveFileRefs } from './file-refs.js';
 import { SecretsApi } from './secrets.js';
+import { rollbackService, updateService, type ServiceUpdateDeps } from './service-update.js';
 
 /** What Events needs of manager/events/relay.ts's EventRelay. */
 export interface EventFollower {
@@ -112,8 +114,8 @@ export class ControlApi {
           .map((service) => ({ service, status: serviceStatus(this.state, service) })),
       })),
       scaleService: unary((req: ScaleServiceRequest) => this.scaleService(req)),
-      updateService: notServed('UpdateService'),
-      rollbackService: notServed('RollbackService'),
+      updateService: unary((req: UpdateServiceRequest) => updateService(this.updateDeps(), req)),
+      rollbackService: unary((req: RollbackServiceRequest) => rollbackService(this.updateDeps(), req)),
       serviceLogs: (call) => call.emit('error', toServiceError(unimplemented('ServiceLogs is not served yet'))),
       removeService: unary((req: RemoveServiceRequest) => this.removeService(req)),
       listTasks: unary(async (req: ListTasksRequest) => this.listTasks(req)),
@@ -140,6 +142,10 @@ export class ControlApi {
     };
   }
 
+  private updateDeps(): ServiceUpdateDeps {
+    return { state: this.state, sync: this.deps.sync, now: this.now, findService: (ref) => this.findService(ref) };
+  }
+
   async updateNode(req: UpdateNodeRequest): Promise<Node> {
     validateUpdateNode(req);
     const node = this.findNode(req.ref);
@@ -160,7 +166,7 @@ export class ControlApi {
   }
 
   async createService(req: Pick<CreateServiceRequest, 'spec'> & Partial<CreateServiceRequest>): Promise<Service> {
-    const spec = resolveFileRefs(this.state, validateSpec(req.spec));
+    const spec = withUpdateDefaults(resolveFileRefs(this.state, validateSpec(req.spec)));
     validateStoredSize(spec, spec.mode === ServiceMode.GLOBAL ? this.state.nodes.size : spec.replicas);
     checkPortConflicts(this.state, spec);
     if (this.state.serviceByName(spec.name)) throw alreadyExists(`service "${spec.name}" already exists`);

@@ -6,7 +6,15 @@ import { PublishMode, RestartCondition, ServiceMode } from '../../proto/gen/shoa
 import { ConstraintError, formatConstraint, parseConstraint } from '../../proto/constraint.js';
 import { MAX_SERVICE_STORED_BYTES, TASK_OVERHEAD_BYTES } from '../../proto/limits.js';
 import { quote } from '../../proto/quote.js';
-import { InputError, checkReplicas, checkServiceSpec, formatBytes, specBytes } from '../../proto/spec-rules.js';
+import {
+  DEFAULT_UPDATE_CONFIG,
+  InputError,
+  checkReplicas,
+  checkServiceSpec,
+  checkUpdateConfigs,
+  formatBytes,
+  specBytes,
+} from '../../proto/spec-rules.js';
 import { DEFAULT_RESTART_DELAY_MS } from '../orchestrator/restart.js';
 import { invalidArgument } from '../errors.js';
 
@@ -71,5 +79,18 @@ export function validateSpec(spec: ServiceSpec | undefined): ServiceSpec {
     replicas: spec.mode === ServiceMode.GLOBAL ? 0 : spec.replicas,
     restart: { ...restart, delayMs: restart.delayMs ?? DEFAULT_RESTART_DELAY_MS },
     stopGracePeriodMs: spec.stopGracePeriodMs ?? DEFAULT_STOP_GRACE_MS,
+  };
+}
+
+/**
+ * Checks the update and rollback configs and fills in the defaults where a spec has none
+ * (proto/spec-rules.ts DEFAULT_UPDATE_CONFIG), so that `inspect` shows what will be used.
+ */
+export function withUpdateDefaults(spec: ServiceSpec): ServiceSpec {
+  asInvalid(() => checkUpdateConfigs(spec));
+  return {
+    ...spec,
+    update: spec.update ?? { ...DEFAULT_UPDATE_CONFIG },
+    rollback: spec.rollback ?? { ...DEFAULT_UPDATE_CONFIG },
   };
 }

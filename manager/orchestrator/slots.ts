@@ -5,6 +5,7 @@ import { TaskState, isTerminal } from '../../proto/task-state.js';
 import type { ClusterState } from '../store/cluster-state.js';
 import { decideRestart, nextRestartHistory } from './restart.js';
 import { newTask, observedState, retire, stopTask } from './tasks.js';
+import { updaterOwnsPair, updaterOwnsSlot } from './update/updater.js';
 
 /** Tasks kept per slot, current one included (swarm's task history retention limit). */
 export const TASK_HISTORY_PER_SLOT = 5;
@@ -68,7 +69,7 @@ export function reconcileSlot(
   for (const t of ended) retire(state, t);
   current = current.filter((t) => !isTerminal(observedState(t)));
 
-  if (current.length > 1) {
+  if (current.length > 1 && !updaterOwnsPair(service, current)) {
     // Keep the most advanced (then newest); stop the others.
     current.sort((a, b) => observedState(b) - observedState(a) || b.createdAtMs - a.createdAtMs);
     for (const t of current.slice(1)) stopTask(state, t, TaskState.SHUTDOWN, 'duplicate task for the slot', now);
@@ -77,6 +78,11 @@ export function reconcileSlot(
 
   if (current.length === 0) {
     const last = tasks[0];
+    // Stopped by a rolling update (or ended during one): the updater creates the replacement.
+    if (!needsReplacement && updaterOwnsSlot(service, last)) {
+      reapHistory(state, tasks, 0);
+      return;
+    }
     let create = needsReplacement || last === undefined;
     let history = last?.restartHistoryMs ?? [];
     if (!create && last && isTerminal(observedState(last))) {

@@ -40,9 +40,13 @@ import {
   ServiceSpec,
   type ServiceStatus,
   type Task,
+  type UpdateServiceRequest,
+  type RollbackServiceRequest,
+  type UpdateStatus,
 } from '../../proto/gen/shoal.js';
 import { NODE1, NODE2 } from './cli-fixtures.js';
 import { FakeFiles } from './fake-files.js';
+import { fakeRollback, fakeUpdate, scriptedStatus } from './fake-update.js';
 
 export { NODE1, NODE2 };
 
@@ -82,6 +86,8 @@ export class FakeControl {
   readonly #streamWaiters: Array<{ ok: (open: number) => boolean; resolve: () => void }> = [];
   /** Per service name: the statuses ListServices reports, one per call; the last repeats. */
   readonly statusScript = new Map<string, Array<Partial<ServiceStatus>>>();
+  /** Per service name: the update statuses GetService reports after an update, one per call; the last repeats. */
+  readonly updateScript = new Map<string, Array<Partial<UpdateStatus>>>();
   /** Per method name: fail every call with this status. */
   readonly failures = new Map<string, Failure>();
   /** Per method name: fail the next `times` calls with this status (see failNext). */
@@ -125,6 +131,11 @@ export class FakeControl {
   kill(): void {
     this.#server?.forceShutdown();
     this.#server = undefined;
+  }
+
+  /** The service a reference names (name, id or id prefix), or NOT_FOUND as the manager says it. */
+  findService(ref: string): Service | Failure {
+    return this.#service(ref);
   }
 
   addService(spec: Partial<ServiceSpec> & { name: string }): Service {
@@ -378,7 +389,7 @@ export class FakeControl {
         }
         return this.files.missingRef(spec) ?? this.addService(spec);
       }),
-      getService: handle('getService', (req: { ref: string }) => this.#service(req.ref)),
+      getService: handle('getService', (req: { ref: string }) => scriptedStatus(this, this.#service(req.ref))),
       listServices: handle('listServices', () => ({
         services: this.services.map((service) => ({ service, status: this.#status(service) })),
       })),
@@ -412,10 +423,8 @@ export class FakeControl {
           index: 1,
         };
       }),
-      updateService: (_call: unknown, cb: sendUnaryData<Service>) =>
-        cb({ code: grpcStatus.UNIMPLEMENTED, details: 'not served by the fake' }, null),
-      rollbackService: (_call: unknown, cb: sendUnaryData<Service>) =>
-        cb({ code: grpcStatus.UNIMPLEMENTED, details: 'not served by the fake' }, null),
+      updateService: handle<UpdateServiceRequest, Service>('updateService', (req) => fakeUpdate(this, req)),
+      rollbackService: handle<RollbackServiceRequest, Service>('rollbackService', (req) => fakeRollback(this, req)),
       serviceLogs: (call: ServerWritableStream<unknown, unknown>) =>
         void call.emit('error', { code: grpcStatus.UNIMPLEMENTED, details: 'not served by the fake' }),
       events: (call: ServerWritableStream<EventsRequest, Event>) => {

@@ -26,6 +26,7 @@ import {
 } from './spec-flags.js';
 import { CONFIG, configRefs, SECRET, secretRefs } from './file-refs.js';
 import { CONTAINER_CREATE_FLAGS, containerOptions } from './container-flags.js';
+import { UPDATE_CONFIG_FLAGS, updateConfigs } from './update-config-flags.js';
 import { IMAGE_FLAGS, type ImageRequestOptions, imageRequestOptions } from './image-flags.js';
 import { DETACH, TIMEOUT, waitFor, type WaitOptions, waitOptions, type WaitTarget } from './wait.js';
 
@@ -98,7 +99,7 @@ function build({ flags, positionals }: Parsed): CreateOptions {
     secrets: secretRefs(flags),
     configs: configRefs(flags),
   };
-  Object.assign(spec, containerOptions(flags));
+  Object.assign(spec, containerOptions(flags), updateConfigs(flags));
   if (stopGracePeriodMs !== undefined) spec.stopGracePeriodMs = stopGracePeriodMs;
   // The manager's bounds (name a DNS label, replicas, sizes, durations), refused before any call.
   asUsage(() => checkServiceSpec(spec));
@@ -126,6 +127,7 @@ export const serviceCreate: CommandSpec<CreateOptions> = {
     ...HEALTH_FLAGS,
     ...RESTART_FLAGS,
     ...CONTAINER_CREATE_FLAGS,
+    ...UPDATE_CONFIG_FLAGS,
     ...IMAGE_FLAGS,
     DETACH,
     TIMEOUT,

@@ -6,10 +6,22 @@ import { serviceLookup } from './lookup.js';
 import { serviceLs } from './ls.js';
 import { servicePs } from './ps.js';
 import { serviceRm } from './rm.js';
+import { serviceRollback } from './rollback.js';
 import { serviceScale } from './scale.js';
+import { serviceUpdate } from './update.js';
 
 export const serviceCommands: CommandGroup = {
   name: 'service',
   summary: 'Manage services',
-  commands: [serviceCreate, serviceLs, servicePs, serviceInspect, serviceScale, serviceRm, serviceLookup],
+  commands: [
+    serviceCreate,
+    serviceLs,
+    servicePs,
+    serviceInspect,
+    serviceScale,
+    serviceUpdate,
+    serviceRollback,
+    serviceRm,
+    serviceLookup,
+  ],
 };
