@@ -67,6 +67,7 @@ import type { Keyring } from '../secrets/keyring.js';
 import { ConfigsApi } from './configs.js';
 import { resolveFileRefs } from './file-refs.js';
 import { SecretsApi } from './secrets.js';
+import { logBroker } from '../logs/broker.js';
 
 /** What Events needs of manager/events/relay.ts's EventRelay. */
 export interface EventFollower {
@@ -114,7 +115,7 @@ export class ControlApi {
       scaleService: unary((req: ScaleServiceRequest) => this.scaleService(req)),
       updateService: notServed('UpdateService'),
       rollbackService: notServed('RollbackService'),
-      serviceLogs: (call) => call.emit('error', toServiceError(unimplemented('ServiceLogs is not served yet'))),
+      serviceLogs: (call) => logBroker(this.state).serve(call),
       removeService: unary((req: RemoveServiceRequest) => this.removeService(req)),
       listTasks: unary(async (req: ListTasksRequest) => this.listTasks(req)),
       listManagers: unary(async () => ({ managers: (await this.deps.managers?.()) ?? [] })),
