@@ -3,6 +3,7 @@ import type { CommandGroup } from '../command.js';
 import { serviceCreate } from './create.js';
 import { serviceInspect } from './inspect.js';
 import { serviceLookup } from './lookup.js';
+import { serviceLogs } from './logs.js';
 import { serviceLs } from './ls.js';
 import { servicePs } from './ps.js';
 import { serviceRm } from './rm.js';
@@ -11,5 +12,5 @@ import { serviceScale } from './scale.js';
 export const serviceCommands: CommandGroup = {
   name: 'service',
   summary: 'Manage services',
-  commands: [serviceCreate, serviceLs, servicePs, serviceInspect, serviceScale, serviceRm, serviceLookup],
+  commands: [serviceCreate, serviceLs, servicePs, serviceInspect, serviceScale, serviceRm, serviceLookup, serviceLogs],
 };
