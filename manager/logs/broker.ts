@@ -418,7 +418,8 @@ export class LogBroker {
       if (link) this.dropLink(link, 'is down');
       return;
     }
-    if (c.kind !== 'task' || !c.after || !hasRun(c.after)) return;
+    // A new task is subscribed once it runs (its container exists by then for sure).
+    if (c.kind !== 'task' || !c.after || !hasRun(c.after) || (c.after.status?.state ?? 0) < TaskState.RUNNING) return;
     const task = c.after;
     for (const req of this.requests) {
       if (req.serviceId !== task.serviceId || req.subscribed.has(task.id)) continue;
