@@ -32,6 +32,8 @@ import { silentLog, type Log } from './log.js';
 import { StatusReporter } from './reporter.js';
 import { Session, toSessionError, type EndpointsFollower, type SessionError, type SessionInfo } from './session.js';
 import { Worker, type TaskObserver } from './worker.js';
+import { LogFollower } from './logs/follower.js';
+import { logReaderFor, type LogReader } from './logs/docker.js';
 import type { NetworkController } from './network/controller.js';
 import { CLIENT_MESSAGE_LIMITS } from '../proto/limits.js';
 
@@ -74,6 +76,8 @@ export interface AgentOptions {
   connectTimeoutMs?: number;
   /** Tests: the sessions' and the status reporter's timers. */
   clock?: Clock;
+  /** Reads tasks' container logs (`service logs`); default: the Docker executor's engine. */
+  logReader?: LogReader;
 }
 
 /** A pause the agent takes before trying again (logs, tests). */
@@ -111,6 +115,7 @@ export class Agent {
   private readonly random: () => number;
   private readonly reporter: StatusReporter;
   private readonly worker: Worker;
+  private readonly logs: LogFollower;
   private readonly abort = new AbortController();
   private readonly backoffListeners = new Set<(e: BackoffEvent) => void>();
   private nodeIdValue: string;
@@ -134,6 +139,7 @@ export class Agent {
       log: this.log,
       ...(opts.retryMinMs !== undefined && { retryMinMs: opts.retryMinMs }),
     });
+    this.logs = new LogFollower({ reader: opts.logReader ?? logReaderFor(opts.executor), log: this.log });
   }
 
   get state(): LifecycleState {
@@ -179,6 +185,7 @@ export class Agent {
       await this.reporter.drain(DRAIN_ON_STOP_MS);
     }
     this.abort.abort();
+    this.logs.close();
     await this.loop;
     await this.reporter.close();
     this._state = 'stopped';
@@ -291,6 +298,7 @@ export class Agent {
       },
       onRegistered: (info) => this.onRegistered(info, address),
       ...(this.opts.endpoints !== undefined && { endpoints: this.opts.endpoints }),
+      logs: this.logs,
       ...(this.opts.network !== undefined && {
         onNetworks: (msg, nodeId) => void this.opts.network?.handle(msg, nodeId),
         onNetworksUnsupported: () => this.opts.network?.setUnsupported(),

@@ -4,7 +4,8 @@
 //     |-- Heartbeat every period +-10 % (the response may change the period)
 //     |-- Assignments stream -> worker.handle(COMPLETE first, then INCREMENTAL)
 //     |-- Networks stream -> network controller; Endpoints stream -> discovery (neither
-//     |   ends the session when it fails: each is opened again)
+//     |   ends the session when it fails: each is opened again); LogSubscriptions likewise
+//     |   (agent/logs/: `service logs` requests, answered on PublishLogs streams)
 //     '-- reporter.attach(UpdateTaskStatus through this session)
 //
 // Any error on the heartbeats or the stream (NOT_FOUND/FAILED_PRECONDITION: the manager
@@ -133,6 +134,8 @@ export interface SessionOptions {
   onNetworksUnsupported?: () => void;
   /** When set, the Endpoints stream (discovery) is followed too. */
   endpoints?: EndpointsFollower;
+  /** When set, the LogSubscriptions stream (`service logs`, agent/logs/) is followed too. */
+  logs?: EndpointsFollower;
   reporter: StatusReporter;
   log?: Log;
   random?: () => number;
@@ -238,6 +241,7 @@ export class Session {
       let cancelBeat: Cancel | undefined;
 
       let stopEndpoints: (() => void) | undefined; // eslint-disable-line prefer-const -- set after end() is declared, which it uses
+      let stopLogs: (() => void) | undefined; // eslint-disable-line prefer-const -- likewise
       const end = (err?: SessionError) => {
         if (ended) return;
         ended = true;
@@ -249,6 +253,7 @@ export class Session {
         stream.cancel();
         stopNetworks();
         stopEndpoints?.();
+        stopLogs?.();
         this.cancelCalls();
         if (err === undefined) resolve();
         else reject(err);
@@ -317,6 +322,7 @@ export class Session {
       openNetworks();
       // Endpoints (discovery): a stream of its own too, reopened by the follower.
       stopEndpoints = this.opts.endpoints?.follow(client, ids);
+      stopLogs = this.opts.logs?.follow(client, ids);
 
       // A status report the manager acknowledged counts as a heartbeat there (it proves the
       // session alive), so while reports flow no separate Heartbeat call is made: at 1,000

@@ -11,6 +11,8 @@ import type {
   Secret,
   SecretSpec,
   EventsRequest,
+  ServiceLogsMessage,
+  ServiceLogsRequest,
   ListManagersResponse,
   CAStatus,
   IssueClientCertificateResponse,
@@ -42,6 +44,7 @@ import { ManagerChannels } from './channels.js';
 import { type Clock, systemClock } from '../proto/clock.js';
 import { ManagerError, statusText, UnreachableError } from './errors.js';
 import { type EventSink, followEvents } from './event-stream.js';
+import { streamLogs } from './log-stream.js';
 
 export type { EventSink } from './event-stream.js';
 
@@ -93,6 +96,12 @@ export interface ControlApi extends Closable {
    * with a CliError saying which stream ended and why.
    */
   events(request: EventsRequest, sink: EventSink, signal: AbortSignal): Promise<void>;
+  /** A service's (or task's) logs into `onMessage` until the manager ends the stream or `signal` aborts. */
+  serviceLogs(
+    request: ServiceLogsRequest,
+    onMessage: (m: ServiceLogsMessage) => void,
+    signal: AbortSignal,
+  ): Promise<void>;
   /** The join tokens, after rotating the ones asked for. */
   joinTokens(rotate: { worker?: boolean; manager?: boolean }): Promise<JoinTokens>;
   issueClientCertificate(name: string, csrPem: string): Promise<IssueClientCertificateResponse>;
@@ -371,6 +380,16 @@ export class GrpcControlApi implements ControlApi {
     });
     const options = { label: this.#label, connectMs: this.#connectMs, deadlineMs: this.#deadlineMs };
     await Promise.race([followEvents(this.#channels, request, sink, signal, options), aborted]);
+  }
+
+  /** See ControlApi.serviceLogs; the stream is log-stream.ts's. */
+  serviceLogs(
+    request: ServiceLogsRequest,
+    onMessage: (m: ServiceLogsMessage) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const options = { label: this.#label, connectMs: this.#connectMs, deadlineMs: this.#deadlineMs };
+    return streamLogs(this.#channels, request, onMessage, signal, options);
   }
 
   /** Closes every channel opened; idempotent. */

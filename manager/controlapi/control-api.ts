@@ -69,6 +69,7 @@ import { ConfigsApi } from './configs.js';
 import { resolveFileRefs } from './file-refs.js';
 import { SecretsApi } from './secrets.js';
 import { rollbackService, updateService, type ServiceUpdateDeps } from './service-update.js';
+import { logBroker } from '../logs/broker.js';
 
 /** What Events needs of manager/events/relay.ts's EventRelay. */
 export interface EventFollower {
@@ -116,7 +117,7 @@ export class ControlApi {
       scaleService: unary((req: ScaleServiceRequest) => this.scaleService(req)),
       updateService: unary((req: UpdateServiceRequest) => updateService(this.updateDeps(), req)),
       rollbackService: unary((req: RollbackServiceRequest) => rollbackService(this.updateDeps(), req)),
-      serviceLogs: (call) => call.emit('error', toServiceError(unimplemented('ServiceLogs is not served yet'))),
+      serviceLogs: (call) => logBroker(this.state).serve(call),
       removeService: unary((req: RemoveServiceRequest) => this.removeService(req)),
       listTasks: unary(async (req: ListTasksRequest) => this.listTasks(req)),
       listManagers: unary(async () => ({ managers: (await this.deps.managers?.()) ?? [] })),

@@ -1,7 +1,8 @@
 // Routes Control API calls by role, as CONTROL_ROUTES (routes.ts) declares each method: a
 // leader answers everything itself; a follower answers reads from its watch-fed view
-// (LookupService from its endpoint catalog) and forwards writes to the leader. Local calls
-// (Events) are served by every manager itself, whatever its role or view, never forwarded.
+// (LookupService from its endpoint catalog) and forwards writes to the leader, and pipes the
+// leader's server streams (ServiceLogs) from the leader. Local calls (Events) are served by
+// every manager itself, whatever its role or view, never forwarded.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MANAGER_CHANNEL_OPTIONS } from '../../proto/pki/grpc-tls.js';
 import { credentials, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
@@ -9,6 +10,7 @@ import { ControlClient, ControlService, type ControlServer } from '../../proto/g
 import { proxyService, type ProxiedCall, type UnaryCall } from '../service-proxy.js';
 import type { ControlApi } from './control-api.js';
 import { isForwarded, isLocal, type LocalControl } from './routes.js';
+import { pipeFromLeader } from './pipe.js';
 import { CLIENT_MESSAGE_LIMITS } from '../../proto/limits.js';
 
 /** A forwarded write rides through a leader change for this long (the CLI waits 10 s). */
@@ -63,6 +65,12 @@ export class ControlRouter {
       void this.forwardWrite(call, Date.now() + FORWARD_DEADLINE_MS);
       return;
     }
+    if (write && call.kind === 'stream' && call.definition.responseStream && !call.definition.requestStream) {
+      const leader = this.view.leaderAddress();
+      if (leader) pipeFromLeader(this.leaderClient(leader), call);
+      else call.refuse({ code: status.UNAVAILABLE, details: 'no leader elected yet; try again shortly' });
+      return;
+    }
     call.refuse({
       code: status.UNAVAILABLE,
       details: 'this manager is still loading the cluster state; try again shortly',
@@ -100,12 +108,8 @@ export class ControlRouter {
     call.refuse({ code: status.UNAVAILABLE, details: `${lastError}; try again shortly` });
   }
 
-  /** One attempt: the call's request to the same method of the leader, its answer as the leader gave it. */
-  private forward(
-    address: string,
-    call: UnaryCall<ControlServer>,
-    deadline: number,
-  ): Promise<{ err: Partial<ServiceError> | null; res?: unknown }> {
+  /** The client of the leader at `address` (a new one when the leader or this manager's certificate changed). */
+  private leaderClient(address: string): ControlClient {
     const creds = this.view.credentials?.() ?? credentials.createInsecure();
     if (!this.client || this.clientAddress !== address || (this.view.credentials && creds !== this.clientCredentials)) {
       this.client?.close();
@@ -117,9 +121,19 @@ export class ControlRouter {
       this.clientAddress = address;
       this.clientCredentials = creds;
     }
+    return this.client;
+  }
+
+  /** One attempt: the call's request to the same method of the leader, its answer as the leader gave it. */
+  private forward(
+    address: string,
+    call: UnaryCall<ControlServer>,
+    deadline: number,
+  ): Promise<{ err: Partial<ServiceError> | null; res?: unknown }> {
+    const client = this.leaderClient(address);
     const def = call.definition;
     return new Promise((resolve) => {
-      this.client!.makeUnaryRequest(
+      client.makeUnaryRequest(
         def.path,
         (value: unknown) => def.requestSerialize(value),
         (bytes: Buffer) => def.responseDeserialize(bytes),

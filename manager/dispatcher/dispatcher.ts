@@ -43,6 +43,7 @@ import { HeartbeatMonitor } from './heartbeat.js';
 import { newSession, Sessions, type Session } from './session.js';
 import { PayloadSource } from './payloads.js';
 import type { Keyring } from '../secrets/keyring.js';
+import { closeLogBroker, logBroker } from '../logs/broker.js';
 
 /** What the cluster authority does for the dispatcher (manager/security/); absent in unit tests without TLS. */
 export interface DispatcherSecurity {
@@ -112,6 +113,7 @@ export class Dispatcher {
     this.lifecycle = 'stopped';
     await this.heartbeats.close();
     this.stopStateListener();
+    closeLogBroker(this.state);
     for (const s of this.sessions.values()) this.endStreams(s);
     await this.endpointStreams.close();
     this.sessions.clear();
@@ -142,9 +144,8 @@ export class Dispatcher {
       networks: (call) => this.networks(call),
       endpoints: (call) => this.endpointStreams.serve(call),
       renewCertificate: unary((req: RenewCertificateRequest) => this.renewCertificate(req)),
-      logSubscriptions: (call) =>
-        call.emit('error', toServiceError(unimplemented('LogSubscriptions is not served yet'))),
-      publishLogs: (_call, callback) => callback(toServiceError(unimplemented('PublishLogs is not served yet'))),
+      logSubscriptions: (call) => logBroker(this.state).subscriptions(call, this.sessions),
+      publishLogs: (call, callback) => logBroker(this.state).publish(call, callback, this.sessions),
     };
   }
 

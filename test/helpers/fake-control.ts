@@ -17,6 +17,8 @@ import {
   type EventsRequest,
   type LookupServiceRequest,
   type ServiceEndpoints,
+  type ServiceLogsMessage,
+  type ServiceLogsRequest,
   type CreateNetworkRequest,
   type CreateServiceRequest,
   type GetNetworkRequest,
@@ -70,6 +72,9 @@ function subjectToken(name: string): string {
 
 export class FakeControl {
   readonly calls: Call[] = [];
+  /** What ServiceLogs answers; with logsHold the stream stays open until cancelled. */
+  logMessages: ServiceLogsMessage[] = [];
+  logsHold = false;
   nodes: Node[] = [];
   services: Service[] = [];
   tasks: Task[] = [];
@@ -425,8 +430,16 @@ export class FakeControl {
       }),
       updateService: handle<UpdateServiceRequest, Service>('updateService', (req) => fakeUpdate(this, req)),
       rollbackService: handle<RollbackServiceRequest, Service>('rollbackService', (req) => fakeRollback(this, req)),
-      serviceLogs: (call: ServerWritableStream<unknown, unknown>) =>
-        void call.emit('error', { code: grpcStatus.UNIMPLEMENTED, details: 'not served by the fake' }),
+      // Sends `logMessages`, then ends (or, with `logsHold`, waits for the client's cancel).
+      serviceLogs: (call: ServerWritableStream<ServiceLogsRequest, ServiceLogsMessage>) => {
+        this.calls.push({ method: 'serviceLogs', request: call.request });
+        const failure = this.#failNextOrAlways('serviceLogs');
+        if (failure) return void call.emit('error', failure);
+        for (const m of this.logMessages) call.write(m);
+        if (this.logsHold)
+          call.on('cancelled', () => this.calls.push({ method: 'serviceLogs:cancelled', request: {} }));
+        else call.end();
+      },
       events: (call: ServerWritableStream<EventsRequest, Event>) => {
         this.calls.push({ method: 'events', request: call.request });
         this.onCall?.('events');

@@ -3,6 +3,7 @@ import type { CommandGroup } from '../command.js';
 import { serviceCreate } from './create.js';
 import { serviceInspect } from './inspect.js';
 import { serviceLookup } from './lookup.js';
+import { serviceLogs } from './logs.js';
 import { serviceLs } from './ls.js';
 import { servicePs } from './ps.js';
 import { serviceRm } from './rm.js';
@@ -23,5 +24,6 @@ export const serviceCommands: CommandGroup = {
     serviceRollback,
     serviceRm,
     serviceLookup,
+    serviceLogs,
   ],
 };

@@ -16,7 +16,7 @@ test('no method with a stream is a write (a stream cannot be forwarded)', (t) =>
   }
 });
 
-test('the writes are the calls that change desired state; CA reads go to the leader; Events is local', (t) => {
+test('the writes are the calls that change desired state; CA reads and logs go to the leader; Events is local', (t) => {
   const byRoute = (route: string) =>
     Object.entries(CONTROL_ROUTES)
       .filter(([, r]) => r === route)
@@ -39,6 +39,6 @@ test('the writes are the calls that change desired state; CA reads go to the lea
     'updateNode',
     'updateService',
   ]);
-  t.deepEqual(byRoute('leader'), ['inspectCa', 'issueClientCertificate']);
+  t.deepEqual(byRoute('leader'), ['inspectCa', 'issueClientCertificate', 'serviceLogs']);
   t.deepEqual(byRoute('local'), ['events']);
 });
