@@ -8,6 +8,8 @@ import { DEFAULT_NETWORK_SUBNET, validateDefaultSubnet } from './allocator/alloc
 import { watchEventLoop } from './loop-stall.js';
 import { STORE_FLAG_OPTIONS, STORE_FLAGS_HELP, storeSecurity, type StoreSecurity } from './config/store-flags.js';
 import { privateDir } from './config/private-dir.js';
+import { IMAGE_FLAG_OPTIONS, IMAGE_FLAGS_HELP, imageResolver } from './config/image-flags.js';
+import { configureImageResolution } from './images/pin.js';
 
 function fail(message: string): never {
   process.stderr.write(`shoal-manager: ${message}\n`);
@@ -35,6 +37,7 @@ try {
       'http-listen': { type: 'string', default: '127.0.0.1:8500' },
       'default-network-subnet': { type: 'string', default: DEFAULT_NETWORK_SUBNET },
       ...STORE_FLAG_OPTIONS,
+      ...IMAGE_FLAG_OPTIONS,
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -52,6 +55,7 @@ if (values.help) {
       '                     [--etcd-endpoints URL,...] [--nats-url URL] [--heartbeat-period 500ms]\n' +
       '                     [--http-listen HOST:PORT|off (127.0.0.1:8500)] [--default-network-subnet CIDR (10.42.0.0/16)]\n' +
       STORE_FLAGS_HELP +
+      IMAGE_FLAGS_HELP +
       'With no --etcd-endpoints / --nats-url, runs its own etcd and nats-server (embedded).\n' +
       '--listen: mutual TLS only (the Control API for admin certificates, the Dispatcher for nodes).\n' +
       '--join-listen: where nodes fetch the CA and join with a token (default: the --listen port + 1).\n' +
@@ -59,7 +63,9 @@ if (values.help) {
       "--cert-expiry: node certificates' lifetime (default 2160h = 90 days; renewed at 50-80%).\n" +
       'The admin bundle for the CLI is written to STATE-DIR/{ca,cert,key}.pem (export SHOAL_CERT_PATH=STATE-DIR).\n' +
       '--default-network-subnet: the subnet of the default network `shoal` when it is first created (a /24 per node: a /16 holds 256 nodes).\n' +
-      '--http-listen serves the Consul-shaped HTTP API (GET /v1/health/service/NAME?passing, ...); off: not served.\n',
+      '--http-listen serves the Consul-shaped HTTP API (GET /v1/health/service/NAME?passing, ...); off: not served.\n' +
+      '--resolve-image-registries: the registries the manager may ask to pin image tags to digests (default any; none: never).\n' +
+      '--insecure-registry: a registry reached in plain HTTP (repeatable; loopback registries always are).\n',
   );
   process.exit(0);
 }
@@ -133,7 +139,15 @@ if (heartbeatPeriodMs <= 0) {
   fail(`invalid --heartbeat-period "${heartbeatText}": expected a positive duration like ${DURATION_EXAMPLES}`);
 }
 
+let resolver;
+try {
+  resolver = imageResolver(values);
+} catch (err) {
+  fail((err as Error).message);
+}
+
 const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+configureImageResolution(resolver, log);
 watchEventLoop(log);
 const manager = new Manager({
   listen: values.listen,

@@ -8,11 +8,15 @@ import { AssignmentsMessage_Kind, type AssignmentsMessage, type Task } from '../
 export interface PayloadLookup {
   secret(id: string): Buffer | undefined;
   config(id: string): Buffer | undefined;
+  /** The X-Registry-Auth a service was created or updated with (--with-registry-auth), if any. */
+  registryAuth?(serviceId: string): string | undefined;
 }
 
 export class Payloads implements PayloadLookup {
   private readonly secrets = new Map<string, Buffer>();
   private readonly configs = new Map<string, Buffer>();
+  /** Registry credentials by service id: in memory only, never logged. */
+  private readonly registry = new Map<string, string>();
 
   secret(id: string): Buffer | undefined {
     return this.secrets.get(id);
@@ -22,9 +26,13 @@ export class Payloads implements PayloadLookup {
     return this.configs.get(id);
   }
 
+  registryAuth(serviceId: string): string | undefined {
+    return this.registry.get(serviceId);
+  }
+
   /** How many payloads are held (tests). */
   get size(): number {
-    return this.secrets.size + this.configs.size;
+    return this.secrets.size + this.configs.size + this.registry.size;
   }
 
   /** A complete set brings every payload its tasks use; an incremental one adds to them. */
@@ -32,9 +40,11 @@ export class Payloads implements PayloadLookup {
     if (msg.kind === AssignmentsMessage_Kind.COMPLETE) {
       this.secrets.clear();
       this.configs.clear();
+      this.registry.clear();
     }
     for (const p of msg.secrets) this.secrets.set(p.id, Buffer.from(p.data));
     for (const p of msg.configs) this.configs.set(p.id, Buffer.from(p.data));
+    for (const c of msg.registryCredentials ?? []) this.registry.set(c.serviceId, c.auth);
   }
 
   /** Forgets what none of `tasks` (the assignment set) uses. */
@@ -42,11 +52,14 @@ export class Payloads implements PayloadLookup {
     if (this.size === 0) return;
     const secrets = new Set<string>();
     const configs = new Set<string>();
+    const services = new Set<string>();
     for (const t of tasks) {
       for (const r of t.spec?.secrets ?? []) secrets.add(r.secretId);
       for (const r of t.spec?.configs ?? []) configs.add(r.configId);
+      services.add(t.serviceId);
     }
     for (const id of [...this.secrets.keys()]) if (!secrets.has(id)) this.secrets.delete(id);
     for (const id of [...this.configs.keys()]) if (!configs.has(id)) this.configs.delete(id);
+    for (const id of [...this.registry.keys()]) if (!services.has(id)) this.registry.delete(id);
   }
 }

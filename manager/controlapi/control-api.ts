@@ -70,6 +70,8 @@ import { resolveFileRefs } from './file-refs.js';
 import { SecretsApi } from './secrets.js';
 import { rollbackService, updateService, type ServiceUpdateDeps } from './service-update.js';
 import { logBroker } from '../logs/broker.js';
+import { pinnedSpec } from '../images/pin.js';
+import { dropRegistryAuth, storeRegistryAuth } from '../images/credentials.js';
 
 /** What Events needs of manager/events/relay.ts's EventRelay. */
 export interface EventFollower {
@@ -167,7 +169,7 @@ export class ControlApi {
   }
 
   async createService(req: Pick<CreateServiceRequest, 'spec'> & Partial<CreateServiceRequest>): Promise<Service> {
-    const spec = withUpdateDefaults(resolveFileRefs(this.state, validateSpec(req.spec)));
+    const spec = withUpdateDefaults(resolveFileRefs(this.state, await pinnedSpec(validateSpec(req.spec), req)));
     validateStoredSize(spec, spec.mode === ServiceMode.GLOBAL ? this.state.nodes.size : spec.replicas);
     checkPortConflicts(this.state, spec);
     if (this.state.serviceByName(spec.name)) throw alreadyExists(`service "${spec.name}" already exists`);
@@ -180,18 +182,19 @@ export class ControlApi {
     for (const name of spec.networks)
       if (!this.state.networkByName(name)) throw notFound(`network "${name}" not found`);
     const now = this.now();
+    const id = newId();
     const service: Service = {
-      id: newId(),
+      id,
       spec,
       specVersion: 1,
       createdAtMs: now,
       updatedAtMs: now,
       updateStatus: undefined,
       previousVersions: [],
-      hasRegistryAuth: false,
+      hasRegistryAuth: storeRegistryAuth(this.state, this.deps.keyring, id, req.registryAuth ?? ''),
     };
     this.state.putService(service);
-    await this.durable('services', service.id, () => this.state.deleteService(service.id));
+    await this.durable('services', id, () => (this.state.deleteService(id), dropRegistryAuth(this.state, id)));
     return service;
   }
 
@@ -224,6 +227,7 @@ export class ControlApi {
   async removeService(req: RemoveServiceRequest): Promise<RemoveServiceResponse> {
     const service = this.findService(req.ref);
     this.state.deleteService(service.id);
+    dropRegistryAuth(this.state, service.id);
     await this.deps.sync();
     return {};
   }

@@ -2,7 +2,8 @@
 // stream, then one incremental message per tick with the tasks that changed in a way it
 // must know (desired state, spec version) and the ones removed. Progress the agent itself
 // reported (observed state) is never echoed back. The secrets and configs those tasks use
-// travel in the same message, each once per stream (payloads.ts).
+// travel in the same message, each once per stream (payloads.ts), and so do the registry
+// credentials of those tasks' services (only to nodes that run one of their tasks).
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { AssignmentsMessage, AssignmentsRequest, Task } from '../../proto/gen/shoal.js';
 import { AssignmentsMessage_Kind } from '../../proto/gen/shoal.js';
@@ -40,7 +41,6 @@ export class Assignments {
       tasks,
       ...this.payloads.newFor(tasks, s.sentFiles, s.nodeId),
       renewCertificate: false,
-      registryCredentials: [],
       caPem: '',
       removedTaskIds: [],
     });
@@ -84,7 +84,6 @@ export class Assignments {
         tasks,
         ...files,
         renewCertificate: false,
-        registryCredentials: [],
         caPem: '',
         removedTaskIds: [...s.queuedRemovals],
       });

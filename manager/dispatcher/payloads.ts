@@ -3,24 +3,30 @@
 // complete set, or an incremental one), and again only after no task of the node used it
 // for a while (the agent forgets what none of its tasks uses; so does `sent` here). Secrets
 // are opened here, on the leader, just before they are sent; the data is logged nowhere.
-import type { FilePayload, Task } from '../../proto/gen/shoal.js';
+// Registry credentials (--with-registry-auth, manager/images/credentials.ts) travel the same
+// way, per service: `r/<service id>/<stamp>`, sent again when the service's credentials change.
+import type { FilePayload, RegistryCredential, Task } from '../../proto/gen/shoal.js';
 import type { ClusterState } from '../store/cluster-state.js';
 import type { Keyring } from '../secrets/keyring.js';
+import { openRegistryAuth, registryAuthStamp } from '../images/credentials.js';
 
 export interface FilePayloads {
   secrets: FilePayload[];
   configs: FilePayload[];
+  registryCredentials: RegistryCredential[];
 }
 
-/** What a Session remembers it sent: `s/<secret id>` and `c/<config id>`. */
+/** What a Session remembers it sent: `s/<secret id>`, `c/<config id>`, `r/<service id>/<stamp>`. */
 export type SentFiles = Set<string>;
 
-function usedBy(task: Task): string[] {
+function usedBy(task: Task, state: ClusterState): string[] {
   const spec = task.spec;
   if (!spec) return [];
   const out: string[] = [];
   for (const r of spec.secrets ?? []) out.push(`s/${r.secretId}`);
   for (const r of spec.configs ?? []) out.push(`c/${r.configId}`);
+  const stamp = registryAuthStamp(state, task.serviceId);
+  if (stamp !== undefined) out.push(`r/${task.serviceId}/${stamp}`);
   return out;
 }
 
@@ -33,10 +39,17 @@ export class PayloadSource {
 
   /** The payloads `tasks` use that `sent` does not hold yet; they are added to `sent`. */
   newFor(tasks: Iterable<Task>, sent: SentFiles, nodeId: string): FilePayloads {
-    const out: FilePayloads = { secrets: [], configs: [] };
+    const out: FilePayloads = { secrets: [], configs: [], registryCredentials: [] };
     for (const t of tasks) {
-      for (const k of usedBy(t)) {
+      for (const k of usedBy(t, this.state)) {
         if (sent.has(k)) continue;
+        if (k.startsWith('r/')) {
+          const auth = this.credential(t.serviceId, nodeId);
+          if (auth === undefined) continue;
+          sent.add(k);
+          out.registryCredentials.push({ serviceId: t.serviceId, auth });
+          continue;
+        }
         const payload = this.payload(k, nodeId);
         if (payload === undefined) continue;
         sent.add(k);
@@ -50,8 +63,25 @@ export class PayloadSource {
   retain(tasks: Iterable<Task>, sent: SentFiles): void {
     if (sent.size === 0) return;
     const used = new Set<string>();
-    for (const t of tasks) for (const k of usedBy(t)) used.add(k);
+    for (const t of tasks) for (const k of usedBy(t, this.state)) used.add(k);
     for (const k of sent) if (!used.has(k)) sent.delete(k);
+  }
+
+  /** A service's registry credentials, opened (never logged). */
+  private credential(serviceId: string, nodeId: string): string | undefined {
+    if (!this.keyring) {
+      this.log(
+        `dispatcher: cannot send the registry credentials of service ${serviceId} to node ${nodeId}: no cluster key`,
+      );
+      return undefined;
+    }
+    try {
+      return openRegistryAuth(this.state, this.keyring, serviceId);
+    } catch (err) {
+      const why = (err as Error).message;
+      this.log(`dispatcher: cannot send the registry credentials of service ${serviceId} to node ${nodeId}: ${why}`);
+      return undefined;
+    }
   }
 
   private payload(k: string, nodeId: string): FilePayload | undefined {

@@ -300,8 +300,14 @@ export class DockerController implements Controller {
 
   private async pullImage(image: string, signal: AbortSignal): Promise<void> {
     let output: Array<{ error?: string; errorDetail?: { message?: string } }>;
+    // --with-registry-auth: the service's X-Registry-Auth as the manager sent it, handed to
+    // the engine as it is (docker-modem sends `authconfig.key` verbatim); never logged.
+    const auth = this.opts.payloads?.registryAuth?.(this.task.serviceId);
     try {
-      const stream = await this.docker.pull(image, { abortSignal: signal });
+      const stream = await this.docker.pull(image, {
+        abortSignal: signal,
+        ...(auth ? { authconfig: { key: auth } } : {}),
+      });
       output = await new Promise((resolve, reject) => {
         this.docker.modem.followProgress(stream, (err: Error | null, out: typeof output) =>
           err ? reject(err) : resolve(out),

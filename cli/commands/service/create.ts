@@ -27,7 +27,7 @@ import {
 import { CONFIG, configRefs, SECRET, secretRefs } from './file-refs.js';
 import { CONTAINER_CREATE_FLAGS, containerOptions } from './container-flags.js';
 import { UPDATE_CONFIG_FLAGS, updateConfigs } from './update-config-flags.js';
-import { IMAGE_FLAGS, type ImageRequestOptions, imageRequestOptions } from './image-flags.js';
+import { IMAGE_FLAGS, type ImageRequestOptions, imageRequestOptions, unpinnedWarning } from './image-flags.js';
 import { DETACH, TIMEOUT, waitFor, type WaitOptions, waitOptions, type WaitTarget } from './wait.js';
 
 const DEFAULT_REPLICAS = 1; // as docker
@@ -135,6 +135,8 @@ export const serviceCreate: CommandSpec<CreateOptions> = {
   build,
   async run({ spec, image, wait }, ctx) {
     const service = await ctx.api.createService(spec, image);
+    const warning = unpinnedWarning(spec.image, service.spec?.image ?? '', image.resolveImage);
+    if (warning !== undefined) ctx.err(warning);
     if (wait !== undefined) {
       const target: WaitTarget = { id: service.id, name: service.spec?.name || spec.name };
       if (spec.mode === ServiceMode.REPLICATED) target.desired = spec.replicas;

@@ -127,7 +127,7 @@ export function sortTaskRows(rows: TaskRow[]): TaskRow[] {
  */
 export function taskTable(rows: readonly TaskRow[], nowMs: number, noTrunc = false): string {
   return table(
-    ['ID', 'NAME', 'NODE', 'DESIRED STATE', 'CURRENT STATE', 'ERROR'],
+    ['ID', 'NAME', 'IMAGE', 'NODE', 'DESIRED STATE', 'CURRENT STATE', 'ERROR'],
     rows.map((r, i) => {
       const since = r.updatedAt === null ? '' : ` ${ago(r.updatedAt, nowMs)}`;
       const above = rows[i - 1];
@@ -135,6 +135,7 @@ export function taskTable(rows: readonly TaskRow[], nowMs: number, noTrunc = fal
       return [
         shortId(r.id, noTrunc),
         history ? ` \\_ ${r.name}` : r.name,
+        imageColumn(r.image, noTrunc),
         r.node,
         capitalize(r.desiredState),
         `${capitalize(r.state)}${since}`,
@@ -142,6 +143,15 @@ export function taskTable(rows: readonly TaskRow[], nowMs: number, noTrunc = fal
       ];
     }),
   );
+}
+
+/**
+ * The IMAGE column: the image as stored, its digest (the manager pins tags) cut to 12 hex
+ * digits like an id (`busybox:latest@sha256:4b6f1c2a8e0d`); whole with --no-trunc.
+ */
+export function imageColumn(image: string, noTrunc: boolean): string {
+  if (noTrunc) return image;
+  return image.replace(/@(sha256:[0-9a-f]{12})[0-9a-f]{52}$/, '@$1');
 }
 
 export const servicePs: CommandSpec<PsOptions> = {

@@ -1,7 +1,7 @@
 // cli/commands/service/ps.ts: task rows, the table with each slot's history, --filter; and
 // `service ps` through the real cli/bin/shoal.
 import test from 'ava';
-import { servicePs, sortTaskRows, taskRow, taskTable } from '../../../../../cli/commands/service/ps.js';
+import { imageColumn, servicePs, sortTaskRows, taskRow, taskTable } from '../../../../../cli/commands/service/ps.js';
 import { type Node, type Task, TaskState } from '../../../../../proto/gen/shoal.js';
 import { NODE1, NODE2, startFake } from '../../../../helpers/fake-control.js';
 import { lines, parseAs, shoal, usageError } from '../../../../helpers/run-shoal.js';
@@ -86,12 +86,12 @@ test('taskTable: docker columns, state with age, unassigned node empty', (t) => 
     ['new', 'old', 'pend'],
   );
   const lines = taskTable(rows, T0 + 5000).split('\n');
-  t.regex(lines[0] ?? '', /^ID +NAME +NODE +DESIRED STATE +CURRENT STATE +ERROR$/);
-  t.regex(lines[1] ?? '', /^new +web\.1 +host1 +Running +Running 5 seconds ago$/);
-  t.regex(lines[2] ?? '', /^old + \\_ web\.1 +host1 +Shutdown +Shutdown About a minute ago$/);
+  t.regex(lines[0] ?? '', /^ID +NAME +IMAGE +NODE +DESIRED STATE +CURRENT STATE +ERROR$/);
+  t.regex(lines[1] ?? '', /^new +web\.1 +busybox:latest +host1 +Running +Running 5 seconds ago$/);
+  t.regex(lines[2] ?? '', /^old + \\_ web\.1 +busybox:latest +host1 +Shutdown +Shutdown About a minute ago$/);
   t.regex(
     lines[3] ?? '',
-    /^pend +web\.2 {2,}Running +Pending 5 seconds ago +no suitable node \(1 node not available\)$/,
+    /^pend +web\.2 +busybox:latest {2,}Running +Pending 5 seconds ago +no suitable node \(1 node not available\)$/,
   );
 });
 
@@ -135,11 +135,11 @@ test('taskTable: slot history newest first, older tasks as " \\_ name", errors o
     ['api', 'current', 'second', 'first', 'other'],
   );
   const lines = taskTable(rows, T0).split('\n');
-  t.regex(lines[1] ?? '', /^api +api\.1 +host1 +Running/);
-  t.regex(lines[2] ?? '', /^current +web\.1 +host1 +Running +Running 9 seconds ago$/);
-  t.regex(lines[3] ?? '', /^second + \\_ web\.1 +host2 +Shutdown +Failed 10 seconds ago +unhealthy$/);
-  t.regex(lines[4] ?? '', /^first + \\_ web\.1 +host2 +Shutdown +Failed 20 seconds ago +task: non-zero exit \(137\)$/);
-  t.regex(lines[5] ?? '', /^other +web\.2 +host1 /);
+  t.regex(lines[1] ?? '', /^api +api\.1 +\S+ +host1 +Running/);
+  t.regex(lines[2] ?? '', /^current +web\.1 +\S+ +host1 +Running +Running 9 seconds ago$/);
+  t.regex(lines[3] ?? '', /^second + \\_ web\.1 +\S+ +host2 +Shutdown +Failed 10 seconds ago +unhealthy$/);
+  t.regex(lines[4] ?? '', /^first + \\_ web\.1 +\S+ +host2 +Shutdown +Failed 20 seconds ago +task: non-zero exit \(137\)$/);
+  t.regex(lines[5] ?? '', /^other +web\.2 +\S+ +host1 /);
   // a global service: grouped by node, history under each node's newest task
   const global = sortTaskRows([
     taskRow(task({ id: 'g-old', slot: 0, createdAtMs: T0 - 5000 }), hostnames),
@@ -151,8 +151,8 @@ test('taskTable: slot history newest first, older tasks as " \\_ name", errors o
     ['g-new', 'g-old', 'g2'],
   );
   const globalLines = taskTable(global, T0).split('\n');
-  t.regex(globalLines[2] ?? '', new RegExp(`^g-old + \\\\_ web\\.${node.id.slice(0, 12)} +host1 `));
-  t.regex(globalLines[3] ?? '', /^g2 +web\.n2 +host2 /);
+  t.regex(globalLines[2] ?? '', new RegExp(`^g-old + \\\\_ web\\.${node.id.slice(0, 12)} +\\S+ +host1 `));
+  t.regex(globalLines[3] ?? '', /^g2 +web\.n2 +\S+ +host2 /);
 });
 
 test('taskRow: addresses', (t) => {
@@ -258,9 +258,9 @@ test('service ps: JSON rows and table, NODE is the hostname, empty while unassig
   t.regex(String(rows[0]?.updatedAt), /^\d{4}-\d\d-\d\dT/);
   t.is(table.code, 0, table.stderr);
   const tableLines = lines(table.stdout);
-  t.regex(tableLines[0] ?? '', /^ID +NAME +NODE +DESIRED STATE +CURRENT STATE +ERROR$/);
-  t.regex(tableLines[1] ?? '', /^task1 +web\.1 +host1 +Running +Running (Less than a second|\d+ seconds?) ago$/);
-  t.regex(tableLines[2] ?? '', /^task2 +web\.2 {2,}Running +Pending .* ago +no suitable node$/);
+  t.regex(tableLines[0] ?? '', /^ID +NAME +IMAGE +NODE +DESIRED STATE +CURRENT STATE +ERROR$/);
+  t.regex(tableLines[1] ?? '', /^task1 +web\.1 +busybox +host1 +Running +Running (Less than a second|\d+ seconds?) ago$/);
+  t.regex(tableLines[2] ?? '', /^task2 +web\.2 +busybox {2,}Running +Pending .* ago +no suitable node$/);
 
   const missing = await shoal(['service', 'ps', 'nope'], host);
   t.is(missing.code, 1);
@@ -309,11 +309,11 @@ test('service ps: slot history (newest first, older as \\_), errors of failed ta
   ]);
   t.is(table.code, 0, table.stderr);
   const tableLines = lines(table.stdout);
-  t.regex(tableLines[1] ?? '', /^t-current +web\.1 +host1 +Running +Running \d+ seconds ago$/);
-  t.regex(tableLines[2] ?? '', /^t-unhealthy + \\_ web\.1 +host2 +Shutdown +Failed \d+ seconds ago +unhealthy$/);
+  t.regex(tableLines[1] ?? '', /^t-current +web\.1 +\S+ +host1 +Running +Running \d+ seconds ago$/);
+  t.regex(tableLines[2] ?? '', /^t-unhealthy + \\_ web\.1 +\S+ +host2 +Shutdown +Failed \d+ seconds ago +unhealthy$/);
   t.regex(
     tableLines[3] ?? '',
-    /^t-oldest + \\_ web\.1 +host1 +Shutdown +Failed \d+ seconds ago +task: non-zero exit \(137\)$/,
+    /^t-oldest + \\_ web\.1 +\S+ +host1 +Shutdown +Failed \d+ seconds ago +task: non-zero exit \(137\)$/,
   );
   const rows = JSON.parse(json.stdout) as Array<Record<string, unknown>>;
   t.deepEqual(
@@ -335,4 +335,11 @@ test('service ps: slot history (newest first, older as \\_), errors of failed ta
   // filtered: the newest shown task of the slot is not history
   t.regex(shutdownLines[1] ?? '', /^t-unhealthy +web\.1 /);
   t.regex(shutdownLines[2] ?? '', /^t-oldest + \\_ web\.1 /);
+});
+
+test('imageColumn: the digest cut to 12 hex digits, whole with --no-trunc; a tag alone as it is', (t) => {
+  const digest = `sha256:${'4b6f1c2a8e0d'}${'a'.repeat(52)}`;
+  t.is(imageColumn(`busybox:latest@${digest}`, false), 'busybox:latest@sha256:4b6f1c2a8e0d');
+  t.is(imageColumn(`busybox:latest@${digest}`, true), `busybox:latest@${digest}`);
+  t.is(imageColumn('10.213.0.1:5000/shoal/busybox:latest', false), '10.213.0.1:5000/shoal/busybox:latest');
 });
