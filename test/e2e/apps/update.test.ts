@@ -166,7 +166,7 @@ test('a failing update rolls back (exit 1, health never passing), pauses, and a 
     );
     t.is(paused.code, 1, paused.stdout);
     t.regex(paused.stderr, /^service update paused: update paused due to failure or early termination of task /);
-    const fixed = await shoal('service', 'update', '--args', 'sleep 3601', name);
+    const fixed = await shoal('service', 'update', '--update-parallelism', '0', '--args', 'sleep 3601', name);
     t.is(fixed.code, 0, fixed.stderr);
     const rows = await running(name);
     t.is(rows.filter((r) => /sleep 3601/.test(r.cmd)).length, 6);
@@ -177,7 +177,8 @@ test('a failing update rolls back (exit 1, health never passing), pauses, and a 
 
 test('service rollback twice goes back two versions', async (t) => {
   const name = uniqueName('rb');
-  await shoalOk('service', 'create', '--name', name, '--replicas', '2', ...FAST, IMAGE, ...SLEEP);
+  const NO_MONITOR = ['--update-monitor', '0s', '--rollback-monitor', '0s'];
+  await shoalOk('service', 'create', '--name', name, '--replicas', '2', ...FAST, ...NO_MONITOR, IMAGE, ...SLEEP);
   try {
     await shoalOk('service', 'update', '--image', V2, name);
     await shoalOk('service', 'update', '--env-add', 'V=3', name);

@@ -4,6 +4,7 @@ import { UpdateFailureAction, UpdateOrder, UpdateState } from '../../../../proto
 import { TaskState } from '../../../../proto/task-state.js';
 import { DEFAULT_UPDATE_CONFIG } from '../../../../proto/spec-rules.js';
 import { rollbackService, updateService } from '../../../../manager/controlapi/service-update.js';
+import { ControlLoop } from '../../../../manager/control-loop.js';
 import { Core, makeNode, makeSpec } from '../../../helpers/fixtures.js';
 
 const three = () => [makeNode('host1'), makeNode('host2'), makeNode('host3')];
@@ -333,4 +334,31 @@ test.serial('a stale spec_version is refused; bad update configs are refused wit
   );
   t.regex(rename.message, /the name of service web cannot change/);
   await core.close();
+});
+
+test.serial('a new leader carries on an update from what is stored (status and tasks)', async (t) => {
+  const core = await start(6, { parallelism: 2, monitorMs: 0 });
+  await update(core, { image: NEW });
+  core.agentsReport(); // the first batch: old stopped, new created
+  // The leader goes; another one starts from the same state (its updater knows nothing else).
+  core.loop.disable();
+  await core.loop.close();
+  const next = new ControlLoop(core.state, () => core.clock);
+  next.enable();
+  next.pass();
+  const settle = () => {
+    for (let i = 0; i < 20; i++) {
+      for (const x of [...core.state.tasks.values()]) {
+        const st = x.status?.state ?? TaskState.NEW;
+        if (st < TaskState.ASSIGNED || st >= TaskState.COMPLETE) continue;
+        const want = x.desiredState === TaskState.RUNNING ? TaskState.RUNNING : TaskState.SHUTDOWN;
+        if (st !== want) core.report(x.id, want);
+      }
+      next.pass();
+    }
+  };
+  settle();
+  t.is(running(core, NEW), 6);
+  t.is(status(core)?.state, UpdateState.COMPLETED);
+  await next.close();
 });
