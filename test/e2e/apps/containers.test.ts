@@ -117,9 +117,12 @@ test.serial('--placement-pref spread=node.labels.zone and --max-replicas-per-nod
   const spread = uniqueName('zones');
   const capped = uniqueName('capped');
   const zones: Record<string, string> = { host1: 'b', host2: 'b', host3: 'a' };
+  const start = Date.now();
+  const step = (what: string) => t.log(`${what}: ${((Date.now() - start) / 1000).toFixed(1)} s`);
   try {
     for (const [host, zone] of Object.entries(zones))
       await shoalOk('node', 'update', '--label-add', `zone=${zone}`, host);
+    step('labels set');
     // zone a (host3 alone) gets half of the tasks, zone b's two hosts a quarter each (without
     // the preference host1 would get the second task: fewest tasks, then hostname order).
     await shoalOk(
@@ -127,6 +130,7 @@ test.serial('--placement-pref spread=node.labels.zone and --max-replicas-per-nod
       '--stop-grace-period', '1s', IMAGE, 'sleep', '3600',
     ); // prettier-ignore
     t.deepEqual(await countPerHost(spread), { host1: 1, host2: 1, host3: 2 });
+    step('spread service converged');
 
     // 4 replicas, at most 1 per node, 3 nodes: 3 run, one waits and says why.
     await shoalOk(
@@ -140,9 +144,11 @@ test.serial('--placement-pref spread=node.labels.zone and --max-replicas-per-nod
     );
     t.regex(pending.error, /^no suitable node \(3 nodes: max replicas per node limit \(1\) reached\)$/);
     t.deepEqual(await waitForValue(() => countPerHost(capped), each(1), 20_000), each(1));
+    step('capped service checked');
   } finally {
     await removeService(spread);
     await removeService(capped);
+    step('services removed');
     for (const host of Object.keys(zones)) await shoal('node', 'update', '--label-rm', 'zone', host);
   }
 });
