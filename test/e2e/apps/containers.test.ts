@@ -9,6 +9,7 @@ import {
   docker,
   dockerCli,
   countPerHost,
+  each,
   execIn,
   measured,
   removeService,
@@ -18,6 +19,7 @@ import {
   timeUntil,
   uniqueName,
   waitFor,
+  waitForValue,
   waitNodesReady,
 } from '../../helpers/bed.js';
 
@@ -114,34 +116,39 @@ test.serial('--user 1000:1000 runs the process as uid 1000', async (t) => {
 test.serial('--placement-pref spread=node.labels.zone and --max-replicas-per-node', async (t) => {
   const spread = uniqueName('zones');
   const capped = uniqueName('capped');
-  const zones: Record<string, string> = { host1: 'a', host2: 'b', host3: 'b' };
+  const zones: Record<string, string> = { host1: 'b', host2: 'b', host3: 'a' };
+  const start = Date.now();
+  const step = (what: string) => t.log(`${what}: ${((Date.now() - start) / 1000).toFixed(1)} s`);
   try {
     for (const [host, zone] of Object.entries(zones))
       await shoalOk('node', 'update', '--label-add', `zone=${zone}`, host);
-    // zone a (host1) gets half of the tasks, zone b's two hosts a quarter each.
+    step('labels set');
+    // zone a (host3 alone) gets half of the tasks, zone b's two hosts a quarter each (without
+    // the preference host1 would get the second task: fewest tasks, then hostname order).
     await shoalOk(
       'service', 'create', '--name', spread, '--replicas', '4', '--placement-pref', 'spread=node.labels.zone',
       '--stop-grace-period', '1s', IMAGE, 'sleep', '3600',
     ); // prettier-ignore
-    t.deepEqual(await countPerHost(spread), { host1: 2, host2: 1, host3: 1 });
+    t.deepEqual(await countPerHost(spread), { host1: 1, host2: 1, host3: 2 });
+    step('spread service converged');
 
     // 4 replicas, at most 1 per node, 3 nodes: 3 run, one waits and says why.
-    const r = await shoal(
+    await shoalOk(
       'service', 'create', '--name', capped, '--replicas', '4', '--max-replicas-per-node', '1',
-      '--stop-grace-period', '1s', '--timeout', '20s', IMAGE, 'sleep', '3600',
+      '--stop-grace-period', '1s', '--detach', IMAGE, 'sleep', '3600',
     ); // prettier-ignore
-    t.is(r.code, 1, 'create cannot converge');
-    t.regex(r.stderr, /max replicas per node limit \(1\) reached/);
     const pending = await waitFor(
       async () => (await tasks(capped)).find((row) => row.state === 'pending'),
       10_000,
       'a pending task',
     );
     t.regex(pending.error, /^no suitable node \(3 nodes: max replicas per node limit \(1\) reached\)$/);
-    t.deepEqual(await countPerHost(capped), { host1: 1, host2: 1, host3: 1 });
+    t.deepEqual(await waitForValue(() => countPerHost(capped), each(1), 20_000), each(1));
+    step('capped service checked');
   } finally {
     await removeService(spread);
     await removeService(capped);
+    step('services removed');
     for (const host of Object.keys(zones)) await shoal('node', 'update', '--label-rm', 'zone', host);
   }
 });
