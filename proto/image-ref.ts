@@ -121,3 +121,28 @@ export function digestWarning(image: string): string {
     `versions of the image.`
   );
 }
+
+/**
+ * True when `stored` is `asked` pinned to a digest by the manager (`busybox` asked,
+ * `busybox:latest@sha256:...` stored), or the same reference: what stack deploy counts as
+ * no change of image.
+ */
+export function isPinnedFrom(stored: string, asked: string): boolean {
+  if (stored === asked) return true;
+  try {
+    const s = parseImageRef(stored);
+    const a = parseImageRef(asked);
+    if (a.digest !== '') return false;
+    return s.digest !== '' && s.domain === a.domain && s.path === a.path && (s.tag || 'latest') === a.tag;
+  } catch {
+    return false;
+  }
+}
+
+/** The image as `service ls` shows it: a tagged reference without the digest the manager pinned. */
+export function withoutPinnedDigest(image: string): string {
+  const at = image.indexOf('@');
+  if (at < 0) return image;
+  const name = image.slice(0, at);
+  return name.lastIndexOf(':') > name.lastIndexOf('/') ? name : image;
+}

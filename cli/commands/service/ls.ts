@@ -5,6 +5,7 @@ import type { CommandSpec } from '../command.js';
 import { FORMAT, type ListOptions, listOptions, NO_TRUNC, printList, QUIET } from '../list.js';
 import { portsText } from './ports.js';
 import { type ServiceRow, serviceRow } from './rows.js';
+import { withoutPinnedDigest } from '../../../proto/image-ref.js';
 
 export function sortServiceRows(rows: ServiceRow[]): ServiceRow[] {
   return [...rows].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
@@ -13,7 +14,14 @@ export function sortServiceRows(rows: ServiceRow[]): ServiceRow[] {
 export function serviceTable(rows: readonly ServiceRow[], noTrunc = false): string {
   return table(
     ['ID', 'NAME', 'MODE', 'REPLICAS', 'IMAGE', 'PORTS'],
-    rows.map((r) => [shortId(r.id, noTrunc), r.name, r.mode, `${r.running}/${r.desired}`, r.image, portsText(r.ports)]),
+    rows.map((r) => [
+      shortId(r.id, noTrunc),
+      r.name,
+      r.mode,
+      `${r.running}/${r.desired}`,
+      noTrunc ? r.image : withoutPinnedDigest(r.image),
+      portsText(r.ports),
+    ]),
   );
 }
 

@@ -39,7 +39,7 @@ export interface DeployOptions {
   flags: Parsed['flags'];
 }
 
-/** A stack name: one DNS label (its objects are STACK-NAME). */
+/** A stack name: one DNS label (its objects are STACK_NAME). */
 export function stackArgument(command: string, positionals: readonly string[]): string {
   const [stack, ...rest] = positionals;
   if (stack === undefined || rest.length > 0) throw new UsageError(`${command} requires exactly one STACK`);

@@ -2,6 +2,7 @@
 // against what the cluster holds now -> create what is missing, update the services whose
 // spec changed (with the spec_version read), leave the others alone (same containers),
 // and with --prune remove the stack's services no longer in the file. Pure.
+import { isPinnedFrom } from '../../../proto/image-ref.js';
 import { ServiceSpec, type Service } from '../../../proto/gen/shoal.js';
 import { ComposeError } from './compose/load.js';
 import { NAMESPACE_LABEL, type StackFile, type StackNetwork, type StackObjects } from './compose/convert.js';
@@ -45,7 +46,7 @@ function comparable(spec: ServiceSpec, stored: ServiceSpec): unknown {
   }
   s.secrets = s.secrets.map((r) => ({ ...r, secretId: '' }));
   s.configs = s.configs.map((r) => ({ ...r, configId: '' }));
-  if (stored.image.startsWith(`${spec.image}@`)) s.image = stored.image;
+  if (isPinnedFrom(stored.image, spec.image)) s.image = stored.image;
   s.forceUpdate = stored.forceUpdate;
   return ServiceSpec.toJSON(s);
 }

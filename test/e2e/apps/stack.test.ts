@@ -30,7 +30,7 @@ import { writeStackFiles } from '../../helpers/stack-files.js';
 const STACK = `stk${process.pid.toString(36)}`;
 const WEB_PORT = 18_000 + (process.pid % 1000);
 const SERVICES = ['api', 'cache', 'db', 'web', 'worker'];
-const full = (s: string): string => `${STACK}-${s}`;
+const full = (s: string): string => `${STACK}_${s}`;
 const files = writeStackFiles(IMAGE, WEB_PORT);
 
 interface StackServiceRow {
@@ -137,7 +137,7 @@ test.serial('a redeploy of the same file changes nothing; one changed service ro
 
   const changed = await deploy('-c', files.override);
   t.regex(changed.stdout, new RegExp(`^Updating service ${full('web')} \\(id: \\w+\\)$`, 'm'));
-  t.notRegex(changed.stdout, new RegExp(`Updating service ${STACK}-(api|db|cache|worker)`));
+  t.notRegex(changed.stdout, new RegExp(`Updating service ${STACK}_(api|db|cache|worker)`));
   await waitFor(
     async () => {
       const ids = (await containersOf(full('web'))).map((c) => c.id);
@@ -167,13 +167,13 @@ test.serial('stack rm: no container, no network left; the volume stays', async (
   );
   const networks = await shoalJson<{ name: string }>('network', 'ls', '--format', 'json');
   t.deepEqual(
-    networks.filter((n) => n.name.startsWith(`${STACK}-`)),
+    networks.filter((n) => n.name.startsWith(`${STACK}_`)),
     [],
   );
   for (const host of HOSTS) {
     const ls = await dockerCli(host, ['network', 'ls', '--format', '{{.Name}}']);
     t.deepEqual(
-      ls.stdout.split('\n').filter((n) => n.includes(`${STACK}-`)),
+      ls.stdout.split('\n').filter((n) => n.includes(`${STACK}_`)),
       [],
       `${host}: docker networks`,
     );

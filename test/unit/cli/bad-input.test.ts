@@ -7,14 +7,14 @@ import { startFake } from '../../helpers/fake-control.js';
 import { runInProcess } from '../../helpers/run-shoal.js';
 
 const BAD_NAMES: Array<[string, RegExp]> = [
-  ['web server', /invalid (service|network) name "web server": use only lowercase letters, digits and '-'/],
+  ['web server', /invalid (service|network) name "web server": use only lowercase letters, digits, '-' and '_'/],
   ['Web', /invalid (service|network) name "Web": no capitals/],
   ['github.com', /invalid (service|network) name "github.com": no dots/],
   ['wéb', /invalid (service|network) name "wéb": use only lowercase/],
   ['日本', /invalid (service|network) name "日本": use only lowercase/],
   ['a'.repeat(300), /invalid (service|network) name "a{64}"\.\.\.\(300 characters\): at most 63 characters/],
   ['web-', /must start and end with a letter or digit/],
-  ['web_1', /use only lowercase letters, digits and '-'/],
+  ['web_', /must start and end with a letter or digit, not '-' or '_'/],
 ];
 
 const HUGE = '1000000000h';

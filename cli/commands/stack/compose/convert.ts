@@ -42,10 +42,10 @@ export const NAMESPACE_LABEL = 'com.docker.stack.namespace';
 /** A secret's or config's file mode when the file gives none (docker's, and the manager's). */
 const DEFAULT_FILE_MODE = 0o444;
 /**
- * Between the stack's name and an object's: docker writes STACK_NAME, but shoal's service
- * and network names are DNS labels (proto/names.ts: no '_'), so shoal writes STACK-NAME.
+ * Between the stack's name and an object's: STACK_NAME, as docker writes it (proto/names.ts
+ * allows '_' inside a name for this).
  */
-export const STACK_SEPARATOR = '-';
+export const STACK_SEPARATOR = '_';
 
 /** The cluster name of the stack's object `key` (service, network, volume, secret, config). */
 export function stackName(stack: string, key: string): string {

@@ -37,7 +37,7 @@ test('service names are DNS labels: capitals, dots, spaces, unicode, 64+ charact
     ['wéb', /^invalid service name "wéb": use only lowercase/],
     ['a'.repeat(300), /^invalid service name "a{64}"\.\.\.\(300 characters\): at most 63 characters/],
     ['-web', /must start and end with a letter or digit/],
-    ['web_1', /use only lowercase letters, digits and '-'/],
+    ['web_', /must start and end with a letter or digit, not '-' or '_'/],
   ];
   for (const [name, message] of cases) {
     const err = await refusal(c.api.createService({ spec: makeSpec(name) }));
@@ -101,7 +101,7 @@ test('network subnets: reserved blocks and the hosts own addresses are refused',
   t.regex(await msg('10.0.0.0/8'), /contains 10\.0\.0\.1, the address of node host1/);
   t.is(
     (await refusal(c.api.createNetwork({ spec: { name: 'My.Net', subnet: '', labels: {} } }))).message,
-    'invalid network name "My.Net": no dots: use lowercase letters, digits and \'-\' (a DNS label)',
+    'invalid network name "My.Net": no dots: use lowercase letters, digits, \'-\' and \'_\' (a DNS label)',
   );
   t.truthy(await c.api.createNetwork({ spec: { name: 'ok', subnet: '172.21.0.0/16', labels: {} } }));
 });

@@ -1,5 +1,5 @@
 // cli/commands/stack/compose/convert.ts: every supported compose key in its ServiceSpec
-// field, names STACK-NAME, the stack label, networks/volumes/secrets/configs and their errors.
+// field, names STACK_NAME, the stack label, networks/volumes/secrets/configs and their errors.
 import test from 'ava';
 import { convertStack } from '../../../../../cli/commands/stack/compose/convert.js';
 import { ComposeError, loadCompose } from '../../../../../cli/commands/stack/compose/load.js';
@@ -96,7 +96,7 @@ configs:
 
 test('every supported service key lands in its ServiceSpec field', (t) => {
   const { services, networks, files } = convert(FULL);
-  const web = services.find((s) => s.name === 'app-web')!;
+  const web = services.find((s) => s.name === 'app_web')!;
   t.is(web.image, 'busybox:1');
   t.deepEqual(web.command, ['httpd', '-f', '-p', '8 0']);
   t.deepEqual(web.entrypoint, ['/bin/sh', '-c']);
@@ -105,15 +105,15 @@ test('every supported service key lands in its ServiceSpec field', (t) => {
     { protocol: 'tcp', targetPort: 80, publishedPort: 8080, publishMode: PublishMode.INGRESS },
     { protocol: 'udp', targetPort: 53, publishedPort: 5353, publishMode: PublishMode.HOST },
   ]);
-  t.deepEqual(web.networks, ['app-front', 'shared-back']);
+  t.deepEqual(web.networks, ['app_front', 'shared-back']);
   t.deepEqual(web.networkAliases, [
-    { network: 'app-front', aliases: ['web', 'www'] },
+    { network: 'app_front', aliases: ['web', 'www'] },
     { network: 'shared-back', aliases: ['web'] },
   ]);
   t.deepEqual(
     web.mounts.map((m) => [m.type, m.source, m.target, m.readOnly, m.volumeNocopy, m.tmpfsSizeBytes]),
     [
-      [MountType.VOLUME, 'app-data', '/data', true, false, 0],
+      [MountType.VOLUME, 'app_data', '/data', true, false, 0],
       [MountType.BIND, '/s/html', '/html', false, false, 0],
       [MountType.TMPFS, '', '/cache', false, false, 1024 * 1024],
       [MountType.VOLUME, 'shared', '/shared', false, true, 0],
@@ -122,14 +122,14 @@ test('every supported service key lands in its ServiceSpec field', (t) => {
   );
   t.deepEqual(web.mounts[0]!.volumeLabels, { keep: 'yes', 'com.docker.stack.namespace': 'app' });
   t.deepEqual(web.secrets, [
-    { secretId: '', secretName: 'app-token', target: { name: 'token', uid: 0, gid: 0, mode: 0o444 } },
-    { secretId: '', secretName: 'app-token', target: { name: 't2', uid: 1, gid: 2, mode: 0o400 } },
+    { secretId: '', secretName: 'app_token', target: { name: 'token', uid: 0, gid: 0, mode: 0o444 } },
+    { secretId: '', secretName: 'app_token', target: { name: 't2', uid: 1, gid: 2, mode: 0o400 } },
   ]);
   t.deepEqual(
     web.configs.map((c) => [c.configName, c.target?.name]),
     [
-      ['app-conf', '/conf'],
-      ['app-conf', '/etc/app.conf'],
+      ['app_conf', '/conf'],
+      ['app_conf', '/etc/app.conf'],
     ],
   );
   t.deepEqual(web.health, {
@@ -176,27 +176,27 @@ test('every supported service key lands in its ServiceSpec field', (t) => {
   t.is(web.rollback?.parallelism, 0, 'the rest: the defaults');
   t.is(web.rollback?.monitorMs, 5000);
 
-  const agent = services.find((s) => s.name === 'app-agent')!;
+  const agent = services.find((s) => s.name === 'app_agent')!;
   t.is(agent.mode, ServiceMode.GLOBAL);
   t.is(agent.replicas, 0);
   t.deepEqual(agent.health?.test, ['NONE']);
-  t.deepEqual(agent.networks, ['app-default'], 'no networks: STACK-default');
+  t.deepEqual(agent.networks, ['app_default'], 'no networks: STACK_default');
   t.is(agent.update, undefined, "no update_config: the manager's defaults");
   t.is(agent.restart, undefined);
 
   t.deepEqual(
     networks.map((n) => [n.name, n.external]),
     [
-      ['app-front', false],
+      ['app_front', false],
       ['shared-back', true],
-      ['app-default', false],
+      ['app_default', false],
     ],
   );
   t.deepEqual(
     files.map((f) => [f.kind, f.name, f.data?.toString()]),
     [
-      ['secret', 'app-token', 't0k'],
-      ['config', 'app-conf', 'x=1'],
+      ['secret', 'app_token', 't0k'],
+      ['config', 'app_conf', 'x=1'],
     ],
   );
 });

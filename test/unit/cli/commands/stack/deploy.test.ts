@@ -39,7 +39,7 @@ secrets:
 
 const MUTATING = ['createNetwork', 'createSecret', 'createConfig', 'createService', 'updateService', 'removeService'];
 
-test('stack deploy creates networks, secrets and services named STACK-NAME with the stack label', async (t) => {
+test('stack deploy creates networks, secrets and services named STACK_NAME with the stack label', async (t) => {
   const { fake, host } = await startFake(t, [NODE1, NODE2]);
   const f = files({ 'stack.yml': STACK_FILE, 'token.txt': 's3cret' });
   const r = await shoal(['stack', 'deploy', '-c', f['stack.yml']!, 'app'], host);
@@ -47,31 +47,31 @@ test('stack deploy creates networks, secrets and services named STACK-NAME with 
   t.is(
     r.stdout,
     [
-      'Creating network app-front',
-      'Creating network app-default',
-      'Creating secret app-token',
-      'Creating service app-web',
-      'Creating service app-worker',
+      'Creating network app_front',
+      'Creating network app_default',
+      'Creating secret app_token',
+      'Creating service app_web',
+      'Creating service app_worker',
       '',
     ].join('\n'),
   );
-  const web = fake.services.find((s) => s.spec?.name === 'app-web')!;
-  t.is(web.spec?.image, 'busybox:1.36', 'interpolated from the environment');
-  t.deepEqual(web.spec?.networks, ['app-front']);
-  t.deepEqual(web.spec?.networkAliases, [{ network: 'app-front', aliases: ['web'] }]);
+  const web = fake.services.find((s) => s.spec?.name === 'app_web')!;
+  t.regex(web.spec?.image ?? '', /^busybox:1\.36(@sha256:[0-9a-f]{64})?$/, 'interpolated from the environment (pinned by the manager)');
+  t.deepEqual(web.spec?.networks, ['app_front']);
+  t.deepEqual(web.spec?.networkAliases, [{ network: 'app_front', aliases: ['web'] }]);
   t.is(web.spec?.labels['com.docker.stack.namespace'], 'app');
   t.deepEqual(
     web.spec?.secrets.map((s) => [s.secretName, s.target?.name]),
-    [['app-token', 'token']],
+    [['app_token', 'token']],
   );
-  const worker = fake.services.find((s) => s.spec?.name === 'app-worker')!;
-  t.deepEqual(worker.spec?.networks, ['app-default']);
+  const worker = fake.services.find((s) => s.spec?.name === 'app_worker')!;
+  t.deepEqual(worker.spec?.networks, ['app_default']);
   t.deepEqual(worker.spec?.command, ['sleep', '3600']);
   t.deepEqual(
     fake.networks.map((n) => [n.spec?.name, n.spec?.labels['com.docker.stack.namespace']]),
     [
-      ['app-front', 'app'],
-      ['app-default', 'app'],
+      ['app_front', 'app'],
+      ['app_default', 'app'],
     ],
   );
 
@@ -90,19 +90,19 @@ test('stack deploy creates networks, secrets and services named STACK-NAME with 
   t.is(ls.stdout, 'NAME      SERVICES\napp       2\n');
   const services = await shoal(['stack', 'services', 'app'], host);
   t.regex(services.stdout, /^ID\s+NAME\s+MODE\s+REPLICAS\s+IMAGE\s+PORTS$/m);
-  t.regex(services.stdout, /app-web\s+replicated\s+1\/1\s+busybox:1.36\s+\*:8080->80\/tcp/);
+  t.regex(services.stdout, /app_web\s+replicated\s+1\/1\s+busybox:1.36\s+\*:8080->80\/tcp/);
   const ps = await shoal(['stack', 'ps', 'app'], host);
   t.is(ps.code, 0, ps.stderr);
-  t.regex(ps.stdout, /^ID\s+NAME\s+NODE/);
+  t.regex(ps.stdout, /^ID\s+NAME\s+IMAGE\s+NODE/);
 
   // --prune with a file without worker removes it; without --prune it stays.
   const g = files({ 'stack.yml': STACK_FILE.replace(/ {2}worker:\n.*\n.*\n/, ''), 'token.txt': 's3cret' });
   const kept = await shoal(['stack', 'deploy', '-c', g['stack.yml']!, 'app'], host);
   t.is(kept.stdout, '');
-  t.truthy(fake.services.find((s) => s.spec?.name === 'app-worker'));
+  t.truthy(fake.services.find((s) => s.spec?.name === 'app_worker'));
   const pruned = await shoal(['stack', 'deploy', '--prune', '-c', g['stack.yml']!, 'app'], host);
-  t.is(pruned.stdout, 'Removing service app-worker\n', pruned.stderr);
-  t.falsy(fake.services.find((s) => s.spec?.name === 'app-worker'));
+  t.is(pruned.stdout, 'Removing service app_worker\n', pruned.stderr);
+  t.falsy(fake.services.find((s) => s.spec?.name === 'app_worker'));
 
   // rm: services first, then secrets, then networks.
   const rmFrom = fake.calls.length;
@@ -110,7 +110,7 @@ test('stack deploy creates networks, secrets and services named STACK-NAME with 
   t.is(rm.code, 0, rm.stderr);
   t.is(
     rm.stdout,
-    'Removing service app-web\nRemoving secret app-token\nRemoving network app-default\nRemoving network app-front\n',
+    'Removing service app_web\nRemoving secret app_token\nRemoving network app_default\nRemoving network app_front\n',
   );
   t.deepEqual(
     fake.calls

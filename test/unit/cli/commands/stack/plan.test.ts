@@ -12,7 +12,7 @@ const spec = (name: string, over: Partial<ServiceSpec> = {}): ServiceSpec => ({
   name,
   image: 'busybox',
   labels: { ...LABEL },
-  networks: ['app-default'],
+  networks: ['app_default'],
   ...over,
 });
 /** As the manager stores it: its defaults filled in. */
@@ -33,14 +33,14 @@ const stored = (s: ServiceSpec, id: string, specVersion = 4): Service => ({
 });
 
 const objects = (services: ServiceSpec[]): StackObjects => ({
-  networks: [{ name: 'app-default', external: false, labels: { ...LABEL } }],
-  files: [{ kind: 'secret', name: 'app-token', external: false, labels: { ...LABEL }, data: Buffer.from('x') }],
+  networks: [{ name: 'app_default', external: false, labels: { ...LABEL } }],
+  files: [{ kind: 'secret', name: 'app_token', external: false, labels: { ...LABEL }, data: Buffer.from('x') }],
   services,
 });
 
 test('a first deploy creates networks, then secrets, then services', (t) => {
   const plan = planDeploy(
-    objects([spec('app-web'), spec('app-db')]),
+    objects([spec('app_web'), spec('app_db')]),
     { services: [], networks: [], secrets: [], configs: [] },
     'app',
     false,
@@ -52,30 +52,30 @@ test('a first deploy creates networks, then secrets, then services', (t) => {
 });
 
 test('redeploy: unchanged services are left alone, a changed one is updated with the version read, --prune removes the missing', (t) => {
-  const web = spec('app-web');
-  const db = spec('app-db', { env: ['A=1'] });
-  const gone = spec('app-old');
+  const web = spec('app_web');
+  const db = spec('app_db', { env: ['A=1'] });
+  const gone = spec('app_old');
   const other = spec('other-web', { labels: { 'com.docker.stack.namespace': 'other' } });
   const now = {
     services: [stored(web, 'w1'), stored(db, 'd1', 7), stored(gone, 'o1'), stored(other, 'x1')],
-    networks: ['app-default'],
-    secrets: ['app-token'],
+    networks: ['app_default'],
+    secrets: ['app_token'],
     configs: [],
   };
-  const changedDb = spec('app-db', { env: ['A=2'] });
+  const changedDb = spec('app_db', { env: ['A=2'] });
   const plan = planDeploy(objects([web, changedDb]), now, 'app', false);
-  t.deepEqual(plan.unchanged, ['app-web']);
+  t.deepEqual(plan.unchanged, ['app_web']);
   t.deepEqual(plan.actions, [
     { kind: 'update-service', id: 'd1', spec: { ...changedDb, forceUpdate: 0 }, specVersion: 7 },
   ]);
 
   const pruned = planDeploy(objects([web, db]), now, 'app', true);
-  t.deepEqual(pruned.actions, [{ kind: 'remove-service', id: 'o1', name: 'app-old' }], "another stack's service stays");
+  t.deepEqual(pruned.actions, [{ kind: 'remove-service', id: 'o1', name: 'app_old' }], "another stack's service stays");
 });
 
 test('sameSpec: what the manager fills in is no change; what the file says is', (t) => {
-  const s = spec('app-web', {
-    secrets: [{ secretId: '', secretName: 'app-token', target: { name: 'token', uid: 0, gid: 0, mode: 0o444 } }],
+  const s = spec('app_web', {
+    secrets: [{ secretId: '', secretName: 'app_token', target: { name: 'token', uid: 0, gid: 0, mode: 0o444 } }],
   });
   const kept = stored(s, 'w1').spec!;
   kept.secrets = kept.secrets.map((r) => ({ ...r, secretId: 'sec123' }));
@@ -83,11 +83,11 @@ test('sameSpec: what the manager fills in is no change; what the file says is', 
   t.false(sameSpec({ ...s, image: 'busybox:2' }, kept));
   t.false(sameSpec({ ...s, replicas: 5 }, kept));
   t.false(sameSpec({ ...s, stopGracePeriodMs: 1000 }, kept));
-  t.false(sameSpec({ ...s, networkAliases: [{ network: 'app-default', aliases: ['web'] }] }, kept));
+  t.false(sameSpec({ ...s, networkAliases: [{ network: 'app_default', aliases: ['web'] }] }, kept));
 });
 
 test('an external network, secret or config that does not exist stops the deploy before anything is sent', (t) => {
-  const o = objects([spec('app-web')]);
+  const o = objects([spec('app_web')]);
   o.networks.push({ name: 'shared', external: true, labels: {} });
   t.throws(() => planDeploy(o, { services: [], networks: [], secrets: [], configs: [] }, 'app', false), {
     instanceOf: ComposeError,
@@ -96,13 +96,13 @@ test('an external network, secret or config that does not exist stops the deploy
   });
   const f = objects([]);
   f.files = [{ kind: 'config', name: 'conf', external: true, labels: {} }];
-  t.throws(() => planDeploy(f, { services: [], networks: ['app-default'], secrets: [], configs: [] }, 'app', false), {
+  t.throws(() => planDeploy(f, { services: [], networks: ['app_default'], secrets: [], configs: [] }, 'app', false), {
     message: 'config "conf" is declared as external, but could not be found',
   });
 });
 
 test('sameSpec: label maps compare whatever their key order', (t) => {
-  const a = spec('app-web', { labels: { a: '1', ...LABEL } });
-  const b = stored(spec('app-web', { labels: { ...LABEL, a: '1' } }), 'w1').spec!;
+  const a = spec('app_web', { labels: { a: '1', ...LABEL } });
+  const b = stored(spec('app_web', { labels: { ...LABEL, a: '1' } }), 'w1').spec!;
   t.true(sameSpec(a, b));
 });
