@@ -421,15 +421,13 @@ export class FakeControl {
         cb({ code: grpcStatus.UNIMPLEMENTED, details: 'not served by the fake' }, null),
       rollbackService: (_call: unknown, cb: sendUnaryData<Service>) =>
         cb({ code: grpcStatus.UNIMPLEMENTED, details: 'not served by the fake' }, null),
-      // Sends `logMessages`, then ends (or, with `logsHold`, waits for the client's cancel).
       serviceLogs: (call: ServerWritableStream<ServiceLogsRequest, ServiceLogsMessage>) => {
         this.calls.push({ method: 'serviceLogs', request: call.request });
         const failure = this.#failNextOrAlways('serviceLogs');
         if (failure) return void call.emit('error', failure);
         for (const m of this.logMessages) call.write(m);
-        if (this.logsHold)
-          call.on('cancelled', () => this.calls.push({ method: 'serviceLogs:cancelled', request: {} }));
-        else call.end();
+        if (!this.logsHold) return void call.end();
+        call.on('cancelled', () => this.calls.push({ method: 'serviceLogs:cancelled', request: {} }));
       },
       events: (call: ServerWritableStream<EventsRequest, Event>) => {
         this.calls.push({ method: 'events', request: call.request });
