@@ -442,15 +442,13 @@ export class FakeControl {
       }),
       updateService: handle<UpdateServiceRequest, Service>('updateService', (req) => fakeUpdate(this, req)),
       rollbackService: handle<RollbackServiceRequest, Service>('rollbackService', (req) => fakeRollback(this, req)),
-      // Sends `logMessages`, then ends (or, with `logsHold`, waits for the client's cancel).
       serviceLogs: (call: ServerWritableStream<ServiceLogsRequest, ServiceLogsMessage>) => {
         this.calls.push({ method: 'serviceLogs', request: call.request });
         const failure = this.#failNextOrAlways('serviceLogs');
         if (failure) return void call.emit('error', failure);
         for (const m of this.logMessages) call.write(m);
-        if (this.logsHold)
-          call.on('cancelled', () => this.calls.push({ method: 'serviceLogs:cancelled', request: {} }));
-        else call.end();
+        if (!this.logsHold) return void call.end();
+        call.on('cancelled', () => this.calls.push({ method: 'serviceLogs:cancelled', request: {} }));
       },
       events: (call: ServerWritableStream<EventsRequest, Event>) => {
         this.calls.push({ method: 'events', request: call.request });
