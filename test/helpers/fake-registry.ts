@@ -54,7 +54,12 @@ export class FakeRegistry {
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const authorization = req.headers.authorization ?? '';
-    this.requests.push({ method: req.method ?? '', url: req.url ?? '', authorization, accept: req.headers.accept ?? '' });
+    this.requests.push({
+      method: req.method ?? '',
+      url: req.url ?? '',
+      authorization,
+      accept: req.headers.accept ?? '',
+    });
     if (this.opts.hang) return;
     const basic = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
     if (req.url?.startsWith('/token')) {

@@ -138,7 +138,10 @@ test('taskTable: slot history newest first, older tasks as " \\_ name", errors o
   t.regex(lines[1] ?? '', /^api +api\.1 +\S+ +host1 +Running/);
   t.regex(lines[2] ?? '', /^current +web\.1 +\S+ +host1 +Running +Running 9 seconds ago$/);
   t.regex(lines[3] ?? '', /^second + \\_ web\.1 +\S+ +host2 +Shutdown +Failed 10 seconds ago +unhealthy$/);
-  t.regex(lines[4] ?? '', /^first + \\_ web\.1 +\S+ +host2 +Shutdown +Failed 20 seconds ago +task: non-zero exit \(137\)$/);
+  t.regex(
+    lines[4] ?? '',
+    /^first + \\_ web\.1 +\S+ +host2 +Shutdown +Failed 20 seconds ago +task: non-zero exit \(137\)$/,
+  );
   t.regex(lines[5] ?? '', /^other +web\.2 +\S+ +host1 /);
   // a global service: grouped by node, history under each node's newest task
   const global = sortTaskRows([
@@ -259,7 +262,10 @@ test('service ps: JSON rows and table, NODE is the hostname, empty while unassig
   t.is(table.code, 0, table.stderr);
   const tableLines = lines(table.stdout);
   t.regex(tableLines[0] ?? '', /^ID +NAME +IMAGE +NODE +DESIRED STATE +CURRENT STATE +ERROR$/);
-  t.regex(tableLines[1] ?? '', /^task1 +web\.1 +busybox +host1 +Running +Running (Less than a second|\d+ seconds?) ago$/);
+  t.regex(
+    tableLines[1] ?? '',
+    /^task1 +web\.1 +busybox +host1 +Running +Running (Less than a second|\d+ seconds?) ago$/,
+  );
   t.regex(tableLines[2] ?? '', /^task2 +web\.2 +busybox {2,}Running +Pending .* ago +no suitable node$/);
 
   const missing = await shoal(['service', 'ps', 'nope'], host);
