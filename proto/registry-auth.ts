@@ -23,7 +23,9 @@ export function encodeRegistryAuth(auth: RegistryAuth): string {
     serveraddress: auth.serveraddress,
   };
   if (auth.identitytoken) o.identitytoken = auth.identitytoken;
-  return Buffer.from(JSON.stringify(o), 'utf8').toString('base64url');
+  // Padded: Go's base64.URLEncoding (dockerd's decoder) refuses unpadded input, and dockerd
+  // then pulls with no credentials at all.
+  return Buffer.from(JSON.stringify(o), 'utf8').toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
 }
 
 /** Decodes an X-Registry-Auth; throws a one-line Error naming what is wrong (never the content). */

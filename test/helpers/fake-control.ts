@@ -2,7 +2,6 @@
 // binary, or cli/run.ts in process) and the CLI's client against. Keeps services/nodes/tasks/
 // networks in memory, resolves refs like the manager (id, name or hostname, unique id prefix)
 // and records every call.
-import { createHash } from 'node:crypto';
 import { fakeManagerServerCredentials } from './test-pki.js';
 import {
   type sendUnaryData,
@@ -46,11 +45,11 @@ import {
   type UpdateServiceRequest,
   type RollbackServiceRequest,
   type UpdateStatus,
-  ResolveImage,
 } from '../../proto/gen/shoal.js';
 import { NODE1, NODE2 } from './cli-fixtures.js';
 import { FakeFiles } from './fake-files.js';
 import { fakeRollback, fakeUpdate, scriptedStatus } from './fake-update.js';
+import { pinnedLikeManager } from './fake-pin.js';
 
 export { NODE1, NODE2 };
 
@@ -144,9 +143,6 @@ export class FakeControl {
   findService(ref: string): Service | Failure {
     return this.#service(ref);
   }
-
-  /** Images CreateService cannot pin to a digest (their registry "is unreachable"). */
-  readonly unpinnable = new Set<string>();
 
   addService(spec: Partial<ServiceSpec> & { name: string }): Service {
     const service: Service = {
@@ -397,14 +393,7 @@ export class FakeControl {
         if (this.services.some((s) => s.spec?.name === spec.name)) {
           return { code: grpcStatus.ALREADY_EXISTS, details: `service "${spec.name}" already exists` };
         }
-        const missing = this.files.missingRef(spec);
-        if (missing) return missing;
-        // As the manager: the tag pinned to a digest unless never, or the image is unpinnable.
-        const image =
-          req.resolveImage === ResolveImage.NEVER || this.unpinnable.has(spec.image) ? spec.image : fakePin(spec.image);
-        const service = this.addService({ ...spec, image });
-        service.hasRegistryAuth = (req.registryAuth ?? '') !== '';
-        return service;
+        return this.files.missingRef(spec) ?? this.addService({ ...spec, image: pinnedLikeManager(req) });
       }),
       getService: handle('getService', (req: { ref: string }) => scriptedStatus(this, this.#service(req.ref))),
       listServices: handle('listServices', () => ({
@@ -518,11 +507,4 @@ export async function startFake(
   t.teardown(() => fake.stop());
   fake.nodes = nodes;
   return { fake, host };
-}
-
-/** A fake digest for an image, as the manager pins it (`NAME:TAG@sha256:...`); one with a digest is kept. */
-export function fakePin(image: string): string {
-  if (image.includes('@')) return image;
-  const tagged = /:[\w][\w.-]*$/.test(image.slice(image.lastIndexOf('/') + 1)) ? image : `${image}:latest`;
-  return `${tagged}@sha256:${createHash('sha256').update(image).digest('hex')}`;
 }
