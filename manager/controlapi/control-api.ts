@@ -146,7 +146,13 @@ export class ControlApi {
   }
 
   private updateDeps(): ServiceUpdateDeps {
-    return { state: this.state, sync: this.deps.sync, now: this.now, findService: (ref) => this.findService(ref) };
+    return {
+      state: this.state,
+      sync: this.deps.sync,
+      now: this.now,
+      findService: (ref) => this.findService(ref),
+      keyring: this.deps.keyring,
+    };
   }
 
   async updateNode(req: UpdateNodeRequest): Promise<Node> {

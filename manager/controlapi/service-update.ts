@@ -5,7 +5,9 @@ import type { RollbackServiceRequest, Service, UpdateServiceRequest } from '../.
 import { ResolveImage, ServiceMode, UpdateState } from '../../proto/gen/shoal.js';
 import type { ClusterState } from '../store/cluster-state.js';
 import { failedPrecondition, invalidArgument, notFound } from '../errors.js';
-import { pinImage } from '../images/pin.js';
+import { checkImageRequest, pinImage } from '../images/pin.js';
+import { openRegistryAuth, storeRegistryAuth } from '../images/credentials.js';
+import type { Keyring } from '../secrets/keyring.js';
 import { sameContainers, sameSpec } from '../orchestrator/update/spec-diff.js';
 import { rolledBack, withNewVersion } from '../orchestrator/update/versions.js';
 import { resolveFileRefs } from './file-refs.js';
@@ -18,6 +20,8 @@ export interface ServiceUpdateDeps {
   sync: () => Promise<void>;
   now: () => number;
   findService: (ref: string) => Service;
+  /** Seals --with-registry-auth credentials (the leader's cluster key). */
+  keyring?: Keyring;
 }
 
 export async function updateService(d: ServiceUpdateDeps, req: UpdateServiceRequest): Promise<Service> {
@@ -25,6 +29,7 @@ export async function updateService(d: ServiceUpdateDeps, req: UpdateServiceRequ
   const current = service.spec!;
   if (req.specVersion !== 0 && req.specVersion !== service.specVersion)
     throw failedPrecondition(`service ${current.name} changed since version ${req.specVersion}: run the update again`);
+  checkImageRequest(req.resolveImage ?? ResolveImage.ALWAYS, req.registryAuth ?? '');
   let spec = withUpdateDefaults(resolveFileRefs(d.state, validateSpec(req.spec)));
   if (spec.name !== current.name)
     throw invalidArgument(`the name of service ${current.name} cannot change (to ${spec.name})`);
@@ -37,7 +42,8 @@ export async function updateService(d: ServiceUpdateDeps, req: UpdateServiceRequ
   spec = await pinImage({
     spec,
     resolveImage: req.resolveImage ?? ResolveImage.ALWAYS,
-    registryAuth: req.registryAuth ?? '',
+    // An update that sends no credentials resolves with the stored ones (a private image).
+    registryAuth: req.registryAuth || (d.keyring && openRegistryAuth(d.state, d.keyring, service.id)) || '',
     previous: current,
   });
 
@@ -59,6 +65,8 @@ export async function updateService(d: ServiceUpdateDeps, req: UpdateServiceRequ
   } else {
     updated = withNewVersion(service, spec, now, updating(now, false));
   }
+  if (req.registryAuth)
+    updated = { ...updated, hasRegistryAuth: storeRegistryAuth(d.state, d.keyring, service.id, req.registryAuth) };
   d.state.putService(updated);
   await durable(d, service);
   return updated;

@@ -50,8 +50,9 @@ import { NODE1, NODE2 } from './cli-fixtures.js';
 import { FakeFiles } from './fake-files.js';
 import { fakeRollback, fakeUpdate, scriptedStatus } from './fake-update.js';
 import { pinnedLikeManager } from './fake-pin.js';
+import { fullSpec } from './fake-specs.js';
 
-export { NODE1, NODE2 };
+export { NODE1, NODE2, fullSpec };
 
 export interface Call {
   method: string;
@@ -472,29 +473,6 @@ function notServedYet() {
 
 function isFailure(x: unknown): x is Failure {
   return typeof x === 'object' && x !== null && 'code' in x && typeof (x as Failure).code === 'number';
-}
-
-export function fullSpec(spec: Partial<ServiceSpec> & { name: string }): ServiceSpec {
-  return {
-    ...ServiceSpec.fromPartial({}),
-    image: 'busybox',
-    command: [],
-    env: [],
-    labels: {},
-    mode: 0,
-    replicas: 1,
-    constraints: [],
-    reservations: undefined,
-    limits: undefined,
-    ports: [],
-    restart: undefined,
-    health: undefined,
-    networks: [],
-    stopGracePeriodMs: 10_000,
-    secrets: [],
-    configs: [],
-    ...spec,
-  };
 }
 
 /** A started fake, stopped when the test ends; `nodes` as given (none by default). */

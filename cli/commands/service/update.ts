@@ -12,7 +12,7 @@ import { asUsage, countFlag, cpusFlag, durationFlag, parseKeyValue, sizeFlag } f
 import type { CommandContext, CommandSpec, ExitCode } from '../command.js';
 import { CONTAINER_UPDATE_FLAGS, updateContainerOptions } from './container-flags.js';
 import { parseFileRef } from './file-refs.js';
-import { IMAGE_FLAGS, imageRequestOptions } from './image-flags.js';
+import { IMAGE_FLAGS, imageRequestOptions, unpinnedWarning } from './image-flags.js';
 import { parsePublish } from './ports.js';
 import { followUpdate } from './progress.js';
 import {
@@ -236,7 +236,12 @@ export const serviceUpdate: CommandSpec<UpdateOptions> = {
     }
     const current = await ctx.api.getService(ref);
     const spec = applyUpdateFlags(current.spec!, flags);
-    const updated = await ctx.api.updateService(ref, spec, current.specVersion, imageRequestOptions(flags, spec.image));
+    const image = imageRequestOptions(flags, spec.image);
+    const updated = await ctx.api.updateService(ref, spec, current.specVersion, image);
+    const warning = flags.has('image')
+      ? unpinnedWarning(spec.image, updated.spec?.image ?? '', image.resolveImage)
+      : undefined;
+    if (warning !== undefined) ctx.err(warning);
     ctx.out(updated.spec?.name ?? ref);
     return detach ? 0 : follow(current, updated, timeoutMs, ctx);
   },

@@ -101,7 +101,7 @@ test('network subnets: reserved blocks and the hosts own addresses are refused',
   t.regex(await msg('10.0.0.0/8'), /contains 10\.0\.0\.1, the address of node host1/);
   t.is(
     (await refusal(c.api.createNetwork({ spec: { name: 'My.Net', subnet: '', labels: {} } }))).message,
-    'invalid network name "My.Net": no dots: use lowercase letters, digits, \'-\' and \'_\' (a DNS label)',
+    "invalid network name \"My.Net\": no dots: use lowercase letters, digits, '-' and '_' (a DNS label)",
   );
   t.truthy(await c.api.createNetwork({ spec: { name: 'ok', subnet: '172.21.0.0/16', labels: {} } }));
 });

@@ -56,7 +56,11 @@ test('stack deploy creates networks, secrets and services named STACK_NAME with 
     ].join('\n'),
   );
   const web = fake.services.find((s) => s.spec?.name === 'app_web')!;
-  t.regex(web.spec?.image ?? '', /^busybox:1\.36(@sha256:[0-9a-f]{64})?$/, 'interpolated from the environment (pinned by the manager)');
+  t.regex(
+    web.spec?.image ?? '',
+    /^busybox:1\.36(@sha256:[0-9a-f]{64})?$/,
+    'interpolated from the environment (pinned by the manager)',
+  );
   t.deepEqual(web.spec?.networks, ['app_front']);
   t.deepEqual(web.spec?.networkAliases, [{ network: 'app_front', aliases: ['web'] }]);
   t.is(web.spec?.labels['com.docker.stack.namespace'], 'app');
