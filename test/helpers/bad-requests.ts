@@ -94,7 +94,8 @@ export class BadRequests {
       'a'.repeat(300),
       '-web',
       'web-',
-      'web_1',
+      'web+1',
+      '_web',
       '',
       `x${this.text(10)}.`,
     ]);
