@@ -1,5 +1,6 @@
 // UpdateService and RollbackService on the fake Control server (fake-control.ts): versions
 // kept as the manager keeps them, the update status from FakeControl.updateScript.
+import { pinnedLikeManager } from './fake-pin.js';
 import { status as grpcStatus, type StatusObject } from '@grpc/grpc-js';
 import {
   type RollbackServiceRequest,
@@ -32,7 +33,8 @@ export function fakeUpdate(fake: FakeLike, req: UpdateServiceRequest): Service |
     ...found.previousVersions,
     { specVersion: found.specVersion, spec: found.spec, createdAtMs: found.updatedAtMs },
   ].slice(-10);
-  found.spec = req.spec;
+  // As the manager: the image pinned to a digest (unless --resolve-image never).
+  found.spec = req.spec && { ...req.spec, image: pinnedLikeManager(req) };
   found.specVersion++;
   found.updatedAtMs = now;
   found.updateStatus = {

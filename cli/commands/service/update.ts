@@ -208,7 +208,9 @@ function build({ flags, positionals }: Parsed): UpdateOptions {
   if (positionals.length !== 1) throw new UsageError('service update requires exactly one SERVICE');
   const rollback = flags.bool('rollback');
   if (rollback) {
-    const other = UPDATE_FLAGS.find((f) => f.long !== 'rollback' && flags.has(f.long));
+    const other = [...UPDATE_FLAGS, ...CONTAINER_UPDATE_FLAGS, ...IMAGE_FLAGS].find(
+      (f) => f.long !== 'rollback' && flags.has(f.long),
+    );
     if (other) throw new UsageError(`--rollback cannot be combined with --${other.long}`);
   }
   // Every flag's own syntax and bounds, before anything is sent (the service's spec comes later).

@@ -107,6 +107,14 @@ test('update flags are checked as the manager checks them', (t) => {
     usageError(['service', 'update', '--rollback', '--image', 'x', 'web']),
     '--rollback cannot be combined with --image',
   );
+  t.is(
+    usageError(['service', 'update', '--rollback', '--user', '1000', 'web']),
+    '--rollback cannot be combined with --user',
+  );
+  t.is(
+    usageError(['service', 'update', '--rollback', '--with-registry-auth', 'web']),
+    '--rollback cannot be combined with --with-registry-auth',
+  );
   t.is(usageError(['service', 'update']), 'service update requires exactly one SERVICE');
 });
 
@@ -174,7 +182,7 @@ test('service rollback goes back a version each time, then refuses', async (t) =
   const first = await shoal(['service', 'rollback', 'web'], host);
   t.is(first.code, 0, first.stderr);
   t.deepEqual(lines(first.stdout).slice(0, 2), ['web', 'rollback: manually requested rollback']);
-  t.is(fake.services[0]?.spec?.image, 'busybox:2');
+  t.regex(fake.services[0]?.spec?.image ?? '', /^busybox:2@sha256:/, 'pinned by the (fake) manager');
   t.is((await shoal(['service', 'update', '--rollback', '-d', 'web'], host)).code, 0);
   t.is(fake.services[0]?.spec?.image, 'busybox:1');
   const none = await shoal(['service', 'rollback', 'web'], host);
