@@ -9,9 +9,9 @@ import type { FlagSpec, Parsed } from '../../parse/flags.js';
 import { asUsage } from '../../parse/values.js';
 import type { CommandContext, CommandSpec } from '../command.js';
 import { IMAGE_FLAGS, type ImageRequestOptions, imageRequestOptions } from '../service/image-flags.js';
-import { convertStack, type StackObjects } from './compose/convert.js';
+import type { StackObjects } from './compose/convert.js';
 import { parseEnvFile } from './compose/interpolate.js';
-import { ComposeError, loadCompose } from './compose/load.js';
+import { ComposeError } from './compose/common.js';
 import { type ClusterNow, planDeploy } from './plan.js';
 
 const COMPOSE_FILE: FlagSpec = {
@@ -69,10 +69,15 @@ function readText(path: string, what: string): string {
 }
 
 /** Every file read and converted, every spec checked: the stack as it will be sent. */
-export function readStack(options: Pick<DeployOptions, 'stack' | 'files' | 'envFiles' | 'env'>): {
+export async function readStack(options: Pick<DeployOptions, 'stack' | 'files' | 'envFiles' | 'env'>): Promise<{
   objects: StackObjects;
   warnings: string[];
-} {
+}> {
+  // Loaded here, not at start-up: the YAML parser and the schema validator cost every command ~1 s.
+  const [{ loadCompose }, { convertStack }] = await Promise.all([
+    import('./compose/load.js'),
+    import('./compose/convert.js'),
+  ]);
   // --env-file values first, the environment over them (docker: the shell wins).
   const env = new Map<string, string>();
   for (const file of options.envFiles)
@@ -127,7 +132,7 @@ export const stackDeploy: CommandSpec<DeployOptions> = {
     };
   },
   async run(options, ctx) {
-    const { objects, warnings } = readStack(options);
+    const { objects, warnings } = await readStack(options);
     for (const w of warnings) ctx.err(w);
     const imageOptions = new Map<string, ImageRequestOptions>(
       objects.services.map((s) => [s.name, imageRequestOptions(options.flags, s.image)]),

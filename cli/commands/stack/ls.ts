@@ -3,7 +3,7 @@ import { table } from '../../output.js';
 import { noArguments } from '../../parse/values.js';
 import type { CommandSpec } from '../command.js';
 import { FORMAT, type ListOptions, listOptions, printList } from '../list.js';
-import { NAMESPACE_LABEL } from './compose/convert.js';
+import { NAMESPACE_LABEL } from './compose/common.js';
 
 export interface StackRow {
   id: string;

@@ -4,8 +4,8 @@
 // and with --prune remove the stack's services no longer in the file. Pure.
 import { isPinnedFrom } from '../../../proto/image-ref.js';
 import { ServiceSpec, type Service } from '../../../proto/gen/shoal.js';
-import { ComposeError } from './compose/load.js';
-import { NAMESPACE_LABEL, type StackFile, type StackNetwork, type StackObjects } from './compose/convert.js';
+import { ComposeError, NAMESPACE_LABEL } from './compose/common.js';
+import type { StackFile, StackNetwork, StackObjects } from './compose/convert.js';
 
 export interface ClusterNow {
   services: Service[];

@@ -2,7 +2,7 @@
 import type { CommandSpec } from '../command.js';
 import { FORMAT, type ListOptions, listOptions, NO_TRUNC, printList, QUIET } from '../list.js';
 import { sortTaskRows, taskRow, taskTable } from '../service/ps.js';
-import { NAMESPACE_LABEL } from './compose/convert.js';
+import { NAMESPACE_LABEL } from './compose/common.js';
 import { stackArgument } from './deploy.js';
 
 export const stackPs: CommandSpec<ListOptions & { stack: string }> = {

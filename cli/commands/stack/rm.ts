@@ -6,7 +6,7 @@ import { status } from '@grpc/grpc-js';
 import { ManagerError } from '../../errors.js';
 import type { CommandContext, CommandSpec } from '../command.js';
 import { atLeastOne } from '../../parse/values.js';
-import { NAMESPACE_LABEL } from './compose/convert.js';
+import { NAMESPACE_LABEL } from './compose/common.js';
 import { stackServices } from './plan.js';
 
 /** Tasks stop within their grace period (10 s by default) plus a few status reports. */

@@ -3,7 +3,7 @@ import type { CommandSpec } from '../command.js';
 import { FORMAT, type ListOptions, listOptions, NO_TRUNC, printList, QUIET } from '../list.js';
 import { serviceTable, sortServiceRows } from '../service/ls.js';
 import { serviceRow } from '../service/rows.js';
-import { NAMESPACE_LABEL } from './compose/convert.js';
+import { NAMESPACE_LABEL } from './compose/common.js';
 import { stackArgument } from './deploy.js';
 
 export const stackServicesCommand: CommandSpec<ListOptions & { stack: string }> = {

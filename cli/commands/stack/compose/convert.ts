@@ -38,7 +38,8 @@ function asText(v: unknown): string {
       : JSON.stringify(v);
 }
 
-export const NAMESPACE_LABEL = 'com.docker.stack.namespace';
+export { NAMESPACE_LABEL } from './common.js';
+import { NAMESPACE_LABEL } from './common.js';
 /** A secret's or config's file mode when the file gives none (docker's, and the manager's). */
 const DEFAULT_FILE_MODE = 0o444;
 /**

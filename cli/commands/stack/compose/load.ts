@@ -5,8 +5,8 @@
 import { dirname, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
-import { CliError } from '../../../errors.js';
 import { COMPOSE_SCHEMA } from './schema.js';
+import { ComposeError } from './common.js';
 import { interpolate, InterpolationError } from './interpolate.js';
 import { serviceKeys, uniqueSorted } from './keys.js';
 
@@ -20,9 +20,7 @@ function asText(v: unknown): string {
 }
 
 /** An invalid compose file: one line naming the file, line and key. */
-export class ComposeError extends CliError {
-  override name = 'ComposeError';
-}
+export { ComposeError } from './common.js';
 
 export interface ComposeSource {
   path: string;
