@@ -5,7 +5,7 @@
 // proto/container-rules.ts's.
 import { readFileSync } from 'node:fs';
 import { parse as shellParse } from 'shell-quote';
-import { type Mount, MountType, type PlacementPreference, type Ulimit } from '../../proto/gen/shoal.js';
+import { Mount, MountType, type PlacementPreference, type Ulimit } from '../../proto/gen/shoal.js';
 import {
   checkMount,
   checkSpreadDescriptor,
@@ -64,17 +64,7 @@ export function parseMount(text: string, long = 'mount'): Mount {
   const bad = (why: string): UsageError => new UsageError(`invalid --${long} ${quote(text)}: ${why}`);
   const fields = splitCsv(text);
   if (fields === undefined) throw bad('unterminated quote');
-  const m: Mount = {
-    type: MountType.VOLUME,
-    source: '',
-    target: '',
-    readOnly: false,
-    volumeNocopy: false,
-    volumeLabels: {},
-    tmpfsSizeBytes: 0,
-    tmpfsMode: 0,
-    bindPropagation: '',
-  };
+  const m: Mount = Mount.fromPartial({}); // a volume mount with every option at its default
   for (const field of fields) {
     const eq = field.indexOf('=');
     const key = (eq < 0 ? field : field.slice(0, eq)).trim().toLowerCase();

@@ -7,7 +7,7 @@ import shellQuote from 'shell-quote';
 import {
   type ConfigReference,
   type HealthConfig,
-  type Mount,
+  Mount,
   MountType,
   type PortConfig,
   type Resources,
@@ -328,17 +328,7 @@ function tmpfsMount(target: string, size: number): Mount {
   return { ...emptyMount(), type: MountType.TMPFS, target, tmpfsSizeBytes: size };
 }
 function emptyMount(): Mount {
-  return {
-    type: MountType.VOLUME,
-    source: '',
-    target: '',
-    readOnly: false,
-    volumeNocopy: false,
-    volumeLabels: {},
-    tmpfsSizeBytes: 0,
-    tmpfsMode: 0,
-    bindPropagation: '',
-  };
+  return Mount.fromPartial({});
 }
 
 function volumeSource(
