@@ -1,5 +1,6 @@
 // Turns services into tasks. Reconciles only the services touched since the last pass
 // (a task, node or service change marks them), so a pass costs what changed.
+import { WakeTimers } from './wake-timers.js';
 import type { Service, Task } from '../../proto/gen/shoal.js';
 import { Availability, NodeStatus, ServiceMode } from '../../proto/gen/shoal.js';
 import { TaskState, isTerminal } from '../../proto/task-state.js';
@@ -18,7 +19,13 @@ export class Orchestrator {
    * task that ends (or a node going down) costs its slot, not its 10,000-task service.
    */
   private readonly dirtySlots = new Map<string, Set<number>>();
-  private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  private readonly timers = new WakeTimers(
+    () => this.now(),
+    (serviceId) => {
+      this.dirty.add(serviceId);
+      this.onWake();
+    },
+  );
   /** Called when a timer makes a service dirty again (the manager then runs a pass). */
   onWake: () => void = () => {};
   private readonly off: () => void;
@@ -87,7 +94,7 @@ export class Orchestrator {
         if (n === undefined || n.availability === Availability.DRAIN) return false;
         return global || n.status !== NodeStatus.DOWN;
       },
-      wakeAt: (serviceId, atMs) => this.wakeAt(serviceId, atMs),
+      wakeAt: (serviceId, atMs) => this.timers.at(serviceId, atMs),
       ...(createLimit !== Infinity && {
         createBudget: createLimit,
         deferSlot: (serviceId: string, slot: number) => this.deferSlot(serviceId, slot),
@@ -130,7 +137,6 @@ export class Orchestrator {
   /** Stops following the state and cancels the restart timers; idempotent. */
   async close(): Promise<void> {
     this.off();
-    for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
   }
 
@@ -146,22 +152,6 @@ export class Orchestrator {
       if (isTerminal(observedState(t)) || observedState(t) < TaskState.ASSIGNED) this.state.deleteTask(t.id);
       else stopTask(this.state, t, TaskState.REMOVE, 'service removed', ctx.now);
     }
-  }
-
-  private wakeAt(serviceId: string, atMs: number): void {
-    const existing = this.timers.get(serviceId);
-    if (existing && existing.at <= atMs) return;
-    if (existing) clearTimeout(existing.timer);
-    const timer = setTimeout(
-      () => {
-        this.timers.delete(serviceId);
-        this.dirty.add(serviceId);
-        this.onWake();
-      },
-      Math.max(0, atMs - this.now()),
-    );
-    timer.unref();
-    this.timers.set(serviceId, { at: atMs, timer });
   }
 }
 

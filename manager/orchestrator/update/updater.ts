@@ -12,6 +12,7 @@
 //                 start-first: create new ─► new RUNNING ─► stop old
 //   failures/updated > ratio ─► PAUSED | ROLLBACK_STARTED (previous spec) | go on
 //   every slot fresh and stable ─► COMPLETED / ROLLBACK_COMPLETED
+import { WakeTimers } from '../wake-timers.js';
 import type { Service, Task, UpdateConfig, UpdateStatus } from '../../../proto/gen/shoal.js';
 import { ServiceMode, UpdateFailureAction, UpdateOrder, UpdateState } from '../../../proto/gen/shoal.js';
 import { DEFAULT_UPDATE_CONFIG, formatMs } from '../../../proto/spec-rules.js';
@@ -62,7 +63,13 @@ function reasonOf(t: Task): string {
 
 export class Updater {
   private readonly dirty = new Set<string>();
-  private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  private readonly timers = new WakeTimers(
+    () => this.now(),
+    (serviceId) => {
+      this.dirty.add(serviceId);
+      this.onWake();
+    },
+  );
   /** When this manager saw each task go RUNNING (a task's status time says it only until it changes again). */
   private readonly runningAt = new Map<string, number>();
   /** Called when a timer makes a service dirty again (the manager then runs a pass). */
@@ -114,7 +121,6 @@ export class Updater {
 
   async close(): Promise<void> {
     this.off();
-    for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
   }
 
@@ -150,7 +156,7 @@ export class Updater {
       this.startSlots(service, cfg, survey, now);
       survey.wake = Math.min(survey.wake, status.startedAtMs + cfg.progressDeadlineMs);
     }
-    if (survey.wake !== Infinity) this.wakeAt(service.id, survey.wake);
+    if (survey.wake !== Infinity) this.timers.at(service.id, survey.wake);
   }
 
   /** Reads the service's slots: which are out of date, in flight, failed. */
@@ -298,22 +304,6 @@ export class Updater {
       message: automatic ? status.message : rollback ? 'rollback completed' : 'update completed',
     };
     this.state.putService({ ...service, updateStatus: done });
-  }
-
-  private wakeAt(serviceId: string, atMs: number): void {
-    const existing = this.timers.get(serviceId);
-    if (existing && existing.at <= atMs && existing.at > this.now()) return;
-    if (existing) clearTimeout(existing.timer);
-    const timer = setTimeout(
-      () => {
-        this.timers.delete(serviceId);
-        this.dirty.add(serviceId);
-        this.onWake();
-      },
-      Math.max(0, atMs - this.now()),
-    );
-    timer.unref();
-    this.timers.set(serviceId, { at: atMs, timer });
   }
 }
 
